@@ -1,0 +1,196 @@
+package gpio
+
+import (
+	"sync"
+	"time"
+
+	"lifeline/hal/clock"
+)
+
+// Debounce returns an Opener that debounces in software, on clk, every input
+// whose LineSpec has a Debounce > 0: an edge is reported only once the level
+// has stayed at its new value for the whole Debounce period, so a glitch
+// shorter than the period is never seen. Inputs are opened on o with
+// Debounce 0; outputs pass through unchanged.
+//
+// Each debounced input owns one goroutine that waits on clk; Close stops it
+// and waits for it. The Handler contract of Opener.OpenInput holds: debounced
+// edges are delivered serially from that goroutine.
+func Debounce(o Opener, clk clock.Clock) Opener {
+	return &debounceOpener{o: o, clk: clk}
+}
+
+type debounceOpener struct {
+	o   Opener
+	clk clock.Clock
+}
+
+func (d *debounceOpener) OpenInput(spec LineSpec, h Handler) (Input, error) {
+	if spec.Debounce <= 0 {
+		return d.o.OpenInput(spec, h)
+	}
+	db := newDebouncer(d.clk, spec.Debounce, h)
+	inner := spec
+	inner.Debounce = 0
+	in, err := d.o.OpenInput(inner, db.handle)
+	if err != nil {
+		db.close()
+		return nil, err
+	}
+	v, err := in.Read()
+	if err != nil {
+		in.Close()
+		db.close()
+		return nil, err
+	}
+	db.start(v)
+	return &debouncedInput{in: in, db: db}, nil
+}
+
+func (d *debounceOpener) OpenOutput(spec LineSpec, safe bool) (Output, error) {
+	return d.o.OpenOutput(spec, safe)
+}
+
+// debouncedInput is an Input whose level and edges come through a debouncer.
+type debouncedInput struct {
+	in   Input
+	db   *debouncer
+	once sync.Once
+	err  error
+}
+
+func (d *debouncedInput) Read() (bool, error) { return d.db.level() }
+func (d *debouncedInput) String() string      { return d.in.String() }
+
+// Close closes the inner line first (no more raw edges), then stops the
+// debouncer's goroutine and waits for it.
+func (d *debouncedInput) Close() error {
+	d.once.Do(func() {
+		d.err = d.in.Close()
+		d.db.close()
+	})
+	return d.err
+}
+
+// debouncer filters raw edges. One mutex guards its state; one goroutine
+// (run) waits on the timer and calls h, so h is called serially.
+type debouncer struct {
+	clk clock.Clock
+	d   time.Duration
+	h   Handler
+
+	mu      sync.Mutex
+	started bool      // start has set the initial level
+	closed  bool      // close has run
+	seen    bool      // a raw edge arrived before start
+	stable  bool      // the last reported (debounced) level
+	raw     bool      // the latest raw level
+	last    Edge      // the latest raw edge
+	pending bool      // raw != stable and timer armed
+	due     time.Time // when the pending level becomes stable
+	timer   clock.Timer
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newDebouncer(clk clock.Clock, d time.Duration, h Handler) *debouncer {
+	t := clk.NewTimer(d)
+	t.Stop()
+	return &debouncer{clk: clk, d: d, h: h, timer: t, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// start sets the initial level (read after the line was requested) and
+// starts the goroutine.
+func (db *debouncer) start(initial bool) {
+	db.mu.Lock()
+	db.started = true
+	db.stable = initial
+	if !db.seen {
+		db.raw = initial
+	} else if db.raw != db.stable {
+		db.arm()
+	}
+	db.mu.Unlock()
+	go db.run()
+}
+
+// handle is the raw Handler given to the inner Opener.
+func (db *debouncer) handle(e Edge) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return
+	}
+	db.raw = e.Active
+	db.last = e
+	if !db.started {
+		db.seen = true
+		return
+	}
+	if db.raw == db.stable {
+		if db.pending {
+			db.timer.Stop()
+			db.pending = false
+		}
+		return
+	}
+	db.arm()
+}
+
+// arm (re)starts the stability period. Callers hold mu.
+func (db *debouncer) arm() {
+	db.pending = true
+	db.due = db.clk.Now().Add(db.d)
+	db.timer.Reset(db.d)
+}
+
+func (db *debouncer) level() (bool, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return false, ErrClosed
+	}
+	return db.stable, nil
+}
+
+func (db *debouncer) run() {
+	defer close(db.done)
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-db.timer.C():
+		}
+		db.mu.Lock()
+		if !db.pending || db.clk.Now().Before(db.due) || db.raw == db.stable {
+			db.mu.Unlock()
+			continue
+		}
+		db.pending = false
+		db.stable = db.raw
+		e := db.last
+		e.Active = db.stable
+		db.mu.Unlock()
+		if db.h != nil {
+			db.h(e)
+		}
+	}
+}
+
+// close stops the goroutine, if started, and waits for it. Idempotent.
+func (db *debouncer) close() {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return
+	}
+	db.closed = true
+	started := db.started
+	db.timer.Stop()
+	db.mu.Unlock()
+	close(db.stop)
+	if started {
+		<-db.done
+	}
+}
