@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# cross.sh — build the static Lifeline binary for every OpenWrt architecture we ship,
+# print a size table and fail when a size budget is exceeded.
+#
+#   scripts/cross.sh [TARGET...]        # default: all targets below
+#
+# TARGET is one of: amd64 arm64 armv7 armv5 mips mipsle
+# Environment:
+#   VERSION   version stamped into main.version (default: git describe --always --dirty)
+#   PKG       the main package to build (default: ./cmd/lifeline)
+#   DIST      output directory (default: dist)
+#   BUDGET_<TARGET>=BYTES  override one budget, e.g. BUDGET_mipsle=$((5*1024*1024));
+#             0 disables the check for that target.
+#
+# Output: $DIST/lifeline-linux-<target> (stripped: -s -w, -trimpath, CGO_ENABLED=0).
+# Exit status: 0 when all builds succeed within budget, 1 when a budget is exceeded,
+# 2 when a build fails.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+MiB=$((1024 * 1024))
+
+# Size budgets in bytes of the stripped binary. The flash is 16 MB and the
+# squashfs around the binary compresses it (xz column below), but the
+# uncompressed size is what the RAM-backed /tmp and an upgrade copy cost.
+declare -A BUDGET=(
+	[amd64]=$((5 * MiB))
+	[arm64]=$((9 * MiB / 2))
+	[armv7]=$((4 * MiB))
+	[armv5]=$((4 * MiB))
+	[mips]=$((4 * MiB))
+	[mipsle]=$((4 * MiB))
+)
+
+# GOOS/GOARCH/extra env per target.
+declare -A GOENV=(
+	[amd64]="GOARCH=amd64"
+	[arm64]="GOARCH=arm64"
+	[armv7]="GOARCH=arm GOARM=7"
+	[armv5]="GOARCH=arm GOARM=5"
+	[mips]="GOARCH=mips GOMIPS=softfloat"
+	[mipsle]="GOARCH=mipsle GOMIPS=softfloat"
+)
+ALL_TARGETS=(amd64 arm64 armv7 armv5 mips mipsle)
+
+VERSION=${VERSION:-$(git describe --always --dirty 2>/dev/null || echo unknown)}
+PKG=${PKG:-./cmd/lifeline}
+DIST=${DIST:-dist}
+
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+	targets=("${ALL_TARGETS[@]}")
+fi
+for t in "${targets[@]}"; do
+	if [ -z "${GOENV[$t]:-}" ]; then
+		echo "cross.sh: unknown target $t (want one of: ${ALL_TARGETS[*]})" >&2
+		exit 2
+	fi
+done
+
+mkdir -p "$DIST"
+echo "cross.sh: building $PKG version $VERSION into $DIST/"
+
+over=0
+failed=0
+rows=()
+for t in "${targets[@]}"; do
+	out="$DIST/lifeline-linux-$t"
+	start=$(date +%s.%N)
+	# shellcheck disable=SC2086 # GOENV values are word lists on purpose
+	if ! env GOOS=linux CGO_ENABLED=0 ${GOENV[$t]} \
+		go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$out" "$PKG"; then
+		echo "cross.sh: build for $t failed" >&2
+		failed=1
+		rows+=("$t|-|-|-|-|BUILD FAILED")
+		continue
+	fi
+	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
+	bytes=$(stat -c %s "$out")
+	xzbytes=-
+	if command -v xz >/dev/null 2>&1; then
+		xzbytes=$(xz -9e -c "$out" | wc -c)
+	fi
+	var="BUDGET_$t"
+	budget=${!var:-${BUDGET[$t]}}
+	status=ok
+	if [ "$budget" -gt 0 ] && [ "$bytes" -gt "$budget" ]; then
+		status="OVER BUDGET by $((bytes - budget)) bytes"
+		over=1
+	fi
+	rows+=("$t|$bytes|$xzbytes|$budget|${secs}s|$status")
+done
+
+printf '\n%-7s %10s %8s %10s %8s %10s %6s  %s\n' target bytes MiB xz-bytes xz-MiB budget build status
+for r in "${rows[@]}"; do
+	IFS='|' read -r t bytes xzbytes budget secs status <<<"$r"
+	mib() { case $1 in -) echo - ;; *) awk -v b="$1" -v m=$MiB 'BEGIN{printf "%.2f", b/m}' ;; esac; }
+	bud=$budget
+	[ "$bud" = - ] || [ "$bud" -gt 0 ] || bud=none
+	[ "$bud" = none ] || [ "$bud" = - ] || bud="$(mib "$bud")MiB"
+	printf '%-7s %10s %8s %10s %8s %10s %6s  %s\n' "$t" "$bytes" "$(mib "$bytes")" "$xzbytes" "$(mib "$xzbytes")" "$bud" "$secs" "$status"
+done
+echo
+
+if [ "$failed" -ne 0 ]; then
+	exit 2
+fi
+if [ "$over" -ne 0 ]; then
+	echo "cross.sh: size budget exceeded; run scripts/size.sh to see what takes the bytes" >&2
+	exit 1
+fi

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# size.sh — explain what takes the bytes of the Lifeline binary.
+#
+#   scripts/size.sh [TARGET] [TOP]      # TARGET as in cross.sh (default mipsle), TOP rows (default 25)
+#
+# Builds the target once more WITHOUT -s -w (symbols are needed to attribute bytes; the
+# code is the same as the shipped binary), then prints:
+#   1. the ELF sections of the stripped and unstripped builds,
+#   2. bytes per Go package (sum of `go tool nm -size` over its symbols), largest first,
+#   3. bytes per module (first path elements of the package: stdlib, x/sys, netlink, ...),
+#   4. the largest single symbols,
+#   5. the modules linked in (`go version -m`).
+# Environment: VERSION, PKG as in cross.sh.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+TARGET=${1:-mipsle}
+TOP=${2:-25}
+PKG=${PKG:-./cmd/lifeline}
+VERSION=${VERSION:-$(git describe --always --dirty 2>/dev/null || echo unknown)}
+
+declare -A GOENV=(
+	[amd64]="GOARCH=amd64"
+	[arm64]="GOARCH=arm64"
+	[armv7]="GOARCH=arm GOARM=7"
+	[armv5]="GOARCH=arm GOARM=5"
+	[mips]="GOARCH=mips GOMIPS=softfloat"
+	[mipsle]="GOARCH=mipsle GOMIPS=softfloat"
+)
+if [ -z "${GOENV[$TARGET]:-}" ]; then
+	echo "size.sh: unknown target $TARGET" >&2
+	exit 2
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+full="$tmp/lifeline.full"
+stripped="$tmp/lifeline.stripped"
+# shellcheck disable=SC2086
+env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "-X main.version=$VERSION" -o "$full" "$PKG"
+# shellcheck disable=SC2086
+env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$stripped" "$PKG"
+
+echo "== $PKG for linux/$TARGET: $(stat -c %s "$stripped") bytes stripped (shipped), $(stat -c %s "$full") with symbols"
+echo
+echo "== ELF sections of the shipped (stripped) binary, bytes"
+readelf -S -W "$stripped" | sed -n 's/^ *\[ *[0-9]*\] *//p' | while read -r name _type _addr _off size _rest; do
+	case $name in .*) printf '  %-22s %10d\n' "$name" "$((16#$size))" ;; esac
+done
+echo
+
+# go tool nm -size -sort size prints: ADDR SIZE TYPE NAME. Attribute each symbol to its package:
+# the package path is everything up to the first '.' after the last '/' of the name
+# (so github.com/vishvananda/netlink.(*Handle).LinkList -> github.com/vishvananda/netlink).
+# Runtime tables (type:*, go:*, runtime.*) are kept under their own prefix.
+go tool nm -size -sort size "$full" >"$tmp/nm"
+
+awk '
+function pkgof(name,   slash, rest, dot) {
+	if (name ~ /^type:/) return "(type descriptors)"
+	if (name ~ /^go:/)   return "(go: runtime tables)"
+	sub(/^\*/, "", name)
+	slash = 0
+	# stop at the first bracket: generic instantiations carry other package paths inside
+	rest = name
+	if (match(rest, /[\[(]/)) rest = substr(rest, 1, RSTART - 1)
+	n = split(rest, parts, "/")
+	last = parts[n]
+	dot = index(last, ".")
+	if (dot > 0) last = substr(last, 1, dot - 1)
+	prefix = ""
+	for (i = 1; i < n; i++) prefix = prefix parts[i] "/"
+	return prefix last
+}
+$2 ~ /^[0-9]+$/ && NF >= 4 {
+	name = $4; for (i = 5; i <= NF; i++) name = name " " $i
+	p = pkgof(name)
+	bytes[p] += $2
+	total += $2
+}
+END {
+	for (p in bytes) printf "%d\t%s\n", bytes[p], p
+	printf "%d\t(TOTAL symbols)\n", total > "/dev/stderr"
+}' "$tmp/nm" 2>"$tmp/total" | sort -rn >"$tmp/bypkg"
+
+total=$(cut -f1 "$tmp/total")
+echo "   (symbols cover code and data; .gopclntab, the line tables, grows with .text and is not attributed)"
+echo "== bytes per package (symbol sizes; total $total), top $TOP"
+head -n "$TOP" "$tmp/bypkg" | awk -F'\t' -v t="$total" '{printf "  %9d %5.1f%%  %s\n", $1, 100*$1/t, $2}'
+echo
+
+echo "== bytes per module"
+awk -F'\t' '
+function modof(p,   n, parts) {
+	if (p ~ /^\(/) return p
+	n = split(p, parts, "/")
+	if (parts[1] !~ /\./) return (parts[1] == "lifeline" ? "lifeline (this repo)" : "Go standard library")
+	if (parts[1] == "golang.org" && parts[2] == "x") return parts[1] "/" parts[2] "/" parts[3]
+	if (parts[1] == "go.bug.st" || parts[1] == "go.uber.org") return parts[1] "/" parts[2]
+	return parts[1] "/" parts[2] "/" parts[3]
+}
+{ m[modof($2)] += $1 }
+END { for (k in m) printf "%d\t%s\n", m[k], k }' "$tmp/bypkg" | sort -rn |
+	awk -F'\t' -v t="$total" '{printf "  %9d %5.1f%%  %s\n", $1, 100*$1/t, $2}'
+echo
+
+echo "== largest symbols, top $TOP"
+head -n "$TOP" "$tmp/nm" | awk '{name=$4; for (i=5;i<=NF;i++) name=name " " $i; printf "  %9d %s  %s\n", $2, $3, name}'
+echo
+
+echo "== modules linked in"
+go version -m "$stripped" | awk '$1 == "dep" || $1 == "mod" {printf "  %-5s %s %s\n", $1, $2, $3}'
