@@ -1,0 +1,87 @@
+package kamailio
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"lifeline/hal/clock"
+)
+
+func TestKeeperReappliesAfterRestart(t *testing.T) {
+	srv, c := startFake(t)
+	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // safety net only
+	defer cancel()
+	k := StartKeeper(ctx, c, WithClock(clk), WithInterval(2*time.Second))
+	defer k.Close()
+
+	if err := k.Set(ctx, "pstn", "sip:gw"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart()
+	if _, ok := srv.Value(Table, KeyNextHop); ok {
+		t.Fatal("restart kept the table")
+	}
+	clk.WaitTimers(1)
+	clk.Advance(2 * time.Second)
+	if err := srv.WaitValue(ctx, Table, KeyNextHop, "sip:gw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.WaitValue(ctx, Table, KeyRoute, "pstn"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeeperCorrectsForeignValue(t *testing.T) {
+	srv, c := startFake(t)
+	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	k := StartKeeper(ctx, c, WithClock(clk), WithInterval(time.Second))
+	defer k.Close()
+	if err := k.Set(ctx, "sip", "sip:provider"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetString(ctx, Table, KeyNextHop, "sip:someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	clk.WaitTimers(1)
+	clk.Advance(time.Second)
+	if err := srv.WaitValue(ctx, Table, KeyNextHop, "sip:provider"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeeperRetriesWhileDown(t *testing.T) {
+	srv, c := startFake(t, WithTimeout(20*time.Millisecond))
+	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	k := StartKeeper(ctx, c, WithClock(clk), WithInterval(time.Second))
+	defer k.Close()
+
+	srv.Mute(true)
+	if err := k.Set(ctx, "pstn", "sip:gw"); err == nil {
+		t.Fatal("Set succeeded against a muted server")
+	}
+	if k.LastError() == nil {
+		t.Fatal("LastError nil while down")
+	}
+	if r, u, ok := k.Desired(); !ok || r != "pstn" || u != "sip:gw" {
+		t.Fatalf("Desired = %q %q %v", r, u, ok)
+	}
+	srv.Mute(false)
+	clk.WaitTimers(1)
+	clk.Advance(time.Second)
+	if err := srv.WaitValue(ctx, Table, KeyNextHop, "sip:gw"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeeperCloseIdempotent(t *testing.T) {
+	_, c := startFake(t)
+	k := StartKeeper(context.Background(), c)
+	k.Close()
+	k.Close()
+}

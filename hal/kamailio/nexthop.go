@@ -1,0 +1,99 @@
+package kamailio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The htable and keys that scripts/kamailio/lifeline.cfg reads.
+const (
+	Table      = "lifeline"
+	KeyRoute   = "route"
+	KeyNextHop = "nexthop"
+)
+
+// SetNextHop stores uri under KeyNextHop and route under KeyRoute in Table,
+// the next hop first: the routing script prefers nexthop, so the next
+// INVITE after this returns goes to uri. An empty uri deletes nothing and
+// is rejected; route is stored as given.
+func (c *Client) SetNextHop(ctx context.Context, route, uri string) error {
+	if uri == "" || strings.ContainsAny(uri, "\r\n") {
+		return fmt.Errorf("kamailio: set next hop %q: invalid uri", uri)
+	}
+	if err := c.SetString(ctx, Table, KeyNextHop, uri); err != nil {
+		return err
+	}
+	return c.SetString(ctx, Table, KeyRoute, route)
+}
+
+// SetString stores a string value: htable.sets TABLE KEY VALUE.
+func (c *Client) SetString(ctx context.Context, table, key, value string) error {
+	_, err := c.Call(ctx, "htable.sets", table, key, value)
+	return err
+}
+
+// Get returns the value of key in table (htable.get). A missing key — as
+// after a Kamailio restart — returns an error wrapping ErrNotFound.
+func (c *Client) Get(ctx context.Context, table, key string) (string, error) {
+	raw, err := c.Call(ctx, "htable.get", table, key)
+	if err != nil {
+		return "", err
+	}
+	var r struct {
+		Item struct {
+			Name  string          `json:"name"`
+			Value json.RawMessage `json:"value"`
+		} `json:"item"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil || r.Item.Value == nil {
+		return "", fmt.Errorf("htable.get %s %s on %s: %w: %s", table, key, c.remote.Name, ErrProtocol, raw)
+	}
+	var s string
+	if err := json.Unmarshal(r.Item.Value, &s); err == nil {
+		return s, nil
+	}
+	// Integer values come back as JSON numbers.
+	return string(r.Item.Value), nil
+}
+
+// NextHop returns the stored next hop and route.
+func (c *Client) NextHop(ctx context.Context) (route, uri string, err error) {
+	if uri, err = c.Get(ctx, Table, KeyNextHop); err != nil {
+		return "", "", err
+	}
+	if route, err = c.Get(ctx, Table, KeyRoute); err != nil {
+		return "", "", err
+	}
+	return route, uri, nil
+}
+
+// Uptime is the reply of core.uptime.
+type Uptime struct {
+	Now     string        `json:"now"`
+	UpSince string        `json:"up_since"`
+	Uptime  time.Duration `json:"-"`
+}
+
+// Uptime asks Kamailio how long it has been running (core.uptime). UpSince
+// changes when Kamailio restarts.
+func (c *Client) Uptime(ctx context.Context) (Uptime, error) {
+	raw, err := c.Call(ctx, "core.uptime")
+	if err != nil {
+		return Uptime{}, err
+	}
+	var u Uptime
+	var secs struct {
+		Uptime float64 `json:"uptime"`
+	}
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return Uptime{}, fmt.Errorf("core.uptime on %s: %w: %v", c.remote.Name, ErrProtocol, err)
+	}
+	if err := json.Unmarshal(raw, &secs); err != nil {
+		return Uptime{}, fmt.Errorf("core.uptime on %s: %w: %v", c.remote.Name, ErrProtocol, err)
+	}
+	u.Uptime = time.Duration(secs.Uptime * float64(time.Second))
+	return u, nil
+}
