@@ -1,0 +1,106 @@
+package boards
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestEmbeddedBoardsParse(t *testing.T) {
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]*Board{}
+	for _, b := range all {
+		names[b.Name] = b
+	}
+	for _, want := range []string{"sim", "generic", "qemu-gpiosim"} {
+		if names[want] == nil {
+			t.Errorf("board %q missing (have %v)", want, Names())
+		}
+	}
+	sim := names["sim"]
+	var keys []string
+	for _, k := range sim.Keys {
+		keys = append(keys, k.Name)
+	}
+	if strings.Join(keys, ",") != "wps,reset,phone" || sim.Driver != "sim" {
+		t.Errorf("sim board = %+v", sim)
+	}
+	q := names["qemu-gpiosim"]
+	if q.GPIO["mains"].Line != "lifeline-mains" || q.Relay == nil || !q.GPIO["battery_low"].ActiveLow {
+		t.Errorf("qemu-gpiosim = %+v", q)
+	}
+}
+
+func TestGetUnknown(t *testing.T) {
+	_, err := Get("nope")
+	if !errors.Is(err, ErrUnknownBoard) || !strings.Contains(err.Error(), "sim") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"no board", "config gpio 'mains'\n\toption line 'x'\n", "no named 'board' section"},
+		{"bad driver", "config board 'x'\n\toption driver 'foo'\n", "b:1: board 'x' option 'driver'"},
+		{"bad role", "config board 'x'\n\toption driver 'sim'\nconfig gpio 'fridge'\n\toption line 'a'\n", "b:3: gpio 'fridge': unknown gpio role"},
+		{"no line", "config board 'x'\n\toption driver 'sim'\nconfig gpio 'mains'\n\toption chip 'gpiochip0'\n", "needs 'line'"},
+		{"both", "config board 'x'\n\toption driver 'sim'\nconfig gpio 'mains'\n\toption line 'a'\n\toption chip 'c'\n\toption offset '3'\n", "not both"},
+		{"unknown option", "config board 'x'\n\toption driver 'sim'\n\toption colour 'red'\n", "b:3: board 'x' option 'colour': unknown option"},
+		{"bad offset", "config board 'x'\n\toption driver 'sim'\nconfig relay\n\toption chip 'c'\n\toption offset 'x'\n", "b:5"},
+		{"bad debounce", "config board 'x'\n\toption driver 'sim'\nconfig gpio 'mains'\n\toption line 'a'\n\toption debounce '5s'\n", "option 'debounce'"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("b", []byte(tc.src))
+			if !errors.Is(err, ErrBoard) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		name, boardName, compatible, want string
+	}{
+		{"nothing: generic", "", "", "generic"},
+		{"board_name", "lifeline,sim", "", "sim"},
+		{"compatible list", "", "vendor,other\x00lifeline,qemu-gpiosim\x00", "qemu-gpiosim"},
+		{"unknown board", "tplink,archer-c7-v5", "", "generic"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			if tc.boardName != "" {
+				os.MkdirAll(filepath.Join(root, "tmp/sysinfo"), 0o755)
+				os.WriteFile(filepath.Join(root, "tmp/sysinfo/board_name"), []byte(tc.boardName+"\n"), 0o644)
+			}
+			if tc.compatible != "" {
+				os.MkdirAll(filepath.Join(root, "proc/device-tree"), 0o755)
+				os.WriteFile(filepath.Join(root, "proc/device-tree/compatible"), []byte(tc.compatible), 0o644)
+			}
+			b, _, err := Detect(root)
+			if err != nil || b.Name != tc.want {
+				t.Fatalf("Detect = %v, %v; want %s", b, err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, n := range Names() {
+		data, _ := defs.ReadFile("defs/" + n + ".board")
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := Parse("fuzz", data)
+		if err == nil && b.Name == "" {
+			t.Fatal("board without a name accepted")
+		}
+	})
+}

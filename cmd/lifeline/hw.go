@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"lifeline/boards"
+	"lifeline/daemon"
+	"lifeline/hal/clock"
+	"lifeline/hal/simboard"
+)
+
+// hardware wires a board's hal components to the daemon. Components that
+// model the physical world (the simulated board and its modem) live as long
+// as the process; the watchers (probes, monitors) are restarted on reload
+// by Stop and Start. All goroutines are owned here: Stop and Close wait.
+type hardware struct {
+	board *boards.Board
+	log   *slog.Logger
+	clk   clock.Clock
+
+	sim       *simboard.Board // nil unless board.Driver == "sim"
+	actuators []daemon.RouteActuator
+
+	mu     sync.Mutex // guards d, cfg, ctx (read by callbacks from other goroutines)
+	d      *daemon.Daemon
+	cfg    *daemon.Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk clock.Clock) (*hardware, error) {
+	hw := &hardware{board: b, log: log, clk: clk}
+	if b.Driver == "sim" {
+		var keys []string
+		for _, k := range b.Keys {
+			keys = append(keys, k.Name)
+		}
+		hw.sim = simboard.New(keys, hw.simChanged)
+	}
+	return hw, nil
+}
+
+func (hw *hardware) lineInfo(cfg *daemon.Config) daemon.LineStatus {
+	switch {
+	case hw.sim != nil:
+		return daemon.LineStatus{Device: "sim", Profile: "analog", State: string(daemon.LineIdle)}
+	case cfg.Line != nil:
+		return daemon.LineStatus{Device: cfg.Line.Device, Profile: cfg.Line.Profile, State: string(daemon.LineInitialising)}
+	}
+	return daemon.LineStatus{State: string(daemon.LineNone)}
+}
+
+// Start starts the watchers for cfg, reporting to d.
+func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.Config) error {
+	ctx, cancel := context.WithCancel(parent)
+	hw.mu.Lock()
+	hw.d, hw.cfg, hw.ctx, hw.cancel = d, cfg, ctx, cancel
+	hw.mu.Unlock()
+	if hw.sim != nil {
+		return hw.startSim(ctx, d, cfg)
+	}
+	return hw.startLinux(ctx, d, cfg)
+}
+
+// Stop stops the watchers and waits for them.
+func (hw *hardware) Stop() {
+	hw.mu.Lock()
+	cancel := hw.cancel
+	hw.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	hw.wg.Wait()
+}
+
+// Close stops everything; it is idempotent.
+func (hw *hardware) Close() { hw.Stop() }
+
+// goOwned runs f on a goroutine that Stop waits for.
+func (hw *hardware) goOwned(f func()) {
+	hw.wg.Add(1)
+	go func() {
+		defer hw.wg.Done()
+		f()
+	}()
+}
+
+func (hw *hardware) post(in daemon.Input) {
+	hw.mu.Lock()
+	d, ctx := hw.d, hw.ctx
+	hw.mu.Unlock()
+	if d == nil {
+		return
+	}
+	if err := d.Post(ctx, in); err != nil && ctx.Err() == nil {
+		hw.log.Warn("daemon did not take input", "input", fmt.Sprintf("%T", in), "err", err)
+	}
+}
+
+func (hw *hardware) startSim(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config) error {
+	s := hw.sim.Signals()
+	hw.post(simWAN(cfg, s))
+	hw.post(simPower(s))
+	hw.post(simLine(s))
+	// The provider probe: one result per interval, as the real prober gives.
+	hw.goOwned(func() {
+		t := hw.clk.NewTimer(cfg.Provider.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C():
+			}
+			up := hw.sim.Signals().Provider
+			rtt := time.Duration(0)
+			if up {
+				rtt = 3 * time.Millisecond
+			}
+			hw.post(daemon.ProbeInput{OK: up, RTT: rtt})
+			t.Reset(cfg.Provider.Interval)
+		}
+	})
+	return nil
+}
+
+// simChanged turns a simulated signal change into the daemon input real
+// hardware would give.
+func (hw *hardware) simChanged(c simboard.Change) {
+	hw.mu.Lock()
+	cfg := hw.cfg
+	hw.mu.Unlock()
+	if cfg == nil {
+		return
+	}
+	switch c.Signal {
+	case "wan":
+		hw.post(simWAN(cfg, c.Now))
+	case "mains", "battery":
+		hw.post(simPower(c.Now))
+	case "line":
+		hw.post(simLine(c.Now))
+	case "key":
+		hw.post(daemon.KeyInput{Key: c.Key, Pressed: c.Pressed})
+	case "provider":
+		// Seen by the probe loop at its next probe, as a real provider is.
+	}
+}
+
+func simWAN(cfg *daemon.Config, s simboard.Signals) daemon.WANInput {
+	w := daemon.WANInput{Interface: cfg.WANInterface, Present: true, Carrier: s.WAN, DefaultRoute: s.WAN, OperState: "down"}
+	if s.WAN {
+		w.OperState = "up"
+		w.Addresses = []string{"192.0.2.2/24"}
+	}
+	return w
+}
+
+func simPower(s simboard.Signals) daemon.PowerInput {
+	return daemon.PowerInput{OnBattery: !s.Mains, Percent: s.Battery}
+}
+
+func simLine(s simboard.Signals) daemon.LineInput {
+	if s.Line {
+		return daemon.LineInput{State: daemon.LineIdle}
+	}
+	return daemon.LineInput{State: daemon.LineNoLine}
+}
+
+func (hw *hardware) startLinux(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config) error {
+	hw.log.Warn("no hardware watchers wired for this board yet", "board", hw.board.Name)
+	return nil
+}
+
+func checkLineProfile(c *daemon.Config) error {
+	if c.Line == nil {
+		return nil
+	}
+	switch c.Line.Profile {
+	case "analog", "isdn-ta":
+		return nil
+	}
+	return fmt.Errorf("%w: %s: line '%s' option 'profile': unknown profile %q (want analog or isdn-ta)",
+		daemon.ErrConfig, c.Source, c.Line.Name, c.Line.Profile)
+}
+
+// checkHardware verifies that what the board and config name is present.
+func checkHardware(b *boards.Board, c *daemon.Config) error {
+	if b.Driver == "sim" || c.Line == nil {
+		return nil
+	}
+	if _, err := os.Stat(c.Line.Device); err != nil {
+		return fmt.Errorf("line '%s' device %s: %w", c.Line.Name, c.Line.Device, err)
+	}
+	return nil
+}

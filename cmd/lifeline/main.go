@@ -1,0 +1,132 @@
+// Command lifeline keeps the telephone working when the internet or the
+// mains fails. See README.md for the commands; `lifeline help` lists them.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1 // bad input, failed check, daemon error
+	exitUsage = 2
+)
+
+// errUsage marks errors that are the caller's command line.
+var errUsage = errors.New("usage")
+
+type command struct {
+	name, args, help string
+	run              func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"run", "[-c FILE] [--board NAME|auto] [--state-dir DIR] [--socket PATH]", "run the daemon", cmdRun},
+		{"status", "[--json] [--socket PATH]", "show the route, power, WAN, line and override", cmdStatus},
+		{"override", "auto|sip|pstn [--for DURATION] [--socket PATH]", "force a route (auto clears the override)", cmdOverride},
+		{"check", "[-c FILE] [--board NAME]", "validate the configuration, the board and its hardware", cmdCheck},
+		{"boards", "", "list the embedded board definitions", cmdBoards},
+		{"sim", "SIGNAL VALUE [--socket PATH]", "drive the simulated board: mains on|off, battery PERCENT, wan|provider|line up|down, key NAME press|release", cmdSim},
+		{"version", "", "print the version", cmdVersion},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(args[1:], stdout, stderr)
+			switch {
+			case err == nil:
+				return exitOK
+			case errors.Is(err, flag.ErrHelp):
+				return exitOK
+			case errors.Is(err, errUsage):
+				fmt.Fprintf(stderr, "lifeline %s: %v\nusage: lifeline %s %s\n", c.name, err, c.name, c.args)
+				return exitUsage
+			default:
+				fmt.Fprintf(stderr, "lifeline %s: %v\n", c.name, err)
+				return exitFail
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "lifeline: unknown command %q\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "lifeline %s: keeps the telephone working when the internet or the mains fails\n\nusage:\n", version)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  lifeline %-9s %s\n      %s\n", c.name, c.args, c.help)
+	}
+	fmt.Fprintf(w, "\n`lifeline COMMAND --help` shows a command's options.\n")
+}
+
+// newFlags makes a FlagSet for a command whose errors are usage errors.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("lifeline "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, c := range commands {
+		if c.name == name {
+			fs.Usage = func() {
+				fmt.Fprintf(stderr, "usage: lifeline %s %s\n  %s\n", c.name, c.args, c.help)
+				fs.PrintDefaults()
+			}
+		}
+	}
+	return fs
+}
+
+// parse parses flags anywhere among the arguments (`override pstn --for 1h`
+// and `override --for 1h pstn` both work) and returns the positionals,
+// checking their count.
+func parse(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) < minPos || len(pos) > maxPos {
+		return nil, fmt.Errorf("%w: wrong number of arguments", errUsage)
+	}
+	return pos, nil
+}
+
+func cmdVersion(args []string, stdout, stderr io.Writer) error {
+	if _, err := parse(newFlags("version", stderr), args, 0, 0); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "lifeline %s\n", version)
+	return nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"lifeline/boards"
+	"lifeline/daemon"
+	"lifeline/hal/clock"
+)
+
+// loadConfig reads the configuration. Without -c, a missing default file
+// means the defaults; a file named with -c must exist.
+func loadConfig(path string, explicit bool) (*daemon.Config, error) {
+	c, err := daemon.LoadConfig(path)
+	if err != nil && !explicit && errors.Is(err, fs.ErrNotExist) {
+		c = daemon.DefaultConfig()
+		return c, nil
+	}
+	return c, err
+}
+
+// resolveBoard applies --board, then the config's board, "auto" detecting.
+func resolveBoard(flagVal string, c *daemon.Config) (*boards.Board, string, error) {
+	name := flagVal
+	if name == "" {
+		name = c.Board
+	}
+	if name == "auto" || name == "" {
+		b, id, err := boards.Detect("/")
+		if err != nil {
+			return nil, "", err
+		}
+		how := "auto: no known board_name or compatible, using generic"
+		if id != "" {
+			how = fmt.Sprintf("auto: matched %q", id)
+		}
+		return b, how, nil
+	}
+	b, err := boards.Get(name)
+	return b, "", err
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	cfgPath := fs.String("c", daemon.DefaultConfigPath, "configuration file (UCI)")
+	boardName := fs.String("board", "", "board name, or auto (default: the config's board option)")
+	stateDir := fs.String("state-dir", daemon.DefaultStateDir, "state directory (route, status.json, override)")
+	sock := fs.String("socket", "", "control socket (default STATE-DIR/lifeline.sock)")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "c" {
+			explicit = true
+		}
+	})
+	cfg, err := loadConfig(*cfgPath, explicit)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	if cfg.Source == "" {
+		log.Warn("no configuration file, using defaults", "file", *cfgPath)
+	}
+	board, how, err := resolveBoard(*boardName, cfg)
+	if err != nil {
+		return err
+	}
+	if *sock == "" {
+		*sock = filepath.Join(*stateDir, "lifeline.sock")
+	}
+	log.Info("lifeline starting", "version", version, "board", board.Name,
+		"config", cfg.Source, "state_dir", *stateDir, "socket", *sock)
+	if how != "" {
+		log.Info("board detection", "result", how)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	hw, err := newHardware(board, cfg, log, clock.Real())
+	if err != nil {
+		return err
+	}
+	defer hw.Close()
+	d, err := daemon.New(daemon.Options{
+		Config: cfg, StateDir: *stateDir, Board: board.Name, Version: version, Log: log,
+		Sim: hw.sim, Actuators: hw.actuators, LineInfo: hw.lineInfo(cfg),
+	})
+	if err != nil {
+		return err
+	}
+	ctl, err := daemon.ListenControl(*sock, d, log)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+
+	runDone := make(chan error, 1)
+	go func() { runDone <- d.Run(ctx) }()
+	if err := hw.Start(ctx, d, cfg); err != nil {
+		stop()
+		<-runDone
+		return err
+	}
+	for {
+		select {
+		case err := <-runDone:
+			log.Info("lifeline stopped")
+			return err
+		case <-hup:
+			next, err := loadConfig(*cfgPath, explicit)
+			if err == nil {
+				err = checkConfig(next, board)
+			}
+			if err != nil {
+				log.Error("reload refused, keeping the running configuration", "err", err)
+				continue
+			}
+			hw.Stop()
+			if err := d.Reconfigure(ctx, next); err != nil {
+				log.Error("reload failed", "err", err)
+				continue
+			}
+			cfg = next
+			if err := hw.Start(ctx, d, cfg); err != nil {
+				log.Error("restarting hardware after reload failed", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,377 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"lifeline/daemon/uci"
+)
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("invalid configuration")
+
+// DefaultConfigPath is where OpenWrt keeps the configuration.
+const DefaultConfigPath = "/etc/config/lifeline"
+
+// Config is the validated configuration of the daemon, loaded once per
+// start or reload. The zero value is not useful: use DefaultConfig or
+// LoadConfig.
+type Config struct {
+	Source string // file it was read from; empty for the defaults
+
+	Board               string        // board name or "auto"
+	WANInterface        string        // kernel interface name of the WAN
+	FailbackHold        time.Duration // health needed before going back to SIP
+	HooksDir            string
+	HookTimeout         time.Duration
+	PreferPSTNOnBattery bool
+	LogLevel            string // debug | info | warn | error
+
+	Provider ProviderConfig
+	Line     *LineConfig // nil when no line is configured
+	Battery  BatteryConfig
+	Hotkeys  []HotkeyConfig
+}
+
+// ProviderConfig is the SIP provider probed for health.
+type ProviderConfig struct {
+	Host         string // empty: no probe, the provider counts as up
+	Port         int
+	Transport    string // udp | tcp
+	Interval     time.Duration
+	FastInterval time.Duration
+	Timeout      time.Duration
+	DownAfter    int
+}
+
+// LineConfig is the serial modem or terminal adapter of the fallback line.
+type LineConfig struct {
+	Name    string
+	Device  string
+	Profile string // analog | isdn-ta
+	Baud    int
+	Parity  string // none | even | odd
+	Flow    string // none | rtscts
+}
+
+// BatteryConfig is the power policy.
+type BatteryConfig struct {
+	ShedInterfaces  []string
+	OnBatteryDelay  time.Duration
+	CriticalPercent int
+	ShutdownCommand string
+	ShutdownGrace   time.Duration
+}
+
+// HotkeyConfig binds a key combination to an override.
+type HotkeyConfig struct {
+	Name   string
+	Keys   []string
+	Kind   string // chord | sequence
+	Hold   time.Duration
+	Action string        // pstn | sip | auto | toggle
+	For    time.Duration // 0: until cleared
+	Line   int
+}
+
+// DefaultConfig returns the configuration used when no file exists.
+func DefaultConfig() *Config {
+	return &Config{
+		Board:        "auto",
+		WANInterface: "wan",
+		FailbackHold: 30 * time.Second,
+		HooksDir:     "/etc/lifeline/hooks.d",
+		HookTimeout:  10 * time.Second,
+		LogLevel:     "info",
+		Provider: ProviderConfig{
+			Port: 5060, Transport: "udp", Interval: time.Second,
+			FastInterval: 250 * time.Millisecond, Timeout: 500 * time.Millisecond, DownAfter: 3,
+		},
+		Battery: BatteryConfig{
+			OnBatteryDelay: 2 * time.Second, CriticalPercent: 10,
+			ShutdownCommand: "poweroff", ShutdownGrace: 15 * time.Second,
+		},
+	}
+}
+
+// LoadConfig reads and validates the UCI file at path.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig validates UCI text; name is used in errors, which have the
+// form "FILE:LINE: section 'x' option 'y': what is wrong".
+func ParseConfig(name string, data []byte) (*Config, error) {
+	f, err := uci.Parse(name, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c := DefaultConfig()
+	c.Source = name
+	seen := map[string]int{}
+	for _, s := range f.Sections {
+		r := &reader{file: name, sec: s}
+		switch s.Type {
+		case "lifeline", "provider", "line", "battery":
+			if prev, dup := seen[s.Type]; dup {
+				return nil, r.errAt(s.Line, "", "a second %q section (the first is on line %d)", s.Type, prev)
+			}
+			seen[s.Type] = s.Line
+		}
+		switch s.Type {
+		case "lifeline":
+			c.Board = r.str("board", c.Board, nonEmpty)
+			c.WANInterface = r.str("wan_interface", c.WANInterface, ifName)
+			c.FailbackHold = r.dur("failback_hold", c.FailbackHold, 0, 24*time.Hour)
+			c.HooksDir = r.str("hooks_dir", c.HooksDir, absPath)
+			c.HookTimeout = r.dur("hook_timeout", c.HookTimeout, 100*time.Millisecond, time.Hour)
+			c.PreferPSTNOnBattery = r.boolean("prefer_pstn_on_battery", c.PreferPSTNOnBattery)
+			c.LogLevel = r.enum("log_level", c.LogLevel, "debug", "info", "warn", "error")
+		case "provider":
+			p := &c.Provider
+			p.Host = r.str("host", p.Host, hostName)
+			p.Port = r.integer("port", p.Port, 1, 65535)
+			p.Transport = r.enum("transport", p.Transport, "udp", "tcp")
+			p.Interval = r.dur("interval", p.Interval, 10*time.Millisecond, time.Hour)
+			p.FastInterval = r.dur("fast_interval", min(p.FastInterval, p.Interval), 10*time.Millisecond, time.Hour)
+			p.Timeout = r.dur("timeout", min(p.Timeout, p.Interval), 10*time.Millisecond, time.Minute)
+			p.DownAfter = r.integer("down_after", p.DownAfter, 1, 100)
+		case "line":
+			l := &LineConfig{Name: s.Name, Profile: "analog", Baud: 115200, Parity: "none", Flow: "none"}
+			l.Device = r.str("device", "", absPath)
+			l.Profile = r.str("profile", l.Profile, nonEmpty)
+			l.Baud = r.integer("baud", l.Baud, 300, 4000000)
+			l.Parity = r.enum("parity", l.Parity, "none", "even", "odd")
+			l.Flow = r.enum("flow", l.Flow, "none", "rtscts")
+			if l.Device == "" && r.err == nil {
+				r.errAt(s.Line, "device", "is required")
+			}
+			c.Line = l
+		case "battery":
+			b := &c.Battery
+			b.ShedInterfaces = r.list("shed_interface", ifName)
+			b.OnBatteryDelay = r.dur("on_battery_delay", b.OnBatteryDelay, 0, time.Hour)
+			b.CriticalPercent = r.integer("critical_percent", b.CriticalPercent, 0, 99)
+			b.ShutdownCommand = r.str("shutdown_command", b.ShutdownCommand, nil)
+			b.ShutdownGrace = r.dur("shutdown_grace", b.ShutdownGrace, 0, time.Hour)
+		case "hotkey":
+			h := HotkeyConfig{Name: s.Name, Line: s.Line}
+			h.Keys = r.list("key", keyName)
+			h.Kind = r.enum("kind", "chord", "chord", "sequence")
+			h.Hold = r.dur("hold", 2*time.Second, 0, time.Minute)
+			h.Action = r.enum("action", "toggle", "pstn", "sip", "auto", "toggle")
+			h.For = r.dur("for", 0, 0, 30*24*time.Hour)
+			if len(h.Keys) == 0 && r.err == nil {
+				r.errAt(s.Line, "key", "at least one key is required")
+			}
+			c.Hotkeys = append(c.Hotkeys, h)
+		default:
+			return nil, r.errAt(s.Line, "", "unknown section type %q (want lifeline, provider, line, battery or hotkey)", s.Type)
+		}
+		if r.err == nil {
+			r.checkUnknown()
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	return c, nil
+}
+
+// reader pulls typed options out of one section, remembering which it used
+// and the first error, so the parse code above reads as a list of options.
+type reader struct {
+	file string
+	sec  *uci.Section
+	used map[string]bool
+	err  error
+}
+
+func (r *reader) errAt(line int, opt, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	where := fmt.Sprintf("section %s", r.sec.Label())
+	if opt != "" {
+		where += fmt.Sprintf(" option '%s'", opt)
+	}
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s:%d: %s: %s", ErrConfig, r.file, line, where, msg)
+	}
+	return r.err
+}
+
+func (r *reader) get(name string, list bool) *uci.Option {
+	if r.used == nil {
+		r.used = map[string]bool{}
+	}
+	r.used[name] = true
+	o := r.sec.Option(name)
+	if o == nil || r.err != nil {
+		return nil
+	}
+	if o.List != list {
+		want := "option"
+		if list {
+			want = "list"
+		}
+		r.errAt(o.Line, name, "must be given with '%s'", want)
+		return nil
+	}
+	return o
+}
+
+func (r *reader) checkUnknown() {
+	for _, o := range r.sec.Options {
+		if !r.used[o.Name] {
+			r.errAt(o.Line, o.Name, "unknown option")
+			return
+		}
+	}
+}
+
+func (r *reader) str(name, def string, check func(string) error) string {
+	o := r.get(name, false)
+	if o == nil {
+		return def
+	}
+	if check != nil {
+		if err := check(o.Value()); err != nil {
+			r.errAt(o.Line, name, "%q: %v", o.Value(), err)
+			return def
+		}
+	}
+	return o.Value()
+}
+
+func (r *reader) list(name string, check func(string) error) []string {
+	o := r.get(name, true)
+	if o == nil {
+		return nil
+	}
+	for _, v := range o.Values {
+		if err := check(v); err != nil {
+			r.errAt(o.Line, name, "%q: %v", v, err)
+			return nil
+		}
+	}
+	return append([]string(nil), o.Values...)
+}
+
+func (r *reader) enum(name, def string, allowed ...string) string {
+	return r.str(name, def, func(v string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s", strings.Join(allowed, ", "))
+	})
+}
+
+func (r *reader) dur(name string, def, lo, hi time.Duration) time.Duration {
+	out := def
+	r.str(name, "", func(v string) error {
+		d, err := ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d < lo || d > hi {
+			return fmt.Errorf("out of range %v..%v", lo, hi)
+		}
+		out = d
+		return nil
+	})
+	return out
+}
+
+func (r *reader) integer(name string, def, lo, hi int) int {
+	out := def
+	r.str(name, "", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("not an integer")
+		}
+		if n < lo || n > hi {
+			return fmt.Errorf("out of range %d..%d", lo, hi)
+		}
+		out = n
+		return nil
+	})
+	return out
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	out := def
+	r.str(name, "", func(v string) error {
+		switch v {
+		case "1", "on", "true", "yes", "enabled":
+			out = true
+		case "0", "off", "false", "no", "disabled":
+			out = false
+		default:
+			return errors.New("want 1 or 0")
+		}
+		return nil
+	})
+	return out
+}
+
+// ParseDuration accepts Go durations ("1m30s", "250ms") and, as UCI users
+// write them, a bare number of seconds ("30").
+func ParseDuration(s string) (time.Duration, error) {
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New("not a duration (e.g. 30s, 1m, 500ms)")
+	}
+	if d < 0 {
+		return 0, errors.New("negative duration")
+	}
+	return d, nil
+}
+
+func nonEmpty(v string) error {
+	if v == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func absPath(v string) error {
+	if !filepath.IsAbs(v) {
+		return errors.New("must be an absolute path")
+	}
+	return nil
+}
+
+// ifName checks a Linux interface name (IFNAMSIZ 16 with the NUL).
+func ifName(v string) error {
+	if v == "" || len(v) > 15 || strings.ContainsAny(v, "/ \t:") || v == "." || v == ".." {
+		return errors.New("not a valid interface name")
+	}
+	return nil
+}
+
+func keyName(v string) error {
+	if v == "" || len(v) > 32 || strings.ContainsAny(v, " \t=") {
+		return errors.New("not a valid key name")
+	}
+	return nil
+}
+
+func hostName(v string) error {
+	if v == "" || len(v) > 253 || strings.ContainsAny(v, " \t/@;") {
+		return errors.New("not a valid host name or address")
+	}
+	return nil
+}

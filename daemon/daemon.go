@@ -1,0 +1,414 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"time"
+
+	"lifeline/hal/clock"
+)
+
+// ErrStopped is returned by calls into a daemon whose loop has ended.
+var ErrStopped = errors.New("daemon stopped")
+
+// Input is what the hal side reports to the daemon.
+type Input interface{ input() }
+
+// WANInput is the WAN interface as the kernel sees it.
+type WANInput struct {
+	Interface    string
+	Present      bool
+	Carrier      bool
+	OperState    string
+	Addresses    []string
+	DefaultRoute bool
+}
+
+// ProbeInput is one provider probe's outcome.
+type ProbeInput struct {
+	OK  bool
+	RTT time.Duration
+}
+
+// LineInput is the line's state.
+type LineInput struct{ State LineState }
+
+// PowerInput is the merged power reading.
+type PowerInput struct {
+	OnBattery bool
+	Percent   int // -1: unknown
+	Low       bool
+}
+
+// KeyInput is a key press or release.
+type KeyInput struct {
+	Key     string
+	Pressed bool
+}
+
+func (WANInput) input()   {}
+func (ProbeInput) input() {}
+func (LineInput) input()  {}
+func (PowerInput) input() {}
+func (KeyInput) input()   {}
+
+// RouteActuator is told every route change, from the daemon's goroutine; it
+// must not block (a proxy adapter or relay queues the work it needs).
+type RouteActuator interface {
+	SetRoute(r Route, reason string)
+}
+
+// SimDriver drives the simulated board's signals for `lifeline sim`.
+type SimDriver interface {
+	Sim(signal string, args []string) error
+}
+
+// Options are what New needs; Config, StateDir and Log are required.
+type Options struct {
+	Config    *Config
+	StateDir  string
+	Board     string
+	Version   string
+	Clock     clock.Clock // default: the real clock
+	Log       *slog.Logger
+	Sim       SimDriver       // nil unless the board is sim
+	Actuators []RouteActuator // told each route change
+	LineInfo  LineStatus      // device and profile for the status
+}
+
+// Daemon owns the route state and every file in the state dir. All its
+// state is confined to the goroutine running Run; other goroutines reach it
+// only through the methods below, which send closures to that goroutine.
+type Daemon struct {
+	opts  Options
+	cfg   *Config
+	clk   clock.Clock
+	log   *slog.Logger
+	dir   StateDir
+	hooks *HookRunner
+	ops   chan func()
+	done  chan struct{}
+
+	// Owned by the Run goroutine.
+	params     Params
+	rs         RouteState
+	wan        WANInput
+	wanSeen    bool
+	rtt        time.Duration
+	power      PowerInput
+	powerSeen  bool
+	lastStatus []byte
+}
+
+// New prepares a daemon: it creates the state dir and restores the last
+// route and the override from it. Nothing runs until Run.
+func New(o Options) (*Daemon, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real()
+	}
+	d := &Daemon{opts: o, cfg: o.Config, clk: o.Clock, log: o.Log, dir: StateDir{o.StateDir},
+		ops: make(chan func(), 64), done: make(chan struct{})}
+	if err := d.dir.Ensure(); err != nil {
+		return nil, err
+	}
+	ov, err := d.dir.LoadOverride()
+	if err != nil {
+		d.log.Warn("persisted override unreadable, using auto", "err", err)
+	}
+	last, ok := d.dir.LastRoute()
+	now := d.clk.Now()
+	d.rs = InitialRouteState(last, ov, now)
+	if o.LineInfo.State != "" {
+		d.rs.Line = LineState(o.LineInfo.State)
+	}
+	d.params = paramsOf(o.Config)
+	d.power = PowerInput{Percent: -1}
+	if ok {
+		d.log.Info("restored last route", "route", last)
+	}
+	if ov.Mode != ModeAuto {
+		d.log.Info("restored override", "mode", ov.Mode, "until", ov.Until, "source", ov.Source)
+	}
+	return d, nil
+}
+
+func paramsOf(c *Config) Params {
+	return Params{DownAfter: c.Provider.DownAfter, FailbackHold: c.FailbackHold, PreferPSTNOnBattery: c.PreferPSTNOnBattery}
+}
+
+// Run is the daemon's loop. It returns when ctx ends, after the stop hooks
+// have run (bounded by the hook timeout) and the hook runner has stopped.
+func (d *Daemon) Run(ctx context.Context) error {
+	defer close(d.done)
+	d.hooks = NewHookRunner(d.cfg.HooksDir, d.cfg.HookTimeout, d.log)
+	d.apply(Tick{}) // expire a stale override, settle the route
+	d.writeRoute()
+	d.hooks.Notify(d.hookEvent("start", d.rs.Route, d.rs.Reason))
+	timer := d.clk.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		timer.Stop()
+		if dl, ok := d.rs.NextDeadline(d.params); ok {
+			timer.Reset(max(dl.Sub(d.clk.Now()), 0))
+		}
+		select {
+		case <-ctx.Done():
+			d.hooks.Notify(d.hookEvent("stop", d.rs.Route, "daemon stopping"))
+			cctx, cancel := context.WithTimeout(context.Background(), d.cfg.HookTimeout+time.Second)
+			d.hooks.Close(cctx)
+			cancel()
+			return nil
+		case f := <-d.ops:
+			f()
+		case <-timer.C():
+			d.apply(Tick{})
+		}
+	}
+}
+
+// do runs f on the daemon's goroutine and waits for it.
+func (d *Daemon) do(ctx context.Context, f func()) error {
+	fin := make(chan struct{})
+	select {
+	case d.ops <- func() { f(); close(fin) }:
+	case <-d.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-fin:
+		return nil
+	case <-d.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Post hands a hal input to the daemon. It blocks only while the loop's
+// queue is full, and returns ErrStopped after Run has ended.
+func (d *Daemon) Post(ctx context.Context, in Input) error {
+	select {
+	case d.ops <- func() { d.handle(in) }:
+		return nil
+	case <-d.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Status returns the current status.
+func (d *Daemon) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := d.do(ctx, func() { st = d.status() })
+	return st, err
+}
+
+// SetOverride sets the override: mode with an optional duration (0: until
+// cleared) on behalf of source.
+func (d *Daemon) SetOverride(ctx context.Context, mode Mode, dur time.Duration, source string) (Status, error) {
+	var st Status
+	err := d.do(ctx, func() {
+		o := Override{Mode: mode, Source: source}
+		if dur > 0 {
+			o.Until = d.clk.Now().Add(dur).UTC().Round(time.Millisecond)
+		}
+		d.apply(SetOverride{Override: o})
+		st = d.status()
+	})
+	return st, err
+}
+
+// Reconfigure swaps in a validated configuration: rule parameters and hook
+// settings change at once; hal components are the caller's to restart.
+func (d *Daemon) Reconfigure(ctx context.Context, c *Config) error {
+	return d.do(ctx, func() {
+		d.cfg, d.params = c, paramsOf(c)
+		d.hooks.Configure(c.HooksDir, c.HookTimeout)
+		d.apply(Tick{})
+		d.log.Info("configuration reloaded", "file", c.Source)
+	})
+}
+
+// Sim forwards a `lifeline sim` command to the simulated board.
+func (d *Daemon) Sim(signal string, args []string) error {
+	if d.opts.Sim == nil {
+		return fmt.Errorf("board %q is not simulated: `lifeline sim` needs --board sim", d.opts.Board)
+	}
+	return d.opts.Sim.Sim(signal, args)
+}
+
+func (d *Daemon) handle(in Input) {
+	switch e := in.(type) {
+	case WANInput:
+		if d.wanSeen && e.Present == d.wan.Present && e.Carrier == d.wan.Carrier && e.DefaultRoute == d.wan.DefaultRoute {
+			d.wan = e
+			d.writeStatus()
+			return
+		}
+		d.wan, d.wanSeen = e, true
+		d.log.Info("wan", "interface", e.Interface, "present", e.Present, "carrier", e.Carrier,
+			"operstate", e.OperState, "default_route", e.DefaultRoute)
+		d.apply(WANChanged{Link: e.Present && e.Carrier, DefaultRoute: e.DefaultRoute})
+	case ProbeInput:
+		if e.OK {
+			d.rtt = e.RTT
+		} else {
+			d.log.Debug("provider probe lost", "losses", d.rs.ProviderLosses+1)
+		}
+		d.apply(ProbeResult{OK: e.OK, RTT: e.RTT})
+	case LineInput:
+		if e.State != d.rs.Line {
+			d.log.Info("line", "state", e.State)
+			d.hooks.Notify(d.hookEvent("line", d.rs.Route, "line "+string(e.State)))
+		}
+		d.apply(LineChanged{State: e.State})
+	case PowerInput:
+		if !d.powerSeen || e.OnBattery != d.power.OnBattery {
+			d.log.Info("power", "on_battery", e.OnBattery, "percent", e.Percent, "low", e.Low)
+			d.power, d.powerSeen = e, true
+			d.hooks.Notify(d.hookEvent("power", d.rs.Route, powerWord(e)))
+		}
+		d.power = e
+		d.apply(PowerChanged{OnBattery: e.OnBattery})
+	case KeyInput:
+		d.log.Info("key", "key", e.Key, "pressed", e.Pressed)
+	}
+}
+
+// apply runs one event through the route machine and carries out its
+// actions, then refreshes status.json if anything visible changed.
+func (d *Daemon) apply(ev Event) {
+	var acts []Action
+	d.rs, acts = Step(d.params, d.rs, ev, d.clk.Now())
+	for _, a := range acts {
+		switch a := a.(type) {
+		case RouteChanged:
+			d.log.Info("route changed", "from", a.From, "to", a.To, "reason", a.Reason)
+			d.writeRoute()
+			for _, act := range d.opts.Actuators {
+				act.SetRoute(a.To, a.Reason)
+			}
+			ev := d.hookEvent("route", a.To, a.Reason)
+			ev.PrevRoute = a.From
+			d.hooks.Notify(ev)
+		case OverrideChanged:
+			switch {
+			case a.Expired:
+				d.log.Info("override expired")
+			case a.Override.Mode == ModeAuto:
+				d.log.Info("override cleared")
+			default:
+				d.log.Info("override set", "mode", a.Override.Mode, "until", a.Override.Until, "source", a.Override.Source)
+			}
+			if err := d.dir.WriteJSON(OverrideFile, a.Override); err != nil {
+				d.log.Error("cannot persist override", "err", err)
+			}
+			d.hooks.Notify(d.hookEvent("override", d.rs.Route, "override "+string(a.Override.Mode)))
+		}
+	}
+	d.writeStatus()
+}
+
+func (d *Daemon) writeRoute() {
+	if err := d.dir.WriteFile(RouteFile, []byte(string(d.rs.Route)+"\n")); err != nil {
+		d.log.Error("cannot write route", "err", err)
+	}
+}
+
+func (d *Daemon) writeStatus() {
+	data, err := json.Marshal(d.status())
+	if err != nil || bytes.Equal(data, d.lastStatus) {
+		return
+	}
+	if err := d.dir.WriteFile(StatusFile, append(data, '\n')); err != nil {
+		d.log.Error("cannot write status", "err", err)
+		return
+	}
+	d.lastStatus = data
+}
+
+func (d *Daemon) hookEvent(event string, r Route, reason string) HookEvent {
+	pct := "unknown"
+	if d.power.Percent >= 0 {
+		pct = strconv.Itoa(d.power.Percent)
+	}
+	return HookEvent{Event: event, Route: r, PrevRoute: d.rs.Route, Reason: reason, Power: powerWord(d.power), Battery: pct}
+}
+
+func powerWord(p PowerInput) string {
+	if p.OnBattery {
+		return "battery"
+	}
+	return "mains"
+}
+
+func (d *Daemon) status() Status {
+	rs := &d.rs
+	st := Status{
+		Route: rs.Route, Reason: rs.Reason, Since: rs.Since.UTC().Truncate(time.Second), Degraded: rs.Degraded,
+		Override: overrideStatus(rs.Override), Board: d.opts.Board, Version: d.opts.Version,
+	}
+	// Power.
+	st.Power.Source = "unknown"
+	if d.powerSeen {
+		st.Power.Source = powerWord(d.power)
+	}
+	flags := []string{}
+	if d.powerSeen && !d.power.OnBattery {
+		flags = append(flags, "OL")
+	}
+	if d.power.OnBattery {
+		flags = append(flags, "OB")
+	}
+	if d.power.Low {
+		flags = append(flags, "LB")
+	}
+	st.Power.Flags = flags
+	if d.power.Percent >= 0 {
+		p := d.power.Percent
+		st.Power.BatteryPercent = &p
+	}
+	// WAN and provider.
+	w := &st.WAN
+	w.Interface = d.cfg.WANInterface
+	w.Link = "unknown"
+	if d.wanSeen {
+		w.Interface, w.Carrier, w.OperState, w.Addresses = d.wan.Interface, d.wan.Carrier, d.wan.OperState, d.wan.Addresses
+		switch {
+		case !d.wan.Present:
+			w.Link = "absent"
+		case d.wan.Carrier:
+			w.Link = "up"
+		default:
+			w.Link = "down"
+		}
+	}
+	w.DefaultRoute = rs.DefaultRoute
+	w.ProviderHost = d.cfg.Provider.Host
+	w.ProviderLosses = rs.ProviderLosses
+	switch {
+	case !rs.ProviderProbed:
+		w.Provider = "unprobed"
+	case rs.ProviderLosses >= d.params.DownAfter:
+		w.Provider = "down"
+	default:
+		w.Provider = "up"
+	}
+	if rs.ProviderProbed && d.rtt > 0 {
+		ms := math.Round(float64(d.rtt)/float64(time.Millisecond)*10) / 10
+		w.RTTms = &ms
+	}
+	// Line.
+	st.Line = d.opts.LineInfo
+	st.Line.State = string(rs.Line)
+	return st
+}

@@ -1,0 +1,74 @@
+package daemon
+
+import "time"
+
+// Status is the document of `lifeline status --json` and status.json
+// (DESIGN.md contract: fields may be added, never removed or renamed).
+type Status struct {
+	Route    Route          `json:"route"`
+	Reason   string         `json:"reason"`
+	Since    time.Time      `json:"since"`
+	Degraded bool           `json:"degraded"`
+	Power    PowerStatus    `json:"power"`
+	WAN      WANStatus      `json:"wan"`
+	Line     LineStatus     `json:"line"`
+	Override OverrideStatus `json:"override"`
+	Board    string         `json:"board"`
+	Version  string         `json:"version"`
+}
+
+// PowerStatus is the power part of Status.
+type PowerStatus struct {
+	Source           string   `json:"source"`          // mains | battery | unknown
+	BatteryPercent   *int     `json:"battery_percent"` // null when unknown
+	Flags            []string `json:"flags"`           // OL, OB, LB, FSD
+	OnBatterySeconds *int64   `json:"on_battery_seconds,omitempty"`
+	MinutesLeft      *int     `json:"minutes_left,omitempty"`
+	Shed             []string `json:"shed,omitempty"` // interfaces Lifeline took down
+}
+
+// WANStatus is the WAN and provider part of Status.
+type WANStatus struct {
+	Interface      string   `json:"interface"`
+	Link           string   `json:"link"` // up | down | absent
+	Carrier        bool     `json:"carrier"`
+	OperState      string   `json:"operstate,omitempty"`
+	Addresses      []string `json:"addresses,omitempty"`
+	DefaultRoute   bool     `json:"default_route"`
+	Provider       string   `json:"provider"` // up | down | unprobed
+	ProviderHost   string   `json:"provider_host,omitempty"`
+	RTTms          *float64 `json:"rtt_ms"`
+	ProviderLosses int      `json:"provider_losses"`
+}
+
+// LineStatus is the fallback line part of Status.
+type LineStatus struct {
+	Device  string `json:"device"`
+	Profile string `json:"profile"`
+	State   string `json:"state"`
+}
+
+// OverrideStatus is the override part of Status; Until and Source are null
+// in auto mode.
+type OverrideStatus struct {
+	Mode   Mode       `json:"mode"`
+	Until  *time.Time `json:"until"`
+	Source *string    `json:"source"`
+}
+
+func overrideStatus(o Override) OverrideStatus {
+	s := OverrideStatus{Mode: o.Mode}
+	if o.Mode == ModeAuto || o.Mode == "" {
+		s.Mode = ModeAuto
+		return s
+	}
+	if !o.Until.IsZero() {
+		u := o.Until.UTC()
+		s.Until = &u
+	}
+	if o.Source != "" {
+		src := o.Source
+		s.Source = &src
+	}
+	return s
+}

@@ -1,0 +1,130 @@
+// Package simboard is the simulated board: a set of signals (mains, battery,
+// WAN, provider, line, keys) that `lifeline sim` sets over the control
+// socket. Each change is handed to the owner's callback, which feeds the
+// same daemon inputs real hardware would.
+package simboard
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// ErrSignal is wrapped by errors about an unknown signal or value.
+var ErrSignal = errors.New("bad sim signal")
+
+// Signals is the simulated hardware's state.
+type Signals struct {
+	Mains    bool
+	Battery  int // percent
+	WAN      bool
+	Provider bool
+	Line     bool
+}
+
+// Change is one signal change; Key and Pressed are set for key events.
+type Change struct {
+	Signal  string // mains | battery | wan | provider | line | key
+	Now     Signals
+	Key     string
+	Pressed bool
+}
+
+// Board holds the signals. Set is safe for concurrent use; one mutex guards
+// the signals, and the callback is called with it held, so changes arrive
+// serially and in order. The callback must not block or call Set.
+type Board struct {
+	keys     []string
+	mu       sync.Mutex
+	sig      Signals
+	onChange func(Change)
+}
+
+// New returns a healthy board (mains on, battery 100 %, WAN, provider and
+// line up) with the named keys. onChange receives every change.
+func New(keys []string, onChange func(Change)) *Board {
+	return &Board{keys: keys, sig: Signals{Mains: true, Battery: 100, WAN: true, Provider: true, Line: true}, onChange: onChange}
+}
+
+// Signals returns the current state.
+func (b *Board) Signals() Signals {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sig
+}
+
+// Usage describes the accepted signals.
+func (b *Board) Usage() string {
+	return "mains on|off, battery PERCENT, wan up|down, provider up|down, line up|down, key " +
+		strings.Join(b.keys, "|") + " press|release"
+}
+
+// Sim applies one `lifeline sim SIGNAL VALUE...` command.
+func (b *Board) Sim(signal string, args []string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s %s: %s (want %s)", ErrSignal, signal, strings.Join(args, " "), fmt.Sprintf(format, a...), b.Usage())
+	}
+	onOff := func(on, off string) (bool, error) {
+		if len(args) != 1 {
+			return false, bad("one value expected")
+		}
+		switch args[0] {
+		case on:
+			return true, nil
+		case off:
+			return false, nil
+		}
+		return false, bad("value must be %s or %s", on, off)
+	}
+	c := Change{Signal: signal}
+	var err error
+	switch signal {
+	case "mains":
+		b.sig.Mains, err = onOff("on", "off")
+	case "wan":
+		b.sig.WAN, err = onOff("up", "down")
+	case "provider":
+		b.sig.Provider, err = onOff("up", "down")
+	case "line":
+		b.sig.Line, err = onOff("up", "down")
+	case "battery":
+		if len(args) != 1 {
+			return bad("one value expected")
+		}
+		n, perr := strconv.Atoi(strings.TrimSuffix(args[0], "%"))
+		if perr != nil || n < 0 || n > 100 {
+			return bad("percent must be 0..100")
+		}
+		b.sig.Battery = n
+	case "key":
+		if len(args) != 2 {
+			return bad("key NAME press|release expected")
+		}
+		if !slices.Contains(b.keys, args[0]) {
+			return bad("this board has no key %q", args[0])
+		}
+		c.Key = args[0]
+		switch args[1] {
+		case "press":
+			c.Pressed = true
+		case "release":
+		default:
+			return bad("action must be press or release")
+		}
+	default:
+		return bad("unknown signal")
+	}
+	if err != nil {
+		return err
+	}
+	c.Now = b.sig
+	if b.onChange != nil {
+		b.onChange(c)
+	}
+	return nil
+}

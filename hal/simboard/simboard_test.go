@@ -1,0 +1,49 @@
+package simboard
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestSim(t *testing.T) {
+	var got []Change
+	b := New([]string{"wps", "phone"}, func(c Change) { got = append(got, c) })
+	if s := b.Signals(); !s.Mains || s.Battery != 100 || !s.WAN || !s.Provider || !s.Line {
+		t.Fatalf("start = %+v", s)
+	}
+	for _, cmd := range [][]string{
+		{"wan", "down"}, {"mains", "off"}, {"battery", "42"}, {"provider", "down"}, {"line", "down"}, {"key", "wps", "press"},
+	} {
+		if err := b.Sim(cmd[0], cmd[1:]); err != nil {
+			t.Fatalf("%v: %v", cmd, err)
+		}
+	}
+	s := b.Signals()
+	if s.WAN || s.Mains || s.Battery != 42 || s.Provider || s.Line {
+		t.Fatalf("after = %+v", s)
+	}
+	if len(got) != 6 || got[5].Key != "wps" || !got[5].Pressed || got[2].Now.Battery != 42 {
+		t.Fatalf("changes = %+v", got)
+	}
+}
+
+func TestSimErrors(t *testing.T) {
+	b := New([]string{"wps"}, nil)
+	for _, tc := range []struct {
+		cmd  []string
+		want string
+	}{
+		{[]string{"wan", "sideways"}, "value must be up or down"},
+		{[]string{"battery", "101"}, "percent must be 0..100"},
+		{[]string{"key", "reset", "press"}, `no key "reset"`},
+		{[]string{"key", "wps", "tap"}, "press or release"},
+		{[]string{"toaster", "on"}, "unknown signal"},
+		{[]string{"mains"}, "one value expected"},
+	} {
+		err := b.Sim(tc.cmd[0], tc.cmd[1:])
+		if !errors.Is(err, ErrSignal) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %q", tc.cmd, err, tc.want)
+		}
+	}
+}
