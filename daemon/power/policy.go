@@ -189,3 +189,20 @@ func (a Action) String() string {
 	}
 	return "?"
 }
+
+// Policy couples a Config and a State for a loop that keeps one of each.
+// It is not safe for concurrent use: the daemon's event loop owns it.
+type Policy struct {
+	Config Config
+	State  State
+}
+
+// Handle runs Step on the policy's State.
+func (p *Policy) Handle(ev Event, now time.Time) []Action {
+	var acts []Action
+	p.State, acts = Step(p.Config, p.State, ev, now)
+	return acts
+}
+
+// NextDeadline is State.NextDeadline.
+func (p *Policy) NextDeadline() (time.Time, bool) { return p.State.NextDeadline() }
