@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"lifeline/daemon/power"
 	"lifeline/hal/ifctl"
 	hpower "lifeline/hal/power"
@@ -371,3 +373,5 @@ func TestPolicyWrapper(t *testing.T) {
 		t.Errorf("deadline %v %v", d, ok)
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
