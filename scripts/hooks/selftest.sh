@@ -1,0 +1,53 @@
+#!/bin/sh
+# Self-test of the example hooks: syntax (sh -n) and behaviour with fake
+# asterisk and logger commands on PATH. Needs only a POSIX sh.
+# Run: sh scripts/hooks/selftest.sh
+
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+for f in asterisk log selftest.sh; do
+	sh -n "$here/$f" || fail "sh -n $f"
+done
+
+mkdir "$tmp/bin"
+cat >"$tmp/bin/asterisk" <<'FAKE'
+#!/bin/sh
+printf '%s\n' "$*" >>"$FAKE_LOG"
+FAKE
+cat >"$tmp/bin/logger" <<'FAKE'
+#!/bin/sh
+printf '%s\n' "$*" >>"$FAKE_LOG"
+FAKE
+chmod +x "$tmp/bin/asterisk" "$tmp/bin/logger"
+
+export FAKE_LOG="$tmp/calls"
+export PATH="$tmp/bin:$PATH"
+
+# asterisk: route and a sanitised reason reach the CLI.
+: >"$FAKE_LOG"
+LIFELINE_EVENT=route LIFELINE_ROUTE=pstn LIFELINE_PREV_ROUTE=sip \
+	LIFELINE_REASON='wan down; rm -rf / "x"' sh "$here/asterisk" || fail "asterisk hook exit"
+grep -qx -- '-rx database put lifeline route pstn' "$FAKE_LOG" || fail "asterisk route: $(cat "$FAKE_LOG")"
+grep -qx -- '-rx database put lifeline reason "wan down rm -rf  x"' "$FAKE_LOG" || fail "asterisk reason: $(cat "$FAKE_LOG")"
+
+# asterisk: an unknown route does nothing and succeeds.
+: >"$FAKE_LOG"
+LIFELINE_ROUTE='sip; reboot' sh "$here/asterisk" 2>/dev/null || fail "asterisk hook with bad route"
+[ ! -s "$FAKE_LOG" ] || fail "asterisk called for a bad route: $(cat "$FAKE_LOG")"
+
+# log: one syslog line with the event.
+: >"$FAKE_LOG"
+LIFELINE_EVENT=route LIFELINE_ROUTE=sip LIFELINE_REASON='provider healthy' sh "$here/log" || fail "log hook exit"
+grep -q 'lifeline-hook' "$FAKE_LOG" && grep -q 'event=route route=sip' "$FAKE_LOG" &&
+	grep -q 'reason="provider healthy"' "$FAKE_LOG" || fail "log: $(cat "$FAKE_LOG")"
+
+echo "hooks selftest: ok"
