@@ -1,8 +1,13 @@
 package power_test
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/warthog618/go-gpiosim"
 
 	"lifeline/daemon/power"
 	"lifeline/hal/clock"
@@ -42,32 +47,37 @@ func BenchmarkStepReading(b *testing.B) {
 	}
 }
 
-// pipeline is the whole chain on fakes: gpiotest line → (software debounce
-// on a fake clock, if deb > 0) → hal/power Monitor → policy Step → actions
-// carried out on an ifctl.Fake, the results fed back. Each decision that
-// issues Shed or Restore actions is reported on decided.
+// pipeline is the whole chain: a gpio line → hal/power Monitor → policy
+// Step → actions carried out on an ifctl.Fake, the results fed back. Each
+// decision that issues Shed or Restore actions is reported on decided.
 type pipeline struct {
-	b       *gpiotest.Backend
-	clk     *clock.Fake
+	b       *gpiotest.Backend // nil on a real chip
+	clk     *clock.Fake       // nil on a real chip
 	mon     *hpower.Monitor
 	decided chan int
 }
 
+// newPipeline builds the chain on the fake backend, with software debounce
+// deb on a fake clock (0: none, as for a line the kernel debounces).
 func newPipeline(tb testing.TB, deb time.Duration) *pipeline {
-	p := &pipeline{
-		b:       &gpiotest.Backend{Lines: []*gpiotest.Line{{Chip: "gpiochip0", Offset: 4, Name: "mains", High: true}}},
-		clk:     clock.NewFake(t0),
-		decided: make(chan int, 1),
-	}
+	b := &gpiotest.Backend{Lines: []*gpiotest.Line{{Chip: "gpiochip0", Offset: 4, Name: "mains", High: true}}}
+	clk := clock.NewFake(t0)
+	p := startPipeline(tb, clk, gpio.Debounce(b, clk), gpio.LineSpec{Offset: -1, Name: "mains", Debounce: deb})
+	p.b, p.clk = b, clk
+	return p
+}
+
+func startPipeline(tb testing.TB, clk clock.Clock, op gpio.Opener, spec gpio.LineSpec) *pipeline {
+	p := &pipeline{decided: make(chan int, 1)}
 	c := power.Config{CriticalPercent: 10, ShedInterfaces: []string{"wlan1", "lan4"}}
 	act := ifctl.NewFake(map[string]bool{"wlan1": true, "lan4": true})
 	var s power.State
 	handler := func(st hpower.State) { // the Monitor's goroutine owns s
 		var acts []string
-		s, acts = run(c, s, power.ReadingEvent(st), p.clk.Now(), act)
+		s, acts = run(c, s, power.ReadingEvent(st), clk.Now(), act)
 		n := 0
 		for _, a := range acts {
-			if len(a) > 5 && (a[:5] == "shed " || a[:5] == "resto") {
+			if strings.HasPrefix(a, "shed ") || strings.HasPrefix(a, "restore ") {
 				n++
 			}
 		}
@@ -76,10 +86,7 @@ func newPipeline(tb testing.TB, deb time.Duration) *pipeline {
 		}
 	}
 	var err error
-	p.mon, err = hpower.New(p.clk, hpower.Config{
-		Opener:       gpio.Debounce(p.b, p.clk),
-		MainsPresent: &gpio.LineSpec{Offset: -1, Name: "mains", Debounce: deb},
-	}, hpower.WithHandler(handler))
+	p.mon, err = hpower.New(clk, hpower.Config{Opener: op, MainsPresent: &spec}, hpower.WithHandler(handler))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -160,4 +167,44 @@ func TestPipeline(t *testing.T) {
 	if st := p.mon.State(); st.Source != hpower.Battery {
 		t.Errorf("monitor state %+v", st)
 	}
+}
+
+// BenchmarkSimEdgeToShedActions is BenchmarkEdgeToShedActions on a real
+// kernel line of a gpio-sim chip (the QEMU guest: GUEST_TEST_FLAGS=
+// "-test.run XXX -test.bench Sim"): from the write that flips the simulated
+// line to the Shed/Restore actions. No debounce, so the figure is the
+// pipeline's own latency, kernel included. Skips without gpio-sim.
+func BenchmarkSimEdgeToShedActions(b *testing.B) {
+	if _, err := os.Stat("/sys/kernel/config/gpio-sim"); err != nil || os.Geteuid() != 0 {
+		b.Skip("needs root and gpio-sim")
+	}
+	name := fmt.Sprintf("ll-bench-mains-%d", os.Getpid())
+	sim, err := gpiosim.NewSim(gpiosim.WithBank(gpiosim.NewBank("lifeline-bench", 1, gpiosim.WithNamedLine(0, name))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	c := &sim.Chips[0]
+	c.Pullup(0)
+	clk := clock.Real()
+	p := startPipeline(b, clk, gpio.NewCdev(clk), gpio.LineSpec{Offset: -1, Name: name})
+	defer p.mon.Close()
+	var worst time.Duration
+	high := true
+	b.ReportAllocs()
+	for b.Loop() {
+		high = !high
+		start := time.Now()
+		if high {
+			err = c.Pullup(0)
+		} else {
+			err = c.Pulldown(0)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.wait(b)
+		worst = max(worst, time.Since(start))
+	}
+	b.ReportMetric(float64(worst.Nanoseconds()), "max-ns/edge")
 }

@@ -26,6 +26,7 @@ type Cdev struct {
 	clk      clock.Clock
 	log      *slog.Logger
 	consumer string
+	abi      int // 0: the newest the kernel has
 }
 
 // Option configures a Cdev.
@@ -37,6 +38,11 @@ func WithLogger(l *slog.Logger) Option { return func(c *Cdev) { c.log = l } }
 // WithConsumer sets the consumer label the kernel shows for requested lines
 // (default "lifeline").
 func WithConsumer(name string) Option { return func(c *Cdev) { c.consumer = name } }
+
+// WithABIVersion forces the GPIO uAPI version (1 or 2) instead of the newest
+// the kernel supports. Version 1 has no kernel debounce, so debounced lines
+// use the software fallback; tests use it to exercise that path.
+func WithABIVersion(v int) Option { return func(c *Cdev) { c.abi = v } }
 
 // NewCdev returns the kernel backend. clk drives the software debounce
 // fallback.
@@ -91,7 +97,7 @@ func (c *Cdev) openChip(op string, spec LineSpec) (*gpiocdev.Chip, int, error) {
 		}
 		var openErr error
 		for _, name := range chips {
-			ch, err := gpiocdev.NewChip(name, gpiocdev.WithConsumer(c.consumer))
+			ch, err := gpiocdev.NewChip(name, c.chipOptions()...)
 			if err != nil {
 				if openErr == nil {
 					openErr = fmt.Errorf("open %s: %w", name, err)
@@ -109,7 +115,7 @@ func (c *Cdev) openChip(op string, spec LineSpec) (*gpiocdev.Chip, int, error) {
 		return nil, 0, lineErr("", ErrLineNotFound,
 			fmt.Errorf("no line named %q on %d chips", spec.Name, len(chips)))
 	}
-	ch, err := gpiocdev.NewChip(spec.Chip, gpiocdev.WithConsumer(c.consumer))
+	ch, err := gpiocdev.NewChip(spec.Chip, c.chipOptions()...)
 	if err != nil {
 		return nil, 0, lineErr(spec.Chip, classify(err, ErrChipNotFound), err)
 	}
@@ -127,6 +133,15 @@ func (c *Cdev) openChip(op string, spec LineSpec) (*gpiocdev.Chip, int, error) {
 			fmt.Errorf("offset %d out of range, chip has %d lines", off, n))
 	}
 	return ch, off, nil
+}
+
+// chipOptions are the options every chip is opened with.
+func (c *Cdev) chipOptions() []gpiocdev.ChipOption {
+	opts := []gpiocdev.ChipOption{gpiocdev.WithConsumer(c.consumer)}
+	if c.abi != 0 {
+		opts = append(opts, gpiocdev.WithABIVersion(c.abi))
+	}
+	return opts
 }
 
 func (c *Cdev) commonOptions(spec LineSpec) []gpiocdev.LineReqOption {
@@ -185,8 +200,7 @@ func (c *Cdev) OpenInput(spec LineSpec, h Handler) (Input, error) {
 		if db != nil {
 			db.close()
 		}
-		return nil, &LineError{Op: op, Chip: chipName, Line: label + " (offset " + strconv.Itoa(off) + ")",
-			Kind: classify(err, ErrIO), Cause: err}
+		return nil, requestError(op, ch, spec, off, err)
 	}
 	in.l = l
 	v, err := l.Value()
@@ -219,10 +233,25 @@ func (c *Cdev) OpenOutput(spec LineSpec, safe bool) (Output, error) {
 	}
 	l, err := ch.RequestLine(off, append(c.commonOptions(spec), gpiocdev.AsOutput(v))...)
 	if err != nil {
-		return nil, &LineError{Op: op, Chip: ch.Name, Line: spec.String() + " (offset " + strconv.Itoa(off) + ")",
-			Kind: classify(err, ErrIO), Cause: err}
+		return nil, requestError(op, ch, spec, off, err)
 	}
 	return &cdevOutput{label: spec.String(), chip: ch.Name, l: l}, nil
+}
+
+// requestError describes a refused line request: the offset when the line
+// was found by name, and the current consumer when the line is busy.
+func requestError(op string, ch *gpiocdev.Chip, spec LineSpec, off int, err error) error {
+	line := spec.String()
+	if spec.Offset < 0 {
+		line += " (offset " + strconv.Itoa(off) + ")"
+	}
+	kind := classify(err, ErrIO)
+	if kind == ErrBusy {
+		if info, ierr := ch.LineInfo(off); ierr == nil && info.Consumer != "" {
+			err = fmt.Errorf("held by %q: %w", info.Consumer, err)
+		}
+	}
+	return &LineError{Op: op, Chip: ch.Name, Line: line, Kind: kind, Cause: err}
 }
 
 // cdevInput is an Input on a gpiocdev line; db is set when software

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -144,12 +145,13 @@ func TestSimOpenErrors(t *testing.T) {
 		spec  gpio.LineSpec
 		want  error
 		cause error
+		says  string
 	}{
-		{"missing name", gpio.LineSpec{Offset: -1, Name: "lifeline-no-such-line"}, gpio.ErrLineNotFound, nil},
-		{"missing name on chip", gpio.LineSpec{Chip: chip, Offset: -1, Name: "lifeline-no-such-line"}, gpio.ErrLineNotFound, nil},
-		{"offset out of range", gpio.LineSpec{Chip: chip, Offset: 8}, gpio.ErrLineNotFound, nil},
-		{"missing chip", gpio.LineSpec{Chip: "gpiochip999", Offset: 0}, gpio.ErrChipNotFound, nil},
-		{"hogged", gpio.LineSpec{Chip: chip, Offset: 5}, gpio.ErrBusy, syscall.EBUSY},
+		{"missing name", gpio.LineSpec{Offset: -1, Name: "lifeline-no-such-line"}, gpio.ErrLineNotFound, nil, "lifeline-no-such-line"},
+		{"missing name on chip", gpio.LineSpec{Chip: chip, Offset: -1, Name: "lifeline-no-such-line"}, gpio.ErrLineNotFound, nil, "lifeline-no-such-line"},
+		{"offset out of range", gpio.LineSpec{Chip: chip, Offset: 8}, gpio.ErrLineNotFound, nil, "out of range"},
+		{"missing chip", gpio.LineSpec{Chip: "gpiochip999", Offset: 0}, gpio.ErrChipNotFound, nil, "gpiochip999"},
+		{"hogged", gpio.LineSpec{Chip: chip, Offset: 5}, gpio.ErrBusy, syscall.EBUSY, "someone-else"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +161,9 @@ func TestSimOpenErrors(t *testing.T) {
 			}
 			if tc.cause != nil && !errors.Is(err, tc.cause) {
 				t.Errorf("err = %v, does not wrap %v", err, tc.cause)
+			}
+			if !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("error %q does not say %q", err, tc.says)
 			}
 			t.Log(err)
 		})
@@ -181,5 +186,41 @@ func TestSimOutputSafeLevel(t *testing.T) {
 	}
 	if v, err := c.Level(6); err != nil || v != 0 {
 		t.Errorf("active level = %d, %v; want 0", v, err)
+	}
+}
+
+// TestSimSoftwareDebounceFallback forces uAPI v1, which has no kernel
+// debounce, so the line must fall back to the software debouncer.
+func TestSimSoftwareDebounceFallback(t *testing.T) {
+	s, _ := newSim(t)
+	c := &s.Chips[0]
+	if err := c.Pullup(4); err != nil {
+		t.Fatal(err)
+	}
+	sink := make(edgeSink, 8)
+	in, err := gpio.NewCdev(clock.Real(), gpio.WithABIVersion(1)).OpenInput(
+		gpio.LineSpec{Chip: c.ChipName(), Offset: 4, Debounce: 100 * time.Millisecond}, sink.handle)
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTTY) {
+		t.Skipf("kernel without GPIO uAPI v1 (CONFIG_GPIO_CDEV_V1): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	mustRead(t, in, true)
+	for _, pull := range []func(int) error{c.Pulldown, c.Pullup, c.Pulldown} { // a glitch, then a loss
+		if err := pull(4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e := sink.next(t); e.Active {
+		t.Errorf("first debounced edge %+v, want inactive", e)
+	}
+	mustRead(t, in, false)
+	if err := c.Pullup(4); err != nil {
+		t.Fatal(err)
+	}
+	if e := sink.next(t); !e.Active {
+		t.Errorf("edge %+v, want active", e)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -62,7 +63,7 @@ func NewNS(t *testing.T) *NS {
 	if r.err != nil {
 		t.Skipf("needs network namespaces (root, CONFIG_NET_NS): %v", r.err)
 	}
-	h, err := netlink.NewHandleAt(r.ns)
+	h, err := netlink.NewHandleAt(r.ns, syscall.NETLINK_ROUTE)
 	if err != nil {
 		r.ns.Close()
 		t.Fatalf("netlink in namespace: %v", err)
