@@ -29,15 +29,17 @@ const (
 )
 
 type rig struct {
-	dir         string
-	sipPort     int
-	rpcSock     string
-	provider    *uas
-	pstn        *uas
-	providerURI string
-	pstnURI     string
-	kamailio    *exec.Cmd
-	kamailioLog string
+	dir          string
+	sipPort      int
+	rpcSock      string
+	provider     *uas
+	pstn         *uas
+	providerURI  string
+	pstnURI      string
+	kamailio     *exec.Cmd
+	kamailioLog  string
+	providerScen string
+	defines      []string
 }
 
 func needTools(tb testing.TB) {
@@ -68,13 +70,29 @@ func modulesDir() string {
 	return "/usr/lib/kamailio/modules/"
 }
 
-func newRig(tb testing.TB) *rig {
+// rigOption varies the rig: the provider's scenario, or extra defines.
+type rigOption func(*rig)
+
+// providerScenario makes the provider UAS run scen; "" leaves the provider
+// port silent (nothing listens).
+func providerScenario(scen string) rigOption { return func(r *rig) { r.providerScen = scen } }
+
+func define(kv string) rigOption { return func(r *rig) { r.defines = append(r.defines, kv) } }
+
+func newRig(tb testing.TB, opts ...rigOption) *rig {
 	tb.Helper()
 	needTools(tb)
 	dir := tb.TempDir()
-	r := &rig{dir: dir, sipPort: freeUDPPort(tb), rpcSock: filepath.Join(dir, "rpc.sock")}
-	r.provider = startUAS(tb, filepath.Join(dir, "provider"))
-	r.pstn = startUAS(tb, filepath.Join(dir, "pstn"))
+	r := &rig{dir: dir, sipPort: freeUDPPort(tb), rpcSock: filepath.Join(dir, "rpc.sock"), providerScen: uasScen}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.providerScen != "" {
+		r.provider = startUAS(tb, filepath.Join(dir, "provider"), r.providerScen)
+	} else {
+		r.provider = &uas{port: freeUDPPort(tb), calls: make(chan string)}
+	}
+	r.pstn = startUAS(tb, filepath.Join(dir, "pstn"), uasScen)
 	r.providerURI = fmt.Sprintf("sip:127.0.0.1:%d", r.provider.port)
 	r.pstnURI = fmt.Sprintf("sip:127.0.0.1:%d", r.pstn.port)
 	r.startKamailio(tb)
@@ -88,14 +106,18 @@ func (r *rig) startKamailio(tb testing.TB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command("kamailio", "-f", cfgPath, "-DD", "-E",
+	args := []string{"-f", cfgPath, "-DD", "-E",
 		"-A", fmt.Sprintf("LISTEN=udp:127.0.0.1:%d", r.sipPort),
 		"-A", fmt.Sprintf("PROVIDER=%q", r.providerURI),
 		"-A", fmt.Sprintf("PSTN_GW=%q", r.pstnURI),
 		"-A", fmt.Sprintf("RPC_SOCKET=%q", r.rpcSock),
 		"-A", fmt.Sprintf("RUN_DIR=%q", r.dir),
 		"-A", fmt.Sprintf("MPATH=%q", modulesDir()),
-	)
+	}
+	for _, d := range r.defines {
+		args = append(args, "-A", d)
+	}
+	cmd := exec.Command("kamailio", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -158,7 +180,7 @@ type uas struct {
 	calls chan string
 }
 
-func startUAS(tb testing.TB, dir string) *uas {
+func startUAS(tb testing.TB, dir, scenario string) *uas {
 	tb.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.Fatal(err)
@@ -186,7 +208,7 @@ func startUAS(tb testing.TB, dir string) *uas {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	scen, _ := filepath.Abs(uasScen)
+	scen, _ := filepath.Abs(scenario)
 	cmd := exec.Command("sipp", "-sf", scen, "-i", "127.0.0.1", "-p", strconv.Itoa(u.port),
 		"-mp", strconv.Itoa(freeUDPPort(tb)), "-nostdin", "-trace_err")
 	cmd.Dir = dir
@@ -375,6 +397,38 @@ func TestE2EKeeperAfterKamailioRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectAt(t, ctx, r.pstn, r.provider, "PSTN gateway")
+}
+
+// TestE2EFailover: while the route is sip, a call the provider refuses
+// (503) or never answers is retried once at the PSTN gateway by the
+// config's failure_route, so it is not lost before Lifeline switches.
+func TestE2EFailover(t *testing.T) {
+	cases := []struct {
+		name string
+		opts []rigOption
+	}{
+		{"provider answers 503", []rigOption{providerScenario("testdata/uas_503.xml")}},
+		{"provider silent", []rigOption{providerScenario(""), define("FR_TIMER=500")}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, tc.opts...)
+			ctx, cancel := context.WithTimeout(context.Background(), e2eBudget)
+			defer cancel()
+			c := r.client(t, "lifeline")
+			if err := c.SetNextHop(ctx, "sip", r.providerURI); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.placeCall(ctx, 1, 0); err != nil {
+				t.Fatalf("call lost although the PSTN gateway was up: %v", err)
+			}
+			select {
+			case <-r.pstn.calls:
+			case <-ctx.Done():
+				t.Fatal("call never reached the PSTN gateway")
+			}
+		})
+	}
 }
 
 // BenchmarkSetNextHopLive measures the route change → Kamailio next hop
