@@ -1,6 +1,7 @@
 package power_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -375,3 +376,24 @@ func TestPolicyWrapper(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestStatusJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		st   power.Status
+		want string
+	}{
+		{"on mains", power.Status{Source: "mains", Percent: 87, Flags: []string{"OL"}, MinutesLeft: -1},
+			`{"source":"mains","battery_percent":87,"flags":["OL"],"on_battery_seconds":0,"minutes_left":null,"shed":[]}`},
+		{"on battery", power.Status{Source: "battery", Percent: -1, Flags: []string{"OB", "LB"}, OnBattery: 90 * time.Second, MinutesLeft: 12, Shed: []string{"wlan1"}},
+			`{"source":"battery","battery_percent":null,"flags":["OB","LB"],"on_battery_seconds":90,"minutes_left":12,"shed":["wlan1"]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.st)
+			if err != nil || string(b) != tc.want {
+				t.Errorf("got %s, %v\nwant %s", b, err, tc.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package power
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -72,4 +73,32 @@ func (s State) minutesLeft(now time.Time) (int, bool) {
 		left = 0
 	}
 	return int(left), true
+}
+
+// MarshalJSON renders the status for `lifeline status --json` (the "power"
+// object of DESIGN.md): source, battery_percent (null when unknown), flags,
+// on_battery_seconds, minutes_left (null when unknown) and shed.
+func (st Status) MarshalJSON() ([]byte, error) {
+	type out struct {
+		Source           string   `json:"source"`
+		Percent          *int     `json:"battery_percent"`
+		Flags            []string `json:"flags"`
+		OnBatterySeconds int64    `json:"on_battery_seconds"`
+		MinutesLeft      *int     `json:"minutes_left"`
+		Shed             []string `json:"shed"`
+	}
+	o := out{Source: st.Source, Flags: st.Flags, OnBatterySeconds: int64(st.OnBattery / time.Second), Shed: st.Shed}
+	if st.Percent >= 0 {
+		o.Percent = &st.Percent
+	}
+	if st.MinutesLeft >= 0 {
+		o.MinutesLeft = &st.MinutesLeft
+	}
+	if o.Flags == nil {
+		o.Flags = []string{}
+	}
+	if o.Shed == nil {
+		o.Shed = []string{}
+	}
+	return json.Marshal(o)
 }

@@ -99,3 +99,22 @@ func FuzzParseSupply(f *testing.F) {
 		}
 	})
 }
+
+func TestStateString(t *testing.T) {
+	tests := []struct {
+		name string
+		s    power.State
+		want string
+	}{
+		{"unknown", power.State{Percent: -1}, "unknown"},
+		{"full", power.State{Source: power.Battery, Percent: 57, Low: true, Status: "Discharging"}, "battery 57% low (Discharging)"},
+		{"mains", power.State{Source: power.Mains, Percent: -1}, "mains"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.s.String(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"lifeline/hal/clock"
@@ -72,6 +74,11 @@ type Config struct {
 	SupplyDir string
 	// PollInterval is how often SupplyDir is re-read (default 10 s).
 	PollInterval time.Duration
+	// Uevents re-reads SupplyDir at once when the kernel broadcasts a
+	// power_supply uevent (NETLINK_KOBJECT_UEVENT), so a charger unplugged
+	// is seen in milliseconds, not at the next poll. If the socket cannot
+	// be opened it is logged and polling alone goes on.
+	Uevents bool
 }
 
 // Handler receives the State. It is called serially from the Monitor's
@@ -98,7 +105,9 @@ var ErrClosed = errors.New("power: monitor closed")
 
 // Monitor watches the configured sources. It owns one goroutine, started by
 // New and stopped by Close, that reads the supply class, merges and calls
-// the Handler; GPIO handlers only record levels and wake it.
+// the Handler; GPIO handlers only record levels and wake it. With Uevents a
+// second goroutine reads the uevent socket and wakes it too; Close stops
+// both and waits for them.
 type Monitor struct {
 	clk  clock.Clock
 	cfg  Config
@@ -114,6 +123,11 @@ type Monitor struct {
 	low      lineLevel
 	supplies []Supply
 	state    State // last merged state
+
+	hints     hintSource                 // nil without Uevents
+	openHints func() (hintSource, error) // openUevents; tests replace it
+	hint      chan struct{}              // buffer 1: a power_supply uevent came
+	hintDone  chan struct{}              // closed when hintLoop returns
 
 	kick    chan struct{}   // buffer 1: a GPIO level changed
 	refresh chan chan State // Refresh requests
@@ -137,6 +151,7 @@ func New(clk clock.Clock, cfg Config, opts ...Option) (*Monitor, error) {
 	m := &Monitor{
 		clk: clk, cfg: cfg, log: slog.New(slog.DiscardHandler),
 		kick: make(chan struct{}, 1), refresh: make(chan chan State), done: make(chan struct{}),
+		openHints: openUevents, hint: make(chan struct{}, 1), hintDone: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(m)
@@ -181,8 +196,21 @@ func New(clk clock.Clock, cfg Config, opts ...Option) (*Monitor, error) {
 	if cfg.SupplyDir == "" {
 		m.poll.Stop()
 	}
+	if cfg.Uevents && cfg.SupplyDir != "" {
+		src, err := m.openHints()
+		if err != nil {
+			m.log.Warn("power: no uevents, polling only", "dir", cfg.SupplyDir, "interval", cfg.PollInterval, "err", err)
+		} else {
+			m.hints = src
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	if m.hints != nil {
+		go m.hintLoop()
+	} else {
+		close(m.hintDone)
+	}
 	go m.run(ctx)
 	return m, nil
 }
@@ -229,6 +257,10 @@ func (m *Monitor) Refresh(ctx context.Context) (State, error) {
 func (m *Monitor) Close() error {
 	m.once.Do(func() {
 		m.cancel()
+		if m.hints != nil {
+			m.hints.Close()
+		}
+		<-m.hintDone
 		<-m.done
 		m.poll.Stop()
 		m.closeInputs()
@@ -256,6 +288,8 @@ func (m *Monitor) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-m.kick:
+		case <-m.hint:
+			m.readSupplies()
 		case <-m.poll.C():
 			m.readSupplies()
 			m.poll.Reset(m.cfg.PollInterval)
@@ -274,6 +308,35 @@ func (m *Monitor) run(ctx context.Context) {
 		}
 		if reply != nil {
 			reply <- s
+		}
+	}
+}
+
+// hintLoop is the Monitor's second goroutine: it turns power_supply uevents
+// into hints for run. It returns when Close closes the source (or the
+// source fails, then polling alone goes on).
+func (m *Monitor) hintLoop() {
+	defer close(m.hintDone)
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := m.hints.Receive(buf)
+		if errors.Is(err, syscall.ENOBUFS) {
+			n, err = 0, nil // overflow: events lost, re-read anyway
+		} else if err != nil {
+			if !errors.Is(err, os.ErrClosed) {
+				m.log.Warn("power: uevents failed, polling only", "err", err)
+			}
+			return
+		}
+		if n > 0 {
+			ev, err := ParseUevent(buf[:n])
+			if err != nil || !ev.PowerSupply() {
+				continue
+			}
+		}
+		select {
+		case m.hint <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -304,4 +367,19 @@ func (l lineLevel) level() *bool {
 	}
 	v := l.active
 	return &v
+}
+
+// String renders the State for logs: "battery 57% low (Discharging)".
+func (s State) String() string {
+	out := s.Source.String()
+	if s.Percent >= 0 {
+		out += fmt.Sprintf(" %d%%", s.Percent)
+	}
+	if s.Low {
+		out += " low"
+	}
+	if s.Status != "" {
+		out += " (" + s.Status + ")"
+	}
+	return out
 }
