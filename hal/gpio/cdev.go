@@ -181,16 +181,28 @@ func (c *Cdev) OpenInput(spec LineSpec, h Handler) (Input, error) {
 		}
 		deliver(Edge{Line: label, Active: le.Type == gpiocdev.LineEventRisingEdge, Time: le.Timestamp, Seqno: le.LineSeqno})
 	}
-	opts := append(c.commonOptions(spec), gpiocdev.AsInput, gpiocdev.WithBothEdges, gpiocdev.WithEventHandler(handler))
+	// Edge detection only when someone listens: the caller's handler, or
+	// the software debouncer standing in for the kernel's.
+	opts := append(c.commonOptions(spec), gpiocdev.AsInput)
+	edges := []gpiocdev.LineReqOption{gpiocdev.WithBothEdges, gpiocdev.WithEventHandler(handler)}
+	withEdges := func(o []gpiocdev.LineReqOption) []gpiocdev.LineReqOption {
+		return append(o[:len(o):len(o)], edges...)
+	}
+	if h != nil {
+		opts = withEdges(opts)
+	}
 	var l *gpiocdev.Line
 	if spec.Debounce > 0 {
-		l, err = ch.RequestLine(off, append(opts, gpiocdev.WithDebounce(spec.Debounce))...)
+		l, err = ch.RequestLine(off, append(opts[:len(opts):len(opts)], gpiocdev.WithDebounce(spec.Debounce))...)
 		var uapiErr gpiocdev.ErrUapiIncompatibility
 		if err != nil && (errors.As(err, &uapiErr) || errors.Is(err, syscall.EINVAL)) {
 			c.log.Info("gpio: kernel debounce unavailable, debouncing in software",
 				"line", label, "chip", chipName, "err", err)
 			db = newDebouncer(c.clk, spec.Debounce, h)
 			deliver = db.handle
+			if h == nil {
+				opts = withEdges(opts)
+			}
 			l, err = ch.RequestLine(off, opts...)
 		}
 	} else {

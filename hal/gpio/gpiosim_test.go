@@ -224,3 +224,23 @@ func TestSimSoftwareDebounceFallback(t *testing.T) {
 		t.Errorf("edge %+v, want active", e)
 	}
 }
+
+// TestSimNoHandler: without a handler the line is requested without edge
+// detection and Read follows the wire.
+func TestSimNoHandler(t *testing.T) {
+	s, _ := newSim(t)
+	c := &s.Chips[0]
+	if err := c.Pulldown(2); err != nil {
+		t.Fatal(err)
+	}
+	in, err := gpio.NewCdev(clock.Real()).OpenInput(gpio.LineSpec{Chip: c.ChipName(), Offset: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	mustRead(t, in, false)
+	if err := c.Pullup(2); err != nil {
+		t.Fatal(err)
+	}
+	mustRead(t, in, true)
+}
