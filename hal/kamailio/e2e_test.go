@@ -466,3 +466,39 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(pct(1.0), "max-ms")
 }
+
+// BenchmarkSetNextHopLiveUnderLoad is BenchmarkSetNextHopLive while a SIPp
+// UAC keeps 50 calls per second flowing through the same Kamailio.
+func BenchmarkSetNextHopLiveUnderLoad(b *testing.B) {
+	r := newRig(b)
+	c := r.client(b, "bench")
+	ctx, cancel := context.WithCancel(context.Background())
+	uacDone := make(chan struct{})
+	go func() {
+		defer close(uacDone)
+		_ = r.placeCall(ctx, 1000000, 50) // killed by cancel below
+	}()
+	defer func() {
+		cancel()
+		<-uacDone
+	}()
+	// Let calls flow before measuring.
+	select {
+	case <-r.provider.calls:
+	case <-time.After(10 * time.Second):
+		b.Fatal("no call reached the provider")
+	}
+	uris := []string{r.providerURI, r.pstnURI}
+	routes := []string{"sip", "pstn"}
+	lat := make([]time.Duration, 0, 1024)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		if err := c.SetNextHop(ctx, routes[i%2], uris[i%2]); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+}
