@@ -3,7 +3,9 @@ package keys
 import (
 	"context"
 	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +114,64 @@ func TestUeventSourceContextStops(t *testing.T) {
 	s.Close()
 	if s.Err() != nil {
 		t.Fatalf("Err = %v after a clean stop", s.Err())
+	}
+}
+
+// TestRealKernelUevent captures a genuine kernel uevent — the "add" of a
+// veth network device created in a private network namespace — and checks
+// that it parses, comes from the kernel (port id 0), and is not a button.
+func TestRealKernelUevent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a network namespace (unshare CLONE_NEWNET)")
+	}
+	ipBin, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("needs the ip command (iproute2)")
+	}
+	runtime.LockOSThread() // never unlocked: the thread dies with the test
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		t.Skipf("needs unshare(CLONE_NEWNET): %v", err)
+	}
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_KOBJECT_UEVENT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tv := unix.NsecToTimeval((5 * time.Second).Nanoseconds()) // safety net
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	// The child is forked from this locked thread, so it runs in the new
+	// namespace.
+	if out, err := exec.Command(ipBin, "link", "add", "lltest0", "type", "veth", "peer", "name", "lltest1").CombinedOutput(); err != nil {
+		t.Skipf("cannot create a veth pair: %v %s", err, out)
+	}
+	buf := make([]byte, 8192)
+	for {
+		n, from, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			t.Fatalf("no uevent for the veth link: %v", err)
+		}
+		if !fromKernel(from) {
+			continue
+		}
+		u, err := ParseUevent(buf[:n])
+		if err != nil {
+			t.Fatalf("kernel payload %q: %v", buf[:n], err)
+		}
+		if u.Env["INTERFACE"] != "lltest0" {
+			continue // some other device's event
+		}
+		t.Logf("captured: %q", buf[:n])
+		if u.Action != "add" || u.Env["SUBSYSTEM"] != "net" || u.Env["ACTION"] != "add" || !strings.HasSuffix(u.DevPath, "/lltest0") {
+			t.Fatalf("parsed %+v", u)
+		}
+		if _, ok := u.ButtonEvent(); ok {
+			t.Fatal("a net uevent taken for a button")
+		}
+		return
 	}
 }

@@ -19,7 +19,9 @@ var (
 	payloadRfkillSw    = "pressed@\x00HOME=/\x00PATH=/sbin:/bin:/usr/sbin:/usr/bin\x00SUBSYSTEM=button\x00ACTION=pressed\x00BUTTON=rfkill\x00TYPE=switch\x00SEEN=5\x00SEQNUM=90\x00"
 	payloadNetAdd      = "add@/devices/virtual/net/veth0\x00ACTION=add\x00DEVPATH=/devices/virtual/net/veth0\x00SUBSYSTEM=net\x00INTERFACE=veth0\x00IFINDEX=7\x00SEQNUM=2051\x00"
 	payloadUSBTTY      = "add@/devices/platform/ehci/usb1/1-1/1-1:1.0/ttyUSB0/tty/ttyUSB0\x00ACTION=add\x00DEVPATH=/devices/platform/ehci/usb1/1-1/1-1:1.0/ttyUSB0/tty/ttyUSB0\x00SUBSYSTEM=tty\x00MAJOR=188\x00MINOR=0\x00DEVNAME=ttyUSB0\x00SEQNUM=2100\x00"
-	payloadLibudev     = "libudev\x00\xfe\xed\xca\xfe\x28\x00\x00\x00"
+	// Captured by TestRealKernelUevent from Linux 6.18 (veth created in a netns).
+	payloadCapturedVeth = "add@/devices/virtual/net/lltest0\x00ACTION=add\x00DEVPATH=/devices/virtual/net/lltest0\x00SUBSYSTEM=net\x00INTERFACE=lltest0\x00IFINDEX=3\x00SEQNUM=1109\x00"
+	payloadLibudev      = "libudev\x00\xfe\xed\xca\xfe\x28\x00\x00\x00"
 )
 
 func TestParseUeventButtons(t *testing.T) {
@@ -36,6 +38,7 @@ func TestParseUeventButtons(t *testing.T) {
 		{"rfkill switch", payloadRfkillSw, Button{Name: "rfkill", Pressed: true, Seen: 5, Switch: true}, true},
 		{"net device", payloadNetAdd, Button{}, false},
 		{"tty device", payloadUSBTTY, Button{}, false},
+		{"captured veth add", payloadCapturedVeth, Button{}, false},
 		{"no trailing NUL", strings.TrimSuffix(payloadWPSPressed, "\x00"), Button{Name: "wps", Pressed: true, Seen: 41}, true},
 		{"no SEEN", "pressed@\x00SUBSYSTEM=button\x00ACTION=pressed\x00BUTTON=phone\x00", Button{Name: "phone", Pressed: true, Seen: -1}, true},
 		{"unknown action", "held@\x00SUBSYSTEM=button\x00ACTION=held\x00BUTTON=wps\x00", Button{}, false},
@@ -91,7 +94,7 @@ func TestParseUeventErrors(t *testing.T) {
 }
 
 func FuzzParseUevent(f *testing.F) {
-	for _, p := range []string{payloadWPSPressed, payloadWPSReleased, payloadRfkillSw, payloadNetAdd, payloadLibudev, ""} {
+	for _, p := range []string{payloadWPSPressed, payloadWPSReleased, payloadRfkillSw, payloadNetAdd, payloadCapturedVeth, payloadLibudev, ""} {
 		f.Add([]byte(p))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
