@@ -73,7 +73,10 @@ func (d *debouncedInput) Close() error {
 }
 
 // debouncer filters raw edges. One mutex guards its state; one goroutine
-// (run) waits on the timer and calls h, so h is called serially.
+// (run) calls h, so h is called serially and in order. A level that has been
+// stable for the period is committed either by run when the timer fires or,
+// if a new raw edge gets there first, by handle — so a due edge is never
+// lost to that race; committed edges wait in queue for run.
 type debouncer struct {
 	clk clock.Clock
 	d   time.Duration
@@ -83,13 +86,15 @@ type debouncer struct {
 	started bool      // start has set the initial level
 	closed  bool      // close has run
 	seen    bool      // a raw edge arrived before start
-	stable  bool      // the last reported (debounced) level
+	stable  bool      // the debounced level
 	raw     bool      // the latest raw level
 	last    Edge      // the latest raw edge
 	pending bool      // raw != stable and timer armed
 	due     time.Time // when the pending level becomes stable
+	queue   []Edge    // committed edges not yet delivered
 	timer   clock.Timer
 
+	wake chan struct{} // buffer 1: queue is not empty
 	stop chan struct{}
 	done chan struct{}
 }
@@ -97,7 +102,8 @@ type debouncer struct {
 func newDebouncer(clk clock.Clock, d time.Duration, h Handler) *debouncer {
 	t := clk.NewTimer(d)
 	t.Stop()
-	return &debouncer{clk: clk, d: d, h: h, timer: t, stop: make(chan struct{}), done: make(chan struct{})}
+	return &debouncer{clk: clk, d: d, h: h, timer: t,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // start sets the initial level (read after the line was requested) and
@@ -122,12 +128,12 @@ func (db *debouncer) handle(e Edge) {
 	if db.closed {
 		return
 	}
-	db.raw = e.Active
-	db.last = e
 	if !db.started {
-		db.seen = true
+		db.raw, db.last, db.seen = e.Active, e, true
 		return
 	}
+	db.commitIfDue()
+	db.raw, db.last = e.Active, e
 	if db.raw == db.stable {
 		if db.pending {
 			db.timer.Stop()
@@ -145,6 +151,26 @@ func (db *debouncer) arm() {
 	db.timer.Reset(db.d)
 }
 
+// commitIfDue makes the pending level stable if it has lasted the period,
+// and queues its edge. Callers hold mu.
+func (db *debouncer) commitIfDue() {
+	if !db.pending || db.clk.Now().Before(db.due) {
+		return
+	}
+	db.pending = false
+	if db.raw == db.stable {
+		return
+	}
+	db.stable = db.raw
+	e := db.last
+	e.Active = db.stable
+	db.queue = append(db.queue, e)
+	select {
+	case db.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (db *debouncer) level() (bool, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -156,24 +182,23 @@ func (db *debouncer) level() (bool, error) {
 
 func (db *debouncer) run() {
 	defer close(db.done)
+	var batch []Edge
 	for {
 		select {
 		case <-db.stop:
 			return
 		case <-db.timer.C():
+		case <-db.wake:
 		}
 		db.mu.Lock()
-		if !db.pending || db.clk.Now().Before(db.due) || db.raw == db.stable {
-			db.mu.Unlock()
-			continue
-		}
-		db.pending = false
-		db.stable = db.raw
-		e := db.last
-		e.Active = db.stable
+		db.commitIfDue()
+		batch = append(batch[:0], db.queue...)
+		db.queue = db.queue[:0]
 		db.mu.Unlock()
 		if db.h != nil {
-			db.h(e)
+			for _, e := range batch {
+				db.h(e)
+			}
 		}
 	}
 }

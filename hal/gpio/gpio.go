@@ -108,7 +108,8 @@ type Handler func(Edge)
 // concurrent use.
 type Input interface {
 	// Read returns the logical level. For a debounced input it is the
-	// debounced level, the one the last reported Edge carried.
+	// debounced level; it changes just before the Handler receives the
+	// Edge that reports the change.
 	Read() (bool, error)
 	// String names the line (LineSpec.String).
 	String() string
