@@ -9,6 +9,7 @@ package kamailio
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -501,4 +502,29 @@ func BenchmarkSetNextHopLiveUnderLoad(b *testing.B) {
 	}
 	b.StopTimer()
 	reportPercentiles(b, lat)
+}
+
+// TestE2EClientAgainstRealKamailio checks the client's reading of real
+// replies: a missing key, a round trip, an unknown method, core.uptime.
+func TestE2EClientAgainstRealKamailio(t *testing.T) {
+	r := newRig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), e2eBudget)
+	defer cancel()
+	c := r.client(t, "lifeline")
+	if _, err := c.Get(ctx, Table, KeyNextHop); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("fresh Kamailio: err = %v, want ErrNotFound", err)
+	}
+	if err := c.SetNextHop(ctx, "pstn", r.pstnURI); err != nil {
+		t.Fatal(err)
+	}
+	if route, uri, err := c.NextHop(ctx); err != nil || route != "pstn" || uri != r.pstnURI {
+		t.Fatalf("NextHop = %q %q %v", route, uri, err)
+	}
+	var rpcErr *RPCError
+	if _, err := c.Call(ctx, "no.such.method"); !errors.As(err, &rpcErr) {
+		t.Fatalf("unknown method: err = %v, want *RPCError", err)
+	}
+	if u, err := c.Uptime(ctx); err != nil || u.UpSince == "" {
+		t.Fatalf("Uptime = %+v, %v", u, err)
+	}
 }
