@@ -94,6 +94,7 @@ func (s State) reading(cfg Config, r hpower.State, now time.Time, acts []Action)
 	switch r.Source {
 	case hpower.Battery:
 		if s.LostAt.IsZero() {
+			acts = slices.Grow(acts, 2)
 			s.LostAt = now
 			s.OnBatteryAt = now.Add(cfg.OnBatteryDelay)
 			s.LowAnnounced = false
@@ -186,14 +187,22 @@ func (s State) deadlines(cfg Config, now time.Time, acts []Action) (State, []Act
 	if !s.OnBatteryAt.IsZero() && !now.Before(s.OnBatteryAt) {
 		s.OnBatteryAt = time.Time{}
 		s.OnBattery = true
-		acts = append(acts, Action{Kind: Announce, Event: EventOnBattery,
-			Reason: fmt.Sprintf("on battery for %v", now.Sub(s.LostAt))})
+		acts = slices.Grow(acts, len(cfg.ShedInterfaces)+3)
+		acts = append(acts, Action{Kind: Announce, Event: EventOnBattery, Reason: "on battery for on_battery_delay"})
 		if !s.FSD {
+			var shedding []string // one new array for the whole batch
 			for _, n := range cfg.ShedInterfaces {
 				if !slices.Contains(s.Shed, n) && !slices.Contains(s.Shedding, n) {
-					s.Shedding = with(s.Shedding, n)
+					if shedding == nil {
+						shedding = make([]string, len(s.Shedding), len(s.Shedding)+len(cfg.ShedInterfaces))
+						copy(shedding, s.Shedding)
+					}
+					shedding = append(shedding, n)
 					acts = append(acts, Action{Kind: Shed, Interface: n})
 				}
+			}
+			if shedding != nil {
+				s.Shedding = shedding
 			}
 		}
 	}

@@ -22,11 +22,11 @@ var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 // sysfs is a fake /sys/class/power_supply tree in a temp dir.
 type sysfs struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 }
 
-func newSysfs(t *testing.T) sysfs {
+func newSysfs(t testing.TB) sysfs {
 	return sysfs{t: t, dir: filepath.Join(t.TempDir(), "power_supply")}
 }
 
