@@ -140,6 +140,7 @@ type Monitor struct {
 type lineLevel struct {
 	used   bool
 	active bool
+	edges  int // edges seen, so New's initial Read never overwrites a newer edge
 }
 
 // New opens the configured lines, reads the supply class once and starts
@@ -179,13 +180,19 @@ func New(clk clock.Clock, cfg Config, opts ...Option) (*Monitor, error) {
 			return nil, fmt.Errorf("power: %s line: %w", l.role, err)
 		}
 		m.inputs = append(m.inputs, in)
+		m.mu.Lock()
+		before := lvl.edges
+		m.mu.Unlock()
 		v, err := in.Read()
 		if err != nil {
 			m.closeInputs()
 			return nil, fmt.Errorf("power: %s line: %w", l.role, err)
 		}
 		m.mu.Lock()
-		lvl.used, lvl.active = true, v
+		lvl.used = true
+		if lvl.edges == before {
+			lvl.active = v
+		}
 		m.mu.Unlock()
 	}
 	m.readSupplies()
@@ -219,6 +226,7 @@ func New(clk clock.Clock, cfg Config, opts ...Option) (*Monitor, error) {
 func (m *Monitor) edge(lvl *lineLevel, e gpio.Edge) {
 	m.mu.Lock()
 	lvl.active = e.Active
+	lvl.edges++
 	m.mu.Unlock()
 	select {
 	case m.kick <- struct{}{}:
