@@ -206,3 +206,17 @@ func (p *Policy) Handle(ev Event, now time.Time) []Action {
 
 // NextDeadline is State.NextDeadline.
 func (p *Policy) NextDeadline() (time.Time, bool) { return p.State.NextDeadline() }
+
+// Carry performs a Shed or Restore action on act and returns the event to
+// feed back to Step; ok is false for the other kinds, which the loop handles
+// itself (hooks, persistence, shutdown).
+func Carry(a Action, act ifctl.Actuator) (ev Event, ok bool) {
+	switch a.Kind {
+	case Shed:
+		was, err := act.Down(a.Interface)
+		return ShedDoneEvent(a.Interface, was, err), true
+	case Restore:
+		return RestoreDoneEvent(a.Interface, act.Up(a.Interface)), true
+	}
+	return Event{}, false
+}

@@ -51,12 +51,8 @@ func run(c power.Config, s power.State, ev power.Event, now time.Time, act ifctl
 			if act == nil {
 				continue
 			}
-			switch a.Kind {
-			case power.Shed:
-				was, err := act.Down(a.Interface)
-				queue = append(queue, power.ShedDoneEvent(a.Interface, was, err))
-			case power.Restore:
-				queue = append(queue, power.RestoreDoneEvent(a.Interface, act.Up(a.Interface)))
+			if ev, ok := power.Carry(a, act); ok {
+				queue = append(queue, ev)
 			}
 		}
 	}

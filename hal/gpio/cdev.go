@@ -266,6 +266,12 @@ func requestError(op string, ch *gpiocdev.Chip, spec LineSpec, off int, err erro
 	return &LineError{Op: op, Chip: ch.Name, Line: line, Kind: kind, Cause: err}
 }
 
+var (
+	_ Input  = (*cdevInput)(nil)
+	_ Output = (*cdevOutput)(nil)
+	_ Input  = (*debouncedInput)(nil)
+)
+
 // cdevInput is an Input on a gpiocdev line; db is set when software
 // debounce stands in for the kernel's.
 type cdevInput struct {

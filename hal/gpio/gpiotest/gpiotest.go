@@ -172,6 +172,11 @@ func (b *Backend) Inject(name string, high bool, ts time.Duration) error {
 	return nil
 }
 
+var (
+	_ gpio.Input  = (*pin)(nil)
+	_ gpio.Output = (*pin)(nil)
+)
+
 // pin is an open fake line.
 type pin struct {
 	b      *Backend
