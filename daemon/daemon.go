@@ -92,7 +92,7 @@ type Daemon struct {
 	log   *slog.Logger
 	dir   StateDir
 	hooks *HookRunner
-	ops   chan func()
+	ops   chan op
 	done  chan struct{}
 
 	// Owned by the Run goroutine.
@@ -113,7 +113,7 @@ func New(o Options) (*Daemon, error) {
 		o.Clock = clock.Real()
 	}
 	d := &Daemon{opts: o, cfg: o.Config, clk: o.Clock, log: o.Log, dir: StateDir{o.StateDir},
-		ops: make(chan func(), 64), done: make(chan struct{})}
+		ops: make(chan op, 64), done: make(chan struct{})}
 	if err := d.dir.Ensure(); err != nil {
 		return nil, err
 	}
@@ -152,11 +152,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.hooks.Notify(d.hookEvent("start", d.rs.Route, d.rs.Reason))
 	timer := d.clk.NewTimer(time.Hour)
 	defer timer.Stop()
-	for {
+	rearm := func() {
 		timer.Stop()
 		if dl, ok := d.rs.NextDeadline(d.params); ok {
 			timer.Reset(max(dl.Sub(d.clk.Now()), 0))
 		}
+	}
+	rearm()
+	for {
 		select {
 		case <-ctx.Done():
 			d.hooks.Notify(d.hookEvent("stop", d.rs.Route, "daemon stopping"))
@@ -164,19 +167,39 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.hooks.Close(cctx)
 			cancel()
 			return nil
-		case f := <-d.ops:
-			f()
+		case o := <-d.ops:
+			// A due deadline goes first, so every op sees time's effects.
+			select {
+			case <-timer.C():
+				d.apply(Tick{})
+			default:
+			}
+			o.f()
+			// The timer is armed before the op's caller is released: a
+			// caller that then moves a fake clock finds the deadline set.
+			rearm()
+			if o.fin != nil {
+				close(o.fin)
+			}
 		case <-timer.C():
 			d.apply(Tick{})
+			rearm()
 		}
 	}
+}
+
+// op is a closure run on the daemon's goroutine; fin, if set, is closed
+// once it and the timer re-arm are done.
+type op struct {
+	f   func()
+	fin chan struct{}
 }
 
 // do runs f on the daemon's goroutine and waits for it.
 func (d *Daemon) do(ctx context.Context, f func()) error {
 	fin := make(chan struct{})
 	select {
-	case d.ops <- func() { f(); close(fin) }:
+	case d.ops <- op{f: f, fin: fin}:
 	case <-d.done:
 		return ErrStopped
 	case <-ctx.Done():
@@ -196,7 +219,7 @@ func (d *Daemon) do(ctx context.Context, f func()) error {
 // queue is full, and returns ErrStopped after Run has ended.
 func (d *Daemon) Post(ctx context.Context, in Input) error {
 	select {
-	case d.ops <- func() { d.handle(in) }:
+	case d.ops <- op{f: func() { d.handle(in) }}:
 		return nil
 	case <-d.done:
 		return ErrStopped

@@ -1,0 +1,408 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests start the real binary on the sim board in a temp dir
+// and drive it only through the CLI. The daemon runs on the real clock in
+// its own process, so the tests poll its status with a deadline; the
+// configured intervals are short so that the waits are too.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func lifelineBin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lifeline-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lifeline")
+		out, err := exec.Command("go", "build", "-ldflags", "-X main.version=e2e", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+const e2eConfig = `config lifeline 'main'
+	option board 'sim'
+	option failback_hold '%s'
+	option hooks_dir '%s'
+
+config provider 'sip'
+	option host 'sip.example.net'
+	option interval '50ms'
+	option down_after '3'
+
+config hotkey 'force_pstn'
+	list key 'wps'
+	list key 'phone'
+	option hold '2s'
+	option action 'toggle'
+`
+
+type e2e struct {
+	t      *testing.T
+	bin    string
+	dir    string
+	cfg    string
+	sock   string
+	cmd    *exec.Cmd
+	stderr *logBuffer
+	exited chan error
+}
+
+func newE2E(t *testing.T, failbackHold string) *e2e {
+	e := &e2e{t: t, bin: lifelineBin(t), dir: t.TempDir()}
+	e.cfg = filepath.Join(e.dir, "lifeline.conf")
+	e.sock = filepath.Join(e.dir, "lifeline.sock")
+	e.writeConfig(fmt.Sprintf(e2eConfig, failbackHold, filepath.Join(e.dir, "hooks.d")))
+	return e
+}
+
+func (e *e2e) writeConfig(s string) {
+	if err := os.WriteFile(e.cfg, []byte(s), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *e2e) start() {
+	e.t.Helper()
+	e.cmd = exec.Command(e.bin, "run", "-c", e.cfg, "--state-dir", e.dir, "--socket", e.sock)
+	e.stderr = newLogBuffer()
+	e.cmd.Stderr = e.stderr
+	if err := e.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.exited = make(chan error, 1)
+	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(e.cmd, e.exited)
+	e.t.Cleanup(func() { e.kill(syscall.SIGTERM) })
+	e.waitFor("daemon answering", func(st map[string]any) bool { return st["route"] != nil })
+}
+
+// kill signals the daemon and waits for it to exit.
+func (e *e2e) kill(sig syscall.Signal) {
+	if e.cmd == nil {
+		return
+	}
+	e.cmd.Process.Signal(sig)
+	select {
+	case <-e.exited:
+	case <-time.After(20 * time.Second):
+		e.cmd.Process.Kill()
+		<-e.exited
+	}
+	e.cmd = nil
+}
+
+// cli runs the binary with args and returns stdout, stderr and exit code.
+func (e *e2e) cli(args ...string) (string, string, int) {
+	c := exec.Command(e.bin, args...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func (e *e2e) mustCLI(args ...string) string {
+	e.t.Helper()
+	out, errs, code := e.cli(append(args, "--socket", e.sock)...)
+	if code != 0 {
+		e.t.Fatalf("lifeline %v: exit %d: %s", args, code, errs)
+	}
+	return out
+}
+
+// status returns `status --json`, checked against DESIGN.md's fields.
+func (e *e2e) status() map[string]any {
+	e.t.Helper()
+	out, errs, code := e.cli("status", "--json", "--socket", e.sock)
+	if code != 0 {
+		return nil
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		e.t.Fatalf("status --json is not JSON: %v\n%s%s", err, out, errs)
+	}
+	checkContract(e.t, st)
+	return st
+}
+
+// checkContract asserts the DESIGN.md status JSON: every field, its type.
+func checkContract(t *testing.T, st map[string]any) {
+	t.Helper()
+	want := map[string]string{
+		"route": "string", "reason": "string", "since": "string", "degraded": "bool",
+		"power.source": "string", "power.battery_percent": "number|null", "power.flags": "array",
+		"wan.interface": "string", "wan.link": "string", "wan.default_route": "bool", "wan.provider": "string", "wan.rtt_ms": "number|null",
+		"line.device": "string", "line.profile": "string", "line.state": "string",
+		"override.mode": "string", "override.until": "string|null", "override.source": "string|null",
+	}
+	for path, types := range want {
+		var v any = st
+		for _, k := range strings.Split(path, ".") {
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("status: %s: parent not an object", path)
+			}
+			if v, ok = m[k]; !ok {
+				t.Fatalf("status: field %s missing", path)
+			}
+		}
+		got := "null"
+		switch v.(type) {
+		case string:
+			got = "string"
+		case bool:
+			got = "bool"
+		case float64:
+			got = "number"
+		case []any:
+			got = "array"
+		}
+		if !strings.Contains("|"+types+"|", "|"+got+"|") {
+			t.Fatalf("status: field %s is %s, want %s", path, got, types)
+		}
+	}
+	if r := st["route"]; r != "sip" && r != "pstn" {
+		t.Fatalf("status: route %v", r)
+	}
+}
+
+func field(st map[string]any, path string) any {
+	var v any = st
+	for _, k := range strings.Split(path, ".") {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
+}
+
+// waitFor polls the status until cond holds (deadline 15 s).
+func (e *e2e) waitFor(what string, cond func(map[string]any) bool) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		if st := e.status(); st != nil {
+			last = st
+			if cond(st) {
+				return st
+			}
+		}
+		select {
+		case err := <-e.exited:
+			e.t.Fatalf("daemon exited (%v) while waiting for %s; log:\n%s", err, what, e.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	e.t.Fatalf("timed out waiting for %s; last status %v\nlog:\n%s", what, last, e.stderr)
+	return nil
+}
+
+func routeIs(r string) func(map[string]any) bool {
+	return func(st map[string]any) bool { return st["route"] == r }
+}
+
+func TestE2EWANAndProviderFailback(t *testing.T) {
+	e := newE2E(t, "2s")
+	e.start()
+	if st := e.status(); st["route"] != "sip" || field(st, "line.state") != "idle" || field(st, "power.source") != "mains" {
+		t.Fatalf("sim board did not start healthy: %v", st)
+	}
+
+	e.mustCLI("sim", "wan", "down")
+	st := e.waitFor("route pstn after wan down", routeIs("pstn"))
+	if !strings.Contains(st["reason"].(string), "WAN link down") {
+		t.Fatalf("reason = %v", st["reason"])
+	}
+	if data, _ := os.ReadFile(filepath.Join(e.dir, "route")); string(data) != "pstn\n" {
+		t.Fatalf("route file = %q", data)
+	}
+	e.mustCLI("sim", "wan", "up")
+	up := time.Now()
+	st = e.waitFor("route sip after failback_hold", routeIs("sip"))
+	if held := time.Since(up); held < 2*time.Second-100*time.Millisecond {
+		t.Fatalf("failed back after %v, before failback_hold 2s", held)
+	}
+	e.waitLog(`msg="route changed" from=pstn to=sip reason="provider healthy for 2s"`)
+
+	e.mustCLI("sim", "provider", "down")
+	st = e.waitFor("route pstn after provider down", routeIs("pstn"))
+	if !strings.Contains(st["reason"].(string), "provider not answering") || field(st, "wan.provider") != "down" {
+		t.Fatalf("status = %v", st)
+	}
+	e.mustCLI("sim", "provider", "up")
+	e.waitFor("provider up again", func(st map[string]any) bool { return field(st, "wan.provider") == "up" })
+	if st := e.status(); st["route"] != "pstn" {
+		t.Fatalf("failed back at once: %v", st)
+	}
+	e.waitFor("route sip after provider failback", routeIs("sip"))
+	if !strings.Contains(e.stderr.String(), `msg="route changed" from=sip to=pstn reason="WAN link down"`) {
+		t.Fatalf("route change not logged:\n%s", e.stderr)
+	}
+}
+
+func TestE2EOverrideExpiresAndSurvivesKill9(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.start()
+	out := e.mustCLI("override", "pstn", "--for", "3s")
+	if !strings.Contains(out, "override  pstn by cli until") {
+		t.Fatalf("override output:\n%s", out)
+	}
+	st := e.status()
+	if st["route"] != "pstn" || field(st, "override.mode") != "pstn" || field(st, "override.source") != "cli" || field(st, "override.until") == nil {
+		t.Fatalf("status = %v", st)
+	}
+	e.waitFor("override expired", func(st map[string]any) bool {
+		return field(st, "override.mode") == "auto" && field(st, "override.until") == nil && st["route"] == "sip"
+	})
+
+	// An override without expiry survives kill -9 and a restart.
+	e.mustCLI("override", "pstn")
+	e.kill(syscall.SIGKILL)
+	e.start()
+	st = e.status()
+	if st["route"] != "pstn" || field(st, "override.mode") != "pstn" {
+		t.Fatalf("after kill -9 and restart: %v", st)
+	}
+	e.mustCLI("override", "auto")
+	e.waitFor("back to sip", routeIs("sip"))
+}
+
+func TestE2EBadConfig(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.writeConfig("config lifeline 'main'\n\toption board 'sim'\n\toption failback_hold 'never'\n")
+	for _, args := range [][]string{{"check", "-c", e.cfg}, {"run", "-c", e.cfg, "--state-dir", e.dir, "--socket", e.sock}} {
+		_, errs, code := e.cli(args...)
+		if code != 1 || !strings.Contains(errs, e.cfg+":3:") || !strings.Contains(errs, "option 'failback_hold'") {
+			t.Errorf("lifeline %s: exit %d, stderr %q; want exit 1 naming line 3", args[0], code, errs)
+		}
+	}
+	e.writeConfig("config lifeline 'main'\n\toption board 'sim'\nconfig hotkey 'x'\n\tlist key 'fire'\n")
+	if _, errs, code := e.cli("check", "-c", e.cfg); code != 1 || !strings.Contains(errs, `board sim has no key "fire"`) || !strings.Contains(errs, ":3:") {
+		t.Errorf("check unknown key: exit %d, %q", code, errs)
+	}
+	if _, errs, code := e.cli("check", "-c", filepath.Join(e.dir, "missing")); code != 1 || !strings.Contains(errs, "no such file") {
+		t.Errorf("check missing file: exit %d, %q", code, errs)
+	}
+}
+
+// SIGHUP reloads; a bad new configuration is refused and the running one kept.
+func TestE2EReload(t *testing.T) {
+	e := newE2E(t, "30s")
+	e.start()
+	good, _ := os.ReadFile(e.cfg)
+	e.writeConfig(string(good) + "\tbogus\n")
+	e.cmd.Process.Signal(syscall.SIGHUP)
+	e.waitLog("reload refused, keeping the running configuration")
+	e.waitLog("lifeline.conf:16: unknown keyword")
+	// Still running with the 30s hold.
+	e.mustCLI("sim", "wan", "down")
+	e.waitFor("pstn", routeIs("pstn"))
+	e.mustCLI("sim", "wan", "up")
+	// A good config with a short hold is applied.
+	e.writeConfig(strings.Replace(string(good), "'30s'", "'1s'", 1))
+	e.cmd.Process.Signal(syscall.SIGHUP)
+	e.waitFor("sip after reload shortened the hold", routeIs("sip"))
+}
+
+func TestE2ESimErrorsAndUsage(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.start()
+	if _, errs, code := e.cli("sim", "wan", "sideways", "--socket", e.sock); code != 1 || !strings.Contains(errs, "value must be up or down") {
+		t.Errorf("sim bad value: %d %q", code, errs)
+	}
+	if _, errs, code := e.cli("sim", "key", "wps", "press", "--socket", e.sock); code != 0 {
+		t.Errorf("sim key: %d %q", code, errs)
+	}
+	if _, _, code := e.cli("override"); code != 2 {
+		t.Errorf("override without mode: exit %d, want 2", code)
+	}
+	if _, errs, code := e.cli("override", "isdn"); code != 2 || !strings.Contains(errs, `"isdn"`) {
+		t.Errorf("override isdn: %d %q", code, errs)
+	}
+	if _, errs, code := e.cli("status", "--socket", filepath.Join(e.dir, "nope.sock")); code != 1 || !strings.Contains(errs, "cannot reach lifeline") {
+		t.Errorf("status without daemon: %d %q", code, errs)
+	}
+	if out, _, code := e.cli("version"); code != 0 || out != "lifeline e2e\n" {
+		t.Errorf("version: %d %q", code, out)
+	}
+	for _, c := range commands {
+		if _, errs, code := e.cli(c.name, "--help"); code != 0 || !strings.Contains(errs, "usage: lifeline "+c.name) {
+			t.Errorf("%s --help: %d %q", c.name, code, errs)
+		}
+	}
+	if out, _, code := e.cli("boards"); code != 0 || !strings.Contains(out, "sim ") || !strings.Contains(out, "generic") {
+		t.Errorf("boards: %d %q", code, out)
+	}
+}
+
+// logBuffer collects the daemon's stderr; waiters are woken on each write.
+type logBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{}
+}
+
+func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitLog waits until the log contains s (deadline 15 s).
+func (e *e2e) waitLog(s string) {
+	e.t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		e.stderr.mu.Lock()
+		found, ch := strings.Contains(e.stderr.b.String(), s), e.stderr.changed
+		e.stderr.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			e.t.Fatalf("log never said %q:\n%s", s, e.stderr)
+		}
+	}
+}

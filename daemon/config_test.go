@@ -1,0 +1,147 @@
+package daemon
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// designExample is the configuration of DESIGN.md, verbatim.
+const designExample = `config lifeline 'main'
+	option board 'auto'
+	option wan_interface 'wan'
+	option failback_hold '30s'
+	option hooks_dir '/etc/lifeline/hooks.d'
+
+config provider 'sip'
+	option host 'sip.example.net'
+	option port '5060'
+	option transport 'udp'
+	option interval '1s'
+	option down_after '3'
+
+config line 'pstn'
+	option device '/dev/ttyUSB0'
+	option profile 'analog'          # analog | isdn-ta
+	option baud '115200'
+
+config battery 'battery'
+	list shed_interface 'wlan1'
+	option on_battery_delay '2s'
+	option critical_percent '10'
+	option shutdown_command 'poweroff'
+
+config hotkey 'force_pstn'           # keys pressed together (a chord), held for ` + "`hold`" + `
+	list key 'wps'
+	list key 'phone'
+	option hold '2s'
+	option action 'toggle'           # pstn | sip | auto | toggle
+	option for '1h'                  # optional: the override expires
+`
+
+func TestParseConfigDesignExample(t *testing.T) {
+	c, err := ParseConfig("lifeline", []byte(designExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Board != "auto" || c.WANInterface != "wan" || c.FailbackHold != 30*time.Second {
+		t.Errorf("main = %+v", c)
+	}
+	if p := c.Provider; p.Host != "sip.example.net" || p.Port != 5060 || p.Transport != "udp" || p.Interval != time.Second || p.DownAfter != 3 {
+		t.Errorf("provider = %+v", p)
+	}
+	if l := c.Line; l == nil || l.Device != "/dev/ttyUSB0" || l.Profile != "analog" || l.Baud != 115200 || l.Name != "pstn" {
+		t.Errorf("line = %+v", l)
+	}
+	if b := c.Battery; len(b.ShedInterfaces) != 1 || b.ShedInterfaces[0] != "wlan1" || b.CriticalPercent != 10 || b.OnBatteryDelay != 2*time.Second {
+		t.Errorf("battery = %+v", b)
+	}
+	if len(c.Hotkeys) != 1 {
+		t.Fatalf("hotkeys = %+v", c.Hotkeys)
+	}
+	if h := c.Hotkeys[0]; strings.Join(h.Keys, "+") != "wps+phone" || h.Hold != 2*time.Second || h.Action != "toggle" || h.For != time.Hour || h.Kind != "chord" {
+		t.Errorf("hotkey = %+v", h)
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := ParseConfig("empty", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Line != nil || c.Provider.DownAfter != 3 || c.FailbackHold != 30*time.Second || c.Provider.Host != "" {
+		t.Errorf("defaults = %+v", c)
+	}
+	c, _ = ParseConfig("bare", []byte("config provider\n\toption interval '200ms'\n"))
+	if c.Provider.Timeout != 200*time.Millisecond || c.Provider.FastInterval != 200*time.Millisecond {
+		t.Errorf("timeout/fast not capped by interval: %+v", c.Provider)
+	}
+	c, _ = ParseConfig("secs", []byte("config lifeline\n\toption failback_hold '45'\n"))
+	if c.FailbackHold != 45*time.Second {
+		t.Errorf("bare seconds: %v", c.FailbackHold)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"unknown option", "config lifeline 'main'\n\toption bored 'auto'\n", "f:2: section lifeline 'main' option 'bored': unknown option"},
+		{"bad duration", "config lifeline 'main'\n\toption failback_hold 'soon'\n", "f:2: section lifeline 'main' option 'failback_hold': \"soon\": not a duration"},
+		{"negative duration", "config lifeline 'main'\n\toption failback_hold '-1s'\n", "option 'failback_hold'"},
+		{"port range", "config provider 'sip'\n\n\toption port '70000'\n", "f:3: section provider 'sip' option 'port': \"70000\": out of range 1..65535"},
+		{"transport", "config provider 'sip'\n\toption transport 'sctp'\n", "want one of udp, tcp"},
+		{"down_after zero", "config provider 'sip'\n\toption down_after '0'\n", "option 'down_after'"},
+		{"unknown section", "config lifelime 'main'\n", "f:1: section lifelime 'main': unknown section type"},
+		{"duplicate section", "config lifeline\nconfig lifeline\n", "f:2: section anonymous lifeline (line 2): a second \"lifeline\" section (the first is on line 1)"},
+		{"line without device", "config line 'pstn'\n\toption profile 'analog'\n", "f:1: section line 'pstn' option 'device': is required"},
+		{"relative hooks dir", "config lifeline\n\toption hooks_dir 'hooks'\n", "must be an absolute path"},
+		{"list as option", "config battery\n\toption shed_interface 'wlan1'\n", "f:2: section anonymous battery (line 1) option 'shed_interface': must be given with 'list'"},
+		{"bad interface", "config battery\n\tlist shed_interface 'wlan/1'\n", "not a valid interface name"},
+		{"hotkey without key", "config hotkey 'x'\n\toption action 'pstn'\n", "option 'key': at least one key"},
+		{"hotkey action", "config hotkey 'x'\n\tlist key 'wps'\n\toption action 'dance'\n", "f:3: section hotkey 'x' option 'action'"},
+		{"critical percent", "config battery\n\toption critical_percent '100'\n", "out of range 0..99"},
+		{"bool", "config lifeline\n\toption prefer_pstn_on_battery 'maybe'\n", "want 1 or 0"},
+		{"syntax", "config lifeline\n\toption board 'auto\n", "f:2: unterminated single quote"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("f", []byte(tc.src))
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("err = %v, want ErrConfig", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %q\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30": 30 * time.Second, "1m30s": 90 * time.Second, "250ms": 250 * time.Millisecond, "0": 0} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "-5s", "1 h", "abc"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", in)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(designExample))
+	f.Add([]byte("config provider\n\toption interval '10ms'\n\toption timeout '1m'\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig("fuzz", data)
+		if err != nil {
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("error not wrapping ErrConfig: %v", err)
+			}
+			return
+		}
+		if c.Provider.DownAfter < 1 || c.Provider.Interval <= 0 || c.Provider.Port < 1 {
+			t.Fatalf("invalid config accepted: %+v", c.Provider)
+		}
+	})
+}

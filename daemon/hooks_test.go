@@ -1,0 +1,91 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestHookRunnerOrderEnvAndSkips(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	writeHook(t, dir, "20-second", "#!/bin/sh\necho second $LIFELINE_EVENT >> "+out+"\n")
+	writeHook(t, dir, "10-first", "#!/bin/sh\necho first $LIFELINE_ROUTE \"$LIFELINE_REASON\" >> "+out+"\n")
+	writeHook(t, dir, ".hidden", "#!/bin/sh\necho hidden >> "+out+"\n")
+	writeHook(t, dir, "backup~", "#!/bin/sh\necho backup >> "+out+"\n")
+	os.WriteFile(filepath.Join(dir, "30-not-exec"), []byte("#!/bin/sh\necho noexec >> "+out+"\n"), 0o644)
+	h := NewHookRunner(dir, 5*time.Second, testLogger(t))
+	h.Notify(HookEvent{Event: "route", Route: RoutePSTN, Reason: "it's; $(rm -rf /) safe"})
+	h.Close(context.Background())
+	data, _ := os.ReadFile(out)
+	want := "first pstn it's; $(rm -rf /) safe\nsecond route\n"
+	if string(data) != want {
+		t.Fatalf("hooks ran as\n%q\nwant\n%q", data, want)
+	}
+}
+
+// A hanging hook is killed at its timeout, with the children it started,
+// and Notify never blocks meanwhile.
+func TestHookRunnerTimeoutAndNeverBlocks(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	writeHook(t, dir, "hang", "#!/bin/sh\nsleep 300 &\necho $! > "+pidFile+"\nwait\n")
+	h := NewHookRunner(dir, 300*time.Millisecond, testLogger(t))
+	for i := 0; i < 3*hookQueueMax; i++ {
+		h.Notify(HookEvent{Event: "route"}) // must return at once even with a full queue
+	}
+	h.mu.Lock()
+	queued := len(h.queue)
+	h.mu.Unlock()
+	if queued > hookQueueMax {
+		t.Fatalf("queue grew to %d", queued)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	h.Close(ctx) // kills the running hook when ctx ends
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal("hook did not start:", err)
+	}
+	pid := strings.TrimSpace(string(data))
+	if _, err := os.Stat("/proc/" + pid); err == nil {
+		st, _ := os.ReadFile("/proc/" + pid + "/stat")
+		if !strings.Contains(string(st), ") Z ") {
+			t.Fatalf("hook's child %s survived the timeout", pid)
+		}
+	}
+}
+
+func TestHookRunnerFailureLogged(t *testing.T) {
+	dir := t.TempDir()
+	writeHook(t, dir, "fail", "#!/bin/sh\necho oops >&2\nexit 3\n")
+	var buf syncBuffer
+	h := NewHookRunner(dir, 5*time.Second, slogTo(&buf))
+	h.Notify(HookEvent{Event: "start"})
+	h.Close(context.Background())
+	got := buf.String()
+	if !strings.Contains(got, "line=oops") || !strings.Contains(got, "exit status 3") {
+		t.Fatalf("log = %s", got)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

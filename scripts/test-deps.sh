@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs what the test tiers need, idempotently: Debian packages through
+# apt-get (only when one is missing, so a warm machine does no network I/O).
+# Usage: scripts/test-deps.sh
+set -eu
+
+# One line per tier: the packages and why.
+PKGS="
+iproute2         netns tests (ip netns, veth)
+nftables         provider death and loss in netns tests
+kamailio         the real SIP provider / outbound proxy in tests
+sip-tester       SIPp: call-routing end-to-end test
+"
+
+need=""
+for p in $(printf '%s\n' "$PKGS" | awk 'NF {print $1}'); do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
+done
+if [ -n "$need" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "test-deps: missing Debian packages:$need (run as root to install them; the tiers that need them will skip)" >&2
+		exit 0
+	fi
+	echo "test-deps: installing$need"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
