@@ -1,0 +1,13 @@
+// Package modem owns the fallback telephone line: an AT command engine over
+// an io.ReadWriter (Engine), modem dialects as embedded data (Profile), and
+// Line, which keeps a serial modem or ISDN terminal adapter open, healthy
+// and re-initialised across unplug and replug, and reports its state.
+//
+// The layering follows warthog618/modem's at package: the engine depends on
+// io.ReadWriter only, one goroutine owns the device and callers send it
+// requests; unsolicited result codes are delivered to subscribers.
+//
+// Subpackages: serialport is the go.bug.st/serial backend, modemsim a modem
+// simulator on a pseudo-terminal (used by the sim board and the integration
+// tests), modemtest a scripted io.ReadWriter for unit tests.
+package modem

@@ -1,0 +1,246 @@
+package modemsim_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"lifeline/hal/modem"
+	"lifeline/hal/modem/modemsim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// safety is the real-clock net under integration tests: they wait on
+// events, never on time, but must not hang forever.
+const safety = 10 * time.Second
+
+func needPTY(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
+	}
+	f.Close()
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+type rig struct {
+	t      testing.TB
+	sim    *modemsim.Sim
+	line   *modem.Line
+	states chan modem.StateChange
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newRig(t testing.TB, profile string, opts ...modem.Option) *rig {
+	t.Helper()
+	needPTY(t)
+	p, err := modem.LoadProfile(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := modemsim.New(t.TempDir(), p, modemsim.WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, sim: sim, states: make(chan modem.StateChange, 1024), done: make(chan error, 1)}
+	opts = append([]modem.Option{
+		modem.WithLogger(testLogger(t)),
+		modem.WithBackoff(time.Millisecond, 5*time.Millisecond),
+		modem.WithStateFunc(func(c modem.StateChange) {
+			select {
+			case r.states <- c:
+			default:
+			}
+		}),
+	}, opts...)
+	r.line = modem.New(sim.Path(), p, opts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- r.line.Run(ctx) }()
+	t.Cleanup(r.close)
+	return r
+}
+
+func (r *rig) close() {
+	r.cancel()
+	if err := <-r.done; err != nil {
+		r.t.Errorf("Run: %v", err)
+	}
+	r.sim.Close()
+}
+
+// waitState waits for a transition to want, returning its reason.
+func (r *rig) waitState(want modem.State) string {
+	r.t.Helper()
+	deadline := time.NewTimer(safety)
+	defer deadline.Stop()
+	for {
+		select {
+		case c := <-r.states:
+			if c.To == want {
+				return c.Reason
+			}
+		case <-deadline.C:
+			st, why := r.line.Status()
+			r.t.Fatalf("no transition to %v within %v; state %v (%s)", want, safety, st, why)
+		}
+	}
+}
+
+func TestLineIdleOverPTY(t *testing.T) {
+	for _, prof := range modem.ProfileNames() {
+		t.Run(prof, func(t *testing.T) {
+			r := newRig(t, prof)
+			r.waitState(modem.StateIdle)
+		})
+	}
+}
+
+func TestHealthCheckLineDownAndUp(t *testing.T) {
+	r := newRig(t, "analog", modem.WithHealthInterval(20*time.Millisecond))
+	r.waitState(modem.StateIdle)
+	r.sim.SetLine(false)
+	why := r.waitState(modem.StateNoLine)
+	if why == "" {
+		t.Error("no reason given for no-line")
+	}
+	r.sim.SetLine(true)
+	r.waitState(modem.StateIdle)
+}
+
+func TestDialHangupOverPTY(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile string
+		fault   modemsim.Fault
+		lineUp  bool
+		wantErr error
+		after   modem.State
+	}{
+		{"analog ok", "analog", 0, true, nil, modem.StateInCall},
+		{"analog busy", "analog", modemsim.FaultBusy, true, modem.ErrBusy, modem.StateIdle},
+		{"analog no answer", "analog", modemsim.FaultNoAnswer, true, modem.ErrNoAnswer, modem.StateIdle},
+		{"analog no dial tone", "analog", 0, false, modem.ErrNoDialtone, modem.StateNoLine},
+		{"analog garbage", "analog", modemsim.FaultGarbage, true, nil, modem.StateInCall},
+		{"isdn ok", "isdn-ta", 0, true, nil, modem.StateInCall},
+		{"isdn no line", "isdn-ta", 0, false, modem.ErrNoDialtone, modem.StateNoLine},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, tc.profile)
+			r.waitState(modem.StateIdle)
+			r.sim.SetFault(tc.fault)
+			r.sim.SetLine(tc.lineUp)
+			ctx, cancel := context.WithTimeout(context.Background(), safety)
+			defer cancel()
+			err := r.line.Dial(ctx, "0301234567")
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Dial: %v, want %v", err, tc.wantErr)
+			}
+			if got := r.line.State(); got != tc.after {
+				t.Fatalf("state after dial %v, want %v", got, tc.after)
+			}
+			if tc.wantErr != nil {
+				return
+			}
+			if !r.sim.InCall() {
+				t.Fatal("sim not in call after successful dial")
+			}
+			if err := r.line.Hangup(ctx); err != nil {
+				t.Fatalf("Hangup: %v", err)
+			}
+			if r.sim.InCall() || r.line.State() != modem.StateIdle {
+				t.Fatalf("after hangup: sim in call %v, line %v", r.sim.InCall(), r.line.State())
+			}
+		})
+	}
+}
+
+func TestRemoteHangup(t *testing.T) {
+	r := newRig(t, "analog")
+	r.waitState(modem.StateIdle)
+	ctx, cancel := context.WithTimeout(context.Background(), safety)
+	defer cancel()
+	if err := r.line.Dial(ctx, "110"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sim.HangupRemote(); err != nil {
+		t.Fatal(err)
+	}
+	if why := r.waitState(modem.StateIdle); why != "remote hung up" {
+		t.Errorf("reason %q", why)
+	}
+}
+
+func TestRingWithCallerID(t *testing.T) {
+	for _, prof := range []string{"analog", "isdn-ta"} {
+		t.Run(prof, func(t *testing.T) {
+			r := newRig(t, prof)
+			rings, cancel := r.line.SubscribeRings(16)
+			defer cancel()
+			r.waitState(modem.StateIdle)
+			if err := r.sim.Ring("0301234567"); err != nil {
+				t.Fatal(err)
+			}
+			r.waitState(modem.StateRinging)
+			deadline := time.After(safety)
+			for {
+				select {
+				case ring := <-rings:
+					if ring.Caller.Number == "0301234567" {
+						return
+					}
+				case <-deadline:
+					t.Fatal("no ring with caller ID")
+				}
+			}
+		})
+	}
+}
+
+func TestUnplugReplug(t *testing.T) {
+	r := newRig(t, "analog")
+	r.waitState(modem.StateIdle)
+	r.sim.Unplug()
+	r.waitState(modem.StateAbsent)
+	ctx, cancel := context.WithTimeout(context.Background(), safety)
+	defer cancel()
+	if err := r.line.Dial(ctx, "110"); !errors.Is(err, modem.ErrNotReady) {
+		t.Errorf("Dial while absent: %v, want ErrNotReady", err)
+	}
+	if err := r.sim.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(modem.StateIdle)
+}
+
+func TestUnplugCycles(t *testing.T) {
+	n := 100
+	if testing.Short() {
+		n = 10
+	}
+	r := newRig(t, "analog")
+	r.waitState(modem.StateIdle)
+	for i := 0; i < n; i++ {
+		r.sim.Unplug()
+		r.waitState(modem.StateAbsent)
+		if err := r.sim.Replug(); err != nil {
+			t.Fatal(err)
+		}
+		r.waitState(modem.StateIdle)
+	}
+}

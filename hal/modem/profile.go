@@ -1,0 +1,286 @@
+package modem
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"time"
+)
+
+//go:embed profiles/*.json
+var profileFS embed.FS
+
+// ErrProfile is wrapped by every profile loading and validation error.
+var ErrProfile = errors.New("modem: bad profile")
+
+// Duration is a time.Duration written in JSON as a Go duration string
+// ("500ms", "30s").
+type Duration time.Duration
+
+// UnmarshalJSON parses a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"30s\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Caller ID formats a profile may declare (Profile.CallerID).
+const (
+	CallerIDVCID       = "vcid"        // NMBR = / NAME = / DATE = / TIME = lines after the first RING (AT+VCID=1, AT#CID=1)
+	CallerIDCLIP       = "clip"        // +CLIP: "number",type after RING (AT+CLIP=1)
+	CallerIDRingSuffix = "ring-suffix" // RING;number (ELSA TanGo register S153)
+)
+
+// Profile is a modem dialect as data: how to initialise it, how to tell a
+// usable line from a dead one, how to dial and hang up. Profiles are loaded
+// once and then only read; a *Profile is safe for concurrent reads.
+type Profile struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Source cites where the dialect comes from.
+	Source string `json:"source"`
+	// Numeric: the modem is driven in ATV0 (numeric result code) mode.
+	Numeric bool `json:"numeric,omitempty"`
+	// CommandTimeout bounds init, health and hang-up commands.
+	CommandTimeout Duration `json:"command_timeout"`
+	// Init runs in order after every open; a command not answered OK makes
+	// the initialisation fail.
+	Init []string `json:"init"`
+	// InitOptional runs after Init; failures are logged and ignored (caller
+	// ID commands differ between chipsets).
+	InitOptional []string `json:"init_optional,omitempty"`
+	// CallerID is the format the modem reports callers in.
+	CallerID string `json:"caller_id"`
+	Health   Health `json:"health"`
+	Dial     Dial   `json:"dial"`
+	Hangup   Hangup `json:"hangup"`
+	// RingTimeout: with no RING for this long, ringing has stopped.
+	RingTimeout Duration `json:"ring_timeout"`
+	// Notes for people: limitations of the check, settings to store in the
+	// device.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Health is the periodic line check. The commands run in order; after each,
+// the information text and final result are matched (case-insensitive
+// prefix, or the verbose name of a numeric result): any NoLine match means
+// the line is unusable, else a Healthy match lets the check continue, else
+// the reply is unexpected (also reported as no line). After always runs,
+// whatever the outcome (hang up after a dial-tone check).
+type Health struct {
+	Interval Duration `json:"interval"`
+	Timeout  Duration `json:"timeout"`
+	Commands []string `json:"commands"`
+	Healthy  []string `json:"healthy"`
+	NoLine   []string `json:"no_line"`
+	After    []string `json:"after,omitempty"`
+}
+
+// Dial says how to place a voice call.
+type Dial struct {
+	// Command is a fmt format with one %s for the number, e.g. "ATDT%s;".
+	Command string   `json:"command"`
+	Timeout Duration `json:"timeout"`
+	// Connected lists the final results that mean the call is up.
+	Connected []string `json:"connected"`
+}
+
+// Hangup says how to end a call.
+type Hangup struct {
+	Command string   `json:"command"`
+	Timeout Duration `json:"timeout"`
+	// DTRDrop, when non-zero, drops DTR for this long before the command
+	// (a hard hang-up with AT&D2).
+	DTRDrop Duration `json:"dtr_drop,omitempty"`
+}
+
+// ProfileNames lists the embedded profiles, sorted.
+func ProfileNames() []string {
+	ents, _ := profileFS.ReadDir("profiles")
+	var names []string
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LoadProfile returns the embedded profile called name ("analog",
+// "isdn-ta"). Each call returns a fresh copy.
+func LoadProfile(name string) (*Profile, error) {
+	file := path.Join("profiles", name+".json")
+	if strings.ContainsAny(name, "/\\") || name == "" {
+		return nil, fmt.Errorf("profile %q: %w: no such profile (have %s)", name, ErrProfile, strings.Join(ProfileNames(), ", "))
+	}
+	b, err := profileFS.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("profile %q: %w: no such profile (have %s)", name, ErrProfile, strings.Join(ProfileNames(), ", "))
+	}
+	p, err := ParseProfile(file, b)
+	if err != nil {
+		return nil, err
+	}
+	if p.Name != name {
+		return nil, fmt.Errorf("%s: field \"name\": %w: %q does not match the file name", file, ErrProfile, p.Name)
+	}
+	return p, nil
+}
+
+// ParseProfile decodes and validates a profile; file names the source in
+// errors. Unknown fields are errors.
+func ParseProfile(file string, data []byte) (*Profile, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return nil, fmt.Errorf("%s: field %q: %w: %v", file, te.Field, ErrProfile, err)
+		case errors.As(err, &se):
+			return nil, fmt.Errorf("%s: offset %d: %w: %v", file, se.Offset, ErrProfile, err)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return nil, fmt.Errorf("%s: %w: %s", file, ErrProfile, strings.TrimPrefix(err.Error(), "json: "))
+		}
+		// Errors from Duration.UnmarshalJSON carry no field name from
+		// encoding/json; name the file at least.
+		return nil, fmt.Errorf("%s: %w: %v", file, ErrProfile, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: %w: data after the profile object", file, ErrProfile)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%s: %w: data after the profile object", file, ErrProfile)
+	}
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &p, nil
+}
+
+func (p *Profile) validate() error {
+	bad := func(field, format string, a ...any) error {
+		return fmt.Errorf("field %q: %w: %s", field, ErrProfile, fmt.Sprintf(format, a...))
+	}
+	if p.Name == "" {
+		return bad("name", "missing")
+	}
+	if strings.TrimSpace(p.Source) == "" {
+		return bad("source", "missing: cite the command set the profile follows")
+	}
+	if p.CommandTimeout <= 0 {
+		return bad("command_timeout", "missing or zero")
+	}
+	for i, c := range append(append([]string{}, p.Init...), p.InitOptional...) {
+		if err := checkCommand(c); err != nil {
+			field := fmt.Sprintf("init[%d]", i)
+			if i >= len(p.Init) {
+				field = fmt.Sprintf("init_optional[%d]", i-len(p.Init))
+			}
+			return bad(field, "%v", err)
+		}
+	}
+	switch p.CallerID {
+	case CallerIDVCID, CallerIDCLIP, CallerIDRingSuffix:
+	default:
+		return bad("caller_id", "%q is not one of %q, %q, %q", p.CallerID, CallerIDVCID, CallerIDCLIP, CallerIDRingSuffix)
+	}
+	h := p.Health
+	if h.Interval <= 0 {
+		return bad("health.interval", "missing or zero")
+	}
+	if h.Timeout <= 0 {
+		return bad("health.timeout", "missing or zero")
+	}
+	if len(h.Commands) == 0 {
+		return bad("health.commands", "empty")
+	}
+	for i, c := range append(append([]string{}, h.Commands...), h.After...) {
+		if err := checkCommand(c); err != nil {
+			return bad(fmt.Sprintf("health.commands[%d]", i), "%v", err)
+		}
+	}
+	if len(h.Healthy) == 0 {
+		return bad("health.healthy", "empty")
+	}
+	if len(h.NoLine) == 0 {
+		return bad("health.no_line", "empty")
+	}
+	if strings.Count(p.Dial.Command, "%") != 1 || !strings.Contains(p.Dial.Command, "%s") {
+		return bad("dial.command", "%q must contain exactly one %%s", p.Dial.Command)
+	}
+	if err := checkCommand(p.Dial.Command); err != nil {
+		return bad("dial.command", "%v", err)
+	}
+	if p.Dial.Timeout <= 0 {
+		return bad("dial.timeout", "missing or zero")
+	}
+	if len(p.Dial.Connected) == 0 {
+		return bad("dial.connected", "empty")
+	}
+	if err := checkCommand(p.Hangup.Command); err != nil {
+		return bad("hangup.command", "%v", err)
+	}
+	if p.Hangup.Timeout <= 0 {
+		return bad("hangup.timeout", "missing or zero")
+	}
+	if p.RingTimeout <= 0 {
+		return bad("ring_timeout", "missing or zero")
+	}
+	return nil
+}
+
+func checkCommand(c string) error {
+	if !strings.HasPrefix(strings.ToUpper(c), "AT") {
+		return fmt.Errorf("%q does not start with AT", c)
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] < 0x20 || c[i] > 0x7e {
+			return fmt.Errorf("%q contains a control character", c)
+		}
+	}
+	return nil
+}
+
+// matches reports whether the reply's final result or an information line
+// matches one of the patterns.
+func matches(r Reply, patterns []string) (string, bool) {
+	cands := append([]string{r.Final.Line}, r.Info...)
+	for _, p := range patterns {
+		up := strings.ToUpper(p)
+		if r.Final.Result != ResultNone && r.Final.Result.String() == up {
+			return p, true
+		}
+		for _, c := range cands {
+			if c != "" && strings.HasPrefix(strings.ToUpper(c), up) {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,285 @@
+package modem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// session is one open period of the device; it lives in Run's goroutine.
+type session struct {
+	l         *Line
+	port      Port
+	eng       *Engine
+	ringTimer interface {
+		C() <-chan time.Time
+		Stop() bool
+		Reset(time.Duration) bool
+	}
+	cid      CallerID
+	rings    int
+	timeouts int
+}
+
+// errLost marks the device as gone.
+type errLost struct{ err error }
+
+func (e errLost) Error() string { return e.err.Error() }
+
+// run initialises the device and serves it until it is lost or ctx ends.
+// healthy reports whether initialisation succeeded.
+func (s *session) run(ctx context.Context) (healthy bool, reason string) {
+	l := s.l
+	p := l.prof
+	s.eng = NewEngine(s.port,
+		EngineClock(l.cfg.clk), EngineLogger(l.cfg.log), EngineName(l.path),
+		EngineTimeout(p.CommandTimeout.D()), EngineNumeric(p.Numeric))
+	defer s.eng.Close() // closes the port
+	uns, cancel := s.eng.Subscribe(64)
+	defer cancel()
+
+	l.setState(StateInitialising, "device opened")
+	if err := s.init(ctx); err != nil {
+		return false, "init: " + err.Error()
+	}
+	health := l.cfg.clk.NewTimer(l.cfg.healthInterval)
+	defer health.Stop()
+	s.ringTimer = l.cfg.clk.NewTimer(time.Hour)
+	s.ringTimer.Stop()
+	defer s.ringTimer.Stop()
+	if err := s.health(ctx); err != nil {
+		return true, err.Error()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return true, "stopped"
+		case <-s.eng.Done():
+			return true, s.eng.Err().Error()
+		case r, ok := <-uns:
+			if !ok {
+				return true, "device closed"
+			}
+			s.unsolicited(r)
+		case <-health.C():
+			health.Reset(l.cfg.healthInterval)
+			if st := l.State(); st == StateIdle || st == StateNoLine || st == StateInitialising {
+				if err := s.health(ctx); err != nil {
+					return true, err.Error()
+				}
+			}
+		case <-s.ringTimer.C():
+			if l.State() == StateRinging {
+				s.endRinging("ringing stopped")
+			}
+		case r := <-l.reqs:
+			var err error
+			switch r.kind {
+			case reqDial:
+				err = s.dial(ctx, r)
+			case reqHangup:
+				err = s.hangup(ctx, r.ctx)
+			}
+			var lost errLost
+			if errors.As(err, &lost) {
+				r.reply <- fmt.Errorf("line %s: %w", l.path, lost.err)
+				return true, lost.Error()
+			}
+			r.reply <- err
+		}
+	}
+}
+
+// command runs one command; transport failures come back as errLost.
+func (s *session) command(ctx context.Context, cmd string, timeout time.Duration) (Reply, error) {
+	r, err := s.eng.Command(ctx, cmd, WithTimeout(timeout))
+	if errors.Is(err, ErrClosed) {
+		return r, errLost{err}
+	}
+	return r, err
+}
+
+func (s *session) init(ctx context.Context) error {
+	p := s.l.prof
+	for _, c := range p.Init {
+		r, err := s.command(ctx, c, p.CommandTimeout.D())
+		if err != nil {
+			return err
+		}
+		if r.Final.Result != ResultOK {
+			return fmt.Errorf("%q answered %q", c, r.Final.Line)
+		}
+	}
+	for _, c := range p.InitOptional {
+		r, err := s.command(ctx, c, p.CommandTimeout.D())
+		if errors.As(err, new(errLost)) {
+			return err
+		}
+		if err != nil || r.Final.Result != ResultOK {
+			s.l.cfg.log.Debug("line: optional init command refused", "device", s.l.path, "cmd", c, "reply", r.Final.Line, "err", err)
+		}
+	}
+	return nil
+}
+
+// health runs the profile's check and sets idle or no-line. It returns an
+// error only when the device is to be treated as lost.
+func (s *session) health(ctx context.Context) error {
+	l := s.l
+	h := l.prof.Health
+	if c, ok := s.port.(Checker); ok {
+		if err := c.Check(); err != nil {
+			return errLost{err}
+		}
+	}
+	state, why := StateIdle, "health check passed"
+	timedOut := false
+	for _, c := range h.Commands {
+		r, err := s.command(ctx, c, h.Timeout.D())
+		if err != nil {
+			if errors.As(err, new(errLost)) || ctx.Err() != nil {
+				return err
+			}
+			if errors.Is(err, ErrTimeout) {
+				timedOut = true
+				break
+			}
+			return err
+		}
+		if pat, ok := matches(r, h.NoLine); ok {
+			state, why = StateNoLine, fmt.Sprintf("%s answered %s", c, pat)
+			break
+		}
+		if _, ok := matches(r, h.Healthy); !ok {
+			state, why = StateNoLine, fmt.Sprintf("%s answered unexpected %q", c, r.Final.Line)
+			break
+		}
+	}
+	for _, c := range h.After {
+		if _, err := s.command(ctx, c, h.Timeout.D()); errors.As(err, new(errLost)) {
+			return err
+		}
+	}
+	if timedOut {
+		s.timeouts++
+		if s.timeouts >= l.cfg.maxTimeouts {
+			return errLost{fmt.Errorf("%s: not answering (%d health checks timed out): %w", l.path, s.timeouts, ErrTimeout)}
+		}
+		l.cfg.log.Warn("line: health check timed out", "device", l.path)
+		return nil
+	}
+	s.timeouts = 0
+	l.setState(state, why)
+	return nil
+}
+
+func (s *session) dial(runCtx context.Context, r lineReq) error {
+	l := s.l
+	switch l.State() {
+	case StateRinging, StateInCall:
+		return fmt.Errorf("dial %s on %s: %w", r.number, l.path, ErrLineBusy)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	stop := context.AfterFunc(runCtx, cancel)
+	defer stop()
+
+	l.setState(StateInCall, "dialling "+r.number)
+	rep, err := s.command(ctx, fmt.Sprintf(l.prof.Dial.Command, r.number), l.prof.Dial.Timeout.D())
+	if err != nil {
+		if errors.As(err, new(errLost)) {
+			return err
+		}
+		// Timed out or cancelled: any character aborts dialling (V.250
+		// 6.3.1); the hang-up makes sure the modem is on hook.
+		if herr := s.hangup(runCtx, runCtx); errors.As(herr, new(errLost)) {
+			return herr
+		}
+		l.setState(StateIdle, "dial aborted: "+err.Error())
+		return fmt.Errorf("dial %s on %s: %w", r.number, l.path, err)
+	}
+	if _, ok := matches(rep, l.prof.Dial.Connected); ok {
+		l.setState(StateInCall, "call to "+r.number+" up")
+		return nil
+	}
+	err = rep.Err()
+	if rep.Final.Result == ResultOK || rep.Final.Result == ResultConnect {
+		err = fmt.Errorf("%w: unexpected %q", ErrCommand, rep.Final.Line)
+	}
+	if errors.Is(err, ErrNoDialtone) {
+		l.setState(StateNoLine, "dial "+r.number+": no dial tone")
+	} else {
+		l.setState(StateIdle, "dial "+r.number+": "+rep.Final.Line)
+	}
+	return fmt.Errorf("dial %s on %s: %w", r.number, l.path, err)
+}
+
+func (s *session) hangup(runCtx, ctx context.Context) error {
+	l := s.l
+	hp := l.prof.Hangup
+	if hp.DTRDrop > 0 {
+		if err := s.port.SetDTR(false); err != nil {
+			l.cfg.log.Debug("line: DTR drop not possible", "device", l.path, "err", err)
+		} else {
+			t := l.cfg.clk.NewTimer(hp.DTRDrop.D())
+			select {
+			case <-t.C():
+			case <-ctx.Done():
+			case <-runCtx.Done():
+			case <-s.eng.Done():
+			}
+			t.Stop()
+			if err := s.port.SetDTR(true); err != nil {
+				l.cfg.log.Debug("line: DTR raise failed", "device", l.path, "err", err)
+			}
+		}
+	}
+	r, err := s.command(ctx, hp.Command, hp.Timeout.D())
+	if err != nil {
+		return fmt.Errorf("hang up %s: %w", l.path, err)
+	}
+	if r.Final.Result != ResultOK {
+		l.cfg.log.Warn("line: hang-up answered", "device", l.path, "reply", r.Final.Line)
+	}
+	s.endRinging("hung up")
+	return nil
+}
+
+func (s *session) endRinging(reason string) {
+	s.ringTimer.Stop()
+	s.cid, s.rings = CallerID{}, 0
+	s.l.setState(StateIdle, reason)
+}
+
+func (s *session) unsolicited(r Response) {
+	l := s.l
+	now := l.cfg.clk.Now()
+	st := l.State()
+	switch {
+	case r.Result == ResultRing:
+		if st == StateInCall {
+			l.cfg.log.Info("line: RING during call ignored", "device", l.path)
+			return
+		}
+		s.rings++
+		s.cid.Merge(r.CID)
+		if st != StateRinging {
+			l.setState(StateRinging, "incoming call")
+		}
+		s.ringTimer.Reset(l.prof.RingTimeout.D())
+		l.publish(Ring{Caller: s.cid, Count: s.rings, At: now})
+	case !r.CID.IsZero():
+		s.cid.Merge(r.CID)
+		if st == StateRinging {
+			l.publish(Ring{Caller: s.cid, Count: s.rings, At: now})
+		}
+	case r.Result == ResultNoCarrier:
+		switch st {
+		case StateInCall:
+			s.endRinging("remote hung up")
+		case StateRinging:
+			s.endRinging("caller hung up")
+		}
+	}
+}
