@@ -9,9 +9,13 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
+	"lifeline/daemon/power"
 	"lifeline/hal/clock"
+	"lifeline/hal/ifctl"
+	hpower "lifeline/hal/power"
 )
 
 // ErrStopped is returned by calls into a daemon whose loop has ended.
@@ -39,12 +43,8 @@ type ProbeInput struct {
 // LineInput is the line's state.
 type LineInput struct{ State LineState }
 
-// PowerInput is the merged power reading.
-type PowerInput struct {
-	OnBattery bool
-	Percent   int // -1: unknown
-	Low       bool
-}
+// PowerInput is the merged power reading of hal/power.
+type PowerInput struct{ State hpower.State }
 
 // KeyInput is a key press or release.
 type KeyInput struct {
@@ -80,6 +80,12 @@ type Options struct {
 	Sim       SimDriver       // nil unless the board is sim
 	Actuators []RouteActuator // told each route change
 	LineInfo  LineStatus      // device and profile for the status
+	// Shedder sets interfaces down and up for load shedding; nil: nothing
+	// can be shed (each attempt is logged).
+	Shedder ifctl.Actuator
+	// DryRunShutdown logs the shutdown command instead of running it (the
+	// sim board must not power off the developer's machine).
+	DryRunShutdown bool
 }
 
 // Daemon owns the route state and every file in the state dir. All its
@@ -101,9 +107,9 @@ type Daemon struct {
 	wan        WANInput
 	wanSeen    bool
 	rtt        time.Duration
-	power      PowerInput
-	powerSeen  bool
+	pw         power.Policy
 	lastStatus []byte
+	cmds       sync.WaitGroup // shutdown commands started
 }
 
 // New prepares a daemon: it creates the state dir and restores the last
@@ -128,7 +134,17 @@ func New(o Options) (*Daemon, error) {
 		d.rs.Line = LineState(o.LineInfo.State)
 	}
 	d.params = paramsOf(o.Config)
-	d.power = PowerInput{Percent: -1}
+	if o.Shedder == nil {
+		d.opts.Shedder = ifctl.NewFake(nil)
+	}
+	shed, err := d.dir.LoadShed()
+	if err != nil {
+		d.log.Warn("persisted shed interfaces unreadable", "err", err)
+	}
+	if len(shed) > 0 {
+		d.log.Info("interfaces shed before the restart will be restored on mains", "interfaces", shed)
+	}
+	d.pw = power.Policy{Config: powerConfig(o.Config), State: power.Resume(shed)}
 	if ok {
 		d.log.Info("restored last route", "route", last)
 	}
@@ -136,6 +152,12 @@ func New(o Options) (*Daemon, error) {
 		d.log.Info("restored override", "mode", ov.Mode, "until", ov.Until, "source", ov.Source)
 	}
 	return d, nil
+}
+
+func powerConfig(c *Config) power.Config {
+	b := c.Battery
+	return power.Config{OnBatteryDelay: b.OnBatteryDelay, CriticalPercent: b.CriticalPercent,
+		ShedInterfaces: b.ShedInterfaces, ShutdownGrace: b.ShutdownGrace}
 }
 
 func paramsOf(c *Config) Params {
@@ -154,7 +176,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer timer.Stop()
 	rearm := func() {
 		timer.Stop()
-		if dl, ok := d.rs.NextDeadline(d.params); ok {
+		if dl, ok := d.nextDeadline(); ok {
 			timer.Reset(max(dl.Sub(d.clk.Now()), 0))
 		}
 	}
@@ -166,12 +188,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 			cctx, cancel := context.WithTimeout(context.Background(), d.cfg.HookTimeout+time.Second)
 			d.hooks.Close(cctx)
 			cancel()
+			d.cmds.Wait()
 			return nil
 		case o := <-d.ops:
 			// A due deadline goes first, so every op sees time's effects.
 			select {
 			case <-timer.C():
-				d.apply(Tick{})
+				d.tick()
 			default:
 			}
 			o.f()
@@ -182,10 +205,31 @@ func (d *Daemon) Run(ctx context.Context) error {
 				close(o.fin)
 			}
 		case <-timer.C():
-			d.apply(Tick{})
+			d.tick()
 			rearm()
 		}
 	}
+}
+
+// nextDeadline is the earliest deadline of the route and power machines.
+func (d *Daemon) nextDeadline() (time.Time, bool) {
+	r, rok := d.rs.NextDeadline(d.params)
+	p, pok := d.pw.NextDeadline()
+	switch {
+	case rok && pok:
+		if p.Before(r) {
+			return p, true
+		}
+		return r, true
+	case pok:
+		return p, true
+	}
+	return r, rok
+}
+
+func (d *Daemon) tick() {
+	d.applyPower(power.TickEvent())
+	d.apply(Tick{})
 }
 
 // op is a closure run on the daemon's goroutine; fin, if set, is closed
@@ -255,6 +299,7 @@ func (d *Daemon) SetOverride(ctx context.Context, mode Mode, dur time.Duration, 
 func (d *Daemon) Reconfigure(ctx context.Context, c *Config) error {
 	return d.do(ctx, func() {
 		d.cfg, d.params = c, paramsOf(c)
+		d.pw.Config = powerConfig(c)
 		d.hooks.Configure(c.HooksDir, c.HookTimeout)
 		d.apply(Tick{})
 		d.log.Info("configuration reloaded", "file", c.Source)
@@ -295,13 +340,10 @@ func (d *Daemon) handle(in Input) {
 		}
 		d.apply(LineChanged{State: e.State})
 	case PowerInput:
-		if !d.powerSeen || e.OnBattery != d.power.OnBattery {
-			d.log.Info("power", "on_battery", e.OnBattery, "percent", e.Percent, "low", e.Low)
-			d.power, d.powerSeen = e, true
-			d.hooks.Notify(d.hookEvent("power", d.rs.Route, powerWord(e)))
+		if !d.pw.State.Known || e.State.Source != d.pw.State.Power.Source || e.State.Low != d.pw.State.Power.Low {
+			d.log.Info("power", "reading", e.State.String())
 		}
-		d.power = e
-		d.apply(PowerChanged{OnBattery: e.OnBattery})
+		d.applyPower(power.ReadingEvent(e.State))
 	case KeyInput:
 		d.log.Info("key", "key", e.Key, "pressed", e.Pressed)
 	}
@@ -360,18 +402,12 @@ func (d *Daemon) writeStatus() {
 }
 
 func (d *Daemon) hookEvent(event string, r Route, reason string) HookEvent {
+	ps := d.pw.State.Status(d.pw.Config, d.clk.Now())
 	pct := "unknown"
-	if d.power.Percent >= 0 {
-		pct = strconv.Itoa(d.power.Percent)
+	if ps.Percent >= 0 {
+		pct = strconv.Itoa(ps.Percent)
 	}
-	return HookEvent{Event: event, Route: r, PrevRoute: d.rs.Route, Reason: reason, Power: powerWord(d.power), Battery: pct}
-}
-
-func powerWord(p PowerInput) string {
-	if p.OnBattery {
-		return "battery"
-	}
-	return "mains"
+	return HookEvent{Event: event, Route: r, PrevRoute: d.rs.Route, Reason: reason, Power: ps.Source, Battery: pct}
 }
 
 func (d *Daemon) status() Status {
@@ -381,24 +417,22 @@ func (d *Daemon) status() Status {
 		Override: overrideStatus(rs.Override), Board: d.opts.Board, Version: d.opts.Version,
 	}
 	// Power.
-	st.Power.Source = "unknown"
-	if d.powerSeen {
-		st.Power.Source = powerWord(d.power)
+	ps := d.pw.State.Status(d.pw.Config, d.clk.Now())
+	st.Power = PowerStatus{Source: ps.Source, Flags: ps.Flags, Shed: ps.Shed}
+	if st.Power.Flags == nil {
+		st.Power.Flags = []string{}
 	}
-	flags := []string{}
-	if d.powerSeen && !d.power.OnBattery {
-		flags = append(flags, "OL")
-	}
-	if d.power.OnBattery {
-		flags = append(flags, "OB")
-	}
-	if d.power.Low {
-		flags = append(flags, "LB")
-	}
-	st.Power.Flags = flags
-	if d.power.Percent >= 0 {
-		p := d.power.Percent
+	if ps.Percent >= 0 {
+		p := ps.Percent
 		st.Power.BatteryPercent = &p
+	}
+	if ps.OnBattery > 0 {
+		secs := int64(ps.OnBattery / time.Second)
+		st.Power.OnBatterySeconds = &secs
+	}
+	if ps.MinutesLeft >= 0 {
+		m := ps.MinutesLeft
+		st.Power.MinutesLeft = &m
 	}
 	// WAN and provider.
 	w := &st.WAN

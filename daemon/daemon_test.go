@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"lifeline/hal/clock"
+	"lifeline/hal/ifctl"
+	hpower "lifeline/hal/power"
 )
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -55,9 +57,14 @@ func (h *harness) stop() {
 	})
 }
 
+// post hands in an input and waits until the loop has applied it (and
+// re-armed its timer), so a test may move the fake clock right after.
 func (h *harness) post(in Input) {
 	h.t.Helper()
 	if err := h.d.Post(context.Background(), in); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.d.do(context.Background(), func() {}); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -152,13 +159,13 @@ func TestDaemonHooksRun(t *testing.T) {
 	writeHook(t, hooks, "10-record", "#!/bin/sh\necho \"$LIFELINE_EVENT $LIFELINE_PREV_ROUTE>$LIFELINE_ROUTE $LIFELINE_REASON|$LIFELINE_POWER|$LIFELINE_BATTERY\" >> "+out+"\n")
 	clk := clock.NewFake(t0)
 	h := startDaemon(t, dir, clk, nil)
-	h.post(PowerInput{OnBattery: false, Percent: 80})
+	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 80}})
 	h.post(WANInput{Interface: "wan", Present: true, Carrier: false})
 	h.status() // the inputs are applied
 	h.stop()   // runs the queued hooks, then "stop"
 	got := h.file("hook.out")
 	for _, want := range []string{
-		"start sip>sip provider healthy|mains|unknown",
+		"start sip>sip provider healthy|unknown|unknown",
 		"route sip>pstn WAN link down|mains|80",
 		"stop pstn>pstn daemon stopping|mains|80",
 	} {
@@ -173,4 +180,86 @@ func writeHook(t *testing.T, dir, name, body string) {
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The power policy runs in the loop: on-battery delay on the fake clock,
+// shedding through the actuator, persistence, restore on mains, FSD hooks.
+func TestDaemonPowerPolicy(t *testing.T) {
+	dir := t.TempDir()
+	hooks := filepath.Join(dir, "hooks.d")
+	os.MkdirAll(hooks, 0o755)
+	out := filepath.Join(dir, "hook.out")
+	writeHook(t, hooks, "rec", "#!/bin/sh\necho \"$LIFELINE_EVENT $LIFELINE_POWER $LIFELINE_BATTERY\" >> "+out+"\n")
+	clk := clock.NewFake(t0)
+	shed := ifctl.NewFake(map[string]bool{"wlan1": true, "lan4": false})
+	cfg := DefaultConfig()
+	cfg.HooksDir = hooks
+	cfg.Battery.ShedInterfaces = []string{"wlan1", "lan4"}
+	cfg.Battery.OnBatteryDelay = 2 * time.Second
+	cfg.Battery.CriticalPercent = 10
+	cfg.Battery.ShutdownGrace = 5 * time.Second
+	cfg.PreferPSTNOnBattery = true
+	d, err := New(Options{Config: cfg, StateDir: dir, Clock: clk, Log: testLogger(t), Shedder: shed, DryRunShutdown: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, clk: clk, d: d, dir: dir, cancel: cancel, done: make(chan error, 1)}
+	go func() { h.done <- d.Run(ctx) }()
+	t.Cleanup(h.stop)
+
+	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 100}})
+	h.post(PowerInput{State: hpower.State{Source: hpower.Battery, Percent: 90}})
+	if st := h.status(); st.Power.Source != "battery" || len(st.Power.Shed) != 0 || st.Route != RouteSIP {
+		t.Fatalf("before the delay: %+v route %s", st.Power, st.Route)
+	}
+	clk.Advance(2 * time.Second)
+	st := h.status()
+	if strings.Join(st.Power.Shed, ",") != "wlan1" || st.Route != RoutePSTN || !strings.Contains(st.Reason, "on battery") {
+		t.Fatalf("after the delay: %+v route %s (%s)", st.Power, st.Route, st.Reason)
+	}
+	if up, _ := shed.State("wlan1"); up {
+		t.Fatal("wlan1 not shed")
+	}
+	if got := h.file(ShedFile); !strings.Contains(got, "wlan1") || strings.Contains(got, "lan4") {
+		t.Fatalf("shed file = %q", got)
+	}
+	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 90}})
+	st = h.status()
+	if up, _ := shed.State("wlan1"); !up || len(st.Power.Shed) != 0 {
+		t.Fatalf("wlan1 not restored: %+v", st.Power)
+	}
+	if up, _ := shed.State("lan4"); up {
+		t.Fatal("lan4 was down before and must stay down")
+	}
+	// Critical battery: FSD, hooks, then the (dry-run) command after grace.
+	h.post(PowerInput{State: hpower.State{Source: hpower.Battery, Percent: 9}})
+	h.status() // applied, timer armed
+	clk.Advance(2 * time.Second)
+	st = h.status()
+	if !slicesContains(st.Power.Flags, "FSD") {
+		t.Fatalf("no FSD: %+v", st.Power)
+	}
+	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 9}})
+	if st := h.status(); !slicesContains(st.Power.Flags, "FSD") {
+		t.Fatalf("FSD cancelled by mains: %+v", st.Power)
+	}
+	clk.Advance(5 * time.Second)
+	h.status()
+	h.stop()
+	got := h.file("hook.out")
+	for _, want := range []string{"onbattery battery 90", "mainsback mains 90", "shutdown battery 9"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("hooks lack %q:\n%s", want, got)
+		}
+	}
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

@@ -82,6 +82,15 @@ func (d StateDir) ReadJSON(name string, v any) error {
 	return nil
 }
 
+// readIfExists returns the content of name, or nil when it does not exist.
+func readIfExists(d StateDir, name string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(d.Path, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}
+
 // LastRoute returns the route persisted by a previous run, if any.
 func (d StateDir) LastRoute() (Route, bool) {
 	data, err := os.ReadFile(filepath.Join(d.Path, RouteFile))

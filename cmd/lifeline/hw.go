@@ -11,6 +11,8 @@ import (
 	"lifeline/boards"
 	"lifeline/daemon"
 	"lifeline/hal/clock"
+	"lifeline/hal/ifctl"
+	hpower "lifeline/hal/power"
 	"lifeline/hal/simboard"
 )
 
@@ -25,6 +27,7 @@ type hardware struct {
 
 	sim       *simboard.Board // nil unless board.Driver == "sim"
 	actuators []daemon.RouteActuator
+	shedder   ifctl.Actuator
 
 	mu     sync.Mutex // guards d, cfg, ctx (read by callbacks from other goroutines)
 	d      *daemon.Daemon
@@ -42,6 +45,12 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 			keys = append(keys, k.Name)
 		}
 		hw.sim = simboard.New(keys, hw.simChanged)
+		// The sim board's interfaces: every configured one exists and is up.
+		links := map[string]bool{}
+		for _, n := range cfg.Battery.ShedInterfaces {
+			links[n] = true
+		}
+		hw.shedder = ifctl.NewFake(links)
 	}
 	return hw, nil
 }
@@ -162,8 +171,17 @@ func simWAN(cfg *daemon.Config, s simboard.Signals) daemon.WANInput {
 	return w
 }
 
+// simPower is what hal/power would merge from a mains line and a battery
+// supply.
 func simPower(s simboard.Signals) daemon.PowerInput {
-	return daemon.PowerInput{OnBattery: !s.Mains, Percent: s.Battery}
+	st := hpower.State{Source: hpower.Mains, Percent: s.Battery, Status: "Charging"}
+	if s.Battery == 100 {
+		st.Status = "Full"
+	}
+	if !s.Mains {
+		st.Source, st.Status = hpower.Battery, "Discharging"
+	}
+	return daemon.PowerInput{State: st}
 }
 
 func simLine(s simboard.Signals) daemon.LineInput {

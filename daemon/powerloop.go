@@ -1,0 +1,91 @@
+package daemon
+
+import (
+	"os/exec"
+	"strings"
+
+	"lifeline/daemon/power"
+)
+
+// ShedFile lists the interfaces Lifeline took down, one per line, so a
+// restart on mains still restores them.
+const ShedFile = "shed"
+
+// LoadShed returns the persisted shed interfaces; a missing file is none.
+func (d StateDir) LoadShed() ([]string, error) {
+	data, err := readIfExists(d, ShedFile)
+	if err != nil || data == nil {
+		return nil, err
+	}
+	return power.DecodeShed(d.Path+"/"+ShedFile, data)
+}
+
+// applyPower runs one event through the power policy and carries out its
+// actions: shedding and restoring synchronously (one netlink request each),
+// feeding each result back; hooks, persistence and shutdown as asked. Then
+// the route machine learns whether the router is on battery.
+func (d *Daemon) applyPower(ev power.Event) {
+	now := d.clk.Now()
+	acts := d.pw.Handle(ev, now)
+	for len(acts) > 0 {
+		a := acts[0]
+		acts = acts[1:]
+		switch a.Kind {
+		case power.Shed, power.Restore:
+			fb, _ := power.Carry(a, d.opts.Shedder)
+			if fb.Err != nil {
+				d.log.Warn("load shedding", "action", a.String(), "err", fb.Err)
+			} else {
+				d.log.Info("load shedding", "action", a.String())
+			}
+			acts = append(acts, d.pw.Handle(fb, now)...)
+		case power.Announce:
+			d.log.Info("power event", "event", a.Event, "reason", a.Reason)
+			d.hooks.Notify(d.hookEvent(a.Event, d.rs.Route, a.Reason))
+		case power.SaveShed:
+			if err := d.dir.WriteFile(ShedFile, power.EncodeShed(a.Interfaces)); err != nil {
+				d.log.Error("cannot persist shed interfaces", "err", err)
+			}
+		case power.RunShutdownHooks:
+			d.log.Warn("forced shutdown", "reason", a.Reason)
+			d.hooks.Notify(d.hookEvent("shutdown", d.rs.Route, a.Reason))
+		case power.RunShutdownCommand:
+			d.runShutdown()
+		case power.Warn:
+			d.log.Warn("power policy", "reason", a.Reason, "err", a.Err)
+		}
+	}
+	if d.pw.State.OnBattery != d.rs.OnBattery {
+		d.apply(PowerChanged{OnBattery: d.pw.State.OnBattery})
+	} else {
+		d.writeStatus()
+	}
+}
+
+// runShutdown starts the configured shutdown command, split into words and
+// run without a shell. Run waits for it before returning.
+func (d *Daemon) runShutdown() {
+	argv := strings.Fields(d.cfg.Battery.ShutdownCommand)
+	if len(argv) == 0 {
+		d.log.Error("battery critical but no shutdown_command configured")
+		return
+	}
+	if d.opts.DryRunShutdown {
+		d.log.Warn("shutdown command not run on a simulated board", "command", argv)
+		return
+	}
+	d.log.Warn("running shutdown command", "command", argv)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = baseEnv()
+	if err := cmd.Start(); err != nil {
+		d.log.Error("shutdown command failed to start", "command", argv, "err", err)
+		return
+	}
+	d.cmds.Add(1)
+	go func() {
+		defer d.cmds.Done()
+		if err := cmd.Wait(); err != nil {
+			d.log.Error("shutdown command failed", "command", argv, "err", err)
+		}
+	}()
+}
