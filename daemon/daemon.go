@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"lifeline/daemon/hotkey"
 	"lifeline/daemon/power"
 	"lifeline/hal/clock"
 	"lifeline/hal/ifctl"
@@ -108,6 +109,7 @@ type Daemon struct {
 	wanSeen    bool
 	rtt        time.Duration
 	pw         power.Policy
+	keys       *hotkey.Matcher
 	lastStatus []byte
 	cmds       sync.WaitGroup // shutdown commands started
 }
@@ -145,6 +147,9 @@ func New(o Options) (*Daemon, error) {
 		d.log.Info("interfaces shed before the restart will be restored on mains", "interfaces", shed)
 	}
 	d.pw = power.Policy{Config: powerConfig(o.Config), State: power.Resume(shed)}
+	if d.keys, err = newMatcher(o.Config, now); err != nil {
+		return nil, fmt.Errorf("%w: hotkey: %w", ErrConfig, err)
+	}
 	if ok {
 		d.log.Info("restored last route", "route", last)
 	}
@@ -213,22 +218,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // nextDeadline is the earliest deadline of the route and power machines.
 func (d *Daemon) nextDeadline() (time.Time, bool) {
-	r, rok := d.rs.NextDeadline(d.params)
-	p, pok := d.pw.NextDeadline()
-	switch {
-	case rok && pok:
-		if p.Before(r) {
-			return p, true
+	var first time.Time
+	for _, f := range []func() (time.Time, bool){
+		func() (time.Time, bool) { return d.rs.NextDeadline(d.params) },
+		d.pw.NextDeadline,
+		d.keys.NextDeadline,
+	} {
+		if t, ok := f(); ok && (first.IsZero() || t.Before(first)) {
+			first = t
 		}
-		return r, true
-	case pok:
-		return p, true
 	}
-	return r, rok
+	return first, !first.IsZero()
 }
 
 func (d *Daemon) tick() {
+	now := d.clk.Now()
 	d.applyPower(power.TickEvent())
+	d.applyMatches(d.keys.Tick(now))
 	d.apply(Tick{})
 }
 
@@ -298,6 +304,12 @@ func (d *Daemon) SetOverride(ctx context.Context, mode Mode, dur time.Duration, 
 // settings change at once; hal components are the caller's to restart.
 func (d *Daemon) Reconfigure(ctx context.Context, c *Config) error {
 	return d.do(ctx, func() {
+		m, err := newMatcher(c, d.clk.Now())
+		if err != nil {
+			d.log.Error("reload: hotkeys unchanged", "err", err)
+		} else {
+			d.keys = m
+		}
 		d.cfg, d.params = c, paramsOf(c)
 		d.pw.Config = powerConfig(c)
 		d.hooks.Configure(c.HooksDir, c.HookTimeout)
@@ -345,7 +357,7 @@ func (d *Daemon) handle(in Input) {
 		}
 		d.applyPower(power.ReadingEvent(e.State))
 	case KeyInput:
-		d.log.Info("key", "key", e.Key, "pressed", e.Pressed)
+		d.handleKey(e)
 	}
 }
 

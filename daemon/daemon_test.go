@@ -263,3 +263,46 @@ func slicesContains(s []string, v string) bool {
 	}
 	return false
 }
+
+// A chord held for its hold time toggles the override; a single key does
+// nothing.
+func TestDaemonHotkeyChord(t *testing.T) {
+	clk := clock.NewFake(t0)
+	h := startDaemon(t, t.TempDir(), clk, func(c *Config) {
+		c.Hotkeys = []HotkeyConfig{{Name: "force_pstn", Keys: []string{"wps", "phone"}, Kind: "chord",
+			Hold: 2 * time.Second, Action: "toggle", For: time.Hour}}
+	})
+	h.post(KeyInput{Key: "wps", Pressed: true})
+	clk.Advance(3 * time.Second)
+	h.post(KeyInput{Key: "wps", Pressed: false})
+	if st := h.status(); st.Override.Mode != ModeAuto {
+		t.Fatalf("single key fired: %+v", st.Override)
+	}
+	h.post(KeyInput{Key: "wps", Pressed: true})
+	h.post(KeyInput{Key: "phone", Pressed: true})
+	clk.Advance(1999 * time.Millisecond)
+	if st := h.status(); st.Override.Mode != ModeAuto {
+		t.Fatalf("fired before hold: %+v", st.Override)
+	}
+	clk.Advance(time.Millisecond)
+	st := h.status()
+	if st.Route != RoutePSTN || st.Override.Mode != ModePSTN || *st.Override.Source != "keypad" ||
+		!st.Override.Until.Equal(clk.Now().Add(time.Hour)) {
+		t.Fatalf("chord: %+v %+v", st.Route, st.Override)
+	}
+	h.post(KeyInput{Key: "wps", Pressed: false})
+	h.post(KeyInput{Key: "phone", Pressed: false})
+	// The same chord again, a second later, clears the override.
+	clk.Advance(time.Second)
+	h.post(KeyInput{Key: "phone", Pressed: true})
+	h.post(KeyInput{Key: "wps", Pressed: true})
+	clk.Advance(2 * time.Second)
+	if st := h.status(); st.Override.Mode != ModeAuto {
+		t.Fatalf("toggle back: %+v %+v", st.Route, st.Override)
+	}
+	// SIP has been healthy since the start: back once that is failback_hold.
+	clk.Set(t0.Add(30 * time.Second))
+	if st := h.status(); st.Route != RouteSIP {
+		t.Fatalf("no failback after the override: %+v", st)
+	}
+}
