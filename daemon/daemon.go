@@ -176,6 +176,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.hooks = NewHookRunner(d.cfg.HooksDir, d.cfg.HookTimeout, d.log)
 	d.apply(Tick{}) // expire a stale override, settle the route
 	d.writeRoute()
+	for _, act := range d.opts.Actuators {
+		act.SetRoute(d.rs.Route, d.rs.Reason)
+	}
 	d.hooks.Notify(d.hookEvent("start", d.rs.Route, d.rs.Reason))
 	timer := d.clk.NewTimer(time.Hour)
 	defer timer.Stop()

@@ -11,6 +11,7 @@ import (
 	"lifeline/boards"
 	"lifeline/daemon"
 	"lifeline/hal/clock"
+	"lifeline/hal/gpio"
 	"lifeline/hal/ifctl"
 	hpower "lifeline/hal/power"
 	"lifeline/hal/simboard"
@@ -26,8 +27,11 @@ type hardware struct {
 	clk   clock.Clock
 
 	sim       *simboard.Board // nil unless board.Driver == "sim"
+	gpio      gpio.Opener     // nil on the sim board
+	relay     *relay
 	actuators []daemon.RouteActuator
 	shedder   ifctl.Actuator
+	closers   []func() error // process-lifetime resources, closed by Close
 
 	mu     sync.Mutex // guards d, cfg, ctx (read by callbacks from other goroutines)
 	d      *daemon.Daemon
@@ -51,6 +55,29 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 			links[n] = true
 		}
 		hw.shedder = ifctl.NewFake(links)
+		return hw, nil
+	}
+	hw.gpio = gpio.NewCdev(clk, gpio.WithLogger(log), gpio.WithConsumer("lifeline"))
+	if len(cfg.Battery.ShedInterfaces) > 0 {
+		nl, err := ifctl.New()
+		if err != nil {
+			return nil, fmt.Errorf("load shedding: %w", err)
+		}
+		hw.shedder = nl
+		hw.closers = append(hw.closers, nl.Close)
+	}
+	if b.Relay != nil {
+		out, err := hw.gpio.OpenOutput(lineSpec(*b.Relay, "relay"), false)
+		if err != nil {
+			hw.Close()
+			return nil, fmt.Errorf("lifeline relay: %w", err)
+		}
+		hw.relay = &relay{out: out, hw: hw}
+		hw.actuators = append(hw.actuators, hw.relay)
+		hw.closers = append(hw.closers, func() error {
+			out.Write(false) // fail-safe: the phone back on the line
+			return out.Close()
+		})
 	}
 	return hw, nil
 }
@@ -88,8 +115,17 @@ func (hw *hardware) Stop() {
 	hw.wg.Wait()
 }
 
-// Close stops everything; it is idempotent.
-func (hw *hardware) Close() { hw.Stop() }
+// Close stops everything and releases the process-lifetime resources, in
+// reverse order; it is idempotent.
+func (hw *hardware) Close() {
+	hw.Stop()
+	for i := len(hw.closers) - 1; i >= 0; i-- {
+		if err := hw.closers[i](); err != nil {
+			hw.log.Warn("close", "err", err)
+		}
+	}
+	hw.closers = nil
+}
 
 // goOwned runs f on a goroutine that Stop waits for.
 func (hw *hardware) goOwned(f func()) {
@@ -189,11 +225,6 @@ func simLine(s simboard.Signals) daemon.LineInput {
 		return daemon.LineInput{State: daemon.LineIdle}
 	}
 	return daemon.LineInput{State: daemon.LineNoLine}
-}
-
-func (hw *hardware) startLinux(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config) error {
-	hw.log.Warn("no hardware watchers wired for this board yet", "board", hw.board.Name)
-	return nil
 }
 
 func checkLineProfile(c *daemon.Config) error {
