@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -25,16 +26,21 @@ type Duration time.Duration
 
 // UnmarshalJSON parses a duration string.
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	// Errors are *json.UnmarshalTypeError so that encoding/json adds the
+	// field name to them.
+	bad := func(what string) error {
+		return &json.UnmarshalTypeError{Value: what, Type: reflect.TypeFor[Duration]()}
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"30s\"")
+		return bad(string(b) + " (want a duration string such as \"30s\")")
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return err
+		return bad(fmt.Sprintf("invalid duration %q", s))
 	}
 	if v < 0 {
-		return fmt.Errorf("negative duration %q", s)
+		return bad(fmt.Sprintf("negative duration %q", s))
 	}
 	*d = Duration(v)
 	return nil

@@ -79,7 +79,7 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 			case reqDial:
 				err = s.dial(ctx, r)
 			case reqHangup:
-				err = s.hangup(ctx, r.ctx)
+				err = s.hangup(ctx, r.ctx, "hung up")
 			}
 			var lost errLost
 			if errors.As(err, &lost) {
@@ -193,10 +193,9 @@ func (s *session) dial(runCtx context.Context, r lineReq) error {
 		}
 		// Timed out or cancelled: any character aborts dialling (V.250
 		// 6.3.1); the hang-up makes sure the modem is on hook.
-		if herr := s.hangup(runCtx, runCtx); errors.As(herr, new(errLost)) {
+		if herr := s.hangup(runCtx, runCtx, "dial aborted: "+err.Error()); errors.As(herr, new(errLost)) {
 			return herr
 		}
-		l.setState(StateIdle, "dial aborted: "+err.Error())
 		return fmt.Errorf("dial %s on %s: %w", r.number, l.path, err)
 	}
 	if _, ok := matches(rep, l.prof.Dial.Connected); ok {
@@ -215,7 +214,7 @@ func (s *session) dial(runCtx context.Context, r lineReq) error {
 	return fmt.Errorf("dial %s on %s: %w", r.number, l.path, err)
 }
 
-func (s *session) hangup(runCtx, ctx context.Context) error {
+func (s *session) hangup(runCtx, ctx context.Context, reason string) error {
 	l := s.l
 	hp := l.prof.Hangup
 	if hp.DTRDrop > 0 {
@@ -237,12 +236,17 @@ func (s *session) hangup(runCtx, ctx context.Context) error {
 	}
 	r, err := s.command(ctx, hp.Command, hp.Timeout.D())
 	if err != nil {
+		if !errors.As(err, new(errLost)) {
+			// Unanswered: leave the call state anyway, so that health
+			// checks resume and find a dead modem.
+			s.endRinging(reason + " (hang-up unanswered)")
+		}
 		return fmt.Errorf("hang up %s: %w", l.path, err)
 	}
 	if r.Final.Result != ResultOK {
 		l.cfg.log.Warn("line: hang-up answered", "device", l.path, "reply", r.Final.Line)
 	}
-	s.endRinging("hung up")
+	s.endRinging(reason)
 	return nil
 }
 
