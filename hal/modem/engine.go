@@ -338,12 +338,17 @@ func (e *Engine) loop() {
 			writing = false
 			_ = err // a late write result of a command that already ended
 		case req := <-e.reqs:
+			// A modem answers V0/V1 in the new format already, so the
+			// reply is parsed in it; the mode sticks if the command passed.
+			mode := numeric
+			n, setsV := verboseSetting(req.cmd)
+			if setsV {
+				mode = n
+			}
 			var res result
-			res, writing = e.run(req, numeric, writing)
-			if res.err == nil && res.r.Final.Result == ResultOK {
-				if n, ok := verboseSetting(req.cmd); ok {
-					numeric = n
-				}
+			res, writing = e.run(req, mode, writing)
+			if setsV && res.err == nil && res.r.Final.Result == ResultOK {
+				numeric = n
 			}
 			req.reply <- res
 			if errors.Is(res.err, ErrClosed) {

@@ -12,6 +12,7 @@ import (
 
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/serialport"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -243,4 +244,103 @@ func TestUnplugCycles(t *testing.T) {
 		}
 		r.waitState(modem.StateIdle)
 	}
+}
+
+func TestNumericDialectOverPTY(t *testing.T) {
+	needPTY(t)
+	p, _ := modem.LoadProfile("analog")
+	sim, err := modemsim.New(t.TempDir(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	port, err := serialport.Open(sim.Path(), serialport.Mode{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := modem.NewEngine(port, modem.EngineTimeout(safety))
+	defer e.Close()
+	ctx := context.Background()
+	if r, err := e.Command(ctx, "ATE1V0"); err != nil || r.Final.Result != modem.ResultOK || r.Final.Line != "0" {
+		t.Fatalf("ATE1V0: %+v %v", r.Final, err)
+	}
+	sim.SetLine(false)
+	if r, err := e.Command(ctx, "ATDT;"); err != nil || r.Final.Result != modem.ResultNoDialtone {
+		t.Fatalf("ATDT; with line down: %+v %v", r.Final, err)
+	}
+	sub, cancel := e.Subscribe(4)
+	defer cancel()
+	if err := sim.Ring(""); err != nil {
+		t.Fatal(err)
+	}
+	if u := <-sub; u.Result != modem.ResultRing || u.Line != "2" {
+		t.Fatalf("numeric RING: %+v", u)
+	}
+}
+
+func TestSlowRepliesOverPTY(t *testing.T) {
+	needPTY(t)
+	p, _ := modem.LoadProfile("analog")
+	sim, err := modemsim.New(t.TempDir(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	port, err := serialport.Open(sim.Path(), serialport.Mode{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := modem.NewEngine(port)
+	defer e.Close()
+	ctx := context.Background()
+	sim.SetDelay(20 * time.Millisecond)
+	if r, err := e.Command(ctx, "AT", modem.WithTimeout(safety)); err != nil || r.Final.Result != modem.ResultOK {
+		t.Fatalf("slow reply within timeout: %+v %v", r.Final, err)
+	}
+	sim.SetDelay(time.Hour)
+	if _, err := e.Command(ctx, "AT", modem.WithTimeout(50*time.Millisecond)); !errors.Is(err, modem.ErrTimeout) {
+		t.Fatalf("reply slower than timeout: %v", err)
+	}
+}
+
+// A modem that stops answering is declared absent after two timed-out
+// health checks, reopened, and idle again once it answers.
+func TestMuteModemRecovers(t *testing.T) {
+	needPTY(t)
+	p, _ := modem.LoadProfile("analog")
+	p.CommandTimeout = modem.Duration(100 * time.Millisecond)
+	p.Health.Timeout = modem.Duration(100 * time.Millisecond)
+	p.Hangup.DTRDrop = 0
+	sim, err := modemsim.New(t.TempDir(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	states := make(chan modem.StateChange, 1024)
+	line := modem.New(sim.Path(), p, modem.WithHealthInterval(20*time.Millisecond),
+		modem.WithBackoff(5*time.Millisecond, 20*time.Millisecond),
+		modem.WithStateFunc(func(c modem.StateChange) { states <- c }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- line.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	wait := func(want modem.State) {
+		t.Helper()
+		deadline := time.After(safety)
+		for {
+			select {
+			case c := <-states:
+				if c.To == want {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("never %v", want)
+			}
+		}
+	}
+	wait(modem.StateIdle)
+	sim.SetFault(modemsim.FaultMute)
+	wait(modem.StateAbsent)
+	sim.SetFault(0)
+	wait(modem.StateIdle)
 }
