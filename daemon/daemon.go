@@ -25,7 +25,8 @@ var ErrStopped = errors.New("daemon stopped")
 // Input is what the hal side reports to the daemon.
 type Input interface{ input() }
 
-// WANInput is the WAN interface as the kernel sees it.
+// WANInput is the WAN interface as the kernel sees it. Addresses are the
+// usable ones (link-local left out).
 type WANInput struct {
 	Interface    string
 	Present      bool
@@ -332,15 +333,16 @@ func (d *Daemon) Sim(signal string, args []string) error {
 func (d *Daemon) handle(in Input) {
 	switch e := in.(type) {
 	case WANInput:
-		if d.wanSeen && e.Present == d.wan.Present && e.Carrier == d.wan.Carrier && e.DefaultRoute == d.wan.DefaultRoute {
+		if d.wanSeen && e.Present == d.wan.Present && e.Carrier == d.wan.Carrier && e.DefaultRoute == d.wan.DefaultRoute &&
+			(len(e.Addresses) > 0) == (len(d.wan.Addresses) > 0) {
 			d.wan = e
 			d.writeStatus()
 			return
 		}
 		d.wan, d.wanSeen = e, true
 		d.log.Info("wan", "interface", e.Interface, "present", e.Present, "carrier", e.Carrier,
-			"operstate", e.OperState, "default_route", e.DefaultRoute)
-		d.apply(WANChanged{Link: e.Present && e.Carrier, DefaultRoute: e.DefaultRoute})
+			"operstate", e.OperState, "addresses", e.Addresses, "default_route", e.DefaultRoute)
+		d.apply(WANChanged{Link: e.Present && e.Carrier, Addressed: len(e.Addresses) > 0, DefaultRoute: e.DefaultRoute})
 	case ProbeInput:
 		if e.OK {
 			d.rtt = e.RTT

@@ -93,7 +93,7 @@ func TestDaemonFailbackOnTimer(t *testing.T) {
 	if got := h.file(RouteFile); got != "pstn\n" {
 		t.Fatalf("route file = %q", got)
 	}
-	h.post(WANInput{Interface: "wan", Present: true, Carrier: true, DefaultRoute: true})
+	h.post(WANInput{Interface: "wan", Present: true, Carrier: true, Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true})
 	h.status() // the input is applied and the failback timer armed
 	clk.Advance(29 * time.Second)
 	if st := h.status(); st.Route != RoutePSTN {

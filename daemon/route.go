@@ -92,6 +92,7 @@ type RouteState struct {
 
 	// Inputs, as last reported.
 	Link           bool // WAN carrier and operationally up
+	Addressed      bool // the WAN has an address other than link-local
 	DefaultRoute   bool // a default route leaves through the WAN
 	ProviderLosses int  // consecutive lost probes
 	ProviderProbed bool // any probe result seen (else provider counts as up)
@@ -114,7 +115,7 @@ func InitialRouteState(last Route, o Override, now time.Time) RouteState {
 	}
 	return RouteState{
 		Route: last, Reason: "started", Since: now, Override: o,
-		Link: true, DefaultRoute: true, Line: LineNone,
+		Link: true, Addressed: true, DefaultRoute: true, Line: LineNone,
 		// A restart in PSTN must earn its failback like any other.
 		HealthySince: now,
 	}
@@ -123,8 +124,9 @@ func InitialRouteState(last Route, o Override, now time.Time) RouteState {
 // Event is an input to Step.
 type Event interface{ event() }
 
-// WANChanged reports the WAN interface's link and default route.
-type WANChanged struct{ Link, DefaultRoute bool }
+// WANChanged reports the WAN interface's link, whether it has an address
+// other than link-local, and whether a default route leaves through it.
+type WANChanged struct{ Link, Addressed, DefaultRoute bool }
 
 // ProbeResult is one SIP provider probe's outcome.
 type ProbeResult struct {
@@ -179,7 +181,7 @@ func Step(p Params, s RouteState, ev Event, now time.Time) (RouteState, []Action
 	var acts []Action
 	switch e := ev.(type) {
 	case WANChanged:
-		s.Link, s.DefaultRoute = e.Link, e.DefaultRoute
+		s.Link, s.Addressed, s.DefaultRoute = e.Link, e.Addressed, e.DefaultRoute
 	case ProbeResult:
 		s.ProviderProbed = true
 		if e.OK {
@@ -235,9 +237,12 @@ func Step(p Params, s RouteState, ev Event, now time.Time) (RouteState, []Action
 // sipFaults lists what is wrong with the SIP path, empty when healthy.
 func (s *RouteState) sipFaults(p Params) []string {
 	var f []string
-	if !s.Link {
+	switch {
+	case !s.Link:
 		f = append(f, "WAN link down")
-	} else if !s.DefaultRoute {
+	case !s.Addressed:
+		f = append(f, "no address on WAN")
+	case !s.DefaultRoute:
 		f = append(f, "no default route via WAN")
 	}
 	if s.ProviderProbed && s.ProviderLosses >= p.DownAfter {

@@ -66,10 +66,13 @@ func TestRouteRules(t *testing.T) {
 		changes int
 	}{
 		{"carrier loss switches at once", healthy, testParams, []step{
-			{0, WANChanged{Link: false, DefaultRoute: true}, RoutePSTN, "WAN link down", false},
+			{0, WANChanged{Link: false, Addressed: true, DefaultRoute: true}, RoutePSTN, "WAN link down", false},
+		}, 1},
+		{"address loss switches at once", healthy, testParams, []step{
+			{0, WANChanged{Link: true, Addressed: false, DefaultRoute: true}, RoutePSTN, "no address on WAN", false},
 		}, 1},
 		{"default route loss switches at once", healthy, testParams, []step{
-			{0, WANChanged{Link: true, DefaultRoute: false}, RoutePSTN, "no default route", false},
+			{0, WANChanged{Link: true, Addressed: true, DefaultRoute: false}, RoutePSTN, "no default route", false},
 		}, 1},
 		{"provider needs down_after losses in a row", healthy, testParams, []step{
 			{1 * sec, ProbeResult{OK: false}, RouteSIP, "", false},
@@ -80,23 +83,23 @@ func TestRouteRules(t *testing.T) {
 			{6 * sec, ProbeResult{OK: false}, RoutePSTN, "3 probes lost", false},
 		}, 1},
 		{"failback only after failback_hold", healthy, testParams, []step{
-			{0, WANChanged{Link: false, DefaultRoute: true}, RoutePSTN, "", false},
-			{10 * sec, WANChanged{Link: true, DefaultRoute: true}, RoutePSTN, "failback after 30s", false},
+			{0, WANChanged{Link: false, Addressed: true, DefaultRoute: true}, RoutePSTN, "", false},
+			{10 * sec, WANChanged{Link: true, Addressed: true, DefaultRoute: true}, RoutePSTN, "failback after 30s", false},
 			{39*sec + 999*time.Millisecond, Tick{}, RoutePSTN, "", false},
 			{40 * sec, Tick{}, RouteSIP, "healthy for 30s", false},
 		}, 2},
 		{"health interrupted restarts the hold", healthy, testParams, []step{
-			{0, WANChanged{Link: false, DefaultRoute: true}, RoutePSTN, "", false},
-			{10 * sec, WANChanged{Link: true, DefaultRoute: true}, RoutePSTN, "", false},
-			{35 * sec, WANChanged{Link: true, DefaultRoute: false}, RoutePSTN, "", false},
-			{36 * sec, WANChanged{Link: true, DefaultRoute: true}, RoutePSTN, "", false},
+			{0, WANChanged{Link: false, Addressed: true, DefaultRoute: true}, RoutePSTN, "", false},
+			{10 * sec, WANChanged{Link: true, Addressed: true, DefaultRoute: true}, RoutePSTN, "", false},
+			{35 * sec, WANChanged{Link: true, Addressed: true, DefaultRoute: false}, RoutePSTN, "", false},
+			{36 * sec, WANChanged{Link: true, Addressed: true, DefaultRoute: true}, RoutePSTN, "", false},
 			{65 * sec, Tick{}, RoutePSTN, "", false},
 			{66 * sec, Tick{}, RouteSIP, "", false},
 		}, 2},
 		{"no failback during a PSTN call", healthy, testParams, []step{
-			{0, WANChanged{Link: false, DefaultRoute: true}, RoutePSTN, "", false},
+			{0, WANChanged{Link: false, Addressed: true, DefaultRoute: true}, RoutePSTN, "", false},
 			{1 * sec, LineChanged{LineInCall}, RoutePSTN, "", false},
-			{2 * sec, WANChanged{Link: true, DefaultRoute: true}, RoutePSTN, "", false},
+			{2 * sec, WANChanged{Link: true, Addressed: true, DefaultRoute: true}, RoutePSTN, "", false},
 			{100 * sec, Tick{}, RoutePSTN, "waits for the PSTN call", false},
 			{200 * sec, LineChanged{LineIdle}, RouteSIP, "healthy", false},
 		}, 2},
@@ -107,7 +110,7 @@ func TestRouteRules(t *testing.T) {
 			{10 * sec, Tick{}, RouteSIP, "provider healthy", false},
 		}, 2},
 		{"override sip while WAN is down is degraded", healthy, testParams, []step{
-			{0, WANChanged{Link: false, DefaultRoute: false}, RoutePSTN, "", false},
+			{0, WANChanged{Link: false, Addressed: true, DefaultRoute: false}, RoutePSTN, "", false},
 			{1 * sec, SetOverride{Override{Mode: ModeSIP, Source: "keypad"}}, RouteSIP, "degraded: WAN link down", true},
 			{2 * sec, SetOverride{Override{Mode: ModeAuto}}, RoutePSTN, "WAN link down", false},
 		}, 3},
@@ -133,13 +136,13 @@ func TestRouteRules(t *testing.T) {
 		}, 1},
 		{"both paths dead: degraded, route kept", healthy, testParams, []step{
 			{0, LineChanged{LineNoLine}, RouteSIP, "", false},
-			{1 * sec, WANChanged{Link: false, DefaultRoute: false}, RouteSIP, "degraded: WAN link down, line no-line", true},
+			{1 * sec, WANChanged{Link: false, Addressed: true, DefaultRoute: false}, RouteSIP, "degraded: WAN link down, line no-line", true},
 			{2 * sec, LineChanged{LineIdle}, RoutePSTN, "WAN link down", false},
 			{3 * sec, LineChanged{LineAbsent}, RoutePSTN, "degraded: WAN link down, line absent", true},
 		}, 1},
 		{"line dead during the hold fails back at once", healthy, testParams, []step{
-			{0, WANChanged{Link: false, DefaultRoute: true}, RoutePSTN, "", false},
-			{1 * sec, WANChanged{Link: true, DefaultRoute: true}, RoutePSTN, "", false},
+			{0, WANChanged{Link: false, Addressed: true, DefaultRoute: true}, RoutePSTN, "", false},
+			{1 * sec, WANChanged{Link: true, Addressed: true, DefaultRoute: true}, RoutePSTN, "", false},
 			{2 * sec, LineChanged{LineAbsent}, RouteSIP, "line unusable", false},
 		}, 2},
 		{"prefer pstn on battery", healthy, Params{DownAfter: 3, FailbackHold: 30 * sec, PreferPSTNOnBattery: true}, []step{
@@ -198,7 +201,7 @@ func TestFlappingInputNoFlappingOutput(t *testing.T) {
 	now := t0
 	for i := 0; i < 600; i++ {
 		var acts []Action
-		s, acts = Step(testParams, s, WANChanged{Link: i%2 == 1, DefaultRoute: true}, now)
+		s, acts = Step(testParams, s, WANChanged{Link: i%2 == 1, Addressed: true, DefaultRoute: true}, now)
 		changes = append(changes, routeChanges(acts)...)
 		now = now.Add(100 * time.Millisecond)
 	}

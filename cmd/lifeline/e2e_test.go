@@ -69,6 +69,8 @@ type e2e struct {
 	cfg    string
 	sock   string
 	cmd    *exec.Cmd
+	wrap   []string // command prefix for `run`, e.g. ip netns exec NS
+	board  string   // --board for `run`; empty: the config's
 	stderr *logBuffer
 	exited chan error
 }
@@ -89,7 +91,11 @@ func (e *e2e) writeConfig(s string) {
 
 func (e *e2e) start() {
 	e.t.Helper()
-	e.cmd = exec.Command(e.bin, "run", "-c", e.cfg, "--state-dir", e.dir, "--socket", e.sock)
+	argv := append(append([]string{}, e.wrap...), e.bin, "run", "-c", e.cfg, "--state-dir", e.dir, "--socket", e.sock)
+	if e.board != "" {
+		argv = append(argv, "--board", e.board)
+	}
+	e.cmd = exec.Command(argv[0], argv[1:]...)
 	e.stderr = newLogBuffer()
 	e.cmd.Stderr = e.stderr
 	if err := e.cmd.Start(); err != nil {

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"lifeline/hal/netmon/netnstest"
+)
+
+// The real binary on the generic board inside a network namespace: the WAN
+// is one end of a veth pair whose other end is "the internet". Carrier loss,
+// a deleted default route, a removed address and the interface deleted and
+// re-created all switch the route, and it comes back after failback_hold.
+func TestE2ENetnsGenericBoard(t *testing.T) {
+	p := netnstest.NewPair(t) // skips unless root with ip(8)
+	e := newE2E(t, "1s")
+	e.wrap = []string{"ip", "netns", "exec", p.Router}
+	e.board = "generic"
+	e.writeConfig(fmt.Sprintf("config lifeline 'main'\n\toption wan_interface '%s'\n\toption failback_hold '1s'\n\toption hooks_dir '%s'\n",
+		netnstest.WAN, filepath.Join(e.dir, "hooks.d")))
+	e.start()
+	e.waitFor("healthy WAN", func(st map[string]any) bool {
+		return st["route"] == "sip" && field(st, "wan.link") == "up" && field(st, "wan.default_route") == true
+	})
+
+	steps := []struct {
+		name, reason string
+		fail, heal   func()
+	}{
+		{"carrier loss", "WAN link down",
+			func() { p.In(p.Internet, "link", "set", netnstest.Peer, "down") },
+			func() { p.In(p.Internet, "link", "set", netnstest.Peer, "up") }},
+		{"default route deleted", "no default route via WAN",
+			func() {
+				p.In(p.Router, "route", "del", "default")
+				p.In(p.Router, "-6", "route", "del", "default")
+			},
+			func() {
+				p.In(p.Router, "route", "add", "default", "via", netnstest.InternetIP4)
+				p.In(p.Router, "-6", "route", "add", "default", "via", netnstest.InternetIP6)
+			}},
+		{"address removed", "no address on WAN",
+			func() { p.In(p.Router, "addr", "flush", "dev", netnstest.WAN) },
+			func() { p.ConfigureWAN() }},
+		{"interface deleted and re-created", "WAN link down",
+			func() { p.In(p.Router, "link", "del", netnstest.WAN) },
+			func() { p.CreateWAN(); p.ConfigureWAN() }},
+	}
+	for _, s := range steps {
+		s.fail()
+		st := e.waitFor(s.name+" → pstn", routeIs("pstn"))
+		if !strings.Contains(st["reason"].(string), s.reason) {
+			t.Fatalf("%s: reason %q, want %q", s.name, st["reason"], s.reason)
+		}
+		s.heal()
+		e.waitFor(s.name+" healed → sip", routeIs("sip"))
+	}
+	if !strings.Contains(e.stderr.String(), "present=false") {
+		t.Errorf("deletion of the WAN interface not logged:\n%s", e.stderr)
+	}
+}
