@@ -43,10 +43,22 @@ func TestE2ENetnsGenericBoard(t *testing.T) {
 			}},
 		{"address removed", "no address on WAN",
 			func() { p.In(p.Router, "addr", "flush", "dev", netnstest.WAN) },
-			func() { p.ConfigureWAN() }},
+			func() {
+				// The IPv6 default route outlives the flush; replace is idempotent.
+				p.In(p.Router, "addr", "add", netnstest.RouterIP4+"/24", "dev", netnstest.WAN)
+				p.In(p.Router, "-6", "addr", "add", netnstest.RouterIP6+"/64", "dev", netnstest.WAN, "nodad")
+				p.In(p.Router, "route", "replace", "default", "via", netnstest.InternetIP4)
+				p.In(p.Router, "-6", "route", "replace", "default", "via", netnstest.InternetIP6)
+			}},
 		{"interface deleted and re-created", "WAN link down",
 			func() { p.In(p.Router, "link", "del", netnstest.WAN) },
-			func() { p.CreateWAN(); p.ConfigureWAN() }},
+			func() {
+				p.CreateWAN()
+				p.In(p.Internet, "addr", "add", netnstest.InternetIP4+"/24", "dev", netnstest.Peer)
+				p.In(p.Internet, "addr", "add", netnstest.InternetIP6+"/64", "dev", netnstest.Peer, "nodad")
+				p.In(p.Internet, "link", "set", netnstest.Peer, "up")
+				p.ConfigureWAN()
+			}},
 	}
 	for _, s := range steps {
 		s.fail()
