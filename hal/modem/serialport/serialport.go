@@ -137,7 +137,8 @@ func (m Mode) serialMode() (*serial.Mode, error) {
 type Port struct {
 	path string
 	p    serial.Port
-	rdev uint64 // device number of the tty opened
+	side *os.File // second descriptor when flow control is on, else nil
+	rdev uint64   // device number of the tty opened
 
 	closeOnce sync.Once
 	closeErr  error
@@ -162,25 +163,31 @@ func Open(path string, m Mode) (*Port, error) {
 	// open. Termios belongs to the tty, not to the file descriptor, so a
 	// second descriptor opened before serial.Open (which then takes
 	// exclusive access, TIOCEXCL) sets it afterwards.
+	// The side descriptor stays open: Close uses it to switch flow control
+	// off and flush output, so that a Write blocked by a peer that never
+	// raises CTS returns instead of holding Close forever.
 	var side *os.File
 	if m.Flow != FlowNone {
 		side, err = os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, fmt.Errorf("open line %q: %w", path, mapErr(err))
 		}
-		defer side.Close()
 	}
 	p, err := serial.Open(path, sm)
 	if err != nil {
+		if side != nil {
+			side.Close()
+		}
 		return nil, fmt.Errorf("open line %q: %w", path, mapErr(err))
 	}
 	if side != nil {
 		if err := setFlow(int(side.Fd()), m.Flow); err != nil {
 			p.Close()
+			side.Close()
 			return nil, fmt.Errorf("open line %q: flow control: %v: %w", path, err, ErrMode)
 		}
 	}
-	return &Port{path: path, p: p, rdev: uint64(st.Rdev)}, nil
+	return &Port{path: path, p: p, side: side, rdev: uint64(st.Rdev)}, nil
 }
 
 func setFlow(fd int, f Flow) error {
@@ -189,6 +196,9 @@ func setFlow(fd int, f Flow) error {
 		return err
 	}
 	switch f {
+	case FlowNone:
+		t.Cflag &^= unix.CRTSCTS
+		t.Iflag &^= unix.IXON | unix.IXOFF | unix.IXANY
 	case FlowRTSCTS:
 		t.Cflag |= unix.CRTSCTS
 		t.Iflag &^= unix.IXON | unix.IXOFF | unix.IXANY
@@ -266,6 +276,14 @@ func (p *Port) Check() error {
 
 // Close closes the device; later calls return the first result.
 func (p *Port) Close() error {
-	p.closeOnce.Do(func() { p.closeErr = p.p.Close() })
+	p.closeOnce.Do(func() {
+		if p.side != nil {
+			fd := int(p.side.Fd())
+			setFlow(fd, FlowNone)
+			unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCOFLUSH)
+			p.side.Close()
+		}
+		p.closeErr = p.p.Close()
+	})
 	return p.closeErr
 }
