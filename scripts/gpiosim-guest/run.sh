@@ -238,7 +238,7 @@ if [ "$ok" = 0 ] || [ "$verbose" = 1 ]; then
 	tr -d "\r" <"$console"
 	echo "----- end of guest console -----"
 else
-	grep -a -E '^(=== GUEST ITEM .*: |--- (FAIL|SKIP)|guest: )' "$console" || true
+	grep -a -E '^(=== GUEST ITEM .*: |--- (FAIL|SKIP)|guest: |scenario: )' "$console" || true
 fi
 log "$why; boot+run ${boot}s, total $(elapsed)s (log: $console)"
 log "${summary#guest: }"
