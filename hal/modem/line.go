@@ -156,6 +156,7 @@ type reqKind int
 const (
 	reqDial reqKind = iota
 	reqHangup
+	reqCheck
 )
 
 type lineReq struct {
@@ -254,6 +255,14 @@ func (l *Line) Dial(ctx context.Context, number string) error {
 // profile asks for it, then the hang-up command. The state becomes idle.
 func (l *Line) Hangup(ctx context.Context) error {
 	return l.request(ctx, lineReq{kind: reqHangup})
+}
+
+// CheckNow runs the health check at once instead of waiting for the
+// interval (the sim board calls it after "lifeline sim line down") and
+// returns when the new state is set. It returns ErrLineBusy while ringing
+// or in a call (the check never runs then) and ErrNotReady while absent.
+func (l *Line) CheckNow(ctx context.Context) error {
+	return l.request(ctx, lineReq{kind: reqCheck})
 }
 
 func (l *Line) request(ctx context.Context, r lineReq) error {

@@ -434,3 +434,26 @@ func TestLineRunOnceAndStop(t *testing.T) {
 		t.Errorf("after Run: state %v, port closed %v", r.line.State(), m.Closed())
 	}
 }
+
+func TestLineCheckNow(t *testing.T) {
+	m := modemtest.New(nil)
+	r := newLineRig(t, m, false, modem.WithHealthInterval(time.Hour))
+	r.waitState(modem.StateIdle)
+	m.Set("ATDT;", "NO DIALTONE")
+	if err := r.line.CheckNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.line.State(); st != modem.StateNoLine {
+		t.Errorf("state after CheckNow %v", st)
+	}
+	m.Set("ATDT;", "OK")
+	if err := r.line.CheckNow(context.Background()); err != nil || r.line.State() != modem.StateIdle {
+		t.Fatalf("CheckNow = %v, state %v", err, r.line.State())
+	}
+	if err := r.line.Dial(context.Background(), "110"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.line.CheckNow(context.Background()); !errors.Is(err, modem.ErrLineBusy) {
+		t.Errorf("CheckNow in call = %v", err)
+	}
+}

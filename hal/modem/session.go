@@ -80,6 +80,13 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 				err = s.dial(ctx, r)
 			case reqHangup:
 				err = s.hangup(ctx, r.ctx, "hung up")
+			case reqCheck:
+				switch l.State() {
+				case StateRinging, StateInCall:
+					err = fmt.Errorf("check %s: %w", l.path, ErrLineBusy)
+				default:
+					err = s.health(ctx)
+				}
 			}
 			var lost errLost
 			if errors.As(err, &lost) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +46,8 @@ type rig struct {
 	states chan modem.StateChange
 	cancel context.CancelFunc
 	done   chan error
+
+	closeOnce sync.Once
 }
 
 func newRig(t testing.TB, profile string, opts ...modem.Option) *rig {
@@ -77,11 +81,13 @@ func newRig(t testing.TB, profile string, opts ...modem.Option) *rig {
 }
 
 func (r *rig) close() {
-	r.cancel()
-	if err := <-r.done; err != nil {
-		r.t.Errorf("Run: %v", err)
-	}
-	r.sim.Close()
+	r.closeOnce.Do(func() {
+		r.cancel()
+		if err := <-r.done; err != nil {
+			r.t.Errorf("Run: %v", err)
+		}
+		r.sim.Close()
+	})
 }
 
 // waitState waits for a transition to want, returning its reason.
@@ -236,6 +242,7 @@ func TestUnplugCycles(t *testing.T) {
 	}
 	r := newRig(t, "analog")
 	r.waitState(modem.StateIdle)
+	base := runtime.NumGoroutine()
 	for i := 0; i < n; i++ {
 		r.sim.Unplug()
 		r.waitState(modem.StateAbsent)
@@ -243,6 +250,28 @@ func TestUnplugCycles(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.waitState(modem.StateIdle)
+		// The old engine and sim goroutines are waited for before the
+		// device is reopened, so the count is back to the same value.
+		if got := runtime.NumGoroutine(); got != base {
+			t.Fatalf("cycle %d: %d goroutines, want %d", i, got, base)
+		}
+	}
+	r.close()
+	goleak.VerifyNone(t)
+}
+
+func TestSimLineDownCheckNow(t *testing.T) {
+	r := newRig(t, "analog", modem.WithHealthInterval(time.Hour))
+	r.waitState(modem.StateIdle)
+	ctx, cancel := context.WithTimeout(context.Background(), safety)
+	defer cancel()
+	r.sim.SetLine(false) // lifeline sim line down
+	if err := r.line.CheckNow(ctx); err != nil || r.line.State() != modem.StateNoLine {
+		t.Fatalf("CheckNow = %v, state %v", err, r.line.State())
+	}
+	r.sim.SetLine(true) // lifeline sim line up
+	if err := r.line.CheckNow(ctx); err != nil || r.line.State() != modem.StateIdle {
+		t.Fatalf("CheckNow = %v, state %v", err, r.line.State())
 	}
 }
 
