@@ -7,6 +7,13 @@
 // io.ReadWriter only, one goroutine owns the device and callers send it
 // requests; unsolicited result codes are delivered to subscribers.
 //
+// Line states for the route machine: absent (no device or it does not
+// answer AT), initialising, idle (usable), ringing, in-call (from the start
+// of dialling until hang-up; no failback to SIP while in it), no-line (the
+// modem answers but the line check failed: degraded). The health check runs
+// every Health.Interval while idle, no-line or initialising, never while
+// ringing or in a call.
+//
 // Subpackages: serialport is the go.bug.st/serial backend, modemsim a modem
 // simulator on a pseudo-terminal (used by the sim board and the integration
 // tests), modemtest a scripted io.ReadWriter for unit tests.

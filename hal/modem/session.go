@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"lifeline/hal/clock"
 )
 
 // session is one open period of the device; it lives in Run's goroutine.
@@ -12,14 +14,10 @@ type session struct {
 	l         *Line
 	port      Port
 	eng       *Engine
-	ringTimer interface {
-		C() <-chan time.Time
-		Stop() bool
-		Reset(time.Duration) bool
-	}
-	cid      CallerID
-	rings    int
-	timeouts int
+	ringTimer clock.Timer
+	cid       CallerID // caller ID of the current incoming call
+	rings     int      // RINGs of the current incoming call
+	timeouts  int      // consecutive timed-out health checks
 }
 
 // errLost marks the device as gone.

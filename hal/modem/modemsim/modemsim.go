@@ -60,7 +60,7 @@ func WithLinkName(n string) Option { return func(s *Sim) { s.linkName = n } }
 
 // garbage is sent before replies under FaultGarbage: binary noise and a
 // partial line.
-var garbage = []byte("\x00\xff\x13~}\x7f#NOISE\xfe")
+var garbage = []byte("\x00\xff~}\x7f#NOISE\xfe")
 
 // Sim is a simulated modem. All methods are safe for concurrent use; mu
 // guards the modem state, wmu serialises writes to the pty. Each plugged
