@@ -73,7 +73,7 @@ function pkgof(name,   slash, rest, dot) {
 	for (i = 1; i < n; i++) prefix = prefix parts[i] "/"
 	return prefix last
 }
-$2 ~ /^[0-9]+$/ && NF >= 4 {
+$2 ~ /^[0-9]+$/ && NF >= 4 && $3 != "B" && $3 != "b" {
 	name = $4; for (i = 5; i <= NF; i++) name = name " " $i
 	p = pkgof(name)
 	bytes[p] += $2
@@ -85,7 +85,8 @@ END {
 }' "$tmp/nm" 2>"$tmp/total" | sort -rn >"$tmp/bypkg"
 
 total=$(cut -f1 "$tmp/total")
-echo "   (symbols cover code and data; .gopclntab, the line tables, grows with .text and is not attributed)"
+echo "   (code and data symbols, bss left out as it takes no file bytes; .gopclntab, the line"
+echo "    tables, grows with .text and is not attributed)"
 echo "== bytes per package (symbol sizes; total $total), top $TOP"
 head -n "$TOP" "$tmp/bypkg" | awk -F'\t' -v t="$total" '{printf "  %9d %5.1f%%  %s\n", $1, 100*$1/t, $2}'
 echo
