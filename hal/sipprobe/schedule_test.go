@@ -1,0 +1,202 @@
+package sipprobe
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"lifeline/hal/clock"
+)
+
+// simRun drives Prober.Run on a simulated network and a fake clock.
+type simRun struct {
+	t       testing.TB
+	clk     *clock.Fake
+	sn      *simNet
+	p       *Prober
+	results chan Result
+	started bool // a Result was delivered: Run is arming its schedule timer
+}
+
+func startSimRun(t testing.TB, sn *simNet, opts ...Option) *simRun {
+	t.Helper()
+	clk := clock.NewFake(t0)
+	s := &simRun{t: t, clk: clk, sn: sn, p: newSimProber(t, sn, clk, opts...), results: make(chan Result, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.p.Run(ctx, func(r Result) { s.results <- r }) }()
+	t.Cleanup(func() {
+		cancel()
+		// Run may be handing over a Result; drain until it returns.
+		for {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+				return
+			case <-s.results:
+			case <-s.sn.events:
+			}
+		}
+	})
+	return s
+}
+
+// next advances simulated time until Run reports its next Result.
+func (s *simRun) next() Result {
+	s.t.Helper()
+	if s.started {
+		s.clk.WaitTimers(1) // Run's wait before the next probe
+		advanceNext(s.clk)
+	}
+	s.started = true
+	for {
+		select {
+		case r := <-s.results:
+			return r
+		case ev := <-s.sn.events:
+			if !ev.answered {
+				advanceNext(s.clk)
+			}
+		case <-time.After(10 * time.Second): // safety net only
+			s.t.Fatal("Run hung")
+		}
+	}
+}
+
+func TestRunSchedule(t *testing.T) {
+	sn := newSimNet(1)
+	s := startSimRun(t, sn)
+	type step struct {
+		name   string
+		before func(*simNet)
+		ok     bool
+		gap    time.Duration // between this probe's start and the previous one's start
+	}
+	steady, lost := time.Second, DefaultTimeout+DefaultFastInterval
+	steps := []step{
+		{"first probe at once", nil, true, 0},
+		{"steady", nil, true, steady},
+		{"steady again", nil, true, steady},
+		{"provider dies: first loss after a steady wait", func(n *simNet) { n.dead = true }, false, steady},
+		{"fast re-probe 1", nil, false, lost},
+		{"fast re-probe 2 (third loss in a row)", nil, false, lost},
+		{"fast re-probe 3", nil, false, lost},
+		{"fast re-probe 4", nil, false, lost},
+		{"still dead: back to the steady interval", nil, false, steady},
+		{"steady while dead", nil, false, steady},
+		{"provider back", func(n *simNet) { n.dead = false }, true, steady},
+		{"steady after recovery", nil, true, steady},
+		{"single loss", func(n *simNet) { n.dropNext = 3 }, false, steady},
+		{"fast re-probe answers", nil, true, lost},
+		{"steady resumes from that probe", nil, true, steady},
+		{"refused: fails at once", func(n *simNet) { n.refused = true }, false, steady},
+		{"refused re-probe after the short gap", nil, false, DefaultFastInterval},
+	}
+	var prev time.Time
+	for i, st := range steps {
+		if st.before != nil {
+			sn.set(st.before)
+		}
+		r := s.next()
+		if r.OK != st.ok {
+			t.Fatalf("step %d %q: OK=%v err=%v", i, st.name, r.OK, r.Err)
+		}
+		if i > 0 {
+			if gap := r.At.Sub(prev); gap != st.gap {
+				t.Errorf("step %d %q: started %v after the previous, want %v", i, st.name, gap, st.gap)
+			}
+		}
+		prev = r.At
+	}
+}
+
+func TestRunTwice(t *testing.T) {
+	sn := newSimNet(1)
+	s := startSimRun(t, sn)
+	s.next()
+	if err := s.p.Run(context.Background(), func(Result) {}); !errors.Is(err, ErrRunning) {
+		t.Fatalf("second Run: %v", err)
+	}
+}
+
+// TestDetectionTimeSimulated kills the provider at several phases of the
+// steady interval and measures, in simulated time, when the third loss in
+// a row is reported (down_after = 3).
+func TestDetectionTimeSimulated(t *testing.T) {
+	for _, phase := range []time.Duration{0, 1, 250 * time.Millisecond, 500 * time.Millisecond, 999 * time.Millisecond} {
+		t.Run(phase.String(), func(t *testing.T) {
+			sn := newSimNet(1)
+			s := startSimRun(t, sn)
+			r := s.next()
+			// The provider dies `phase` after the last good probe started
+			// (for phase 0: just after it answered).
+			death := r.At.Add(phase)
+			sn.set(func(n *simNet) { n.dead = true })
+			losses := 0
+			for losses < 3 {
+				if r = s.next(); r.OK {
+					t.Fatalf("alive after death: %+v", r)
+				}
+				losses++
+			}
+			detect := s.clk.Now().Sub(death)
+			t.Logf("died %v into the interval, down_after=3 confirmed after %v", phase, detect)
+			if detect > 2*time.Second {
+				t.Errorf("detection took %v, want ≤ 2s", detect)
+			}
+		})
+	}
+}
+
+// lossRun simulates d of probing under random loss (each datagram, request
+// and response alike, lost with probability loss) and returns the probes,
+// lost probes, and "down" decisions a downAfter-in-a-row rule would take.
+func lossRun(t testing.TB, seed uint64, loss float64, d time.Duration, downAfter int) (probes, lost, downs int) {
+	sn := newSimNet(seed)
+	sn.loss = loss
+	s := startSimRun(t, sn)
+	end := t0.Add(d)
+	run := 0
+	for s.clk.Now().Before(end) {
+		r := s.next()
+		probes++
+		if r.OK {
+			run = 0
+			continue
+		}
+		lost++
+		if run++; run == downAfter {
+			downs++
+		}
+	}
+	return probes, lost, downs
+}
+
+func TestNoFalseDownUnderLoss(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		probes, lost, downs := lossRun(t, seed, 0.05, 10*time.Minute, 3)
+		t.Logf("seed %d: 10 min simulated at 5%% loss: %d probes, %d lost, %d false down decisions", seed, probes, lost, downs)
+		if downs != 0 {
+			t.Errorf("seed %d: %d false down decisions", seed, downs)
+		}
+		if probes < 590 || probes > 620 {
+			t.Errorf("seed %d: %d probes in 10 min, want about one per second", seed, probes)
+		}
+	}
+}
+
+// BenchmarkSimulatedLoss reports false down decisions (down_after = 3)
+// under 5 % random loss over 10 minutes of simulated time per iteration.
+func BenchmarkSimulatedLoss(b *testing.B) {
+	var probes, lost, downs int
+	for i := range b.N {
+		p, l, d := lossRun(b, uint64(i)+1, 0.05, 10*time.Minute, 3)
+		probes, lost, downs = probes+p, lost+l, downs+d
+	}
+	b.ReportMetric(float64(downs), "false-downs")
+	b.ReportMetric(float64(probes)/float64(b.N), "probes/10min")
+	b.ReportMetric(float64(lost)/float64(b.N), "lost-probes/10min")
+}
