@@ -123,6 +123,17 @@ for f in $(grep -o '\./files/[A-Za-z0-9._-]*' "$mk" | sort -u); do
 	[ -f "$pkg/$f" ] && ok "Makefile: $f exists" || bad "Makefile: $f is missing"
 done
 
+# The version lines of the Makefile, evaluated by make from the package directory.
+{
+	sed -n '/^LIFELINE_SRC ?=/,/^PKG_VERSION:=/p' "$mk"
+	sed -n '/^GO_PKG_LDFLAGS_X:=/p' "$mk"
+	printf 'PKG_RELEASE:=1\nprint:\n\t@echo "$(LIFELINE_SRC)|$(PKG_VERSION)|$(GO_PKG_LDFLAGS_X)"\n'
+} >"$tmp/version.mk"
+IFS='|' read -r mk_src mk_ver mk_x < <(make -s -C "$pkg" -f "$tmp/version.mk" print)
+[ "$mk_src" = "$repo" ] && ok "Makefile: LIFELINE_SRC is this checkout" || bad "Makefile: LIFELINE_SRC '$mk_src', want '$repo'"
+case $mk_ver in [0-9]*) ok "Makefile: PKG_VERSION '$mk_ver' starts with a digit" ;; *) bad "Makefile: PKG_VERSION '$mk_ver'" ;; esac
+[ "$mk_x" = "main.version=$(git describe --always --dirty)" ] && ok "Makefile: stamps $mk_x (git describe)" || bad "Makefile: GO_PKG_LDFLAGS_X '$mk_x'"
+
 # ---- 5. golang-build.sh's file selection builds -----------------------------------------
 # Build/Prepare copies go.mod go.sum cmd daemon hal boards; golang-build.sh keeps code files,
 # testdata, go.mod/go.sum and GO_PKG_INSTALL_EXTRA patterns.
