@@ -207,3 +207,30 @@ func TestSetDTROnPTY(t *testing.T) {
 func contains(s, sub string) bool {
 	return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))
 }
+
+func TestCheckSeesReplugAsOtherDevice(t *testing.T) {
+	m, s, link := ptyLink(t)
+	defer m.Close()
+	defer s.Close()
+	p, err := serialport.Open(link, serialport.Mode{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m2, s2, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	defer s2.Close()
+	tmp := link + ".new"
+	if err := os.Symlink(s2.Name(), tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Check(); !errors.Is(err, serialport.ErrGone) {
+		t.Errorf("Check after the link moved = %v, want ErrGone", err)
+	}
+}
