@@ -69,7 +69,10 @@ if ! command -v qemu-arm-static >/dev/null; then
 		exit 2
 	fi
 	echo "qemu-user-test: apt-get install qemu-user-static" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends qemu-user-static >&2
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends qemu-user-static >&2 || {
+		apt-get -o DPkg::Lock::Timeout=600 update >&2 || true
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends qemu-user-static >&2
+	}
 fi
 
 if [ -z "${PKGS:-}" ]; then

@@ -84,8 +84,12 @@ apt_install() {
 		die "missing packages: $* (NO_APT=1 set)"
 	fi
 	log "apt-get install $*"
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@" >&2 ||
-		die "apt-get install $* failed (try apt-get update)"
+	if ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@" >&2; then
+		log "apt-get install failed; apt-get update and one more try"
+		apt-get -o DPkg::Lock::Timeout=600 update >&2 || true
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@" >&2 ||
+			die "apt-get install $* failed"
+	fi
 }
 pkg_version() { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null | awk '$1 == "installed" {print $2}'; }
 
@@ -118,8 +122,18 @@ kseries=$(echo "$kver" | cut -d. -f1,2) # 6.1
 [ -n "$(pkg_version "linux-headers-$kver")" ] || apt_install "linux-headers-$kver"
 src_pkg="linux-source-$kseries"
 if [ "$(pkg_version "$src_pkg")" != "$kimg_ver" ]; then
-	# The module must be built from exactly the kernel's source version.
-	apt_install "$src_pkg=$kimg_ver"
+	# The module must be built from exactly the kernel's source version. When the archive
+	# no longer has the installed kernel's source, move the kernel to the current candidate.
+	if [ -z "${LIFELINE_GUEST_KVER:-}" ] && [ "${NO_APT:-0}" != 1 ] &&
+		! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$src_pkg=$kimg_ver" >&2; then
+		log "no $src_pkg=$kimg_ver in the archive; installing the current kernel and its source"
+		apt_install linux-image-amd64 linux-headers-amd64
+		kver=$(dpkg-query -W -f='${Depends}' linux-image-amd64 | sed -n 's/.*linux-image-\([^ ,]*\).*/\1/p')
+		kimg_ver=$(pkg_version "linux-image-$kver")
+		apt_install "$src_pkg=$kimg_ver"
+	elif [ "$(pkg_version "$src_pkg")" != "$kimg_ver" ]; then
+		apt_install "$src_pkg=$kimg_ver"
+	fi
 fi
 vmlinuz=/boot/vmlinuz-$kver
 [ -r "$vmlinuz" ] || die "no $vmlinuz"
