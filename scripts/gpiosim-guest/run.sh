@@ -26,6 +26,7 @@
 #   LIFELINE_GUEST_KVER   kernel release to boot (default: the one linux-image-amd64 depends on)
 #   GUEST_MEM (MiB, default 512), GUEST_SMP (default 1)
 #   GUEST_TEST_FLAGS      extra flags for every test binary, e.g. "-test.run TestX"
+#                         (in the guest: --env GUEST_TEST_TIMEOUT=5m, default 240s per binary)
 #   NO_APT=1              never call apt-get (fail instead when a package is missing)
 #
 # The console goes to a log file (printed on failure). Packages it needs (installed with apt-get
@@ -255,7 +256,7 @@ else
 	grep -a -E '^(=== GUEST ITEM .*: |--- (FAIL|SKIP)|guest: |scenario: )' "$console" || true
 fi
 log "$why; boot+run ${boot}s, total $(elapsed)s (log: $console)"
-log "${summary#guest: }"
+[ -z "$summary" ] || log "${summary#guest: }"
 
 if [ "$prove_failure" = 1 ]; then
 	if [ "$ok" = 0 ] && [ "$qrc" -eq 3 ] && grep -a -q -- '--- FAIL: TestRawConfigfsChip' "$console"; then
