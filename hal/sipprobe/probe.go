@@ -54,7 +54,7 @@ var (
 const (
 	DefaultPort         = 5060
 	DefaultInterval     = time.Second            // steady probe rate while healthy
-	DefaultFastInterval = 50 * time.Millisecond  // gap before a re-probe after a loss
+	DefaultFastInterval = 200 * time.Millisecond // start-to-start after a loss
 	DefaultTimeout      = 300 * time.Millisecond // per probe, DNS and connect included
 	DefaultFastProbes   = 4                      // fast re-probes after the first loss
 	DefaultTransmits    = 3                      // UDP sends per probe (retransmissions)
@@ -123,7 +123,8 @@ func WithDialer(d DialFunc) Option { return func(p *Prober) { p.dial = d } }
 // WithInterval sets the steady interval between probe starts.
 func WithInterval(d time.Duration) Option { return positive(d, func(p *Prober) { p.interval = d }) }
 
-// WithFastInterval sets the gap between a lost probe and the re-probe.
+// WithFastInterval sets the start-to-start interval of re-probes after a
+// loss (a re-probe never starts before the lost probe has ended).
 func WithFastInterval(d time.Duration) Option {
 	return func(p *Prober) {
 		if d >= 0 {

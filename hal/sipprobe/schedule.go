@@ -9,11 +9,13 @@ import (
 // (ErrRunning if Run is already running on this Prober).
 //
 // Schedule: while probes succeed, one probe per interval (start to start).
-// After a lost probe, re-probe after the fast interval, up to fastProbes
-// times in a row; if the provider is still silent, fall back to the steady
-// interval until it answers again. With the defaults (1 s, 300 ms timeout,
-// 50 ms gap) three losses in a row are confirmed 1.0–2.0 s after the
-// provider dies, at one request per second while it is healthy.
+// After a lost probe, the next starts one fast interval after the lost one
+// started (at once if the loss was a timeout longer than that), up to
+// fastProbes times in a row; if the provider is still silent, the schedule
+// falls back to the steady interval until it answers again. With the
+// defaults (1 s interval, 300 ms timeout, 200 ms fast interval) three
+// losses in a row are confirmed 0.9–1.9 s after the provider dies
+// silently, at one request per second while it is healthy.
 //
 // fn is called serially from Run's goroutine with every Result, one per
 // probe; it must not block for long and must not call Run. A probe cut
@@ -60,8 +62,9 @@ func (p *Prober) Run(ctx context.Context, fn func(Result)) error {
 // nextWait is the schedule policy: the wait after result r, the losses-th
 // loss in a row (0 after a success), at time now.
 func (p *Prober) nextWait(r Result, losses int, now time.Time) time.Duration {
+	every := p.interval
 	if losses > 0 && losses <= p.fastProbes {
-		return p.fastInterval
+		every = p.fastInterval
 	}
-	return max(p.interval-now.Sub(r.At), 0)
+	return max(every-now.Sub(r.At), 0)
 }
