@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vishvananda/netns"
@@ -84,6 +85,8 @@ type Monitor struct {
 	os    osNet
 
 	hint chan struct{} // buffer 1: coalesced "something may have changed"
+
+	losses atomic.Int64 // subscriptions lost and replaced (tests, diagnostics)
 
 	mu      sync.Mutex // guards running
 	running bool
@@ -223,6 +226,7 @@ func (m *Monitor) Run(ctx context.Context, fn func(WANState)) error {
 				timer.Reset(m.poll)
 			}
 		case err := <-lost:
+			m.losses.Add(1)
 			m.log.Warn("netlink subscription lost, resubscribing", "err", err)
 			unsubscribe()
 			subscribe()

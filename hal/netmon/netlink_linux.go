@@ -15,7 +15,8 @@ import (
 
 // netlinkOS is the real kernel seam over vishvananda/netlink.
 type netlinkOS struct {
-	ns netns.NsHandle // netns.None() for the caller's namespace
+	ns     netns.NsHandle // netns.None() for the caller's namespace
+	rcvbuf int            // SO_RCVBUFFORCE for subscriptions; 0 = kernel default (tests shrink it to provoke ENOBUFS)
 
 	mu sync.Mutex // guards h
 	h  *netlink.Handle
@@ -74,6 +75,7 @@ func (o *netlinkOS) subscribe(hint func(), lost func(error)) (func(), error) {
 	lch := make(chan netlink.LinkUpdate, 16)
 	if err := netlink.LinkSubscribeWithOptions(lch, done, netlink.LinkSubscribeOptions{
 		Namespace: ns, ErrorCallback: errcb, ListExisting: true,
+		ReceiveBufferSize: o.rcvbuf, ReceiveBufferForceSize: o.rcvbuf != 0,
 	}); err != nil {
 		closeAll()
 		return nil, fmt.Errorf("%w: link: %w", ErrSubscribe, err)
@@ -83,6 +85,7 @@ func (o *netlinkOS) subscribe(hint func(), lost func(error)) (func(), error) {
 	ach := make(chan netlink.AddrUpdate, 16)
 	if err := netlink.AddrSubscribeWithOptions(ach, done, netlink.AddrSubscribeOptions{
 		Namespace: ns, ErrorCallback: errcb, ListExisting: true,
+		ReceiveBufferSize: o.rcvbuf, ReceiveBufferForceSize: o.rcvbuf != 0,
 	}); err != nil {
 		closeAll()
 		return nil, fmt.Errorf("%w: addr: %w", ErrSubscribe, err)
@@ -92,6 +95,7 @@ func (o *netlinkOS) subscribe(hint func(), lost func(error)) (func(), error) {
 	rch := make(chan netlink.RouteUpdate, 16)
 	if err := netlink.RouteSubscribeWithOptions(rch, done, netlink.RouteSubscribeOptions{
 		Namespace: ns, ErrorCallback: errcb, ListExisting: true,
+		ReceiveBufferSize: o.rcvbuf, ReceiveBufferForceSize: o.rcvbuf != 0,
 	}); err != nil {
 		closeAll()
 		return nil, fmt.Errorf("%w: route: %w", ErrSubscribe, err)
