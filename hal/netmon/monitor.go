@@ -74,6 +74,8 @@ func WithPollInterval(d time.Duration) Option {
 // withOS replaces the kernel seam (tests).
 func withOS(o osNet) Option { return func(m *Monitor) { m.os = o } }
 
+var _ Source = (*Monitor)(nil)
+
 // Monitor follows one interface by name. Create it with New, then call Run
 // once; InjectEvent may be called from any goroutine at any time.
 type Monitor struct {

@@ -10,6 +10,7 @@
 package netmon
 
 import (
+	"context"
 	"net/netip"
 	"slices"
 	"strings"
@@ -131,4 +132,12 @@ func sortAddrs(a []netip.Prefix) []netip.Prefix {
 		return x.Bits() - y.Bits()
 	})
 	return slices.Compact(a)
+}
+
+// Source is what a consumer needs from a WAN monitor: *Monitor implements
+// it, and so does netmontest.Fake for tests of the consumer.
+type Source interface {
+	// Run reports states to fn, serially, until ctx is done; see
+	// Monitor.Run for the contract.
+	Run(ctx context.Context, fn func(WANState)) error
 }

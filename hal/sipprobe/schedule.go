@@ -68,3 +68,13 @@ func (p *Prober) nextWait(r Result, losses int, now time.Time) time.Duration {
 	}
 	return max(every-now.Sub(r.At), 0)
 }
+
+// Source is what a consumer needs from a provider probe: *Prober
+// implements it, and so does sipprobetest.Fake for tests of the consumer.
+type Source interface {
+	// Run reports one Result per probe to fn, serially, until ctx is
+	// done; see Prober.Run for the contract.
+	Run(ctx context.Context, fn func(Result)) error
+}
+
+var _ Source = (*Prober)(nil)
