@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# ok/bad always succeed, so `test && ok || bad` is an if-then-else here; $(...) in
+# single quotes is make syntax, not shell.
+# shellcheck disable=SC2015,SC2016,SC2001
 # check.sh — test what can be tested of the OpenWrt package without the OpenWrt SDK.
 #
 #   scripts/openwrt/check.sh            # builds lifeline for the host unless LIFELINE=path is set
@@ -20,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 pkg=$here/lifeline
 files=$pkg/files
-cd "$repo"
+cd "$repo" || exit 2
 
 passed=0
 failed=0
@@ -119,6 +122,7 @@ grep -q 'DEPENDS:=$(GO_ARCH_DEPENDS)' "$mk" && ok "Makefile: DEPENDS:=\$(GO_ARCH
 grep -q 'golang-package.mk' "$mk" && ok "Makefile: includes golang-package.mk" || bad "Makefile: golang-package.mk not included"
 sed -n '/^define Package\/lifeline\/conffiles/,/^endef/p' "$mk" | grep -qx '/etc/config/lifeline' &&
 	ok "Makefile: /etc/config/lifeline in conffiles" || bad "Makefile: /etc/config/lifeline not in conffiles"
+# shellcheck disable=SC2013 # one word per match
 for f in $(grep -o '\./files/[A-Za-z0-9._-]*' "$mk" | sort -u); do
 	[ -f "$pkg/$f" ] && ok "Makefile: $f exists" || bad "Makefile: $f is missing"
 done

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2015,SC2317 # fail always exits; helpers are called through wait_for
 # lifeline-qemu-gpiosim.sh — `lifeline run` on the qemu-gpiosim board inside the gpio-sim
 # guest (run.sh --lifeline BIN puts the binary at /bin/lifeline and this script in /items).
 #
@@ -114,7 +115,7 @@ wait_for() {
 }
 # has KEY VALUE: the status JSON (pretty-printed or not) has "KEY": "VALUE".
 has() { status | grep -Eq "\"$1\": *\"$2\""; }
-relay_is() { [ "$(level $RELAY)" = "$1" ]; }
+relay_is() { [ "$(level "$RELAY")" = "$1" ]; }
 not_up() { ! is_up "$1"; }
 
 wait_for "control socket" has route '[a-z]+'

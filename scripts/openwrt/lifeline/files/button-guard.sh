@@ -46,7 +46,9 @@ remove)
 	shift
 	for name in "$@"; do
 		f="$DIR/$name"
-		[ -L "$f" ] && [ "$(readlink "$f")" = "$SELF" ] || continue
+		if [ ! -L "$f" ] || [ "$(readlink "$f")" != "$SELF" ]; then
+			continue
+		fi
 		rm -f "$f"
 		[ -e "$f.lifeline-orig" ] && mv "$f.lifeline-orig" "$f"
 		echo "button-guard: $name restored"
