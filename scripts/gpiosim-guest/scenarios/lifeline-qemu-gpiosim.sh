@@ -8,9 +8,10 @@
 # drives it from the kernel side of the GPIO lines:
 #   1. the relay output follows the route (energised = sip, de-energised = pstn)
 #   2. the mains line falls -> power source battery, guest0 shed (down); back -> restored
-#   3. the wps+phone keys held together -> the hotkey override (pstn)
-#   4. SIGTERM -> the daemon exits and releases the relay (fail-safe: de-energised)
-# LIFELINE_SCENARIO_SKIP=hotkey,stop (any of relay mains hotkey stop) leaves steps out, loudly
+#   3. the WAN link going down (netlink) -> route pstn, relay released
+#   4. the wps+phone keys held together -> the hotkey override (pstn)
+#   5. SIGTERM -> the daemon exits and releases the relay (fail-safe: de-energised)
+# LIFELINE_SCENARIO_SKIP=hotkey,stop (any of relay mains wan hotkey stop) leaves steps out, loudly
 # (run.sh --env passes it), for a daemon that does not do that part yet.
 # Exit 0 pass, 1 fail, 77 skip (no lifeline binary or no qemu-gpiosim board).
 # Waits poll the daemon with a deadline on the guest's clock: a black-box system test has no
@@ -153,7 +154,19 @@ wait_for "power source mains again" has source mains
 wait_for "guest0 restored (up) on mains" is_up guest0
 fi
 
-# 3. the hotkey chord: wps + phone held for 1 s -> override pstn
+# 3. the WAN interface (netlink): carrier/admin down -> route pstn, the relay released
+if step wan; then
+lifeline override auto --socket "$SOCK" >/dev/null || fail "override auto before the wan step"
+wait_for "wan link up (netlink)" has link up
+ip link set wan down || fail "ip link set wan down"
+wait_for "wan link down (netlink)" has link down
+wait_for "route pstn with the WAN down" has route pstn
+wait_for "relay released with the WAN down" relay_is 0
+ip link set wan up && ip route add default via 192.0.2.1 dev wan 2>/dev/null
+wait_for "wan link up again" has link up
+fi
+
+# 4. the hotkey chord: wps + phone held for 1 s -> override pstn
 if step hotkey; then
 lifeline override auto --socket "$SOCK" >/dev/null || fail "override auto before the hotkey"
 pull $WPS down
@@ -165,7 +178,7 @@ wait_for "route pstn by the hotkey" has route pstn
 wait_for "relay released by the hotkey" relay_is 0
 fi
 
-# 4. clean stop: SIGTERM, the daemon exits, the relay line is released (de-energised)
+# 5. clean stop: SIGTERM, the daemon exits, the relay line is released (de-energised)
 if step stop; then
 lifeline override sip --socket "$SOCK" >/dev/null || fail "override sip before stop"
 wait_for "relay energised before stop" relay_is 1
