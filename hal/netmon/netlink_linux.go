@@ -154,6 +154,9 @@ func (o *netlinkOS) read(iface string) (WANState, error) {
 			break
 		}
 	}
+	if err != nil {
+		o.release() // a broken socket must not fail every later read
+	}
 	return st, err
 }
 

@@ -46,6 +46,8 @@ var (
 	ErrBindDevice = errors.New("sipprobe: cannot bind to interface")
 	// ErrTransport: sending or receiving failed for another reason.
 	ErrTransport = errors.New("sipprobe: transport error")
+	// ErrTarget: the Target is unusable (no host, unknown transport).
+	ErrTarget = errors.New("sipprobe: bad target")
 	// ErrRunning is returned by Run when the Prober is already running.
 	ErrRunning = errors.New("sipprobe: prober already running")
 )
@@ -229,6 +231,10 @@ func (p *Prober) Probe(ctx context.Context) Result {
 		return res
 	}
 
+	if p.target.Host == "" || (p.target.Transport != "udp" && p.target.Transport != "tcp") {
+		res.Err = fmt.Errorf("%w: %s (host required, transport udp or tcp)", ErrTarget, p.target)
+		return res
+	}
 	addr, err := p.resolve(pctx)
 	if err != nil {
 		return fail(err)

@@ -147,6 +147,16 @@ func TestProbeTCPSendsOnce(t *testing.T) {
 	}
 }
 
+func TestProbeBadTarget(t *testing.T) {
+	for _, tgt := range []Target{{Host: "", Port: 5060}, {Host: "192.0.2.1", Transport: "tls"}, {Host: "192.0.2.1", Transport: "sctp"}} {
+		sn := newSimNet(1)
+		r := New(tgt, WithDialer(sn.dial), WithClock(clock.NewFake(t0))).Probe(context.Background())
+		if r.OK || !errors.Is(r.Err, ErrTarget) || sn.writes != 0 {
+			t.Errorf("%+v: %+v", tgt, r)
+		}
+	}
+}
+
 func TestProbeCancelled(t *testing.T) {
 	sn := newSimNet(1)
 	sn.dead = true
