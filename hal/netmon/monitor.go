@@ -156,7 +156,10 @@ func (m *Monitor) Run(ctx context.Context, fn func(WANState)) error {
 		defer r.release()
 	}
 	lost := make(chan error, 1)
-	var closeSub func()
+	var (
+		closeSub func()
+		polling  bool // subscribing failed; logged once per episode
+	)
 	subscribe := func() {
 		c, err := m.os.subscribe(m.InjectEvent, func(err error) {
 			select {
@@ -165,9 +168,16 @@ func (m *Monitor) Run(ctx context.Context, fn func(WANState)) error {
 			}
 		})
 		if err != nil {
-			m.log.Warn("netlink subscribe failed, polling", "err", err)
+			if !polling {
+				m.log.Warn("netlink subscribe failed, polling", "every", m.poll, "err", err)
+			}
+			polling = true
 			return
 		}
+		if polling {
+			m.log.Info("netlink subscription restored")
+		}
+		polling = false
 		closeSub = c
 	}
 	unsubscribe := func() {

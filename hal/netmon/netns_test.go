@@ -3,6 +3,7 @@ package netmon_test
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"sort"
@@ -188,5 +189,42 @@ func report(b *testing.B, name string, d []time.Duration) {
 	b.ReportMetric(q(0.50), name+"-p50-us")
 	b.ReportMetric(q(0.99), name+"-p99-us")
 	b.ReportMetric(q(1), name+"-max-us")
-	b.ReportMetric(float64(len(d)), name+"-flaps")
+	b.ReportMetric(float64(len(d)), name+"-n")
+}
+
+// BenchmarkNetnsDefaultRoute measures deleting the IPv4 default route (and
+// adding it back) through netlink to the WANState that reports it.
+func BenchmarkNetnsDefaultRoute(b *testing.B) {
+	p := netnstest.NewPair(b)
+	ch := watch(b, p)
+	waitFor(b, ch, "a healthy WAN", healthyWAN)
+	h, err := netlink.NewHandleAt(p.RouterNS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	wan, err := h.LinkByName(netnstest.WAN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	route := &netlink.Route{LinkIndex: wan.Attrs().Index, Gw: net.ParseIP(netnstest.InternetIP4)}
+	var del, add []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if err := h.RouteDel(route); err != nil {
+			b.Fatal(err)
+		}
+		waitFor(b, ch, "default route gone", func(s netmon.WANState) bool { return !s.DefaultRoute4 })
+		del = append(del, time.Since(t0))
+		t0 = time.Now()
+		if err := h.RouteAdd(route); err != nil {
+			b.Fatal(err)
+		}
+		waitFor(b, ch, "default route back", func(s netmon.WANState) bool { return s.DefaultRoute4 })
+		add = append(add, time.Since(t0))
+	}
+	b.StopTimer()
+	report(b, "del", del)
+	report(b, "add", add)
 }
