@@ -58,7 +58,10 @@ func startKamailio(t testing.TB, p *netnstest.Pair) *provider {
 	k := &provider{t: t, p: p, out: &syncBuffer{}}
 	k.cmd = p.Command(p.Internet, "kamailio", "-f", cfg, "-DD", "-E", "-m", "16", "-M", "4", "-Y", dir, "-w", dir,
 		"-l", "udp:"+netnstest.InternetIP4+":5060", "-l", "tcp:"+netnstest.InternetIP4+":5060",
-		"-l", "udp:["+netnstest.InternetIP6+"]:5060", "-l", "tcp:["+netnstest.InternetIP6+"]:5060")
+		"-l", "udp:["+netnstest.InternetIP6+"]:5060", "-l", "tcp:["+netnstest.InternetIP6+"]:5060",
+		"-l", "udp:"+netnstest.InternetIP4+":5071", "-l", "tcp:"+netnstest.InternetIP4+":5072",
+		"-l", "udp:"+netnstest.InternetIP4+":5073", "-l", "udp:"+netnstest.InternetIP4+":5074",
+		"-l", "udp:"+netnstest.InternetIP4+":5075")
 	k.cmd.Stdout, k.cmd.Stderr = k.out, k.out
 	// Its own process group, so stop reaches Kamailio's children and
 	// nothing else.
@@ -163,19 +166,25 @@ func TestKamailioProbe(t *testing.T) {
 	p := netnstest.NewPair(t)
 	startKamailio(t, p)
 	tests := []struct {
-		name string
-		tgt  sipprobe.Target
-		ok   bool
-		err  error
+		name   string
+		tgt    sipprobe.Target
+		ok     bool
+		err    error
+		status int
 	}{
-		{"udp ipv4", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060, Transport: "udp", Interface: netnstest.WAN}, true, nil},
-		{"tcp ipv4", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060, Transport: "tcp", Interface: netnstest.WAN}, true, nil},
-		{"udp ipv6", sipprobe.Target{Host: netnstest.InternetIP6, Port: 5060, Transport: "udp", Interface: netnstest.WAN}, true, nil},
-		{"tcp ipv6", sipprobe.Target{Host: "[" + netnstest.InternetIP6 + "]", Transport: "tcp", Interface: netnstest.WAN}, true, nil},
-		{"no interface binding", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060}, true, nil},
-		{"bound to the wrong interface", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060, Interface: "lo"}, false, nil},
-		{"interface missing", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060, Interface: "nonexist0"}, false, sipprobe.ErrBindDevice},
-		{"closed port", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5999, Interface: netnstest.WAN}, false, sipprobe.ErrRefused},
+		{"udp ipv4", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060, Transport: "udp", Interface: netnstest.WAN}, true, nil, 200},
+		{"401 is alive", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5071, Transport: "udp", Interface: netnstest.WAN}, true, nil, 401},
+		{"407 over tcp is alive", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5072, Transport: "tcp", Interface: netnstest.WAN}, true, nil, 407},
+		{"403 is alive", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5073, Transport: "udp", Interface: netnstest.WAN}, true, nil, 403},
+		{"404 is alive", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5074, Transport: "udp", Interface: netnstest.WAN}, true, nil, 404},
+		{"405 is alive", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5075, Transport: "udp", Interface: netnstest.WAN}, true, nil, 405},
+		{"tcp ipv4", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060, Transport: "tcp", Interface: netnstest.WAN}, true, nil, 200},
+		{"udp ipv6", sipprobe.Target{Host: netnstest.InternetIP6, Port: 5060, Transport: "udp", Interface: netnstest.WAN}, true, nil, 200},
+		{"tcp ipv6", sipprobe.Target{Host: "[" + netnstest.InternetIP6 + "]", Transport: "tcp", Interface: netnstest.WAN}, true, nil, 200},
+		{"no interface binding", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060}, true, nil, 200},
+		{"bound to the wrong interface", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060, Interface: "lo"}, false, nil, 0},
+		{"interface missing", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5060, Interface: "nonexist0"}, false, sipprobe.ErrBindDevice, 0},
+		{"closed port", sipprobe.Target{Host: netnstest.InternetIP4, Port: 5999, Interface: netnstest.WAN}, false, sipprobe.ErrRefused, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,7 +193,7 @@ func TestKamailioProbe(t *testing.T) {
 			if r.OK != tt.ok || (tt.err != nil && !errors.Is(r.Err, tt.err)) {
 				t.Fatalf("result %+v, want ok=%v err=%v", r, tt.ok, tt.err)
 			}
-			if r.OK && (r.Status != 200 || r.RTT <= 0) {
+			if r.OK && (r.Status != tt.status || r.RTT <= 0) {
 				t.Errorf("status %d rtt %v", r.Status, r.RTT)
 			}
 		})
