@@ -90,7 +90,7 @@ func DefaultConfig() *Config {
 		LogLevel:     "info",
 		Provider: ProviderConfig{
 			Port: 5060, Transport: "udp", Interval: time.Second,
-			FastInterval: 250 * time.Millisecond, Timeout: 500 * time.Millisecond, DownAfter: 3,
+			FastInterval: 200 * time.Millisecond, Timeout: 300 * time.Millisecond, DownAfter: 3,
 		},
 		Battery: BatteryConfig{
 			OnBatteryDelay: 2 * time.Second, CriticalPercent: 10,

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"time"
 
 	"lifeline/boards"
 	"lifeline/daemon"
@@ -15,6 +14,7 @@ import (
 	"lifeline/hal/ifctl"
 	hpower "lifeline/hal/power"
 	"lifeline/hal/simboard"
+	"lifeline/hal/sipprobe"
 )
 
 // hardware wires a board's hal components to the daemon. Components that
@@ -26,12 +26,13 @@ type hardware struct {
 	log   *slog.Logger
 	clk   clock.Clock
 
-	sim       *simboard.Board // nil unless board.Driver == "sim"
-	gpio      gpio.Opener     // nil on the sim board
-	relay     *relay
-	actuators []daemon.RouteActuator
-	shedder   ifctl.Actuator
-	closers   []func() error // process-lifetime resources, closed by Close
+	sim         *simboard.Board    // nil unless board.Driver == "sim"
+	simProvider *simboard.Provider // the sim board's SIP provider on loopback
+	gpio        gpio.Opener        // nil on the sim board
+	relay       *relay
+	actuators   []daemon.RouteActuator
+	shedder     ifctl.Actuator
+	closers     []func() error // process-lifetime resources, closed by Close
 
 	mu     sync.Mutex // guards d, cfg, ctx (read by callbacks from other goroutines)
 	d      *daemon.Daemon
@@ -55,6 +56,12 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 			links[n] = true
 		}
 		hw.shedder = ifctl.NewFake(links)
+		p, err := simboard.NewProvider()
+		if err != nil {
+			return nil, err
+		}
+		hw.simProvider = p
+		hw.closers = append(hw.closers, p.Close)
 		return hw, nil
 	}
 	hw.gpio = gpio.NewCdev(clk, gpio.WithLogger(log), gpio.WithConsumer("lifeline"))
@@ -153,26 +160,29 @@ func (hw *hardware) startSim(ctx context.Context, d *daemon.Daemon, cfg *daemon.
 	hw.post(simWAN(cfg, s))
 	hw.post(simPower(s))
 	hw.post(simLine(s))
-	// The provider probe: one result per interval, as the real prober gives.
+	hw.startProbe(ctx, cfg, sipprobe.Target{Host: "127.0.0.1", Port: hw.simProvider.Port(), Transport: "udp"})
+	return nil
+}
+
+// startProbe runs the SIP provider probe on its adaptive schedule, each
+// result an input of the route machine.
+func (hw *hardware) startProbe(ctx context.Context, cfg *daemon.Config, t sipprobe.Target) {
+	p := cfg.Provider
+	pr := sipprobe.New(t, sipprobe.WithClock(hw.clk), sipprobe.WithLogger(hw.log),
+		sipprobe.WithInterval(p.Interval), sipprobe.WithFastInterval(p.FastInterval),
+		sipprobe.WithTimeout(p.Timeout), sipprobe.WithFastProbes(p.DownAfter))
+	hw.log.Info("probing the SIP provider", "target", t.String(), "interval", p.Interval, "down_after", p.DownAfter)
 	hw.goOwned(func() {
-		t := hw.clk.NewTimer(cfg.Provider.Interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C():
+		err := pr.Run(ctx, func(r sipprobe.Result) {
+			if !r.OK {
+				hw.log.Debug("provider probe lost", "target", t.String(), "err", r.Err)
 			}
-			up := hw.sim.Signals().Provider
-			rtt := time.Duration(0)
-			if up {
-				rtt = 3 * time.Millisecond
-			}
-			hw.post(daemon.ProbeInput{OK: up, RTT: rtt})
-			t.Reset(cfg.Provider.Interval)
+			hw.post(daemon.ProbeInput{OK: r.OK, RTT: r.RTT})
+		})
+		if err != nil {
+			hw.log.Error("provider probe stopped", "err", err)
 		}
 	})
-	return nil
 }
 
 // simChanged turns a simulated signal change into the daemon input real
@@ -194,7 +204,8 @@ func (hw *hardware) simChanged(c simboard.Change) {
 	case "key":
 		hw.post(daemon.KeyInput{Key: c.Key, Pressed: c.Pressed})
 	case "provider":
-		// Seen by the probe loop at its next probe, as a real provider is.
+		// Seen by the real probe at its next OPTIONS, as a real provider is.
+		hw.simProvider.SetUp(c.Now.Provider)
 	}
 }
 

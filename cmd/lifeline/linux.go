@@ -9,6 +9,7 @@ import (
 	"lifeline/hal/gpio"
 	"lifeline/hal/netmon"
 	hpower "lifeline/hal/power"
+	"lifeline/hal/sipprobe"
 )
 
 // lineSpec turns a board's GPIO line into hal/gpio's spec.
@@ -46,6 +47,10 @@ func (hw *hardware) startLinux(ctx context.Context, d *daemon.Daemon, cfg *daemo
 			hw.log.Error("wan monitor stopped", "err", err)
 		}
 	})
+	if cfg.Provider.Host != "" {
+		hw.startProbe(ctx, cfg, sipprobe.Target{Host: cfg.Provider.Host, Port: cfg.Provider.Port,
+			Transport: cfg.Provider.Transport, Interface: cfg.WANInterface})
+	}
 	pc := hw.powerConfig()
 	if pc.MainsPresent != nil || pc.OnBattery != nil || pc.BatteryLow != nil || pc.SupplyDir != "" {
 		pm, err := hpower.New(hw.clk, pc, hpower.WithLogger(hw.log), hpower.WithHandler(func(s hpower.State) {

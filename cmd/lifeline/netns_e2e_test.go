@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"lifeline/hal/netmon/netnstest"
@@ -72,4 +74,66 @@ func TestE2ENetnsGenericBoard(t *testing.T) {
 	if !strings.Contains(e.stderr.String(), "present=false") {
 		t.Errorf("deletion of the WAN interface not logged:\n%s", e.stderr)
 	}
+}
+
+// The real binary probes a real Kamailio in the internet namespace: a
+// provider that silently drops SIP (nftables, input hook) switches the
+// route after down_after lost probes; it fails back once SIP flows again.
+func TestE2ENetnsProviderKamailio(t *testing.T) {
+	p := netnstest.NewPair(t)
+	for _, cmd := range []string{"kamailio", "nft"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			t.Skipf("needs %s (Debian packages kamailio, nftables): not on PATH", cmd)
+		}
+	}
+	kcfg, _ := filepath.Abs("../../hal/sipprobe/testdata/kamailio.cfg")
+	kdir := t.TempDir()
+	k := p.Command(p.Internet, "kamailio", "-f", kcfg, "-DD", "-E", "-m", "16", "-M", "4", "-Y", kdir, "-w", kdir,
+		"-l", "udp:"+netnstest.InternetIP4+":5060")
+	kout := newLogBuffer()
+	k.Stdout, k.Stderr = kout, kout
+	k.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := k.Start(); err != nil {
+		t.Fatal(err)
+	}
+	kdone := make(chan struct{})
+	go func() { k.Wait(); close(kdone) }()
+	t.Cleanup(func() {
+		syscall.Kill(-k.Process.Pid, syscall.SIGKILL)
+		<-kdone
+	})
+
+	e := newE2E(t, "1s")
+	e.wrap = []string{"ip", "netns", "exec", p.Router}
+	e.board = "generic"
+	e.writeConfig(fmt.Sprintf(`config lifeline 'main'
+	option wan_interface '%s'
+	option failback_hold '1s'
+	option hooks_dir '%s'
+config provider 'sip'
+	option host '%s'
+	option interval '200ms'
+	option down_after '3'
+`, netnstest.WAN, filepath.Join(e.dir, "hooks.d"), netnstest.InternetIP4))
+	e.start()
+	// Kamailio takes a moment to start: wait for an answered probe.
+	e.waitFor("provider answering", func(st map[string]any) bool {
+		rtt, ok := field(st, "wan.rtt_ms").(float64)
+		return ok && rtt > 0 && field(st, "wan.provider_losses") == 0.0 && st["route"] == "sip"
+	})
+
+	nft := func(script string) {
+		c := p.Command(p.Internet, "nft", "-f", "-")
+		c.Stdin = strings.NewReader(script)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("nft: %v: %s", err, out)
+		}
+	}
+	nft("table inet lifeline_e2e {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tudp dport 5060 drop\n\t}\n}\n")
+	st := e.waitFor("pstn after the provider fell silent", routeIs("pstn"))
+	if !strings.Contains(st["reason"].(string), "provider not answering") {
+		t.Fatalf("reason = %v", st["reason"])
+	}
+	nft("delete table inet lifeline_e2e\n")
+	e.waitFor("sip once SIP flows again", routeIs("sip"))
 }
