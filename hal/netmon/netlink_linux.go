@@ -119,10 +119,13 @@ func (o *netlinkOS) handle() (*netlink.Handle, error) {
 		h   *netlink.Handle
 		err error
 	)
+	// NETLINK_ROUTE only: without families, netlink opens XFRM, NETFILTER
+	// and GENERIC sockets too, and a small kernel without xfrm_user (or
+	// qemu-user) refuses the handle with EPROTONOSUPPORT.
 	if o.ns.IsOpen() {
-		h, err = netlink.NewHandleAt(o.ns)
+		h, err = netlink.NewHandleAt(o.ns, unix.NETLINK_ROUTE)
 	} else {
-		h, err = netlink.NewHandle()
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
 	}
 	if err != nil {
 		return nil, err

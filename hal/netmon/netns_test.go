@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"lifeline/hal/netmon"
 	"lifeline/hal/netmon/netnstest"
@@ -153,7 +154,7 @@ func BenchmarkNetnsCarrierLoss(b *testing.B) {
 	p := netnstest.NewPair(b)
 	ch := watch(b, p)
 	waitFor(b, ch, "a healthy WAN", healthyWAN)
-	h, err := netlink.NewHandleAt(p.InternetNS)
+	h, err := netlink.NewHandleAt(p.InternetNS, unix.NETLINK_ROUTE)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func BenchmarkNetnsDefaultRoute(b *testing.B) {
 	p := netnstest.NewPair(b)
 	ch := watch(b, p)
 	waitFor(b, ch, "a healthy WAN", healthyWAN)
-	h, err := netlink.NewHandleAt(p.RouterNS)
+	h, err := netlink.NewHandleAt(p.RouterNS, unix.NETLINK_ROUTE)
 	if err != nil {
 		b.Fatal(err)
 	}

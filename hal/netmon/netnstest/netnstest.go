@@ -17,7 +17,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Addresses used by Pair: the documentation prefixes of RFC 5737 and 3849.
@@ -83,6 +85,7 @@ func NewPair(t testing.TB) *Pair {
 		t.Fatalf("open netns %s: %v", p.Internet, err)
 	}
 	t.Cleanup(func() { p.InternetNS.Close() })
+	requireNetlink(t, p.RouterNS)
 	p.In(p.Router, "link", "set", "lo", "up")
 	p.In(p.Internet, "link", "set", "lo", "up")
 	p.CreateWAN()
@@ -91,6 +94,22 @@ func NewPair(t testing.TB) *Pair {
 	p.In(p.Internet, "link", "set", Peer, "up")
 	p.ConfigureWAN()
 	return p
+}
+
+// requireNetlink skips t when rtnetlink does not work from this process:
+// qemu-user emulating a big-endian target (go test -exec qemu-mips-static)
+// does not translate every netlink attribute, so link lookups fail with
+// EINVAL there although they work on the real hardware.
+func requireNetlink(t testing.TB, ns netns.NsHandle) {
+	t.Helper()
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Skipf("needs rtnetlink: %v", err)
+	}
+	defer h.Close()
+	if _, err := h.LinkByName("lo"); err != nil {
+		t.Skipf("needs working rtnetlink (qemu-user on a big-endian target mistranslates it): link lo: %v", err)
+	}
 }
 
 // CreateWAN (re-)creates the veth pair, router end WAN, internet end Peer.
