@@ -50,6 +50,9 @@ type rig struct {
 
 func needTools(tb testing.TB) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("real Kamailio/SIPp tests skipped with -short")
+	}
 	for _, bin := range []string{"kamailio", "sipp"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			tb.Skipf("needs %s (apt-get install -y kamailio sip-tester): %v", bin, err)
