@@ -1,5 +1,6 @@
 #!/bin/sh
-# Self-test of the example hooks: syntax (sh -n) and behaviour with fake
+# Self-test of the example hooks: syntax (sh -n; shellcheck -s sh when
+# installed) and behaviour with fake
 # asterisk and logger commands on PATH. Needs only a POSIX sh.
 # Run: sh scripts/hooks/selftest.sh
 
@@ -16,6 +17,9 @@ fail() {
 
 for f in asterisk log selftest.sh; do
 	sh -n "$here/$f" || fail "sh -n $f"
+	if command -v shellcheck >/dev/null 2>&1; then
+		shellcheck -s sh "$here/$f" || fail "shellcheck $f"
+	fi
 done
 
 mkdir "$tmp/bin"
@@ -47,7 +51,8 @@ LIFELINE_ROUTE='sip; reboot' sh "$here/asterisk" 2>/dev/null || fail "asterisk h
 # log: one syslog line with the event.
 : >"$FAKE_LOG"
 LIFELINE_EVENT=route LIFELINE_ROUTE=sip LIFELINE_REASON='provider healthy' sh "$here/log" || fail "log hook exit"
-grep -q 'lifeline-hook' "$FAKE_LOG" && grep -q 'event=route route=sip' "$FAKE_LOG" &&
-	grep -q 'reason="provider healthy"' "$FAKE_LOG" || fail "log: $(cat "$FAKE_LOG")"
+for want in 'lifeline-hook' 'event=route route=sip' 'reason="provider healthy"'; do
+	grep -q "$want" "$FAKE_LOG" || fail "log: no '$want' in: $(cat "$FAKE_LOG")"
+done
 
 echo "hooks selftest: ok"
