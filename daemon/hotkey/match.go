@@ -9,7 +9,9 @@ import (
 
 // Key feeds one key event observed at now (now must not go backwards) and
 // returns the bindings that fired, in time order — including any whose
-// deadline passed before now without a Tick.
+// deadline passed before now without a Tick. Timing uses now; ev.At only
+// marks a press stamped before the matcher's start as held across a
+// restart.
 func (m *Matcher) Key(ev keys.Event, now time.Time) []Match {
 	out := m.process(now)
 	ks := m.key(ev.Key)
