@@ -37,6 +37,8 @@ type WANState struct {
 	Addrs []netip.Prefix
 	// DefaultRoute4 and DefaultRoute6 report whether a unicast default route
 	// of the main table leaves through this interface (multipath included).
+	// The kernel keeps IPv4 routes, marked linkdown, while carrier is lost:
+	// judge reachability with Usable, not with these alone.
 	DefaultRoute4, DefaultRoute6 bool
 }
 
