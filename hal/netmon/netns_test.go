@@ -229,3 +229,29 @@ func BenchmarkNetnsDefaultRoute(b *testing.B) {
 	report(b, "del", del)
 	report(b, "add", add)
 }
+
+// TestNetnsInterfaceAppears starts watching a name that does not exist yet
+// (pppoe-wan before the PPP session) and sees it appear and vanish. (The
+// test kernel has no dummy or ppp module; a veth pair stands in.)
+func TestNetnsInterfaceAppears(t *testing.T) {
+	p := netnstest.NewPair(t)
+	ch := make(chan netmon.WANState, 64)
+	m := netmon.New("pppoe-wan", netmon.WithNetns(p.RouterNS), netmon.WithLogger(slog.New(slog.DiscardHandler)))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = m.Run(ctx, func(s netmon.WANState) { ch <- s }) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	if s := waitFor(t, ch, "initial state", func(netmon.WANState) bool { return true }); s.Present || s.Interface != "pppoe-wan" {
+		t.Fatalf("initial %+v, want absent", s)
+	}
+	p.In(p.Router, "link", "add", "pppoe-wan", "type", "veth", "peer", "name", "pppoe-peer")
+	p.In(p.Router, "link", "set", "pppoe-peer", "up")
+	p.In(p.Router, "addr", "add", "198.51.100.7/32", "dev", "pppoe-wan")
+	p.In(p.Router, "link", "set", "pppoe-wan", "up")
+	p.In(p.Router, "route", "replace", "default", "dev", "pppoe-wan")
+	waitFor(t, ch, "pppoe-wan usable", func(s netmon.WANState) bool { return s.Usable() && hasAddr(s, "198.51.100.7") })
+	p.In(p.Router, "link", "del", "pppoe-wan")
+	waitFor(t, ch, "pppoe-wan gone", func(s netmon.WANState) bool { return !s.Present && !s.DefaultRoute() })
+}
