@@ -410,6 +410,13 @@ func (e *Engine) run(req *request, numeric, writing bool) (result, bool) {
 			if r.Line == "" {
 				continue
 			}
+			if !sent {
+				// Not written yet (an earlier write is stuck): this line
+				// cannot be our reply; a late reply to a timed-out
+				// command or an unsolicited code.
+				e.unsolicited(r)
+				continue
+			}
 			if len(reply.Info) == 0 && strings.EqualFold(r.Line, echo) {
 				continue // echo
 			}

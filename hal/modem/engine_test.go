@@ -210,3 +210,35 @@ func BenchmarkEngineRoundTripScripted(b *testing.B) {
 		}
 	}
 }
+
+// A write blocked by flow control must not block the command's timeout,
+// and Close must release it.
+func TestEngineBlockedWriteTimesOut(t *testing.T) {
+	clk := clock.NewFake(epoch)
+	m := modemtest.New(nil)
+	m.SetFaults(modemtest.Faults{BlockWrite: true})
+	e := modem.NewEngine(m, modem.EngineClock(clk), modem.EngineTimeout(time.Second))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := e.Command(context.Background(), "AT")
+		errc <- err
+	}()
+	clk.WaitTimers(1)
+	clk.Advance(time.Second)
+	if err := <-errc; !errors.Is(err, modem.ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	// The next command waits for the stuck write, and times out too.
+	go func() {
+		_, err := e.Command(context.Background(), "ATI")
+		errc <- err
+	}()
+	clk.WaitTimers(1)
+	clk.Advance(time.Second)
+	if err := <-errc; !errors.Is(err, modem.ErrTimeout) {
+		t.Fatalf("second err = %v, want ErrTimeout", err)
+	}
+	if err := e.Close(); err != nil { // unblocks the writer goroutine
+		t.Fatal(err)
+	}
+}

@@ -457,3 +457,15 @@ func TestLineCheckNow(t *testing.T) {
 		t.Errorf("CheckNow in call = %v", err)
 	}
 }
+
+func TestLinePathGoneIsAbsent(t *testing.T) {
+	m := modemtest.New(nil)
+	r := newLineRig(t, m, false)
+	r.waitState(modem.StateIdle)
+	m.SetFaults(modemtest.Faults{Gone: true})
+	r.clk.Advance(time.Second)
+	c := r.waitState(modem.StateAbsent)
+	if !strings.Contains(c.Reason, "device gone") || !m.Closed() {
+		t.Errorf("reason %q, closed %v", c.Reason, m.Closed())
+	}
+}

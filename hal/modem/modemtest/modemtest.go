@@ -24,7 +24,12 @@ type Faults struct {
 	ErrorOnWrite bool   // Write fails with ErrWrite
 	CloseOnWrite bool   // the next Write unplugs the modem
 	Garbage      []byte // sent before every reply
+	BlockWrite   bool   // Write blocks (a peer holding CTS low) until cleared or closed
+	Gone         bool   // Check reports the device gone (path removed) while I/O still works
 }
+
+// ErrGone is returned by Check when Faults.Gone is set.
+var ErrGone = errors.New("modemtest: device gone")
 
 // Modem is a scripted modem implementing modem.Port. Commands are matched
 // case-insensitively against the script; unmatched commands get Default.
@@ -41,16 +46,20 @@ type Modem struct {
 	cmds    []string
 	dtr     []bool
 	notify  chan struct{} // buffered 1: output or close happened
+	changed chan struct{} // closed and replaced when faults change or the modem closes
 	written chan string   // every command, non-blocking, for tests to wait on
 }
 
-var _ modem.Port = (*Modem)(nil)
+var (
+	_ modem.Port    = (*Modem)(nil)
+	_ modem.Checker = (*Modem)(nil)
+)
 
 // New returns a modem answering the commands in script (command → reply
 // lines, e.g. "ATDT;": {"NO DIALTONE"}); other commands get "OK".
 func New(script map[string][]string) *Modem {
 	m := &Modem{script: map[string][]string{}, dflt: []string{"OK"},
-		notify: make(chan struct{}, 1), written: make(chan string, 256)}
+		notify: make(chan struct{}, 1), written: make(chan string, 256), changed: make(chan struct{})}
 	for k, v := range script {
 		m.script[strings.ToUpper(k)] = v
 	}
@@ -83,6 +92,8 @@ func (m *Modem) SetFaults(f Faults) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.faults = f
+	close(m.changed)
+	m.changed = make(chan struct{})
 }
 
 // Inject sends lines as unsolicited result codes.
@@ -126,7 +137,11 @@ func (m *Modem) DTR() []bool {
 func (m *Modem) Unplug() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.closed = true
+	if !m.closed {
+		m.closed = true
+		close(m.changed)
+		m.changed = make(chan struct{})
+	}
 	m.wake()
 }
 
@@ -172,6 +187,12 @@ func (m *Modem) Read(p []byte) (int, error) {
 func (m *Modem) Write(p []byte) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for m.faults.BlockWrite && !m.closed {
+		ch := m.changed
+		m.mu.Unlock()
+		<-ch
+		m.mu.Lock()
+	}
 	if m.closed {
 		return 0, io.ErrClosedPipe
 	}
@@ -217,6 +238,16 @@ func (m *Modem) Write(p []byte) (int, error) {
 	}
 	m.wake()
 	return len(p), nil
+}
+
+// Check implements modem.Checker: ErrGone when Faults.Gone is set.
+func (m *Modem) Check() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.faults.Gone {
+		return ErrGone
+	}
+	return nil
 }
 
 // SetDTR records the level.
