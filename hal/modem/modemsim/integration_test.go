@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -372,4 +373,61 @@ func TestMuteModemRecovers(t *testing.T) {
 	wait(modem.StateAbsent)
 	sim.SetFault(0)
 	wait(modem.StateIdle)
+}
+
+func TestSerialModeOverPTY(t *testing.T) {
+	r := newRig(t, "isdn-ta", modem.WithSerialMode(serialport.Mode{Baud: 57600, Parity: serialport.ParityNone, Flow: serialport.FlowRTSCTS}))
+	r.waitState(modem.StateIdle)
+	if st, why := r.line.Status(); st != modem.StateIdle || why == "" || r.line.Path() != r.sim.Path() || r.line.Profile().Name != "isdn-ta" {
+		t.Errorf("status %v %q path %q", st, why, r.line.Path())
+	}
+}
+
+func TestCLIPCallerIDOverPTY(t *testing.T) {
+	needPTY(t)
+	p, _ := modem.LoadProfile("analog")
+	p.CallerID = modem.CallerIDCLIP
+	p.InitOptional = []string{"AT+CLIP=1"}
+	sim, err := modemsim.New(t.TempDir(), p, modemsim.WithLinkName("ttyACM-clip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	idle := make(chan struct{}, 1)
+	line := modem.New(sim.Path(), p, modem.WithStateFunc(func(c modem.StateChange) {
+		if c.To == modem.StateIdle {
+			select {
+			case idle <- struct{}{}:
+			default:
+			}
+		}
+	}))
+	rings, cancelRings := line.SubscribeRings(8)
+	defer cancelRings()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- line.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.After(safety)
+	select {
+	case <-idle:
+	case <-deadline:
+		t.Fatal("never idle")
+	}
+	if err := sim.Ring("+4930123"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case rg := <-rings:
+			if rg.Caller.Number == "+4930123" {
+				if cmds := strings.Join(sim.Commands(), " "); !strings.Contains(cmds, "AT+CLIP=1") {
+					t.Errorf("CLIP not enabled: %s", cmds)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no ring with +CLIP caller ID")
+		}
+	}
 }
