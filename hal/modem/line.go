@@ -68,6 +68,12 @@ var (
 	ErrStopped = errors.New("modem: line stopped")
 )
 
+// The serial backend is a Port that can also Check its path.
+var (
+	_ Port    = (*serialport.Port)(nil)
+	_ Checker = (*serialport.Port)(nil)
+)
+
 // Option configures a Line.
 type Option func(*lineConfig)
 
