@@ -36,6 +36,17 @@ type Config struct {
 	Line     *LineConfig // nil when no line is configured
 	Battery  BatteryConfig
 	Hotkeys  []HotkeyConfig
+	Proxy    *ProxyConfig // nil: no SIP proxy to steer
+}
+
+// ProxyConfig is the phones' outbound proxy (Kamailio) whose next hop
+// Lifeline sets over its JSON-RPC datagram socket.
+type ProxyConfig struct {
+	Name          string
+	Socket        string // Kamailio's jsonrpcs datagram socket
+	ProviderURI   string // next hop while the route is sip
+	PSTNURI       string // next hop while the route is pstn (the line gateway)
+	CheckInterval time.Duration
 }
 
 // ProviderConfig is the SIP provider probed for health.
@@ -121,7 +132,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	for _, s := range f.Sections {
 		r := &reader{file: name, sec: s}
 		switch s.Type {
-		case "lifeline", "provider", "line", "battery":
+		case "lifeline", "provider", "line", "battery", "proxy":
 			if prev, dup := seen[s.Type]; dup {
 				return nil, r.errAt(s.Line, "", "a second %q section (the first is on line %d)", s.Type, prev)
 			}
@@ -174,8 +185,20 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 				r.errAt(s.Line, "key", "at least one key is required")
 			}
 			c.Hotkeys = append(c.Hotkeys, h)
+		case "proxy":
+			p := &ProxyConfig{Name: s.Name}
+			p.Socket = r.str("socket", "/var/run/kamailio/kamailio_rpc.sock", absPath)
+			p.ProviderURI = r.str("provider_uri", "", sipURI)
+			p.PSTNURI = r.str("pstn_uri", "", sipURI)
+			p.CheckInterval = r.dur("check_interval", 2*time.Second, 100*time.Millisecond, time.Hour)
+			for _, req := range []struct{ opt, v string }{{"provider_uri", p.ProviderURI}, {"pstn_uri", p.PSTNURI}} {
+				if req.v == "" && r.err == nil {
+					r.errAt(s.Line, req.opt, "is required")
+				}
+			}
+			c.Proxy = p
 		default:
-			return nil, r.errAt(s.Line, "", "unknown section type %q (want lifeline, provider, line, battery or hotkey)", s.Type)
+			return nil, r.errAt(s.Line, "", "unknown section type %q (want lifeline, provider, line, battery, hotkey or proxy)", s.Type)
 		}
 		if r.err == nil {
 			r.checkUnknown()
@@ -365,6 +388,13 @@ func ifName(v string) error {
 func keyName(v string) error {
 	if v == "" || len(v) > 32 || strings.ContainsAny(v, " \t=") {
 		return errors.New("not a valid key name")
+	}
+	return nil
+}
+
+func sipURI(v string) error {
+	if !strings.HasPrefix(v, "sip:") && !strings.HasPrefix(v, "sips:") || strings.ContainsAny(v, " \t\"<>") {
+		return errors.New("not a SIP URI (e.g. sip:192.0.2.1:5060)")
 	}
 	return nil
 }

@@ -102,6 +102,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"critical percent", "config battery\n\toption critical_percent '100'\n", "out of range 0..99"},
 		{"bool", "config lifeline\n\toption prefer_pstn_on_battery 'maybe'\n", "want 1 or 0"},
 		{"syntax", "config lifeline\n\toption board 'auto\n", "f:2: unterminated single quote"},
+		{"proxy without uris", "config proxy 'kamailio'\n", "option 'provider_uri': is required"},
+		{"proxy bad uri", "config proxy 'k'\n\toption provider_uri 'http://x'\n", "f:2: section proxy 'k' option 'provider_uri': \"http://x\": not a SIP URI"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,6 +115,16 @@ func TestParseConfigErrors(t *testing.T) {
 				t.Fatalf("err = %q\nwant it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseConfigProxy(t *testing.T) {
+	c, err := ParseConfig("p", []byte("config proxy 'kamailio'\n\toption provider_uri 'sip:sip.example.net'\n\toption pstn_uri 'sip:127.0.0.1:5080'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Proxy; p == nil || p.Socket != "/var/run/kamailio/kamailio_rpc.sock" || p.PSTNURI != "sip:127.0.0.1:5080" || p.CheckInterval != 2*time.Second {
+		t.Fatalf("proxy = %+v", p)
 	}
 }
 

@@ -66,6 +66,13 @@ type RouteActuator interface {
 	SetRoute(r Route, reason string)
 }
 
+// StatusObserver is given the status after every visible change, from the
+// daemon's goroutine; it must not block (LEDs keep the latest and apply it
+// on their own goroutine).
+type StatusObserver interface {
+	Observe(st Status)
+}
+
 // SimDriver drives the simulated board's signals for `lifeline sim`.
 type SimDriver interface {
 	Sim(signal string, args []string) error
@@ -81,6 +88,7 @@ type Options struct {
 	Log       *slog.Logger
 	Sim       SimDriver       // nil unless the board is sim
 	Actuators []RouteActuator // told each route change
+	Observers []StatusObserver
 	LineInfo  LineStatus      // device and profile for the status
 	// Shedder sets interfaces down and up for load shedding; nil: nothing
 	// can be shed (each attempt is logged).
@@ -411,11 +419,16 @@ func (d *Daemon) writeStatus() {
 	if err != nil || bytes.Equal(data, d.lastStatus) {
 		return
 	}
+	d.lastStatus = data
 	if err := d.dir.WriteFile(StatusFile, append(data, '\n')); err != nil {
 		d.log.Error("cannot write status", "err", err)
-		return
 	}
-	d.lastStatus = data
+	if len(d.opts.Observers) > 0 {
+		st := d.status()
+		for _, o := range d.opts.Observers {
+			o.Observe(st)
+		}
+	}
 }
 
 func (d *Daemon) hookEvent(event string, r Route, reason string) HookEvent {

@@ -12,6 +12,7 @@ import (
 	"lifeline/hal/clock"
 	"lifeline/hal/gpio"
 	"lifeline/hal/ifctl"
+	"lifeline/hal/led"
 	hpower "lifeline/hal/power"
 	"lifeline/hal/simboard"
 	"lifeline/hal/sipprobe"
@@ -31,6 +32,8 @@ type hardware struct {
 	gpio        gpio.Opener        // nil on the sim board
 	relay       *relay
 	actuators   []daemon.RouteActuator
+	observers   []daemon.StatusObserver
+	proxy       *proxyAdapter
 	shedder     ifctl.Actuator
 	closers     []func() error // process-lifetime resources, closed by Close
 
@@ -44,6 +47,22 @@ type hardware struct {
 
 func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk clock.Clock) (*hardware, error) {
 	hw := &hardware{board: b, log: log, clk: clk}
+	hw.proxy = newProxyAdapter(log, clk)
+	hw.actuators = append(hw.actuators, hw.proxy)
+	if len(b.LEDs) > 0 {
+		leds := map[string]led.LED{}
+		for role, name := range b.LEDs {
+			l, err := led.Open(name)
+			if err != nil {
+				log.Warn("led unavailable, carrying on without it", "role", role, "led", name, "err", err)
+				continue
+			}
+			leds[role] = l
+		}
+		ld := newLEDDriver(leds, log, clk)
+		hw.observers = append(hw.observers, ld)
+		hw.closers = append(hw.closers, ld.Close)
+	}
 	if b.Driver == "sim" {
 		var keys []string
 		for _, k := range b.Keys {
@@ -105,10 +124,16 @@ func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.
 	hw.mu.Lock()
 	hw.d, hw.cfg, hw.ctx, hw.cancel = d, cfg, ctx, cancel
 	hw.mu.Unlock()
+	if cfg.Proxy != nil {
+		hw.goOwned(func() { hw.proxy.run(ctx, cfg.Proxy) })
+	}
 	if hw.sim != nil {
 		return hw.startSim(ctx, d, cfg)
 	}
-	return hw.startLinux(ctx, d, cfg)
+	if err := hw.startLinux(ctx, d, cfg); err != nil {
+		return err
+	}
+	return hw.startKeys(ctx)
 }
 
 // Stop stops the watchers and waits for them.

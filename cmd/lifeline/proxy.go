@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"lifeline/daemon"
+	"lifeline/hal/clock"
+	"lifeline/hal/kamailio"
+)
+
+// proxyAdapter steers the SIP proxy's next hop. SetRoute, called from the
+// daemon's goroutine, only records the latest route and wakes the adapter's
+// goroutine, which owns the Kamailio client and keeper; so a proxy that is
+// down or slow never blocks the daemon, and a burst of changes applies only
+// the last one. Start (per configuration) and Stop bound the goroutine.
+type proxyAdapter struct {
+	log *slog.Logger
+	clk clock.Clock
+
+	mu    sync.Mutex // guards route
+	route daemon.Route
+	wake  chan struct{}
+}
+
+func newProxyAdapter(log *slog.Logger, clk clock.Clock) *proxyAdapter {
+	return &proxyAdapter{log: log, clk: clk, wake: make(chan struct{}, 1)}
+}
+
+// SetRoute implements daemon.RouteActuator.
+func (p *proxyAdapter) SetRoute(r daemon.Route, reason string) {
+	p.mu.Lock()
+	p.route = r
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run applies routes to the proxy of cfg until ctx ends.
+func (p *proxyAdapter) run(ctx context.Context, cfg *daemon.ProxyConfig) {
+	c, err := kamailio.Dial(cfg.Socket)
+	if err != nil {
+		p.log.Error("proxy: cannot open the JSON-RPC client", "socket", cfg.Socket, "err", err)
+		return
+	}
+	defer c.Close()
+	k := kamailio.StartKeeper(ctx, c, kamailio.WithClock(p.clk), kamailio.WithLogger(p.log),
+		kamailio.WithInterval(cfg.CheckInterval))
+	defer k.Close()
+	for {
+		p.mu.Lock()
+		r := p.route
+		p.mu.Unlock()
+		if r != "" {
+			uri := cfg.ProviderURI
+			if r == daemon.RoutePSTN {
+				uri = cfg.PSTNURI
+			}
+			if err := k.Set(ctx, string(r), uri); err != nil && ctx.Err() == nil {
+				p.log.Warn("proxy: next hop not set yet, the keeper retries", "route", r, "uri", uri, "err", err)
+			} else if err == nil {
+				p.log.Info("proxy next hop set", "route", r, "uri", uri)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		}
+	}
+}
