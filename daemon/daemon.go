@@ -89,7 +89,7 @@ type Options struct {
 	Sim       SimDriver       // nil unless the board is sim
 	Actuators []RouteActuator // told each route change
 	Observers []StatusObserver
-	LineInfo  LineStatus      // device and profile for the status
+	LineInfo  LineStatus // device and profile for the status
 	// Shedder sets interfaces down and up for load shedding; nil: nothing
 	// can be shed (each attempt is logged).
 	Shedder ifctl.Actuator
@@ -360,7 +360,7 @@ func (d *Daemon) handle(in Input) {
 		d.apply(ProbeResult{OK: e.OK, RTT: e.RTT})
 	case LineInput:
 		if e.State != d.rs.Line {
-			d.log.Info("line", "state", e.State)
+			d.log.Debug("line", "state", e.State)
 			d.hooks.Notify(d.hookEvent("line", d.rs.Route, "line "+string(e.State)))
 		}
 		d.apply(LineChanged{State: e.State})

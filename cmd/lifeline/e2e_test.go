@@ -240,12 +240,13 @@ func routeIs(r string) func(map[string]any) bool {
 func TestE2EWANAndProviderFailback(t *testing.T) {
 	e := newE2E(t, "2s")
 	e.start()
-	if st := e.status(); st["route"] != "sip" || field(st, "line.state") != "idle" || field(st, "power.source") != "mains" {
+	st := e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	if st["route"] != "sip" || field(st, "power.source") != "mains" || field(st, "wan.link") != "up" {
 		t.Fatalf("sim board did not start healthy: %v", st)
 	}
 
 	e.mustCLI("sim", "wan", "down")
-	st := e.waitFor("route pstn after wan down", routeIs("pstn"))
+	st = e.waitFor("route pstn after wan down", routeIs("pstn"))
 	if !strings.Contains(st["reason"].(string), "WAN link down") {
 		t.Fatalf("reason = %v", st["reason"])
 	}
@@ -273,6 +274,31 @@ func TestE2EWANAndProviderFailback(t *testing.T) {
 	e.waitFor("route sip after provider failback", routeIs("sip"))
 	if !strings.Contains(e.stderr.String(), `msg="route changed" from=sip to=pstn reason="WAN link down"`) {
 		t.Fatalf("route change not logged:\n%s", e.stderr)
+	}
+}
+
+// The sim board's line is a modem simulator behind the real AT engine:
+// `sim line down` is found by its health check; with the WAN down too the
+// status is degraded and names both faults.
+func TestE2ELineThroughModemSimulator(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.start()
+	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	if dev := field(e.status(), "line.device").(string); !strings.HasSuffix(dev, "/modem") {
+		t.Fatalf("line device %q is not the simulator's pty link", dev)
+	}
+	e.mustCLI("sim", "line", "down")
+	e.waitFor("no-line", func(st map[string]any) bool { return field(st, "line.state") == "no-line" })
+	e.waitLog("answered NO DIALTONE")
+	e.mustCLI("sim", "wan", "down")
+	st := e.waitFor("degraded", func(st map[string]any) bool { return st["degraded"] == true })
+	if r := st["reason"].(string); !strings.Contains(r, "WAN link down") || !strings.Contains(r, "line no-line") {
+		t.Fatalf("degraded reason %q does not name both faults", r)
+	}
+	e.mustCLI("sim", "line", "up")
+	st = e.waitFor("pstn once the line is back", routeIs("pstn"))
+	if st["degraded"] != false {
+		t.Fatalf("still degraded: %v", st)
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"lifeline/hal/gpio"
 	"lifeline/hal/ifctl"
 	"lifeline/hal/led"
+	"lifeline/hal/modem"
+	"lifeline/hal/modem/modemsim"
 	hpower "lifeline/hal/power"
 	"lifeline/hal/simboard"
 	"lifeline/hal/sipprobe"
@@ -29,6 +31,7 @@ type hardware struct {
 
 	sim         *simboard.Board    // nil unless board.Driver == "sim"
 	simProvider *simboard.Provider // the sim board's SIP provider on loopback
+	simModem    *modemsim.Sim      // the sim board's modem on a pseudo-terminal
 	gpio        gpio.Opener        // nil on the sim board
 	relay       *relay
 	actuators   []daemon.RouteActuator
@@ -37,7 +40,8 @@ type hardware struct {
 	shedder     ifctl.Actuator
 	closers     []func() error // process-lifetime resources, closed by Close
 
-	mu     sync.Mutex // guards d, cfg, ctx (read by callbacks from other goroutines)
+	mu     sync.Mutex // guards d, cfg, ctx, line (read by callbacks from other goroutines)
+	line   *modem.Line
 	d      *daemon.Daemon
 	cfg    *daemon.Config
 	ctx    context.Context
@@ -81,6 +85,10 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 		}
 		hw.simProvider = p
 		hw.closers = append(hw.closers, p.Close)
+		if err := hw.newSimModem(); err != nil {
+			hw.Close()
+			return nil, err
+		}
 		return hw, nil
 	}
 	hw.gpio = gpio.NewCdev(clk, gpio.WithLogger(log), gpio.WithConsumer("lifeline"))
@@ -110,8 +118,8 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 
 func (hw *hardware) lineInfo(cfg *daemon.Config) daemon.LineStatus {
 	switch {
-	case hw.sim != nil:
-		return daemon.LineStatus{Device: "sim", Profile: "analog", State: string(daemon.LineIdle)}
+	case hw.simModem != nil:
+		return daemon.LineStatus{Device: hw.simModem.Path(), Profile: "analog", State: string(daemon.LineInitialising)}
 	case cfg.Line != nil:
 		return daemon.LineStatus{Device: cfg.Line.Device, Profile: cfg.Line.Profile, State: string(daemon.LineInitialising)}
 	}
@@ -126,6 +134,9 @@ func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.
 	hw.mu.Unlock()
 	if cfg.Proxy != nil {
 		hw.goOwned(func() { hw.proxy.run(ctx, cfg.Proxy) })
+	}
+	if err := hw.startLine(ctx, cfg); err != nil {
+		return err
 	}
 	if hw.sim != nil {
 		return hw.startSim(ctx, d, cfg)
@@ -184,7 +195,6 @@ func (hw *hardware) startSim(ctx context.Context, d *daemon.Daemon, cfg *daemon.
 	s := hw.sim.Signals()
 	hw.post(simWAN(cfg, s))
 	hw.post(simPower(s))
-	hw.post(simLine(s))
 	hw.startProbe(ctx, cfg, sipprobe.Target{Host: "127.0.0.1", Port: hw.simProvider.Port(), Transport: "udp"})
 	return nil
 }
@@ -225,7 +235,9 @@ func (hw *hardware) simChanged(c simboard.Change) {
 	case "mains", "battery":
 		hw.post(simPower(c.Now))
 	case "line":
-		hw.post(simLine(c.Now))
+		// The simulator's line goes dead or live; the real engine finds out.
+		hw.simModem.SetLine(c.Now.Line)
+		hw.checkLineNow()
 	case "key":
 		hw.post(daemon.KeyInput{Key: c.Key, Pressed: c.Pressed})
 	case "provider":
@@ -254,25 +266,6 @@ func simPower(s simboard.Signals) daemon.PowerInput {
 		st.Source, st.Status = hpower.Battery, "Discharging"
 	}
 	return daemon.PowerInput{State: st}
-}
-
-func simLine(s simboard.Signals) daemon.LineInput {
-	if s.Line {
-		return daemon.LineInput{State: daemon.LineIdle}
-	}
-	return daemon.LineInput{State: daemon.LineNoLine}
-}
-
-func checkLineProfile(c *daemon.Config) error {
-	if c.Line == nil {
-		return nil
-	}
-	switch c.Line.Profile {
-	case "analog", "isdn-ta":
-		return nil
-	}
-	return fmt.Errorf("%w: %s: line '%s' option 'profile': unknown profile %q (want analog or isdn-ta)",
-		daemon.ErrConfig, c.Source, c.Line.Name, c.Line.Profile)
 }
 
 // checkHardware verifies that what the board and config name is present.
