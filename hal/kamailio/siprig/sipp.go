@@ -1,0 +1,278 @@
+package siprig
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// UAS is one SIPp UAS (the provider or the PSTN gateway). It names itself
+// in its 200 OK (X-Lifeline-Callee), which the UAC logs: that log, returned
+// by PlaceCalls, is the record of where calls landed.
+type UAS struct {
+	// Port is its UDP port on 127.0.0.1.
+	Port  int
+	calls chan string
+}
+
+// Calls delivers the Call-ID of each INVITE the UAS received, as a progress
+// hint while calls flow (SIPp's exec action writes it to a FIFO; best
+// effort, buffered, never closed). For a Silent provider it never delivers.
+// Use PlaceCalls' result, not Calls, to assert where calls landed.
+func (u *UAS) Calls() <-chan string { return u.calls }
+
+// freePort returns a loopback UDP port that is free now, with the three
+// above it (SIPp's media ports), picked at random below the kernel's
+// ephemeral range so that the processes' own ephemeral ports, and parallel
+// test runs, are unlikely to take it before the process binds it.
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	p, err := pickPort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+var (
+	handedMu sync.Mutex
+	handed   = map[int]bool{} // blocks given out by this process
+)
+
+func pickPort() (int, error) {
+	handedMu.Lock()
+	defer handedMu.Unlock()
+	for range 200 {
+		base := 20000 + 4*rand.IntN(3000)
+		if handed[base] {
+			continue
+		}
+		ok := true
+		var held []net.PacketConn
+		for p := base; p < base+4 && ok; p++ {
+			c, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if ok {
+			handed[base] = true
+			return base, nil
+		}
+	}
+	return 0, errors.New("siprig: no free UDP port block in 20000-32000")
+}
+
+func startUAS(tb testing.TB, dir string, scenario Scenario, callee string) *UAS {
+	tb.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	scen := filepath.Join(dir, string(scenario))
+	if err := os.WriteFile(scen, mustScenario(tb, string(scenario)), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "calls.fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	// O_RDWR: opening does not block, and the reader never sees EOF when a
+	// writer closes.
+	f, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u := &UAS{calls: make(chan string, 4096)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			select {
+			case u.calls <- sc.Text():
+			default: // nobody reads the hints: drop them
+			}
+		}
+	}()
+	tb.Cleanup(func() {
+		f.Close() // ends the scanner goroutine
+		<-done
+	})
+	for attempt := 1; ; attempt++ {
+		u.Port = freePort(tb)
+		args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", strconv.Itoa(u.Port),
+			"-mp", strconv.Itoa(freePort(tb)), "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}
+		if scenario == Answer {
+			args = append(args, "-set", "callee", callee)
+		}
+		out, err := os.Create(filepath.Join(dir, "sipp.out"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cmd := exec.Command("sipp", args...)
+		cmd.Dir = dir
+		cmd.Stdout, cmd.Stderr = out, out
+		err = cmd.Start()
+		out.Close()
+		if err != nil {
+			tb.Fatalf("siprig: start sipp uas: %v", err)
+		}
+		exited := make(chan struct{})
+		go func() {
+			_ = cmd.Wait()
+			close(exited)
+		}()
+		tb.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		})
+		if waitBound(u.Port, exited) {
+			return u
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, "sipp.out"))
+		if attempt == 3 {
+			tb.Fatalf("siprig: sipp uas did not start on port %d:\n%s", u.Port, tail(b, 2000))
+		}
+		tb.Logf("siprig: sipp uas did not start on port %d, retrying", u.Port)
+	}
+}
+
+// waitBound waits until a process holds UDP port (binding it fails) or
+// the process exited (readiness probe with a real-clock bound).
+func waitBound(port int, exited <-chan struct{}) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			return true
+		}
+		c.Close()
+		select {
+		case <-exited:
+			return false
+		case <-tick.C:
+		}
+	}
+	return false
+}
+
+// PlaceCalls runs a SIPp UAC that places calls through Kamailio, rate per
+// second when rate > 0 (else one after the other), and waits for it; ctx
+// ends it early (with an error). A nil error means every call was set up,
+// acknowledged and torn down (BYE answered 200). It returns the callee
+// (CalleeProvider or CalleePSTN) that answered each call, in the order the
+// calls were placed. On failure the error wraps ErrCallFailed and carries
+// the tails of the UAC's, Kamailio's and both UAS' error logs.
+func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error) {
+	scen := filepath.Join(r.Dir, uacScenario)
+	mport, err := pickPort()
+	if err != nil {
+		return nil, err
+	}
+	// An explicit SIP port: SIPp's default is 5060, which it binds with
+	// SO_REUSEADDR, so parallel UACs (or anything else on 5060) would steal
+	// each other's replies.
+	sport, err := pickPort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", strconv.Itoa(sport), "-mp", strconv.Itoa(mport), "-m", strconv.Itoa(calls),
+		"-s", "lifeline", "-nostdin", "-timeout", "30s", "-timeout_error",
+		fmt.Sprintf("127.0.0.1:%d", r.SIPPort)}
+	if rate > 0 {
+		args = append(args, "-r", strconv.Itoa(rate), "-rp", "1000")
+	}
+	errFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-errors.log", sport))
+	logFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-callees.log", sport))
+	args = append(args, "-trace_err", "-error_file", errFile, "-trace_logs", "-log_file", logFile)
+	cmd := exec.CommandContext(ctx, "sipp", args...)
+	cmd.Dir = r.Dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		errs, _ := os.ReadFile(errFile)
+		pe, _ := os.ReadFile(filepath.Join(r.Dir, CalleeProvider, "errors.log"))
+		ge, _ := os.ReadFile(filepath.Join(r.Dir, CalleePSTN, "errors.log"))
+		return nil, fmt.Errorf("%w: sipp uac (%d calls to 127.0.0.1:%d): %w\n%s\nerrors:\n%s\nkamailio log:\n%s\nprovider errors:\n%s\npstn errors:\n%s",
+			ErrCallFailed, calls, r.SIPPort, err, tail(out, 600), tail(errs, 3000), tail(r.KamailioLog(), 3000), tail(pe, 3000), tail(ge, 3000))
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		return nil, fmt.Errorf("siprig: sipp uac log: %w", err)
+	}
+	return parseCallees(b)
+}
+
+// parseCallees reads the UAC's log: lines "CALL-ID CALLEE" in answer
+// order. SIPp's Call-IDs start with the call number, which is the order
+// the INVITEs were sent; the result is in that order.
+func parseCallees(b []byte) ([]string, error) {
+	type answered struct {
+		n      int
+		callee string
+	}
+	var all []answered
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		num, _, _ := strings.Cut(f[0], "-")
+		n, err := strconv.Atoi(num)
+		if err != nil {
+			return nil, fmt.Errorf("siprig: sipp uac log: Call-ID %q", f[0])
+		}
+		all = append(all, answered{n, f[1]})
+	}
+	slices.SortStableFunc(all, func(a, b answered) int { return a.n - b.n })
+	callees := make([]string, len(all))
+	for i, a := range all {
+		callees[i] = a.callee
+	}
+	return callees, nil
+}
+
+// PlaceOne places one call and fails tb unless it completed and landed at
+// want (CalleeProvider or CalleePSTN).
+func (r *Rig) PlaceOne(tb testing.TB, ctx context.Context, want string) {
+	tb.Helper()
+	callees, err := r.PlaceCalls(ctx, 1, 0)
+	if err != nil {
+		tb.Fatalf("call lost (expected at the %s): %v", want, err)
+	}
+	if len(callees) != 1 || callees[0] != want {
+		tb.Fatalf("call answered by %v, want the %s", callees, want)
+	}
+}
+
+// Runs collapses callees into runs of the same callee, e.g. [provider
+// provider pstn provider] → [provider pstn provider], and counts each.
+func Runs(callees []string) (runs []string, count map[string]int) {
+	count = map[string]int{}
+	for _, c := range callees {
+		count[c]++
+		if len(runs) == 0 || runs[len(runs)-1] != c {
+			runs = append(runs, c)
+		}
+	}
+	return runs, count
+}

@@ -1,0 +1,105 @@
+package siprig
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestParseCallees(t *testing.T) {
+	cases := []struct {
+		name string
+		log  string
+		want []string
+		bad  bool
+	}{
+		{"empty", "", []string{}, false},
+		{"in order", "1-42@127.0.0.1 provider\n2-42@127.0.0.1 pstn\n", []string{"provider", "pstn"}, false},
+		{"answered out of order", "2-42@127.0.0.1 pstn\n1-42@127.0.0.1 provider\n3-42@127.0.0.1 pstn\n", []string{"provider", "pstn", "pstn"}, false},
+		{"noise lines skipped", "\nsome banner line here\n1-42@h provider\n", []string{"provider"}, false},
+		{"bad call id", "x-42@h provider\n", nil, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseCallees([]byte(tc.log))
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("got %v, want an error", got)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRuns(t *testing.T) {
+	cases := []struct {
+		name    string
+		callees []string
+		runs    []string
+		pstn    int
+	}{
+		{"none", nil, nil, 0},
+		{"one side", []string{"provider", "provider"}, []string{"provider"}, 0},
+		{"switch and back", []string{"provider", "pstn", "pstn", "provider"}, []string{"provider", "pstn", "provider"}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			runs, count := Runs(tc.callees)
+			if !slices.Equal(runs, tc.runs) || count[CalleePSTN] != tc.pstn {
+				t.Fatalf("Runs(%v) = %v %v", tc.callees, runs, count)
+			}
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	lat := []time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 100 * time.Millisecond}
+	for _, tc := range []struct {
+		p    float64
+		want float64
+	}{{0, 1}, {0.5, 2}, {0.99, 3}, {1, 100}} {
+		if got := Percentile(lat, tc.p); got != tc.want {
+			t.Errorf("Percentile(%v) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+}
+
+// TestE2EKamailioRig: the rig's own contract. With an empty htable calls
+// go to the provider; a next hop set over the rig's client sends the next
+// call to the PSTN gateway; after Restart the table is empty again.
+func TestE2EKamailioRig(t *testing.T) {
+	r := New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r.PlaceOne(t, ctx, CalleeProvider)
+	c := r.Client(t, "test")
+	if err := c.SetNextHop(ctx, "pstn", r.PSTNURI); err != nil {
+		t.Fatal(err)
+	}
+	r.PlaceOne(t, ctx, CalleePSTN)
+	select {
+	case <-r.PSTN.Calls():
+	case <-ctx.Done():
+		t.Fatal("the PSTN UAS never announced its call")
+	}
+	r.Restart(t)
+	r.PlaceOne(t, ctx, CalleeProvider)
+}
+
+// TestE2EKamailioRigSilentProvider: nothing listens for a Silent provider;
+// the config's failure route sends the call to the PSTN gateway.
+func TestE2EKamailioRigSilentProvider(t *testing.T) {
+	r := New(t, ProviderScenario(Silent), Define("FR_TIMER=500"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r.PlaceOne(t, ctx, CalleePSTN)
+}
