@@ -9,7 +9,7 @@ FUZZTIME ?= 10s
 
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-deps vet unit fuzz bench clean
+.PHONY: all build run test test-deps vet unit cross size test-qemu-user test-guest test-openwrt fuzz bench clean
 
 all: build
 
@@ -24,7 +24,10 @@ run: build
 	@echo "lifeline: sim board; state in $(RUNDIR); try './bin/lifeline sim wan down' in another terminal"
 	./bin/lifeline run -c $(RUNDIR)/lifeline.conf --board sim --state-dir $(RUNDIR) --socket $(RUNDIR)/lifeline.sock
 
-test: test-deps vet unit
+# Every tier: vet, unit + netns + Kamailio/SIPp + pty tests with -race,
+# cross builds with their size budgets, the tests of four architectures
+# under qemu-user, the gpio-sim QEMU guest, the OpenWrt package checks.
+test: test-deps vet unit cross test-qemu-user test-guest test-openwrt
 
 test-deps:
 	@sh scripts/test-deps.sh
@@ -36,6 +39,29 @@ vet:
 unit:
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 
+# Static stripped binaries for every target into dist/, with a size table;
+# fails over a target's budget (scripts/cross.sh).
+cross:
+	VERSION=$(VERSION) scripts/cross.sh
+
+# What takes the bytes of the mipsle binary.
+size:
+	VERSION=$(VERSION) scripts/size.sh mipsle
+
+test-qemu-user:
+	scripts/qemu-user-test.sh
+
+# Debian's kernel in QEMU with a gpio-sim module: the GPIO tests of hal/gpio
+# and hal/power, `lifeline run` on the qemu-gpiosim board, and a proof that
+# a failing assertion fails the run.
+test-guest: cross
+	scripts/gpiosim-guest/run.sh --selftest --pkg ./hal/gpio --pkg ./hal/power --lifeline dist/lifeline-linux-amd64
+	scripts/gpiosim-guest/run.sh --prove-failure
+
+test-openwrt: cross
+	LIFELINE=dist/lifeline-linux-amd64 scripts/openwrt/check.sh
+	sh scripts/hooks/selftest.sh
+
 # Short coverage-guided runs of every fuzz target.
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
@@ -45,8 +71,10 @@ fuzz:
 	  done; \
 	done
 
-bench:
-	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+# Benchmarks of every package (netns and Kamailio ones need root and the
+# Debian packages of test-deps; they skip otherwise).
+bench: test-deps
+	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
 
 clean:
 	rm -rf bin dist run

@@ -10,6 +10,11 @@ iproute2         netns tests (ip netns, veth)
 nftables         provider death and loss in netns tests
 kamailio         the real SIP provider / outbound proxy in tests
 sip-tester       SIPp: call-routing end-to-end test
+qemu-user-static cross-arch tests (arm64, arm, mips, mipsle)
+qemu-system-x86  the gpio-sim guest (its script installs the kernel packages it derives)
+busybox-static   the guest's initramfs
+cpio             the guest's initramfs
+xz-utils         compressed sizes in the cross table
 "
 
 need=""
