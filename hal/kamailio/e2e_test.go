@@ -20,7 +20,7 @@ import (
 
 const e2eBudget = 60 * time.Second // real-clock safety net for the whole test
 
-func TestE2ECallRouting(t *testing.T) {
+func TestE2EKamailioCallRouting(t *testing.T) {
 	r := siprig.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), e2eBudget)
 	defer cancel()
@@ -41,10 +41,10 @@ func TestE2ECallRouting(t *testing.T) {
 	}
 }
 
-// TestE2ENoCallLostAcrossSwitch keeps calls flowing at a steady rate while
-// the route switches to the PSTN gateway and back: every call completes,
+// TestE2EKamailioNoCallLostAcrossSwitch keeps calls flowing at a steady
+// rate while the route switches to the PSTN gateway and back: every call completes,
 // and each side takes its share in order: provider, PSTN, provider.
-func TestE2ENoCallLostAcrossSwitch(t *testing.T) {
+func TestE2EKamailioNoCallLostAcrossSwitch(t *testing.T) {
 	r := siprig.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), e2eBudget)
 	defer cancel()
@@ -134,10 +134,10 @@ func TestE2EKeeperAfterKamailioRestart(t *testing.T) {
 	r.PlaceOne(t, ctx, "pstn")
 }
 
-// TestE2EFailover: while the route is sip, a call the provider refuses
-// (503) or never answers is retried once at the PSTN gateway by the
+// TestE2EKamailioFailover: while the route is sip, a call the provider
+// refuses (503) or never answers is retried once at the PSTN gateway by the
 // config's failure_route, so it is not lost before Lifeline switches.
-func TestE2EFailover(t *testing.T) {
+func TestE2EKamailioFailover(t *testing.T) {
 	cases := []struct {
 		name string
 		opts []siprig.Option
