@@ -39,11 +39,18 @@ type ledDriver struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+	// applied, if set (tests), is called after each round of LED writes.
+	applied func()
 }
 
 func newLEDDriver(leds map[string]led.LED, log *slog.Logger, clk clock.Clock) *ledDriver {
+	return startLEDDriver(leds, log, clk, nil)
+}
+
+func startLEDDriver(leds map[string]led.LED, log *slog.Logger, clk clock.Clock, applied func()) *ledDriver {
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &ledDriver{log: log, clk: clk, leds: leds, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	d := &ledDriver{log: log, clk: clk, leds: leds, wake: make(chan struct{}, 1), cancel: cancel,
+		done: make(chan struct{}), applied: applied}
 	go d.run(ctx)
 	return d
 }
@@ -105,6 +112,9 @@ func (d *ledDriver) run(ctx context.Context) {
 					d.log.Warn("led", "role", role, "err", err)
 				}
 			}
+		}
+		if d.applied != nil {
+			d.applied()
 		}
 	}
 }
