@@ -55,6 +55,12 @@ config provider 'sip'
 	option interval '50ms'
 	option down_after '3'
 
+config battery 'battery'
+	list shed_interface 'wlan1'
+	option on_battery_delay '200ms'
+	option critical_percent '10'
+	option shutdown_grace '200ms'
+
 config hotkey 'force_pstn'
 	list key 'wps'
 	list key 'phone'
@@ -300,6 +306,34 @@ func TestE2ELineThroughModemSimulator(t *testing.T) {
 	if st["degraded"] != false {
 		t.Fatalf("still degraded: %v", st)
 	}
+}
+
+// The sim board's mains and battery go through the power policy: shedding
+// after on_battery_delay, restore on mains, forced shutdown at the
+// critical charge (the command itself is only logged on the sim board).
+func TestE2EPowerOnSimBoard(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.start()
+	e.mustCLI("sim", "mains", "off")
+	st := e.waitFor("shed on battery", func(st map[string]any) bool {
+		shed, _ := field(st, "power.shed").([]any)
+		return len(shed) == 1 && shed[0] == "wlan1"
+	})
+	if field(st, "power.source") != "battery" || fmt.Sprint(field(st, "power.flags")) != "[OB]" {
+		t.Fatalf("power = %v", st["power"])
+	}
+	e.mustCLI("sim", "battery", "60")
+	e.mustCLI("sim", "mains", "on")
+	e.waitFor("restored on mains", func(st map[string]any) bool {
+		return field(st, "power.shed") == nil && field(st, "power.source") == "mains"
+	})
+	e.waitLog("load shedding\" action=\"restore wlan1\"")
+	e.mustCLI("sim", "mains", "off")
+	e.mustCLI("sim", "battery", "9")
+	e.waitFor("forced shutdown", func(st map[string]any) bool {
+		return strings.Contains(fmt.Sprint(field(st, "power.flags")), "FSD")
+	})
+	e.waitLog("shutdown command not run on a simulated board")
 }
 
 func TestE2EOverrideExpiresAndSurvivesKill9(t *testing.T) {
