@@ -119,7 +119,8 @@ func startUAS(tb testing.TB, dir string, scenario Scenario, callee string) *UAS 
 	for attempt := 1; ; attempt++ {
 		u.Port = freePort(tb)
 		args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", strconv.Itoa(u.Port),
-			"-mp", strconv.Itoa(freePort(tb)), "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}
+			"-mp", strconv.Itoa(freePort(tb)), "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
+			"-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}
 		if scenario == Answer {
 			args = append(args, "-set", "callee", callee)
 		}
@@ -198,13 +199,17 @@ func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error)
 	}
 	args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", strconv.Itoa(sport), "-mp", strconv.Itoa(mport), "-m", strconv.Itoa(calls),
 		"-s", "lifeline", "-nostdin", "-timeout", "30s", "-timeout_error",
+		// A late provisional reply is ignored, not fatal: see uac_rr.xml.
+		"-default_behaviors", "all,-abortunexp",
 		fmt.Sprintf("127.0.0.1:%d", r.SIPPort)}
 	if rate > 0 {
 		args = append(args, "-r", strconv.Itoa(rate), "-rp", "1000")
 	}
 	errFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-errors.log", sport))
 	logFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-callees.log", sport))
-	args = append(args, "-trace_err", "-error_file", errFile, "-trace_logs", "-log_file", logFile)
+	msgFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-messages.log", sport))
+	args = append(args, "-trace_err", "-error_file", errFile, "-trace_logs", "-log_file", logFile,
+		"-trace_msg", "-message_file", msgFile)
 	cmd := exec.CommandContext(ctx, "sipp", args...)
 	cmd.Dir = r.Dir
 	out, err := cmd.CombinedOutput()
@@ -212,8 +217,13 @@ func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error)
 		errs, _ := os.ReadFile(errFile)
 		pe, _ := os.ReadFile(filepath.Join(r.Dir, CalleeProvider, "errors.log"))
 		ge, _ := os.ReadFile(filepath.Join(r.Dir, CalleePSTN, "errors.log"))
-		return nil, fmt.Errorf("%w: sipp uac (%d calls to 127.0.0.1:%d): %w\n%s\nerrors:\n%s\nkamailio log:\n%s\nprovider errors:\n%s\npstn errors:\n%s",
-			ErrCallFailed, calls, r.SIPPort, err, tail(out, 600), tail(errs, 3000), tail(r.KamailioLog(), 3000), tail(pe, 3000), tail(ge, 3000))
+		var pid int
+		if cmd.Process != nil {
+			pid = cmd.Process.Pid
+		}
+		return nil, fmt.Errorf("%w: sipp uac (%d calls to 127.0.0.1:%d): %w\n%s\nerrors:\n%s\nkamailio log:\n%s\nprovider errors:\n%s\npstn errors:\n%s%s",
+			ErrCallFailed, calls, r.SIPPort, err, tail(out, 600), tail(errs, 3000), tail(r.KamailioLog(), 3000), tail(pe, 3000), tail(ge, 3000),
+			r.unfinished(msgFile, calls, pid))
 	}
 	b, err := os.ReadFile(logFile)
 	if err != nil {
@@ -275,4 +285,57 @@ func Runs(callees []string) (runs []string, count map[string]int) {
 		}
 	}
 	return runs, count
+}
+
+// unfinished describes, for a failed UAC run, the calls the UAC did not
+// complete (no 200 to its BYE): for the first few, every SIP message of the
+// call as the UAC, both UAS and Kamailio saw it. Best effort: "" when
+// nothing is known.
+func (r *Rig) unfinished(msgFile string, calls, pid int) string {
+	b, _ := os.ReadFile(msgFile)
+	done := map[int]bool{}
+	for _, block := range strings.Split(string(b), "\n----------") {
+		if !strings.Contains(block, "received") || !strings.Contains(block, "CSeq: 2 BYE") || !strings.Contains(block, "SIP/2.0 200") {
+			continue
+		}
+		_, id, ok := strings.Cut(block, "Call-ID: ")
+		num, _, _ := strings.Cut(id, "-")
+		if n, err := strconv.Atoi(num); ok && err == nil {
+			done[n] = true
+		}
+	}
+	var missing []int
+	for n := 1; n <= calls; n++ {
+		if !done[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 || pid == 0 || len(missing) == calls {
+		return ""
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\ncalls not completed (by number): %v", missing[:min(len(missing), 20)])
+	sources := []struct{ name, path string }{
+		{"uac", msgFile},
+		{"provider", filepath.Join(r.Dir, CalleeProvider, "messages.log")},
+		{"pstn", filepath.Join(r.Dir, CalleePSTN, "messages.log")},
+	}
+	for _, n := range missing[:min(len(missing), 3)] {
+		id := fmt.Sprintf("%d-%d@", n, pid)
+		fmt.Fprintf(&sb, "\n=== call %s", id)
+		for _, src := range sources {
+			b, _ := os.ReadFile(src.path)
+			for _, block := range strings.Split(string(b), "\n----------") {
+				if strings.Contains(block, "Call-ID: "+id) {
+					fmt.Fprintf(&sb, "\n--- %s:%s", src.name, tail([]byte(block), 1500))
+				}
+			}
+		}
+		for _, line := range strings.Split(string(r.KamailioLog()), "\n") {
+			if strings.Contains(line, " "+id) {
+				fmt.Fprintf(&sb, "\n--- kamailio: %s", line)
+			}
+		}
+	}
+	return sb.String()
 }

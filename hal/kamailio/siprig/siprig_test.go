@@ -2,6 +2,8 @@ package siprig
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -102,4 +104,31 @@ func TestE2EKamailioRigSilentProvider(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	r.PlaceOne(t, ctx, CalleePSTN)
+}
+
+// lateRinging is a callee whose 180 follows its 200 and the ACK.
+const lateRinging Scenario = "uas_late180.xml"
+
+// TestE2EKamailioRigLateRinging: a provisional reply that arrives after
+// the call is up (Kamailio's workers can reorder a 180 and the 200) must
+// not hang the UAC: with optional="global" it jumped back and waited for
+// a second 200 until the run's timeout. The UAC talks to the UAS directly
+// here, since Kamailio cannot be made to reorder on demand.
+func TestE2EKamailioRigLateRinging(t *testing.T) {
+	Require(t)
+	dir := t.TempDir()
+	uas := startUAS(t, filepath.Join(dir, "late"), lateRinging, "late")
+	r := &Rig{Dir: dir, SIPPort: uas.Port}
+	if err := os.WriteFile(filepath.Join(dir, uacScenario), mustScenario(t, uacScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	callees, err := r.PlaceCalls(ctx, 3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(callees, []string{"late", "late", "late"}) {
+		t.Fatalf("callees %v", callees)
+	}
 }
