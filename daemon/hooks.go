@@ -58,7 +58,6 @@ type HookRunner struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
-	onIdleT func() // test hook: called when the queue drains
 }
 
 // hookQueueMax bounds the events waiting for slow hooks.
@@ -130,11 +129,7 @@ func (h *HookRunner) loop() {
 		h.mu.Lock()
 		if len(h.queue) == 0 {
 			closed := h.closed
-			idle := h.onIdleT
 			h.mu.Unlock()
-			if idle != nil {
-				idle()
-			}
 			if closed {
 				return
 			}

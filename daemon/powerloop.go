@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"lifeline/daemon/power"
@@ -17,7 +18,7 @@ func (d StateDir) LoadShed() ([]string, error) {
 	if err != nil || data == nil {
 		return nil, err
 	}
-	return power.DecodeShed(d.Path+"/"+ShedFile, data)
+	return power.DecodeShed(filepath.Join(d.Path, ShedFile), data)
 }
 
 // applyPower runs one event through the power policy and carries out its

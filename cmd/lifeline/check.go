@@ -55,5 +55,3 @@ func checkConfig(c *daemon.Config, b *boards.Board) error {
 	}
 	return checkLineProfile(c)
 }
-
-var _ = boards.Names
