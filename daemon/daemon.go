@@ -382,11 +382,12 @@ func (d *Daemon) apply(ev Event) {
 	for _, a := range acts {
 		switch a := a.(type) {
 		case RouteChanged:
-			d.log.Info("route changed", "from", a.From, "to", a.To, "reason", a.Reason)
-			d.writeRoute()
+			// The actuators first: the switch must not wait for the disk.
 			for _, act := range d.opts.Actuators {
 				act.SetRoute(a.To, a.Reason)
 			}
+			d.log.Info("route changed", "from", a.From, "to", a.To, "reason", a.Reason)
+			d.writeRoute()
 			ev := d.hookEvent("route", a.To, a.Reason)
 			ev.PrevRoute = a.From
 			d.hooks.Notify(ev)
