@@ -186,11 +186,18 @@ func modulesDir() string {
 	return "/usr/lib/kamailio/modules/"
 }
 
+// readySock is the reply socket of the rig's own readiness probe, bound
+// and removed at every (re)start of Kamailio.
+const readySock = "siprig-ready.sock"
+
 // Client returns a JSON-RPC client for the rig's Kamailio whose reply
 // socket is Dir/name.sock, closed in tb.Cleanup. name must be unique per
-// rig.
+// rig and not "siprig-ready". The client outlives Restart.
 func (r *Rig) Client(tb testing.TB, name string) *kamailio.Client {
 	tb.Helper()
+	if name+".sock" == readySock {
+		tb.Fatalf("siprig: client name %q is the rig's own", name)
+	}
 	c, err := kamailio.Dial(r.RPCSocket, kamailio.WithTimeout(time.Second), kamailio.WithLocalPath(filepath.Join(r.Dir, name+".sock")))
 	if err != nil {
 		tb.Fatal(err)
@@ -284,7 +291,7 @@ func (r *Rig) tryKamailio() error {
 // waitKamailio polls core.uptime until Kamailio answers (readiness probe
 // with a real-clock bound; nothing in the assertions depends on timing).
 func (r *Rig) waitKamailio() error {
-	c, err := kamailio.Dial(r.RPCSocket, kamailio.WithTimeout(200*time.Millisecond), kamailio.WithLocalPath(filepath.Join(r.Dir, "probe.sock")))
+	c, err := kamailio.Dial(r.RPCSocket, kamailio.WithTimeout(200*time.Millisecond), kamailio.WithLocalPath(filepath.Join(r.Dir, readySock)))
 	if err != nil {
 		return err
 	}

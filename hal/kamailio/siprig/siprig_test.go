@@ -2,6 +2,7 @@ package siprig
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"lifeline/hal/kamailio"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -77,7 +80,8 @@ func TestPercentile(t *testing.T) {
 
 // TestE2EKamailioRig: the rig's own contract. With an empty htable calls
 // go to the provider; a next hop set over the rig's client sends the next
-// call to the PSTN gateway; after Restart the table is empty again.
+// call to the PSTN gateway; after Restart the table is empty again and the
+// client still works.
 func TestE2EKamailioRig(t *testing.T) {
 	r := New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -95,6 +99,10 @@ func TestE2EKamailioRig(t *testing.T) {
 	}
 	r.Restart(t)
 	r.PlaceOne(t, ctx, CalleeProvider)
+	// A client from before the restart still gets its replies.
+	if _, err := c.Get(ctx, "lifeline", "nexthop"); !errors.Is(err, kamailio.ErrNotFound) {
+		t.Fatalf("after Restart: htable.get = %v, want ErrNotFound (empty table)", err)
+	}
 }
 
 // TestE2EKamailioRigSilentProvider: nothing listens for a Silent provider;
