@@ -149,58 +149,80 @@ func TestE2EKamailioHotkey(t *testing.T) {
 }
 
 // TestE2EKamailioNoCallLostAcrossSwitch keeps calls flowing at a steady
-// rate while the WAN goes down and comes back: every call completes, and
-// the answers run provider, PSTN gateway, provider, in call order.
+// rate while the route switches to the PSTN gateway and back, for each
+// cause of a switch: every call completes, and the answers run provider,
+// PSTN gateway, provider, in call order.
 func TestE2EKamailioNoCallLostAcrossSwitch(t *testing.T) {
-	e, rig, _, ctx := startWithKamailio(t, "1s")
-
-	const total, rate, share = 120, 20, 15
-	type result struct {
-		callees []string
-		err     error
+	cases := []struct {
+		name          string
+		toPSTN, toSIP func(e *e2e)
+	}{
+		{"wan down then up and failback",
+			func(e *e2e) { e.mustCLI("sim", "wan", "down") },
+			func(e *e2e) { e.mustCLI("sim", "wan", "up") }},
+		{"hotkey chord then override auto",
+			func(e *e2e) {
+				e.mustCLI("sim", "key", "wps", "press")
+				e.mustCLI("sim", "key", "phone", "press")
+				e.waitFor("override pstn from the chord", func(st map[string]any) bool { return field(st, "override.mode") == "pstn" })
+				e.mustCLI("sim", "key", "phone", "release")
+				e.mustCLI("sim", "key", "wps", "release")
+			},
+			func(e *e2e) { e.mustCLI("override", "auto") }},
 	}
-	uac := make(chan result, 1)
-	go func() {
-		callees, err := rig.PlaceCalls(ctx, total, rate)
-		uac <- result{callees, err}
-	}()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, rig, _, ctx := startWithKamailio(t, "1s")
 
-	// Progress hints from the UAS decide when to switch.
-	seen := map[*siprig.UAS]int{}
-	wait := func(u *siprig.UAS, n int) {
-		t.Helper()
-		for seen[u] < n {
-			select {
-			case <-rig.Provider.Calls():
-				seen[rig.Provider]++
-			case <-rig.PSTN.Calls():
-				seen[rig.PSTN]++
-			case res := <-uac:
-				t.Fatalf("UAC ended early (provider %d, pstn %d): %v", seen[rig.Provider], seen[rig.PSTN], res.err)
-			case <-ctx.Done():
-				t.Fatalf("stuck: provider %d, pstn %d", seen[rig.Provider], seen[rig.PSTN])
+			const total, rate, share = 120, 20, 15
+			type result struct {
+				callees []string
+				err     error
 			}
-		}
-	}
-	wait(rig.Provider, share)
-	e.mustCLI("sim", "wan", "down")
-	wait(rig.PSTN, share)
-	e.mustCLI("sim", "wan", "up")
-	wait(rig.Provider, seen[rig.Provider]+share)
+			uac := make(chan result, 1)
+			go func() {
+				callees, err := rig.PlaceCalls(ctx, total, rate)
+				uac <- result{callees, err}
+			}()
 
-	res := <-uac
-	if res.err != nil {
-		t.Fatalf("a call was lost across the switch: %v\ndaemon log:\n%s", res.err, e.stderr)
+			// Progress hints from the UAS decide when to switch.
+			seen := map[*siprig.UAS]int{}
+			wait := func(u *siprig.UAS, n int) {
+				t.Helper()
+				for seen[u] < n {
+					select {
+					case <-rig.Provider.Calls():
+						seen[rig.Provider]++
+					case <-rig.PSTN.Calls():
+						seen[rig.PSTN]++
+					case res := <-uac:
+						t.Fatalf("UAC ended early (provider %d, pstn %d): %v", seen[rig.Provider], seen[rig.PSTN], res.err)
+					case <-ctx.Done():
+						t.Fatalf("stuck: provider %d, pstn %d", seen[rig.Provider], seen[rig.PSTN])
+					}
+				}
+			}
+			wait(rig.Provider, share)
+			tc.toPSTN(e)
+			wait(rig.PSTN, share)
+			tc.toSIP(e)
+			wait(rig.Provider, seen[rig.Provider]+share)
+
+			res := <-uac
+			if res.err != nil {
+				t.Fatalf("a call was lost across the switch: %v\ndaemon log:\n%s", res.err, e.stderr)
+			}
+			if len(res.callees) != total {
+				t.Fatalf("%d of %d calls answered", len(res.callees), total)
+			}
+			runs, count := siprig.Runs(res.callees)
+			if !slices.Equal(runs, []string{siprig.CalleeProvider, siprig.CalleePSTN, siprig.CalleeProvider}) || count[siprig.CalleePSTN] < share {
+				t.Fatalf("answer order %v (provider %d, pstn %d)", runs, count[siprig.CalleeProvider], count[siprig.CalleePSTN])
+			}
+			t.Logf("%d calls at %d/s: provider, pstn %d, provider again (provider %d); none failed",
+				total, rate, count[siprig.CalleePSTN], count[siprig.CalleeProvider])
+		})
 	}
-	if len(res.callees) != total {
-		t.Fatalf("%d of %d calls answered", len(res.callees), total)
-	}
-	runs, count := siprig.Runs(res.callees)
-	if !slices.Equal(runs, []string{siprig.CalleeProvider, siprig.CalleePSTN, siprig.CalleeProvider}) || count[siprig.CalleePSTN] < share {
-		t.Fatalf("answer order %v (provider %d, pstn %d)", runs, count[siprig.CalleeProvider], count[siprig.CalleePSTN])
-	}
-	t.Logf("%d calls at %d/s: provider, pstn %d, provider again (provider %d); none failed",
-		total, rate, count[siprig.CalleePSTN], count[siprig.CalleeProvider])
 }
 
 // TestE2EKamailioRestartReapplied: Kamailio restarts while the route is
