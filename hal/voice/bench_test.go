@@ -3,6 +3,7 @@ package voice
 import (
 	"bytes"
 	"io"
+	"sync"
 	"testing"
 )
 
@@ -61,5 +62,26 @@ func BenchmarkTranscodeALawToLinear8U(b *testing.B) {
 	b.SetBytes(FrameSamples)
 	for b.Loop() {
 		dst = Transcode(dst[:0], FormatLinear8U, src, FormatALaw)
+	}
+}
+
+// BenchmarkConnRouteFrame is the Conn's cost for one 20 ms frame of
+// 8-bit audio in data state (scan for <DLE><ETX> and queue).
+func BenchmarkConnRouteFrame(b *testing.B) {
+	c := &Conn{}
+	c.cond = sync.NewCond(&c.mu)
+	c.cmdPipe = newPipe(c)
+	ds, _ := c.ExpectData()
+	c.mu.Lock()
+	c.route([]byte("\r\nCONNECT\r\n"))
+	c.mu.Unlock()
+	frame := Shield(nil, benchAudio()[:FrameSamples])
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		c.mu.Lock()
+		c.route(frame)
+		ds.p.buf, ds.p.off = ds.p.buf[:0], 0
+		c.mu.Unlock()
 	}
 }

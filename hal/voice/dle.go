@@ -223,6 +223,27 @@ func (d *Decoder) Next(p []byte) (n int, ev *Event, err error) {
 	}
 }
 
+// ReadFrame fills frame completely with audio, calling onEvent (if not
+// nil) for each event met on the way, in stream order. It returns the
+// bytes written to frame, len(frame) unless an error came first: io.EOF
+// after the end event (<DLE><ETX>, also passed to onEvent) or the
+// source's error. The bridge reads one 20 ms frame at a time, so the
+// modem's clock paces what it sends to RTP.
+func (d *Decoder) ReadFrame(frame []byte, onEvent func(Event)) (int, error) {
+	n := 0
+	for n < len(frame) {
+		k, ev, err := d.Next(frame[n:])
+		n += k
+		if ev != nil && onEvent != nil {
+			onEvent(*ev)
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 func (d *Decoder) takeEvent() *Event {
 	d.hasEv = false
 	if d.evCode == EventEnd {

@@ -161,3 +161,15 @@ func Transcode(dst []byte, to Format, src []byte, from Format) []byte {
 	}
 	return dst
 }
+
+// CodecFormat returns the format of an RTP encoding name ("PCMA", "PCMU",
+// case-insensitive), as sdp.Choice.Codec names it.
+func CodecFormat(name string) (Format, bool) {
+	switch strings.ToUpper(name) {
+	case "PCMA":
+		return FormatALaw, true
+	case "PCMU":
+		return FormatULaw, true
+	}
+	return 0, false
+}

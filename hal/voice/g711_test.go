@@ -182,3 +182,18 @@ func TestTranscode(t *testing.T) {
 		}
 	}
 }
+
+func TestCodecFormat(t *testing.T) {
+	tests := []struct {
+		name string
+		want Format
+		ok   bool
+	}{{"PCMA", FormatALaw, true}, {"pcmu", FormatULaw, true}, {"G722", 0, false}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if f, ok := CodecFormat(tc.name); f != tc.want || ok != tc.ok {
+				t.Fatalf("got %v %v", f, ok)
+			}
+		})
+	}
+}

@@ -304,6 +304,7 @@ func (s *VoiceSim) readPTY(master *os.File, stop chan struct{}, in chan<- []byte
 type voiceLoop struct {
 	ring, tick clock.Timer
 	line       []byte
+	aborting   bool // dropping the line whose first character aborted a dial
 }
 
 func (s *VoiceSim) loop(master *os.File, stop chan struct{}, in <-chan []byte) {
@@ -354,18 +355,23 @@ func (s *VoiceSim) input(l *voiceLoop, b []byte) error {
 			b = b[n:]
 			continue
 		}
+		c := b[0]
+		b = b[1:]
 		if s.dialing && !s.dialSemi {
-			// V.250 6.3.1: any character aborts dialling.
-			s.dialing = false
+			// V.250 6.3.1: any character aborts dialling; the rest of
+			// that line is dropped.
+			s.dialing, l.aborting = false, c != '\r'
 			l.ring.Stop()
 			l.line = l.line[:0]
 			if err := s.result("NO CARRIER"); err != nil {
 				return err
 			}
-			return nil
+			continue
 		}
-		c := b[0]
-		b = b[1:]
+		if l.aborting {
+			l.aborting = c != '\r'
+			continue
+		}
 		if c == '\n' {
 			continue
 		}

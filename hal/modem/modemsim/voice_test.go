@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"math"
+	"runtime"
 	"testing"
 	"time"
 
+	"lifeline/hal/clock"
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/modem/serialport"
@@ -18,14 +20,14 @@ import (
 // voiceRig is the real path: the VoiceSim on a pty, the serial backend,
 // voice.Conn splitting the device, and the AT engine on its command side.
 type voiceRig struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *modemsim.VoiceSim
 	conn  *voice.Conn
 	eng   *modem.Engine
 	lines chan string
 }
 
-func newVoiceRig(t *testing.T, opts ...modemsim.VoiceOption) *voiceRig {
+func newVoiceRig(t testing.TB, opts ...modemsim.VoiceOption) *voiceRig {
 	t.Helper()
 	needPTY(t)
 	opts = append([]modemsim.VoiceOption{modemsim.VoiceRings(2, 10*time.Millisecond), modemsim.VoiceLogger(testLogger(t))}, opts...)
@@ -379,4 +381,65 @@ func TestVoiceDialOutcomes(t *testing.T) {
 			t.Fatalf("AT+FCLASS? info %q", rep.Info)
 		}
 	})
+}
+
+// TestVoiceDialAborted: a character sent while dialling aborts the dial
+// (V.250 6.3.1), as the gateway will do on a SIP CANCEL.
+func TestVoiceDialAborted(t *testing.T) {
+	r := newVoiceRig(t, modemsim.VoiceRings(1000, time.Hour))
+	r.cmd("ATE0", modem.ResultOK)
+	r.cmd("AT+FCLASS=8", modem.ResultOK)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.eng.Command(ctx, "ATDT5551234")
+		done <- err
+	}()
+	// Wait until the modem is dialling, then give up on the command.
+	deadline := time.Now().Add(safety)
+	for !slicesContain(r.sim.Commands(), "ATDT5551234") {
+		if time.Now().After(deadline) {
+			t.Fatal("the dial never reached the modem")
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("dial: %v", err)
+	}
+	r.cmd("AT", modem.ResultNoCarrier) // the abort character's line answers NO CARRIER
+	r.cmd("AT", modem.ResultOK)
+	if r.sim.InCall() {
+		t.Fatal("in call after an aborted dial")
+	}
+}
+
+func slicesContain(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestVoiceRingCadenceFakeClock: the far end answers after exactly the
+// scripted rings, on the injected clock.
+func TestVoiceRingCadenceFakeClock(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	r := newVoiceRig(t, modemsim.VoiceClock(clk), modemsim.VoiceRings(3, 5*time.Second))
+	r.cmd("ATE0", modem.ResultOK)
+	r.cmd("AT+FCLASS=8", modem.ResultOK)
+	r.cmd("ATDT5551234;", modem.ResultOK)
+	for ring := 1; ring <= 3; ring++ {
+		clk.WaitTimers(1)
+		if r.sim.InCall() {
+			t.Fatalf("answered before ring %d ended", ring)
+		}
+		clk.Advance(5 * time.Second)
+	}
+	r.waitLine("VCON")
+	if !r.sim.InCall() {
+		t.Fatal("VCON but not in call")
+	}
 }
