@@ -389,7 +389,7 @@ func TestE2EReload(t *testing.T) {
 	e.writeConfig(string(good) + "\tbogus\n")
 	e.cmd.Process.Signal(syscall.SIGHUP)
 	e.waitLog("reload refused, keeping the running configuration")
-	e.waitLog("lifeline.conf:16: unknown keyword")
+	e.waitLog(fmt.Sprintf("lifeline.conf:%d: unknown keyword", strings.Count(string(good), "\n")+1))
 	// Still running with the 30s hold.
 	e.mustCLI("sim", "wan", "down")
 	e.waitFor("pstn", routeIs("pstn"))
