@@ -81,6 +81,7 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 		hw.shedder = ifctl.NewFake(links)
 		p, err := simboard.NewProvider()
 		if err != nil {
+			hw.Close()
 			return nil, err
 		}
 		hw.simProvider = p
@@ -92,14 +93,14 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 		return hw, nil
 	}
 	hw.gpio = gpio.NewCdev(clk, gpio.WithLogger(log), gpio.WithConsumer("lifeline"))
-	if len(cfg.Battery.ShedInterfaces) > 0 {
-		nl, err := ifctl.New()
-		if err != nil {
-			return nil, fmt.Errorf("load shedding: %w", err)
-		}
-		hw.shedder = nl
-		hw.closers = append(hw.closers, nl.Close)
+	// Always there, so a reload may add shed interfaces.
+	nl, err := ifctl.New()
+	if err != nil {
+		hw.Close()
+		return nil, fmt.Errorf("load shedding: %w", err)
 	}
+	hw.shedder = nl
+	hw.closers = append(hw.closers, nl.Close)
 	if b.Relay != nil {
 		out, err := hw.gpio.OpenOutput(lineSpec(*b.Relay, "relay"), false)
 		if err != nil {
