@@ -37,6 +37,11 @@ const (
 	PlayEcho Playback = iota
 	// PlayTone: a sine tone (VoiceTone, default 1000 Hz) at -12 dBFS.
 	PlayTone
+	// PlayEchoPaced: in full duplex the far end echoes through a queue
+	// that the modem's 20 ms clock drains one whole frame at a time,
+	// sending silence while less than a frame is queued, so the DTE gets
+	// a continuous stream as from a real modem (the bridge is paced by it).
+	PlayEchoPaced
 )
 
 // DefaultVoiceFormats is the simulator's AT+VSM table: compression method
@@ -251,6 +256,18 @@ func (s *VoiceSim) FarEndBusy() error { return s.farEnd(voice.EventBusy) }
 // learns of it only from the line's tones.
 func (s *VoiceSim) HangupRemote() error { return s.farEnd(voice.EventLoopInterrupt, voice.EventBusy) }
 
+// EndStream makes the modem leave a receive or full-duplex state on its
+// own, as when its inactivity timer (+VIT) expires: <DLE><ETX>, then OK.
+func (s *VoiceSim) EndStream() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mode != modeReceive && s.mode != modeDuplex {
+		return fmt.Errorf("modemsim %s: no stream to end (mode %s)", s.Path(), s.mode)
+	}
+	s.mode = modeCommand // the loop's tick finds nothing to play
+	return s.writeLocked([]byte("\x10\x03\r\nOK\r\n"))
+}
+
 func (s *VoiceSim) farEnd(codes ...byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -381,7 +398,7 @@ func (s *VoiceSim) input(l *voiceLoop, b []byte) error {
 			}
 			continue
 		}
-		cmd := strings.TrimSpace(string(l.line))
+		cmd := commandText(l.line)
 		l.line = l.line[:0]
 		if cmd == "" {
 			continue
@@ -397,6 +414,24 @@ func (s *VoiceSim) input(l *voiceLoop, b []byte) error {
 		}
 	}
 	return nil
+}
+
+// commandText finds the command in a line: V.250 5.2.1 has the DCE
+// ignore what precedes the "AT" prefix, such as audio the DTE sent after
+// a data state had ended. The search starts after the last byte that is
+// not printable ASCII.
+func commandText(line []byte) string {
+	start := 0
+	for i, c := range line {
+		if c < ' ' || c > '~' {
+			start = i + 1
+		}
+	}
+	s := strings.TrimSpace(string(line[start:]))
+	if i := strings.Index(strings.ToUpper(s), "AT"); i > 0 {
+		s = s[i:]
+	}
+	return s
 }
 
 // command answers one AT command line. Caller holds mu.
@@ -506,8 +541,8 @@ func (s *VoiceSim) extended(l *voiceLoop, body string) error {
 			s.mode, s.playPos = modeReceive, 0
 			l.tick.Reset(20 * time.Millisecond)
 		case "VTR":
-			s.mode, s.record = modeDuplex, s.record[:0]
-			if s.playback == PlayTone {
+			s.mode, s.record, s.playPos = modeDuplex, s.record[:0], 0
+			if s.playback == PlayTone || s.playback == PlayEchoPaced {
 				l.tick.Reset(20 * time.Millisecond)
 			}
 		}
@@ -632,6 +667,9 @@ func (s *VoiceSim) play() {
 		n := min(f.FrameBytes(), len(s.record)-s.playPos)
 		frame = append(frame, s.record[s.playPos:s.playPos+n]...)
 		s.playPos += n
+	case s.playback == PlayEchoPaced && s.mode == modeDuplex && s.inCall && len(s.record)-s.playPos >= f.FrameBytes():
+		frame = append(frame, s.record[s.playPos:s.playPos+f.FrameBytes()]...)
+		s.playPos += f.FrameBytes()
 	}
 	for len(frame) < cap(frame) {
 		frame = append(frame, f.SilenceByte())
