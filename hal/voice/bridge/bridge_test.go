@@ -54,7 +54,7 @@ type line struct {
 	ds   *voice.DataStream
 }
 
-func newLine(t *testing.T, vsm string, playback modemsim.Playback) *line {
+func newLineTB(t testing.TB, vsm string, playback modemsim.Playback) *line {
 	t.Helper()
 	needPTY(t)
 	sim, err := modemsim.NewVoice(t.TempDir(), modemsim.VoiceRings(1, time.Millisecond), modemsim.VoiceLogger(logger()))
@@ -103,8 +103,15 @@ func newLine(t *testing.T, vsm string, playback modemsim.Playback) *line {
 	return l
 }
 
-// hangup waits for the OK that ends the data period and hangs up.
-func (l *line) hangup(t *testing.T) {
+func newLine(t *testing.T, vsm string, playback modemsim.Playback) *line {
+	t.Helper()
+	return newLineTB(t, vsm, playback)
+}
+
+func (l *line) hangup(t *testing.T) { t.Helper(); l.hangupTB(t) }
+
+// hangupTB waits for the OK that ends the data period and hangs up.
+func (l *line) hangupTB(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), safety)
 	defer cancel()
