@@ -7,8 +7,10 @@
 // stream (data state).
 //
 // Subpackages: rtp (RFC 3550 header, RFC 4733 telephone events,
-// packetiser, jitter buffer) and sdp (a minimal RFC 3264 offer/answer for
-// PCMA/PCMU at 8000 Hz, 20 ms).
+// packetiser, jitter buffer), sdp (a minimal RFC 3264 offer/answer for
+// PCMA/PCMU at 8000 Hz, 20 ms) and bridge (a call's audio between a UDP
+// RTP socket and a modem data period, paced by the modem's clock). The
+// modem simulator that speaks this protocol is modemsim.VoiceSim.
 //
 // Sources. ITU-T V.253 (Serial asynchronous automatic dialling and control
 // for voice, 1998; successor of TIA IS-101) defines the voice data state and
