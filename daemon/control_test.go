@@ -34,19 +34,13 @@ func startControl(t *testing.T) (string, *harness, *fakeSim) {
 	sim := &fakeSim{}
 	cfg := DefaultConfig()
 	cfg.HooksDir = filepath.Join(dir, "hooks.d")
-	d, err := New(Options{Config: cfg, StateDir: dir, Board: "sim", Clock: clk, Log: testLogger(t), Sim: sim})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, clk: clk, d: d, dir: dir, cancel: cancel, done: make(chan error, 1)}
-	go func() { h.done <- d.Run(ctx) }()
+	h := startWith(t, Options{Config: cfg, StateDir: dir, Board: "sim", Clock: clk, Sim: sim})
 	sock := filepath.Join(dir, "s.sock")
-	srv, err := ListenControl(sock, d, testLogger(t))
+	srv, err := ListenControl(sock, h.d, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close(); srv.Close(); h.stop() })
+	t.Cleanup(func() { srv.Close(); srv.Close() })
 	return sock, h, sim
 }
 

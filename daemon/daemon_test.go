@@ -30,7 +30,8 @@ type harness struct {
 	once   sync.Once
 }
 
-// startDaemon runs a daemon on a fake clock in a temp state dir.
+// startDaemon runs a daemon on a fake clock in a state dir, with the
+// default configuration changed by mutate.
 func startDaemon(t *testing.T, dir string, clk *clock.Fake, mutate func(*Config)) *harness {
 	t.Helper()
 	cfg := DefaultConfig()
@@ -39,12 +40,20 @@ func startDaemon(t *testing.T, dir string, clk *clock.Fake, mutate func(*Config)
 	if mutate != nil {
 		mutate(cfg)
 	}
-	d, err := New(Options{Config: cfg, StateDir: dir, Board: "test", Version: "t", Clock: clk, Log: testLogger(t)})
+	return startWith(t, Options{Config: cfg, StateDir: dir, Board: "test", Version: "t", Clock: clk})
+}
+
+// startWith runs a daemon with o (its Clock a *clock.Fake) until the test
+// ends or stop is called.
+func startWith(t *testing.T, o Options) *harness {
+	t.Helper()
+	o.Log = testLogger(t)
+	d, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, clk: clk, d: d, dir: dir, cancel: cancel, done: make(chan error, 1)}
+	h := &harness{t: t, clk: o.Clock.(*clock.Fake), d: d, dir: o.StateDir, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- d.Run(ctx) }()
 	t.Cleanup(h.stop)
 	return h
@@ -199,14 +208,7 @@ func TestDaemonPowerPolicy(t *testing.T) {
 	cfg.Battery.CriticalPercent = 10
 	cfg.Battery.ShutdownGrace = 5 * time.Second
 	cfg.PreferPSTNOnBattery = true
-	d, err := New(Options{Config: cfg, StateDir: dir, Clock: clk, Log: testLogger(t), Shedder: shed, DryRunShutdown: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, clk: clk, d: d, dir: dir, cancel: cancel, done: make(chan error, 1)}
-	go func() { h.done <- d.Run(ctx) }()
-	t.Cleanup(h.stop)
+	h := startWith(t, Options{Config: cfg, StateDir: dir, Clock: clk, Shedder: shed, DryRunShutdown: true})
 
 	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 100}})
 	h.post(PowerInput{State: hpower.State{Source: hpower.Battery, Percent: 90}})

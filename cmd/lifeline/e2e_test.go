@@ -25,7 +25,8 @@ var (
 	buildErr  error
 )
 
-func lifelineBin(t *testing.T) string {
+// lifelineBin builds the binary once per test process.
+func lifelineBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "lifeline-e2e")

@@ -23,7 +23,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -289,7 +288,7 @@ func BenchmarkKamailioRouteChange(b *testing.B) {
 // iteration (run with -benchtime=200x or more for a meaningful p99).
 func BenchmarkKamailioOverrideE2E(b *testing.B) {
 	rig := siprig.New(b)
-	bin := benchLifeline(b)
+	bin := lifelineBin(b)
 	dir := b.TempDir()
 	sock := filepath.Join(dir, "lifeline.sock")
 	cfg := filepath.Join(dir, "lifeline.conf")
@@ -323,33 +322,6 @@ func BenchmarkKamailioOverrideE2E(b *testing.B) {
 		b.ReportMetric(siprig.Percentile(ack, 0.5), "ack-p50-ms")
 		b.ReportMetric(siprig.Percentile(ack, 0.99), "ack-p99-ms")
 	}
-}
-
-var (
-	benchBuildOnce sync.Once
-	benchBin       string
-	benchBuildErr  error
-)
-
-// benchLifeline builds the binary once per test process (lifelineBin, the
-// tests' builder, takes a *testing.T).
-func benchLifeline(b *testing.B) string {
-	b.Helper()
-	benchBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lifeline-bench")
-		if err != nil {
-			benchBuildErr = err
-			return
-		}
-		benchBin = filepath.Join(dir, "lifeline")
-		if out, err := exec.Command("go", "build", "-o", benchBin, ".").CombinedOutput(); err != nil {
-			benchBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if benchBuildErr != nil {
-		b.Fatal(benchBuildErr)
-	}
-	return benchBin
 }
 
 // startBenchDaemon starts `bin args...`, waits until it answers status on
