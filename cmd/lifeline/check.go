@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"lifeline/boards"
 	"lifeline/daemon"
+	"lifeline/hal/clock"
+	"lifeline/hal/gpio"
 )
 
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
@@ -27,7 +31,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err := checkConfig(cfg, board); err != nil {
 		return err
 	}
-	if err := checkHardware(board, cfg); err != nil {
+	if err := checkHardware(board, cfg, stdout); err != nil {
 		return err
 	}
 	if how != "" {
@@ -54,4 +58,42 @@ func checkConfig(c *daemon.Config, b *boards.Board) error {
 		}
 	}
 	return checkLineProfile(c)
+}
+
+// checkHardware verifies that what the board and config name is there: the
+// serial device and the board's GPIO inputs (opened as inputs and released
+// at once; outputs are left alone, opening one would drive it). A line held
+// by another consumer — the running daemon, most likely — is reported, not
+// failed.
+func checkHardware(b *boards.Board, c *daemon.Config, out io.Writer) error {
+	if b.Driver == "sim" {
+		return nil
+	}
+	if c.Line != nil {
+		if _, err := os.Stat(c.Line.Device); err != nil {
+			return fmt.Errorf("line '%s' device %s: %w", c.Line.Name, c.Line.Device, err)
+		}
+	}
+	var specs []gpio.LineSpec
+	for role, g := range b.GPIO {
+		specs = append(specs, lineSpec(g, role))
+	}
+	for _, k := range b.Keys {
+		if k.GPIO != nil {
+			specs = append(specs, lineSpec(*k.GPIO, k.Name))
+		}
+	}
+	op := gpio.NewCdev(clock.Real(), gpio.WithConsumer("lifeline-check"))
+	for _, spec := range specs {
+		in, err := op.OpenInput(spec, nil)
+		switch {
+		case errors.Is(err, gpio.ErrBusy):
+			fmt.Fprintf(out, "note: %v (the running daemon holds its lines)\n", err)
+		case err != nil:
+			return fmt.Errorf("board %s: %w", b.Name, err)
+		default:
+			in.Close()
+		}
+	}
+	return nil
 }

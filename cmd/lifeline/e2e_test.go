@@ -377,6 +377,13 @@ func TestE2EBadConfig(t *testing.T) {
 	if _, errs, code := e.cli("check", "-c", e.cfg); code != 1 || !strings.Contains(errs, `board sim has no key "fire"`) || !strings.Contains(errs, ":3:") {
 		t.Errorf("check unknown key: exit %d, %q", code, errs)
 	}
+	// A GPIO board on a machine without that GPIO: the line is named.
+	if _, err := os.Stat("/sys/kernel/config/gpio-sim"); err != nil {
+		e.writeConfig("config lifeline 'main'\n")
+		if _, errs, code := e.cli("check", "-c", e.cfg, "--board", "qemu-gpiosim"); code != 1 || !strings.Contains(errs, `"lifeline-`) {
+			t.Errorf("check without the board's GPIO: exit %d, %q", code, errs)
+		}
+	}
 	if _, errs, code := e.cli("check", "-c", filepath.Join(e.dir, "missing")); code != 1 || !strings.Contains(errs, "no such file") {
 		t.Errorf("check missing file: exit %d, %q", code, errs)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 
 	"lifeline/boards"
@@ -267,15 +266,4 @@ func simPower(s simboard.Signals) daemon.PowerInput {
 		st.Source, st.Status = hpower.Battery, "Discharging"
 	}
 	return daemon.PowerInput{State: st}
-}
-
-// checkHardware verifies that what the board and config name is present.
-func checkHardware(b *boards.Board, c *daemon.Config) error {
-	if b.Driver == "sim" || c.Line == nil {
-		return nil
-	}
-	if _, err := os.Stat(c.Line.Device); err != nil {
-		return fmt.Errorf("line '%s' device %s: %w", c.Line.Name, c.Line.Device, err)
-	}
-	return nil
 }
