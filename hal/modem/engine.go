@@ -35,11 +35,11 @@ type Reply struct {
 	Final Response
 }
 
-// Err maps a final result code other than OK and CONNECT to a sentinel
-// error (ErrError, ErrBusy, ...); nil for OK and CONNECT.
+// Err maps a final result code other than OK, CONNECT and VCON to a
+// sentinel error (ErrError, ErrBusy, ...); nil for OK, CONNECT and VCON.
 func (r Reply) Err() error {
 	switch r.Final.Result {
-	case ResultOK, ResultConnect:
+	case ResultOK, ResultConnect, ResultVCON:
 		return nil
 	case ResultBusy:
 		return ErrBusy

@@ -40,6 +40,7 @@ func TestEngineCommands(t *testing.T) {
 		{name: "busy", script: map[string][]string{"ATDT1;": {"BUSY"}}, cmd: "ATDT1;", want: modem.ResultBusy, replErr: modem.ErrBusy},
 		{name: "no dialtone", script: map[string][]string{"ATDT;": {"NO DIALTONE"}}, cmd: "ATDT;", want: modem.ResultNoDialtone, replErr: modem.ErrNoDialtone},
 		{name: "no answer", script: map[string][]string{"ATDT1;": {"NO ANSWER"}}, cmd: "ATDT1;", want: modem.ResultNoAnswer, replErr: modem.ErrNoAnswer},
+		{name: "vcon ends a voice dial", script: map[string][]string{"ATDT5551234": {"VCON"}}, cmd: "ATDT5551234", want: modem.ResultVCON},
 		{name: "no carrier", script: map[string][]string{"ATD1": {"NO CARRIER"}}, cmd: "ATD1", want: modem.ResultNoCarrier, replErr: modem.ErrNoCarrier},
 		{name: "garbage before reply", faults: modemtest.Faults{Garbage: []byte("\x00\xff\xfe")}, cmd: "AT", want: modem.ResultOK},
 		{name: "garbage line becomes info", faults: modemtest.Faults{Garbage: []byte("#~noise\r\n")}, cmd: "AT", want: modem.ResultOK, info: []string{"#~noise"}},

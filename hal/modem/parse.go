@@ -21,6 +21,10 @@ const (
 	ResultNoAnswer
 	ResultCMEError
 	ResultCMSError
+	// ResultVCON is V.253's "voice connection": a voice call is up (the
+	// final result of ATD in voice mode, AT+FCLASS=8). Verbose only:
+	// V.253 gives it no number that modems agree on.
+	ResultVCON
 )
 
 var resultNames = [...]string{
@@ -35,6 +39,7 @@ var resultNames = [...]string{
 	ResultNoAnswer:   "NO ANSWER",
 	ResultCMEError:   "+CME ERROR",
 	ResultCMSError:   "+CMS ERROR",
+	ResultVCON:       "VCON",
 }
 
 // String returns the verbose (ATV1) form of the result code.
@@ -186,6 +191,8 @@ func ParseLine(line string, numeric bool) Response {
 		r.Kind, r.Result = KindFinal, ResultNoDialtone
 	case u == "NO ANSWER":
 		r.Kind, r.Result = KindFinal, ResultNoAnswer
+	case u == "VCON":
+		r.Kind, r.Result = KindFinal, ResultVCON
 	case u == "CONNECT" || strings.HasPrefix(u, "CONNECT ") || strings.HasPrefix(u, "CONNECT;"):
 		r.Kind, r.Result = KindFinal, ResultConnect
 		r.Detail = strings.TrimSpace(s[len("CONNECT"):])

@@ -27,9 +27,9 @@ type ConnOption func(*Conn)
 // WithLineFunc sets a function that sees every line the modem sends in
 // command state (control characters removed, blanks trimmed, empty lines
 // skipped), before the engine does. It is called from the Conn's reader
-// goroutine, serially; it must not block and must not call the Conn. The
-// gateway uses it for VCON, which the AT engine does not yet know as a
-// result code.
+// goroutine, serially; it must not block and must not call the Conn
+// (tests use it to watch the modem; the AT engine knows VCON as a final
+// result code, modem.ResultVCON).
 func WithLineFunc(f func(line string)) ConnOption { return func(c *Conn) { c.lineFunc = f } }
 
 // Conn shares one modem device between the AT command engine and the
