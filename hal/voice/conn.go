@@ -174,6 +174,7 @@ func (c *Conn) route(b []byte) {
 			}
 			c.data.p.write(b[:end])
 			c.data.p.closeWith(io.EOF)
+			c.data.ended = true
 			c.await, c.held = c.data, c.held[:0]
 			c.data, c.inData = nil, false
 			b = b[end:]
@@ -302,6 +303,9 @@ type DataStream struct {
 	c     *Conn
 	p     *pipe
 	final chan string
+	// Under c.mu: the modem's <DLE><ETX> has come (ended), or the DTE
+	// has ended the period (EndTransmit, Abort).
+	ended, aborted bool
 }
 
 // Final waits for the final result code that ended the period (the OK
@@ -309,7 +313,15 @@ type DataStream struct {
 // line from the engine, which took CONNECT for the command's final result
 // and would otherwise mistake the late OK for the reply to the next
 // command.
+//
+// When the period has already ended, Final returns its result code even
+// if ctx is done, so Final(doneCtx) asks without waiting.
 func (d *DataStream) Final(ctx context.Context) (string, error) {
+	select {
+	case l := <-d.final:
+		return l, nil
+	default:
+	}
 	select {
 	case l := <-d.final:
 		return l, nil
@@ -341,6 +353,25 @@ func (d *DataStream) Close() error {
 	return nil
 }
 
+// Abort ends a receive or full-duplex period (AT+VRX, AT+VTR) from the
+// DTE's side: it sends <DLE>! unless the modem has already ended the
+// stream (<DLE><ETX>) or the period was already aborted or ended with
+// EndTransmit, so that two owners (a bridge and the line that placed the
+// call) may both call it. The modem answers with the rest of its stream,
+// <DLE><ETX> and OK: read on to io.EOF, or Close the stream, and wait
+// with Final. Safe for concurrent use.
+func (d *DataStream) Abort() error {
+	d.c.mu.Lock()
+	if d.ended || d.aborted {
+		d.c.mu.Unlock()
+		return nil
+	}
+	d.aborted = true
+	d.c.mu.Unlock()
+	_, err := d.c.write([]byte{DLE, CmdAbort})
+	return err
+}
+
 // EndTransmit ends a transmit-only period (AT+VTX), in which the modem
 // sends no stream of its own and answers the DTE's <DLE><ETX> with a plain
 // OK: it puts the Conn back in command state first, so that the OK reaches
@@ -348,6 +379,7 @@ func (d *DataStream) Close() error {
 // instead of Encoder.End for AT+VTX.
 func (d *DataStream) EndTransmit() error {
 	d.c.mu.Lock()
+	d.aborted = true
 	if d.c.data == d {
 		d.c.data, d.c.inData, d.c.skipLF = nil, false, false
 		d.c.await, d.c.held = d, d.c.held[:0]

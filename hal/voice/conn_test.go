@@ -171,3 +171,79 @@ func TestConnDisarm(t *testing.T) {
 		t.Fatalf("ExpectData after disarm: %v", err)
 	}
 }
+
+// recDev records what the Conn writes; reads block until Close.
+type recDev struct {
+	mu     sync.Mutex
+	out    bytes.Buffer
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (d *recDev) Read([]byte) (int, error) { <-d.closed; return 0, io.EOF }
+func (d *recDev) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.out.Write(p)
+}
+func (d *recDev) Close() error { d.once.Do(func() { close(d.closed) }); return nil }
+func (d *recDev) written() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.out.String()
+}
+
+// TestDataStreamAbort: Abort sends <DLE>! once per period, and not at all
+// after the modem ended the stream; Final answers a done context when the
+// period is over.
+func TestDataStreamAbort(t *testing.T) {
+	tests := []struct {
+		name    string
+		modem   string // bytes the modem sent after CONNECT
+		aborts  int
+		want    string // DTE bytes written
+		final   string // Final(doneCtx), "" for none yet
+		prepare func(*DataStream)
+	}{
+		{"running period aborted once", "ab", 3, "\x10!", "", nil},
+		{"modem ended the stream first", "ab\x10\x03\r\nOK\r\n", 2, "", "OK", nil},
+		{"after EndTransmit", "", 1, "\x10\x03", "", func(ds *DataStream) { ds.EndTransmit() }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dev := &recDev{closed: make(chan struct{})}
+			c := NewConn(dev)
+			defer c.Close()
+			ds, err := c.ExpectData()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.mu.Lock()
+			c.route([]byte("\r\nCONNECT\r\n" + tc.modem))
+			c.mu.Unlock()
+			if tc.prepare != nil {
+				tc.prepare(ds)
+			}
+			for range tc.aborts {
+				if err := ds.Abort(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := dev.written(); got != tc.want {
+				t.Fatalf("written %q, want %q", got, tc.want)
+			}
+			done, cancel := context.WithCancel(context.Background())
+			cancel()
+			got, err := ds.Final(done)
+			if tc.final == "" {
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("Final = %q, %v; want context.Canceled", got, err)
+				}
+				return
+			}
+			if err != nil || got != tc.final {
+				t.Fatalf("Final = %q, %v; want %q", got, err, tc.final)
+			}
+		})
+	}
+}

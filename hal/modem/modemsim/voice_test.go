@@ -96,11 +96,10 @@ func (r *voiceRig) call(vsm string) {
 	for _, c := range []string{"ATZ", "ATE0", "AT+FCLASS=8", "AT+VSM=" + vsm + ",8000", "AT+VLS=1"} {
 		r.cmd(c, modem.ResultOK)
 	}
-	// With ';' the modem returns to command state at once (V.250 6.3.1)
-	// and reports VCON when the far end answers; the engine does not know
-	// VCON as a result code, the Conn's line function sees it.
-	r.cmd("ATDT5551234;", modem.ResultOK)
-	r.waitLine("VCON")
+	// Without ';' VCON, the far end's answer, is the dial's final result
+	// code. (With ';' OK comes at once and VCON later, unsolicited: a
+	// command sent before it would take it for its own reply.)
+	r.cmd("ATDT5551234", modem.ResultVCON)
 	if !r.sim.InCall() || r.sim.VLS() != 1 {
 		r.t.Fatalf("sim: in call %v, line %d", r.sim.InCall(), r.sim.VLS())
 	}

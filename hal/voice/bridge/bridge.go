@@ -165,8 +165,13 @@ func (b *Bridge) Stats() Stats {
 	return s
 }
 
+// aborter is implemented by *voice.DataStream: Abort sends <DLE>! at
+// most once per data period.
+type aborter interface{ Abort() error }
+
 // Close ends the call's audio: unless the modem already ended its stream,
-// it sends <DLE>! (abort) to the modem; then it closes the modem stream
+// it sends <DLE>! (abort) to the modem (through Abort when Modem has it,
+// so that the line that owns the call does not send a second one); then it closes the modem stream
 // and the socket and waits for both goroutines. The modem's closing OK is
 // left to the owner (voice.DataStream.Final). Idempotent.
 func (b *Bridge) Close() error {
@@ -178,7 +183,13 @@ func (b *Bridge) Close() error {
 		select {
 		case <-b.modemDone:
 		default:
-			if _, err := b.cfg.Modem.Write([]byte{voice.DLE, voice.CmdAbort}); err != nil {
+			var err error
+			if a, ok := b.cfg.Modem.(aborter); ok {
+				err = a.Abort() // once per period, whoever else aborts it
+			} else {
+				_, err = b.cfg.Modem.Write([]byte{voice.DLE, voice.CmdAbort})
+			}
+			if err != nil {
 				b.log.Debug("bridge: abort to modem", "err", err)
 			}
 		}
