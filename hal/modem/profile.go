@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"lifeline/hal/voice"
 )
 
 //go:embed profiles/*.json
@@ -84,6 +86,9 @@ type Profile struct {
 	Hangup   Hangup `json:"hangup"`
 	// RingTimeout: with no RING for this long, ringing has stopped.
 	RingTimeout Duration `json:"ring_timeout"`
+	// Voice, when present, says how to place a call whose audio Lifeline
+	// carries (Line.VoiceCall); nil means the device has no voice mode.
+	Voice *Voice `json:"voice,omitempty"`
 	// Notes for people: limitations of the check, settings to store in the
 	// device.
 	Notes []string `json:"notes,omitempty"`
@@ -120,6 +125,131 @@ type Hangup struct {
 	// DTRDrop, when non-zero, drops DTR for this long before the command
 	// (a hard hang-up with AT&D2).
 	DTRDrop Duration `json:"dtr_drop,omitempty"`
+}
+
+// Voice is a modem's ITU-T V.253 voice mode as Line.VoiceCall drives it:
+// Enter, one AT+VSM format, LineSelect, Dial until a Connected result,
+// then Stream (the full-duplex data state) for the call's audio; after the
+// hang-up, Leave.
+type Voice struct {
+	// Enter runs in order before each voice call; every command must
+	// answer OK (e.g. "AT+FCLASS=8", voice mode).
+	Enter []string `json:"enter"`
+	// Formats are the AT+VSM compression methods the modem has, in order
+	// of preference. The numbers are manufacturer specific (V.253 fixes
+	// only the query), so each profile maps its own.
+	Formats []VoiceFormat `json:"formats"`
+	// LineSelect connects the modem's voice path to the telephone line
+	// (e.g. "AT+VLS=1"); empty to skip.
+	LineSelect string `json:"line_select,omitempty"`
+	// Dial is a fmt format with one %s for the number, without ';' (e.g.
+	// "ATDT%s"): its final result code tells whether the call is up.
+	Dial        string   `json:"dial"`
+	DialTimeout Duration `json:"dial_timeout"`
+	// Connected lists the dial's final results that mean the call is up
+	// (V.253: "VCON").
+	Connected []string `json:"connected"`
+	// Stream starts the data state that carries the audio both ways
+	// ("AT+VTR"); it must answer CONNECT.
+	Stream string `json:"stream"`
+	// Leave runs after the hang-up; failures are logged (e.g.
+	// "AT+FCLASS=0", back to data mode for the health check).
+	Leave []string `json:"leave,omitempty"`
+}
+
+// VoiceFormat maps one AT+VSM compression method number to the sample
+// format it selects.
+type VoiceFormat struct {
+	VSM int `json:"vsm"`
+	// Format is a voice.ParseFormat name: "alaw", "ulaw", "linear8u",
+	// "linear16le".
+	Format string `json:"format"`
+}
+
+// Parsed returns the format (valid once the profile has been validated).
+func (f VoiceFormat) Parsed() voice.Format {
+	v, _ := voice.ParseFormat(f.Format)
+	return v
+}
+
+// Command is the AT+VSM command that selects f at 8000 samples a second.
+func (f VoiceFormat) Command() string { return fmt.Sprintf("AT+VSM=%d,%d", f.VSM, voice.SampleRate) }
+
+// Order returns the formats with those in prefer first (in prefer's
+// order), then the rest in the profile's order: the gateway passes the
+// negotiated codec's format so that the modem needs no transcoding.
+func (v *Voice) Order(prefer ...voice.Format) []VoiceFormat {
+	out := make([]VoiceFormat, 0, len(v.Formats))
+	used := make([]bool, len(v.Formats))
+	for _, p := range prefer {
+		for i, f := range v.Formats {
+			if !used[i] && f.Parsed() == p {
+				out, used[i] = append(out, f), true
+			}
+		}
+	}
+	for i, f := range v.Formats {
+		if !used[i] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (v *Voice) validate() error {
+	bad := func(field, format string, a ...any) error {
+		return fmt.Errorf("field %q: %w: %s", "voice."+field, ErrProfile, fmt.Sprintf(format, a...))
+	}
+	if len(v.Enter) == 0 {
+		return bad("enter", "empty: voice mode needs a command such as AT+FCLASS=8")
+	}
+	for i, c := range v.Enter {
+		if err := checkCommand(c); err != nil {
+			return bad(fmt.Sprintf("enter[%d]", i), "%v", err)
+		}
+	}
+	if len(v.Formats) == 0 {
+		return bad("formats", "empty")
+	}
+	seen := map[int]bool{}
+	for i, f := range v.Formats {
+		if _, err := voice.ParseFormat(f.Format); err != nil {
+			return bad(fmt.Sprintf("formats[%d].format", i), "%v", err)
+		}
+		if f.VSM < 0 || f.VSM > 255 || seen[f.VSM] {
+			return bad(fmt.Sprintf("formats[%d].vsm", i), "%d is out of range 0-255 or repeated", f.VSM)
+		}
+		seen[f.VSM] = true
+	}
+	if v.LineSelect != "" {
+		if err := checkCommand(v.LineSelect); err != nil {
+			return bad("line_select", "%v", err)
+		}
+	}
+	if strings.Count(v.Dial, "%") != 1 || !strings.Contains(v.Dial, "%s") {
+		return bad("dial", "%q must contain exactly one %%s", v.Dial)
+	}
+	if err := checkCommand(v.Dial); err != nil {
+		return bad("dial", "%v", err)
+	}
+	if strings.HasSuffix(strings.TrimSpace(v.Dial), ";") {
+		return bad("dial", "%q ends in ';': the dial's final result must say whether the call is up", v.Dial)
+	}
+	if v.DialTimeout <= 0 {
+		return bad("dial_timeout", "missing or zero")
+	}
+	if len(v.Connected) == 0 {
+		return bad("connected", "empty")
+	}
+	if err := checkCommand(v.Stream); err != nil {
+		return bad("stream", "%v", err)
+	}
+	for i, c := range v.Leave {
+		if err := checkCommand(c); err != nil {
+			return bad(fmt.Sprintf("leave[%d]", i), "%v", err)
+		}
+	}
+	return nil
 }
 
 // ProfileNames lists the embedded profiles, sorted.
@@ -257,6 +387,9 @@ func (p *Profile) validate() error {
 	}
 	if p.RingTimeout <= 0 {
 		return bad("ring_timeout", "missing or zero")
+	}
+	if p.Voice != nil {
+		return p.Voice.validate()
 	}
 	return nil
 }

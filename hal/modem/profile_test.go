@@ -3,11 +3,13 @@ package modem_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"lifeline/hal/modem"
+	"lifeline/hal/voice"
 )
 
 func TestEmbeddedProfiles(t *testing.T) {
@@ -69,6 +71,17 @@ func TestParseProfileErrors(t *testing.T) {
 		{name: "bad caller id", mutate: func(m map[string]any) { m["caller_id"] = "morse" }, want: `field "caller_id"`},
 		{name: "no health commands", mutate: func(m map[string]any) { m["health"].(map[string]any)["commands"] = []string{} }, want: `field "health.commands"`},
 		{name: "zero interval", mutate: func(m map[string]any) { m["health"].(map[string]any)["interval"] = "0s" }, want: `field "health.interval"`},
+		{name: "voice without enter", mutate: func(m map[string]any) { voiceOf(m)["enter"] = []string{} }, want: `field "voice.enter"`},
+		{name: "voice unknown format", mutate: func(m map[string]any) { voiceOf(m)["formats"] = []any{map[string]any{"vsm": 1, "format": "gsm"}} }, want: `field "voice.formats[0].format"`},
+		{name: "voice repeated vsm", mutate: func(m map[string]any) {
+			voiceOf(m)["formats"] = []any{map[string]any{"vsm": 1, "format": "alaw"}, map[string]any{"vsm": 1, "format": "ulaw"}}
+		}, want: `field "voice.formats[1].vsm"`},
+		{name: "voice dial with ;", mutate: func(m map[string]any) { voiceOf(m)["dial"] = "ATDT%s;" }, want: `field "voice.dial"`},
+		{name: "voice dial without %s", mutate: func(m map[string]any) { voiceOf(m)["dial"] = "ATDT" }, want: `field "voice.dial"`},
+		{name: "voice no connected", mutate: func(m map[string]any) { voiceOf(m)["connected"] = []string{} }, want: `field "voice.connected"`},
+		{name: "voice stream not AT", mutate: func(m map[string]any) { voiceOf(m)["stream"] = "VTR" }, want: `field "voice.stream"`},
+		{name: "voice zero dial timeout", mutate: func(m map[string]any) { voiceOf(m)["dial_timeout"] = "0s" }, want: `field "voice.dial_timeout"`},
+		{name: "voice unknown field", mutate: func(m map[string]any) { voiceOf(m)["codec"] = "x" }, want: `unknown field "codec"`},
 		{name: "trailing data", raw: `{"name":"x"} {}`, want: "data after"},
 		{name: "syntax", raw: `{"name":`, want: "bad profile"},
 	}
@@ -86,6 +99,45 @@ func TestParseProfileErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "profiles/test.json") || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err %q does not name the file and %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func voiceOf(m map[string]any) map[string]any { return m["voice"].(map[string]any) }
+
+// TestVoiceProfile: the analog profile has a voice mode, the ISDN TA none;
+// Order puts the preferred formats first.
+func TestVoiceProfile(t *testing.T) {
+	a, _ := modem.LoadProfile("analog")
+	if a.Voice == nil || a.Voice.Enter[0] != "AT+FCLASS=8" || a.Voice.Stream != "AT+VTR" || a.Voice.Connected[0] != "VCON" {
+		t.Fatalf("analog voice %+v", a.Voice)
+	}
+	if f := a.Voice.Formats[0]; f.Parsed() != voice.FormatLinear8U || f.Command() != "AT+VSM=1,8000" {
+		t.Fatalf("analog format %+v", f)
+	}
+	if i, _ := modem.LoadProfile("isdn-ta"); i.Voice != nil {
+		t.Fatalf("isdn-ta voice %+v", i.Voice)
+	}
+	v := &modem.Voice{Formats: []modem.VoiceFormat{{VSM: 1, Format: "linear8u"}, {VSM: 4, Format: "ulaw"}, {VSM: 5, Format: "alaw"}}}
+	tests := []struct {
+		name   string
+		prefer []voice.Format
+		want   []int
+	}{
+		{"profile order", nil, []int{1, 4, 5}},
+		{"a-law first", []voice.Format{voice.FormatALaw}, []int{5, 1, 4}},
+		{"two preferences", []voice.Format{voice.FormatULaw, voice.FormatALaw}, []int{4, 5, 1}},
+		{"absent preference", []voice.Format{voice.FormatLinear16}, []int{1, 4, 5}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []int
+			for _, f := range v.Order(tc.prefer...) {
+				got = append(got, f.VSM)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("Order = %v, want %v", got, tc.want)
 			}
 		})
 	}
