@@ -163,12 +163,16 @@ const (
 	reqDial reqKind = iota
 	reqHangup
 	reqCheck
+	reqVoice
+	reqVoiceEnd
 )
 
 type lineReq struct {
 	ctx    context.Context
 	kind   reqKind
 	number string
+	voice  VoiceOptions // reqVoice
+	call   *Call        // reqVoice fills it; reqVoiceEnd ends it
 	reply  chan error
 }
 
@@ -259,6 +263,8 @@ func (l *Line) Dial(ctx context.Context, number string) error {
 
 // Hangup ends a call (or stops ringing handling): DTR drop when the
 // profile asks for it, then the hang-up command. The state becomes idle.
+// During a VoiceCall it only ends the call's context and returns; the
+// VoiceCall hangs up when its function returns.
 func (l *Line) Hangup(ctx context.Context) error {
 	return l.request(ctx, lineReq{kind: reqHangup})
 }

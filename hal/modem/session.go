@@ -4,16 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"lifeline/hal/clock"
+	"lifeline/hal/voice"
 )
 
 // session is one open period of the device; it lives in Run's goroutine.
 type session struct {
 	l         *Line
 	port      Port
+	conn      *voice.Conn // splits port between eng and voice data; nil without a voice profile
 	eng       *Engine
+	call      *activeCall // the voice call in progress, if any
 	ringTimer clock.Timer
 	cid       CallerID // caller ID of the current incoming call
 	rings     int      // RINGs of the current incoming call
@@ -30,10 +34,24 @@ func (e errLost) Error() string { return e.err.Error() }
 func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 	l := s.l
 	p := l.prof
-	s.eng = NewEngine(s.port,
+	var dev io.ReadWriter = s.port
+	if p.Voice != nil {
+		// The Conn owns the port from here on; closing the engine
+		// closes the Conn, which closes the port.
+		s.conn = voice.NewConn(s.port)
+		dev = s.conn.Command()
+	}
+	s.eng = NewEngine(dev,
 		EngineClock(l.cfg.clk), EngineLogger(l.cfg.log), EngineName(l.path),
 		EngineTimeout(p.CommandTimeout.D()), EngineNumeric(p.Numeric))
 	defer s.eng.Close() // closes the port
+	defer func() {
+		if s.call != nil { // device lost or Run stopped mid-call
+			s.call.cancel()
+			s.call.stop()
+			s.call = nil
+		}
+	}()
 	uns, cancel := s.eng.Subscribe(64)
 	defer cancel()
 
@@ -62,7 +80,7 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 			s.unsolicited(r)
 		case <-health.C():
 			health.Reset(l.cfg.healthInterval)
-			if st := l.State(); st == StateIdle || st == StateNoLine || st == StateInitialising {
+			if st := l.State(); s.call == nil && (st == StateIdle || st == StateNoLine || st == StateInitialising) {
 				if err := s.health(ctx); err != nil {
 					return true, err.Error()
 				}
@@ -77,6 +95,10 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 			case reqDial:
 				err = s.dial(ctx, r)
 			case reqHangup:
+				if s.call != nil {
+					s.call.cancel() // VoiceCall hangs up when its function returns
+					break
+				}
 				err = s.hangup(ctx, r.ctx, "hung up")
 			case reqCheck:
 				switch l.State() {
@@ -85,6 +107,10 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 				default:
 					err = s.health(ctx)
 				}
+			case reqVoice:
+				err = s.voiceStart(ctx, r)
+			case reqVoiceEnd:
+				err = s.voiceEnd(ctx, r.call)
 			}
 			var lost errLost
 			if errors.As(err, &lost) {
@@ -185,6 +211,9 @@ func (s *session) dial(runCtx context.Context, r lineReq) error {
 	case StateRinging, StateInCall:
 		return fmt.Errorf("dial %s on %s: %w", r.number, l.path, ErrLineBusy)
 	}
+	if s.call != nil {
+		return fmt.Errorf("dial %s on %s: %w", r.number, l.path, ErrLineBusy)
+	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	stop := context.AfterFunc(runCtx, cancel)
@@ -283,6 +312,9 @@ func (s *session) unsolicited(r Response) {
 		if st == StateRinging {
 			l.publish(Ring{Caller: s.cid, Count: s.rings, At: now})
 		}
+	case r.Result == ResultNoCarrier && s.call != nil:
+		// A voice call ends through its stream's events and VoiceCall.
+		l.cfg.log.Info("line: NO CARRIER during voice call", "device", l.path)
 	case r.Result == ResultNoCarrier:
 		switch st {
 		case StateInCall:

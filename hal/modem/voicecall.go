@@ -1,0 +1,274 @@
+package modem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"lifeline/hal/voice"
+)
+
+// Voice call errors.
+var (
+	// ErrNoVoice: the profile has no voice mode (Profile.Voice is nil).
+	ErrNoVoice = errors.New("modem: profile has no voice mode")
+	// ErrNoVoiceFormat: the modem accepted none of the profile's AT+VSM
+	// formats.
+	ErrNoVoiceFormat = errors.New("modem: no voice format accepted")
+	// ErrCallLost: the device was lost or Run ended during a voice call.
+	ErrCallLost = errors.New("modem: voice call lost with the device")
+)
+
+// VoiceOptions tune one Line.VoiceCall.
+type VoiceOptions struct {
+	// Prefer lists sample formats to try first (the negotiated codec's,
+	// so that the modem needs no transcoding); then the profile's order.
+	Prefer []voice.Format
+	// Dialing, when set, is called from the line's goroutine just before
+	// the dial command is sent, once voice mode is entered and a format
+	// selected (the gateway answers 180 Ringing: an analog line signals
+	// neither ringback nor answer to the modem). It must not block and
+	// must not call the Line.
+	Dialing func()
+}
+
+// Call is a voice call in progress, handed by Line.VoiceCall to its
+// function. The function owns Stream, the modem's full-duplex data period
+// (the profile's Voice.Stream, AT+VTR), until it returns; the Line owns
+// the device and the AT engine throughout.
+type Call struct {
+	Number  string
+	Format  voice.Format // the sample format AT+VSM selected
+	VSM     int          // its AT+VSM compression method number
+	Stream  *voice.DataStream
+	Started time.Time // when the modem reported the call up
+
+	ctx context.Context // ends with the call (see VoiceCall)
+}
+
+// activeCall is the session's side of a Call; Run's goroutine only.
+type activeCall struct {
+	c      *Call
+	cancel context.CancelFunc
+	stop   func() bool // the AfterFunc tying the call to Run's context
+}
+
+// VoiceCall places a voice call to number and, once it is up, runs fn with
+// it in the caller's goroutine. Setting up is done by Run's goroutine:
+// the profile's Voice.Enter commands, the first AT+VSM format the modem
+// accepts (opts.Prefer first), Voice.LineSelect, opts.Dialing, the dial
+// until a Voice.Connected result (VCON), then Voice.Stream until CONNECT.
+// The state is in-call from the start; health checks, Dial and CheckNow
+// wait out the call (ErrLineBusy) while fn runs, and RING is ignored.
+//
+// fn's context ends when ctx ends, when Hangup is called, when the device
+// is lost or when Run stops; fn should then return. fn may end the data
+// period itself (bridge.Close aborts it); it must not use Stream after it
+// returns. VoiceCall then ends the call on Run's goroutine: <DLE>! unless
+// the period already ended, the modem's closing OK (bounded by the
+// profile's command timeout), the hang-up and Voice.Leave; the state is
+// idle again.
+//
+// Errors: ErrBadNumber; ErrNoVoice; ErrLineBusy; ErrNotReady (absent,
+// initialising); the dial's outcome as in Dial (ErrBusy, ErrNoAnswer,
+// ErrNoDialtone, ErrNoCarrier, ErrCommand, ErrTimeout) or ctx's error when
+// it ended during set-up (the dial is aborted and the line hung up);
+// ErrNoVoiceFormat. Once fn has run, VoiceCall returns fn's error joined
+// with ErrCallLost if the device went away during the call.
+func (l *Line) VoiceCall(ctx context.Context, number string, opts VoiceOptions, fn func(context.Context, *Call) error) error {
+	if !validNumber(number) {
+		return fmt.Errorf("voice call %q on %s: %w", number, l.path, ErrBadNumber)
+	}
+	c := &Call{}
+	if err := l.request(ctx, lineReq{kind: reqVoice, number: number, voice: opts, call: c}); err != nil {
+		return err
+	}
+	fnErr := fn(c.ctx, c)
+	// Ending must reach Run's goroutine even when ctx is what ended the
+	// call.
+	endErr := l.request(context.WithoutCancel(ctx), lineReq{kind: reqVoiceEnd, call: c})
+	if errors.Is(endErr, ErrNotReady) || errors.Is(endErr, ErrStopped) {
+		endErr = fmt.Errorf("voice call %s on %s: %w", number, l.path, ErrCallLost)
+	}
+	return errors.Join(fnErr, endErr)
+}
+
+// voiceStart sets a voice call up (Run's goroutine).
+func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
+	l := s.l
+	v := l.prof.Voice
+	if v == nil || s.conn == nil {
+		return fmt.Errorf("voice call %s on %s: %w", r.number, l.path, ErrNoVoice)
+	}
+	if st := l.State(); st == StateRinging || st == StateInCall || s.call != nil {
+		return fmt.Errorf("voice call %s on %s: %w", r.number, l.path, ErrLineBusy)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	stop := context.AfterFunc(runCtx, cancel)
+	defer stop()
+
+	timeout := l.prof.CommandTimeout.D()
+	wrap := func(err error) error { return fmt.Errorf("voice call %s on %s: %w", r.number, l.path, err) }
+	// abandon puts the modem back on hook and out of voice mode.
+	abandon := func(err error) error {
+		if errors.As(err, new(errLost)) {
+			return err
+		}
+		if lerr := s.leaveVoice(runCtx, true, StateIdle, "voice call "+r.number+" abandoned: "+err.Error()); lerr != nil {
+			return lerr
+		}
+		return wrap(err)
+	}
+	l.setState(StateInCall, "dialling "+r.number+" (voice)")
+	for _, c := range v.Enter {
+		if err := s.expectOK(ctx, c, timeout); err != nil {
+			return abandon(err)
+		}
+	}
+	var chosen VoiceFormat
+	found := false
+	for _, f := range v.Order(r.voice.Prefer...) {
+		rep, err := s.command(ctx, f.Command(), timeout)
+		if err != nil {
+			return abandon(err)
+		}
+		if rep.Final.Result == ResultOK {
+			chosen, found = f, true
+			break
+		}
+	}
+	if !found {
+		return abandon(ErrNoVoiceFormat)
+	}
+	if v.LineSelect != "" {
+		if err := s.expectOK(ctx, v.LineSelect, timeout); err != nil {
+			return abandon(err)
+		}
+	}
+	if r.voice.Dialing != nil {
+		r.voice.Dialing()
+	}
+	rep, err := s.command(ctx, fmt.Sprintf(v.Dial, r.number), v.DialTimeout.D())
+	if err != nil {
+		// Timed out or cancelled: the hang-up's first character aborts
+		// the dial (V.250 6.3.1).
+		return abandon(err)
+	}
+	if _, ok := matches(rep, v.Connected); !ok {
+		err := rep.Err()
+		if err == nil {
+			err = fmt.Errorf("%w: unexpected %q", ErrCommand, rep.Final.Line)
+		}
+		st := StateIdle
+		if errors.Is(err, ErrNoDialtone) {
+			st = StateNoLine
+		}
+		// The modem is back on hook after a final result code.
+		if lerr := s.leaveVoice(runCtx, false, st, "voice call "+r.number+": "+rep.Final.Line); lerr != nil {
+			return lerr
+		}
+		return wrap(err)
+	}
+	ds, err := s.conn.ExpectData()
+	if err != nil {
+		return abandon(err)
+	}
+	rep, err = s.command(ctx, v.Stream, timeout)
+	if err == nil && rep.Final.Result != ResultConnect {
+		err = fmt.Errorf("%w: %q answered %q", ErrCommand, v.Stream, rep.Final.Line)
+	}
+	if err != nil {
+		ds.Close()
+		return abandon(err)
+	}
+	callCtx, callCancel := context.WithCancel(r.ctx)
+	c := r.call
+	c.Number, c.Format, c.VSM, c.Stream, c.Started, c.ctx = r.number, chosen.Parsed(), chosen.VSM, ds, l.cfg.clk.Now(), callCtx
+	s.call = &activeCall{c: c, cancel: callCancel, stop: context.AfterFunc(runCtx, callCancel)}
+	l.setState(StateInCall, fmt.Sprintf("voice call to %s up (%s)", r.number, c.Format))
+	return nil
+}
+
+// voiceEnd ends the call c (Run's goroutine).
+func (s *session) voiceEnd(runCtx context.Context, c *Call) error {
+	l := s.l
+	if s.call == nil || s.call.c != c {
+		return fmt.Errorf("voice call %s on %s: %w", c.Number, l.path, ErrCallLost)
+	}
+	a := s.call
+	s.call = nil
+	a.cancel()
+	a.stop()
+	ds := c.Stream
+	if err := ds.Abort(); err != nil {
+		l.cfg.log.Debug("line: abort voice stream", "device", l.path, "err", err)
+	}
+	// Closed, the stream drops the rest of the modem's audio, so nothing
+	// stalls the Conn before the <DLE><ETX> and OK.
+	ds.Close()
+	if !s.waitFinal(runCtx, ds, l.prof.CommandTimeout.D()) {
+		l.cfg.log.Warn("line: voice stream did not end", "device", l.path)
+	}
+	return s.leaveVoice(runCtx, true, StateIdle, "voice call to "+c.Number+" ended")
+}
+
+// waitFinal waits up to d for the result code that ends ds.
+func (s *session) waitFinal(runCtx context.Context, ds *voice.DataStream, d time.Duration) bool {
+	ctx, cancel := context.WithCancel(runCtx)
+	t := s.l.cfg.clk.NewTimer(d)
+	done := make(chan struct{})
+	go func() { // stops with cancel below
+		defer close(done)
+		select {
+		case <-t.C():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_, err := ds.Final(ctx)
+	cancel()
+	<-done
+	t.Stop()
+	return err == nil
+}
+
+// leaveVoice hangs up (when hang), runs Voice.Leave and sets state st. It
+// returns an error only when the device is lost.
+func (s *session) leaveVoice(runCtx context.Context, hang bool, st State, reason string) error {
+	l := s.l
+	if hang {
+		if err := s.hangup(runCtx, runCtx, reason); errors.As(err, new(errLost)) {
+			return err
+		} else if err != nil {
+			l.cfg.log.Warn("line: voice hang-up", "device", l.path, "err", err)
+		}
+	}
+	for _, c := range l.prof.Voice.Leave {
+		rep, err := s.command(runCtx, c, l.prof.CommandTimeout.D())
+		if errors.As(err, new(errLost)) {
+			return err
+		}
+		if err != nil || rep.Final.Result != ResultOK {
+			l.cfg.log.Warn("line: leaving voice mode", "device", l.path, "cmd", c, "reply", rep.Final.Line, "err", err)
+		}
+	}
+	s.endRinging(reason)
+	if st != StateIdle {
+		l.setState(st, reason)
+	}
+	return nil
+}
+
+// expectOK runs c and wants OK.
+func (s *session) expectOK(ctx context.Context, c string, timeout time.Duration) error {
+	rep, err := s.command(ctx, c, timeout)
+	if err != nil {
+		return err
+	}
+	if rep.Final.Result != ResultOK {
+		return fmt.Errorf("%w: %q answered %q", ErrCommand, c, rep.Final.Line)
+	}
+	return nil
+}
