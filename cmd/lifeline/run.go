@@ -138,6 +138,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 				log.Error("reload refused, keeping the running configuration", "err", err)
 				continue
 			}
+			if next.Board != cfg.Board && *boardName == "" {
+				log.Warn("option board changed: the board is chosen at start, restart lifeline to use it",
+					"running", board.Name, "configured", next.Board)
+			}
 			hw.Stop()
 			if err := d.Reconfigure(ctx, next); err != nil {
 				log.Error("reload failed", "err", err)
