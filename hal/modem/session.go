@@ -249,6 +249,22 @@ func (s *session) dial(runCtx context.Context, r lineReq) error {
 }
 
 func (s *session) hangup(runCtx, ctx context.Context, reason string) error {
+	err := s.onHook(runCtx, ctx)
+	if err != nil {
+		if !errors.As(err, new(errLost)) {
+			// Unanswered: leave the call state anyway, so that health
+			// checks resume and find a dead modem.
+			s.endRinging(reason + " (hang-up unanswered)")
+		}
+		return fmt.Errorf("hang up %s: %w", s.l.path, err)
+	}
+	s.endRinging(reason)
+	return nil
+}
+
+// onHook drops DTR when the profile asks for it and sends the hang-up
+// command; the state is left to the caller.
+func (s *session) onHook(runCtx, ctx context.Context) error {
 	l := s.l
 	hp := l.prof.Hangup
 	if hp.DTRDrop > 0 {
@@ -270,17 +286,11 @@ func (s *session) hangup(runCtx, ctx context.Context, reason string) error {
 	}
 	r, err := s.command(ctx, hp.Command, hp.Timeout.D())
 	if err != nil {
-		if !errors.As(err, new(errLost)) {
-			// Unanswered: leave the call state anyway, so that health
-			// checks resume and find a dead modem.
-			s.endRinging(reason + " (hang-up unanswered)")
-		}
-		return fmt.Errorf("hang up %s: %w", l.path, err)
+		return err
 	}
 	if r.Final.Result != ResultOK {
 		l.cfg.log.Warn("line: hang-up answered", "device", l.path, "reply", r.Final.Line)
 	}
-	s.endRinging(reason)
 	return nil
 }
 

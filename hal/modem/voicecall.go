@@ -234,12 +234,13 @@ func (s *session) waitFinal(runCtx context.Context, ds *voice.DataStream, d time
 	return err == nil
 }
 
-// leaveVoice hangs up (when hang), runs Voice.Leave and sets state st. It
+// leaveVoice hangs up (when hang), runs Voice.Leave and only then sets
+// state st, so that idle means the modem is ready for the next call. It
 // returns an error only when the device is lost.
 func (s *session) leaveVoice(runCtx context.Context, hang bool, st State, reason string) error {
 	l := s.l
 	if hang {
-		if err := s.hangup(runCtx, runCtx, reason); errors.As(err, new(errLost)) {
+		if err := s.onHook(runCtx, runCtx); errors.As(err, new(errLost)) {
 			return err
 		} else if err != nil {
 			l.cfg.log.Warn("line: voice hang-up", "device", l.path, "err", err)
