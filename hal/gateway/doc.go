@@ -1,0 +1,23 @@
+//go:build gateway
+
+// Package gateway is the SIP side of the SIP-to-line gateway: it answers
+// the INVITEs Kamailio relays to Lifeline, places each call on the line
+// with modem.Line.VoiceCall and carries its audio with hal/voice/bridge.
+//
+// Outgoing call flow: INVITE → 100 Trying → SDP answer from the offer
+// (hal/voice/sdp; 488 when it has neither PCMA nor PCMU) → the line dials
+// in voice mode (180 Ringing once the dial command goes out, since an
+// analog line signals no ringback to the modem) → VCON → 200 OK with the
+// answer → bridge between RTP and the modem's full-duplex stream. Dial
+// outcomes map to SIP: BUSY → 486, NO ANSWER and NO CARRIER → 480, NO
+// DIALTONE, line absent or without voice mode → 503, a bad number → 484. A
+// CANCEL aborts the dial (sipgo answers 487). A BYE from the phone hangs
+// the line up; the line's end (the far end's loop interruption or busy
+// tone in the stream, the modem ending its stream, Line.Hangup) sends BYE
+// to the phone. The dial prefix (default "*00", the HT503's PSTN access
+// code) is stripped from the number.
+//
+// The package is built only with the build tag "gateway": the SIP stack
+// (github.com/emiago/sipgo) costs flash that a router without a voice
+// modem should not pay.
+package gateway

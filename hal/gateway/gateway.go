@@ -1,0 +1,375 @@
+//go:build gateway
+
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/clock"
+	"lifeline/hal/modem"
+	"lifeline/hal/voice"
+	"lifeline/hal/voice/bridge"
+	"lifeline/hal/voice/sdp"
+)
+
+// DefaultPrefix is stripped from dialled numbers: the PSTN access code of
+// FXO adapters such as the Grandstream HT503.
+const DefaultPrefix = "*00"
+
+// Errors.
+var (
+	ErrConfig  = errors.New("gateway: bad configuration")
+	ErrRunning = errors.New("gateway: already running")
+)
+
+// Line is what the gateway needs of the line: *modem.Line implements it.
+type Line interface {
+	VoiceCall(ctx context.Context, number string, opts modem.VoiceOptions, fn func(context.Context, *modem.Call) error) error
+}
+
+var _ Line = (*modem.Line)(nil)
+
+// Config is what New needs. Line, Conn and RTPAddr are required.
+type Config struct {
+	// Line carries the calls. One call at a time: a second INVITE while
+	// the line is busy gets 486.
+	Line Line
+	// Conn is the SIP socket (UDP); the gateway owns it from Run on and
+	// closes it when Run returns.
+	Conn net.PacketConn
+	// RTPAddr is the local address for the calls' RTP sockets and the SDP
+	// c= line, and the host of the Contact header; it must be a concrete
+	// address the phones (or Kamailio) reach.
+	RTPAddr netip.Addr
+	// Prefix is stripped from the called number when present; "" means
+	// DefaultPrefix. Set it to "-" to strip nothing.
+	Prefix string
+	// JitterDepth and JitterPrefill go to the bridge (0: its defaults).
+	JitterDepth, JitterPrefill int
+	// ByeTimeout bounds the BYE the gateway sends (default 5 s).
+	ByeTimeout time.Duration
+	Clock      clock.Clock
+	Logger     *slog.Logger
+	// UserAgent is the User-Agent header (default "lifeline").
+	UserAgent string
+}
+
+// Gateway answers INVITEs on Conn and bridges each call onto Line. Run
+// serves; each INVITE is handled in a goroutine of the SIP stack, counted
+// by the gateway, and ends with Run's context. All methods are safe for
+// concurrent use.
+type Gateway struct {
+	cfg     Config
+	log     *slog.Logger
+	contact sip.ContactHeader
+
+	mu      sync.Mutex // guards running, stopped and calls' Add
+	running bool
+	stopped bool
+	calls   sync.WaitGroup
+	ctx     context.Context // Run's context: every call ends with it
+}
+
+// New checks cfg and returns a Gateway; nothing runs until Run.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Line == nil || cfg.Conn == nil || !cfg.RTPAddr.IsValid() || cfg.RTPAddr.IsUnspecified() {
+		return nil, fmt.Errorf("%w: Line, Conn and a concrete RTPAddr are required", ErrConfig)
+	}
+	port := 0
+	if a, ok := cfg.Conn.LocalAddr().(*net.UDPAddr); ok {
+		port = a.Port
+	} else {
+		return nil, fmt.Errorf("%w: Conn is %T, want a UDP socket", ErrConfig, cfg.Conn)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.ByeTimeout <= 0 {
+		cfg.ByeTimeout = 5 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "lifeline"
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Logger,
+		contact: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}}
+	return g, nil
+}
+
+// Number returns the number to dial for the request URI's user part: the
+// prefix stripped (and "tel:"-style visual separators removed).
+func (g *Gateway) Number(user string) string {
+	n := strings.NewReplacer("-", "", ".", "", " ", "", "(", "", ")", "").Replace(user)
+	if g.cfg.Prefix != "-" {
+		n = strings.TrimPrefix(n, g.cfg.Prefix)
+	}
+	return n
+}
+
+// Run serves SIP on Conn until ctx ends, then ends every call (BYE to the
+// phone, the line hung up), closes Conn and returns nil once every
+// goroutine has exited. Run may be called once.
+func (g *Gateway) Run(ctx context.Context) error {
+	g.mu.Lock()
+	if g.running {
+		g.mu.Unlock()
+		return ErrRunning
+	}
+	g.running, g.ctx = true, ctx
+	g.mu.Unlock()
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(g.cfg.UserAgent), sipgo.WithUserAgentHostname(g.cfg.RTPAddr.String()))
+	if err != nil {
+		g.cfg.Conn.Close()
+		return fmt.Errorf("gateway: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(g.log))
+	if err != nil {
+		ua.Close()
+		g.cfg.Conn.Close()
+		return fmt.Errorf("gateway: %w", err)
+	}
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientLogger(g.log), sipgo.WithClientHostname(g.cfg.RTPAddr.String()))
+	if err != nil {
+		ua.Close()
+		g.cfg.Conn.Close()
+		return fmt.Errorf("gateway: %w", err)
+	}
+	dialogs := sipgo.NewDialogServerCache(cli, g.contact)
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) { g.invite(dialogs, req, tx) })
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
+		if err := dialogs.ReadAck(req, tx); err != nil {
+			g.log.Debug("gateway: ACK outside a dialog", "err", err)
+		}
+	})
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		if err := dialogs.ReadBye(req, tx); err != nil {
+			tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		}
+	})
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	})
+
+	served := make(chan struct{})
+	go func() { // ends when ua.Close closes Conn
+		defer close(served)
+		if err := srv.ServeUDP(g.cfg.Conn); err != nil && ctx.Err() == nil {
+			g.log.Warn("gateway: SIP socket", "err", err)
+		}
+	}()
+	g.log.Info("gateway: serving SIP", "addr", g.cfg.Conn.LocalAddr(), "prefix", g.cfg.Prefix)
+	<-ctx.Done()
+	g.mu.Lock()
+	g.stopped = true
+	g.mu.Unlock()
+	g.calls.Wait() // calls end with ctx: BYEs still go out
+	ua.Close()
+	g.cfg.Conn.Close()
+	<-served
+	return nil
+}
+
+// begin counts a call; false once Run is stopping.
+func (g *Gateway) begin() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return false
+	}
+	g.calls.Add(1)
+	return true
+}
+
+// Status maps the outcome of a failed dial to a SIP final response.
+func Status(err error) (int, string) {
+	switch {
+	case errors.Is(err, modem.ErrBusy), errors.Is(err, modem.ErrLineBusy):
+		return sip.StatusBusyHere, "Busy Here"
+	case errors.Is(err, modem.ErrNoAnswer), errors.Is(err, modem.ErrNoCarrier):
+		return sip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
+	case errors.Is(err, modem.ErrBadNumber):
+		return sip.StatusAddressIncomplete, "Address Incomplete"
+	case errors.Is(err, context.Canceled):
+		return sip.StatusRequestTerminated, "Request Terminated"
+	}
+	// NO DIALTONE, line absent or not ready, no voice mode, the modem
+	// refusing a command or timing out: the line cannot carry calls now.
+	return sip.StatusServiceUnavailable, "Service Unavailable"
+}
+
+// invite handles one INVITE to its end; it runs in the SIP stack's
+// goroutine for the request.
+func (g *Gateway) invite(dialogs *sipgo.DialogServerCache, req *sip.Request, tx sip.ServerTransaction) {
+	if !g.begin() {
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Shutting Down", nil))
+		return
+	}
+	defer g.calls.Done()
+	dlg, err := dialogs.ReadInvite(req, tx)
+	if err != nil {
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
+		return
+	}
+	defer dlg.Close()
+	number := g.Number(req.Recipient.User)
+	log := g.log.With("call-id", req.CallID().Value(), "number", number)
+	respond := func(code int, reason string) {
+		if err := dlg.Respond(code, reason, nil); err != nil {
+			log.Debug("gateway: respond", "code", code, "err", err)
+		}
+	}
+	respond(sip.StatusTrying, "Trying")
+
+	offer, err := sdp.Parse(req.Body())
+	if err != nil {
+		log.Info("gateway: unusable offer", "err", err)
+		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
+		return
+	}
+	rtpConn, port, err := listenRTP(g.cfg.RTPAddr)
+	if err != nil {
+		log.Warn("gateway: RTP socket", "err", err)
+		respond(sip.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	rtpOwned := false // the bridge closes it once started
+	defer func() {
+		if !rtpOwned {
+			rtpConn.Close()
+		}
+	}()
+	now := g.cfg.Clock.Now()
+	answer, choice, err := sdp.Answer(offer, sdp.Local{Addr: g.cfg.RTPAddr, Port: port, SessionID: uint64(now.Unix()), Version: 1, Username: "lifeline"})
+	if err != nil {
+		log.Info("gateway: no common codec", "err", err)
+		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
+		return
+	}
+	codecFmt, _ := voice.CodecFormat(choice.Codec)
+
+	ctx, cancel := context.WithCancel(g.ctx)
+	defer cancel()
+	if !tx.OnCancel(func(*sip.Request) { cancel() }) {
+		return // cancelled before we got here; sipgo answered 487
+	}
+
+	// 180 goes out from here, not from the line's goroutine.
+	ringing := make(chan struct{}, 1)
+	setup := make(chan struct{})
+	var setupOnce sync.Once
+	endSetup := func() { setupOnce.Do(func() { close(setup) }) }
+	var rwg sync.WaitGroup
+	rwg.Add(1)
+	go func() {
+		defer rwg.Done()
+		select {
+		case <-ringing:
+			respond(sip.StatusRinging, "Ringing")
+		case <-setup:
+		}
+	}()
+	defer rwg.Wait()
+	defer endSetup()
+
+	answered := false
+	opts := modem.VoiceOptions{Prefer: []voice.Format{codecFmt}, Dialing: func() {
+		select {
+		case ringing <- struct{}{}:
+		default:
+		}
+	}}
+	err = g.cfg.Line.VoiceCall(ctx, number, opts, func(cctx context.Context, c *modem.Call) error {
+		endSetup()
+		rwg.Wait() // 180 before 200
+		lineGone := make(chan string, 1)
+		b, err := bridge.Start(bridge.Config{
+			Modem: c.Stream, ModemFormat: c.Format, Codec: choice.Codec, PayloadType: choice.PayloadType, EventPT: choice.EventPT,
+			Conn: rtpConn, Remote: net.UDPAddrFromAddrPort(choice.Remote), Logger: log,
+			JitterDepth: g.cfg.JitterDepth, JitterPrefill: g.cfg.JitterPrefill,
+			OnModemEvent: func(e voice.Event) {
+				switch e.Code {
+				case voice.EventLoopInterrupt, voice.EventBusy, voice.EventSilence:
+					select {
+					case lineGone <- e.String():
+					default:
+					}
+				}
+			},
+		})
+		if err != nil {
+			return err
+		}
+		rtpOwned = true
+		defer b.Close()
+		log.Info("gateway: call up", "codec", choice.Codec, "modem-format", c.Format, "rtp", choice.Remote)
+		if err := dlg.RespondSDP(answer); err != nil {
+			return fmt.Errorf("gateway: 200 OK for %s: %w", number, err)
+		}
+		answered = true
+		why := ""
+		select {
+		case <-dlg.Context().Done():
+			log.Info("gateway: phone hung up")
+			return nil
+		case <-b.Done():
+			why = "modem ended its stream"
+		case ev := <-lineGone:
+			why = "line: " + ev
+		case <-cctx.Done():
+			why = "line hung up"
+		}
+		log.Info("gateway: line side ended the call", "why", why)
+		b.Close()
+		byeCtx, cancelBye := context.WithTimeout(context.WithoutCancel(cctx), g.cfg.ByeTimeout)
+		defer cancelBye()
+		if err := dlg.Bye(byeCtx); err != nil {
+			log.Warn("gateway: BYE", "err", err)
+		}
+		return nil
+	})
+	endSetup()
+	rwg.Wait() // the dialog is written from one goroutine at a time
+	if answered {
+		if err != nil {
+			log.Warn("gateway: call ended", "err", err)
+		}
+		return
+	}
+	code, reason := Status(err)
+	log.Info("gateway: call failed", "code", code, "err", err)
+	if code != sip.StatusRequestTerminated { // sipgo answered the CANCEL with 487
+		respond(code, reason)
+	}
+}
+
+// listenRTP opens a UDP socket on an even port (RFC 3550 section 11).
+func listenRTP(addr netip.Addr) (net.PacketConn, int, error) {
+	for range 32 {
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
+		if err != nil {
+			return nil, 0, err
+		}
+		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 && p >= 1024 {
+			return c, p, nil
+		}
+		c.Close()
+	}
+	return nil, 0, fmt.Errorf("gateway: no even RTP port on %s", addr)
+}

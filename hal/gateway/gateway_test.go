@@ -1,0 +1,469 @@
+//go:build gateway
+
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"go.uber.org/goleak"
+
+	"lifeline/hal/gateway"
+	"lifeline/hal/modem"
+	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/voice"
+	"lifeline/hal/voice/rtp"
+	"lifeline/hal/voice/sdp"
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	sip.SetDefaultLogger(logger()) // global in sipgo: once, before any UA runs
+	goleak.VerifyTestMain(m)
+}
+
+// safety is the real-clock net: the tests wait on SIP messages, packets
+// and states, never on time, but must not hang.
+const safety = 15 * time.Second
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+func logger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// rig is the gateway on loopback in front of a Line on the analog profile
+// over a VoiceSim on a pty, and a sipgo UAC as the phone.
+type rig struct {
+	t      *testing.T
+	sim    *modemsim.VoiceSim
+	line   *modem.Line
+	gwAddr *net.UDPAddr
+	dc     *sipgo.DialogClientCache
+	byes   chan struct{}
+	states chan modem.State
+}
+
+func newRig(t *testing.T, simOpts ...modemsim.VoiceOption) *rig {
+	t.Helper()
+	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
+		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
+	} else {
+		f.Close()
+	}
+	p, err := modem.LoadProfile("analog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Hangup.DTRDrop = 0
+	// The simulator's G.711 methods too, so PCMA needs no transcoding.
+	p.Voice.Formats = []modem.VoiceFormat{{VSM: 1, Format: "linear8u"}, {VSM: 4, Format: "ulaw"}, {VSM: 5, Format: "alaw"}}
+	simOpts = append([]modemsim.VoiceOption{modemsim.VoiceRings(1, 10*time.Millisecond), modemsim.VoiceLogger(logger())}, simOpts...)
+	sim, err := modemsim.NewVoice(t.TempDir(), simOpts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.SetPlayback(modemsim.PlayEchoPaced)
+	r := &rig{t: t, sim: sim, byes: make(chan struct{}, 4)}
+	states := make(chan modem.State, 64)
+	r.states = states
+	r.line = modem.New(sim.Path(), p, modem.WithLogger(logger()), modem.WithHealthInterval(time.Hour),
+		modem.WithStateFunc(func(c modem.StateChange) {
+			select {
+			case states <- c.To:
+			default:
+			}
+		}))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.line.Run(ctx) }()
+
+	sipConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		wg.Wait()
+		t.Skipf("needs loopback UDP: %v", err)
+	}
+	r.gwAddr = sipConn.LocalAddr().(*net.UDPAddr)
+	gw, err := gateway.New(gateway.Config{Line: r.line, Conn: sipConn, RTPAddr: loopback, Logger: logger(),
+		JitterDepth: 16, JitterPrefill: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); gw.Run(ctx) }()
+
+	// The phone: a UA with its own listening socket for the gateway's BYE.
+	ua, _ := sipgo.NewUA(sipgo.WithUserAgent("phone"), sipgo.WithUserAgentHostname("127.0.0.1"))
+	phoneConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := sipgo.NewServer(ua)
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	pa := phoneConn.LocalAddr().(*net.UDPAddr)
+	r.dc = sipgo.NewDialogClientCache(cli, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1", Port: pa.Port}})
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		if err := r.dc.ReadBye(req, tx); err != nil {
+			t.Errorf("BYE from the gateway: %v", err)
+		}
+		r.byes <- struct{}{}
+	})
+	wg.Add(1)
+	go func() { defer wg.Done(); srv.ServeUDP(phoneConn) }()
+	t.Cleanup(func() {
+		cancel()
+		ua.Close()
+		phoneConn.Close()
+		wg.Wait()
+		sim.Close()
+	})
+	deadline := time.After(safety)
+	for st := modem.StateAbsent; st != modem.StateIdle; {
+		select {
+		case st = <-states:
+		case <-deadline:
+			t.Fatal("line never idle")
+		}
+	}
+	return r
+}
+
+// ctx bounds one step on the real clock.
+func (r *rig) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), safety)
+	r.t.Cleanup(cancel)
+	return ctx
+}
+
+// evenUDP is an RTP socket on an even port.
+func evenUDP(t *testing.T) (*net.UDPConn, int) {
+	t.Helper()
+	for range 32 {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Skipf("needs loopback UDP: %v", err)
+		}
+		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 {
+			return c, p
+		}
+		c.Close()
+	}
+	t.Fatal("no even port")
+	return nil, 0
+}
+
+// call is one INVITE from the phone and its final response.
+type call struct {
+	sess  *sipgo.DialogClientSession
+	codes []int
+	err   error
+}
+
+// invite sends an INVITE for user with offer and waits for the final
+// response; onResponse sees every response (to cancel on 180).
+func (r *rig) invite(ctx context.Context, user string, offer []byte, onResponse func(*sip.Response)) *call {
+	r.t.Helper()
+	sess, err := r.dc.Invite(ctx, sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: r.gwAddr.Port}, offer,
+		sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		r.t.Fatalf("INVITE: %v", err)
+	}
+	r.t.Cleanup(func() { sess.Close() })
+	c := &call{sess: sess}
+	var mu sync.Mutex
+	c.err = sess.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+		mu.Lock()
+		c.codes = append(c.codes, int(res.StatusCode))
+		mu.Unlock()
+		if onResponse != nil {
+			onResponse(res)
+		}
+		return nil
+	}})
+	if sess.InviteResponse != nil {
+		c.codes = append(c.codes, int(sess.InviteResponse.StatusCode))
+	}
+	return c
+}
+
+func offerFor(t *testing.T, port int, codecs ...string) []byte {
+	t.Helper()
+	b, err := sdp.Offer(sdp.Local{Addr: loopback, Port: port, SessionID: 7, Version: 1}, codecs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// waitIdle waits until the line is idle again (which it becomes only
+// once the modem is on hook and out of voice mode).
+func (r *rig) waitIdle() {
+	r.t.Helper()
+	deadline := time.After(safety)
+	for {
+		select {
+		case st := <-r.states:
+			if st != modem.StateIdle {
+				continue
+			}
+			if r.sim.InCall() || r.sim.Mode() != "command" {
+				r.t.Fatalf("line idle, but the sim is in call %v, mode %s", r.sim.InCall(), r.sim.Mode())
+			}
+			return
+		case <-deadline:
+			st, why := r.line.Status()
+			r.t.Fatalf("line %v (%s), sim in call %v mode %s", st, why, r.sim.InCall(), r.sim.Mode())
+		}
+	}
+}
+
+// audio is n frames of a sine in f, no frame silent.
+func audio(f voice.Format, frames int) [][]byte {
+	var out [][]byte
+	for k := range frames {
+		lin := make([]int16, voice.FrameSamples)
+		for i := range lin {
+			n := k*voice.FrameSamples + i
+			lin[i] = int16(6000*math.Sin(2*math.Pi*350*float64(n)/8000)) + int16(k*40) + 300
+		}
+		out = append(out, f.Encode(nil, lin))
+	}
+	return out
+}
+
+// TestCallEchoAndHangup: a prefixed call goes out with the prefix
+// stripped; 100, 180, 200 with PCMA; one second of audio comes back from
+// the far end's echo and is compared frame by frame; then a BYE from the
+// phone, or the far end hanging up (the gateway's BYE), ends it.
+func TestCallEchoAndHangup(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		codecs []string
+		pt     uint8
+		hangup string // "phone" or "line"
+	}{
+		{"PCMA, phone hangs up", []string{"PCMA"}, rtp.PayloadPCMA, "phone"},
+		{"PCMU, far end hangs up", []string{"PCMU", "PCMA"}, rtp.PayloadPCMU, "line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			phone, port := evenUDP(t)
+			defer phone.Close()
+			c := r.invite(r.ctx(), "*005551234", offerFor(t, port, tc.codecs...), nil)
+			if c.err != nil {
+				t.Fatalf("INVITE: %v (responses %v)", c.err, c.codes)
+			}
+			if !slices.Contains(c.codes, 180) || c.codes[len(c.codes)-1] != 200 {
+				t.Fatalf("responses %v, want 180 then 200", c.codes)
+			}
+			if err := c.sess.Ack(r.ctx()); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(r.sim.Commands(), "ATDT5551234") {
+				t.Fatalf("the prefix was not stripped: %q", r.sim.Commands())
+			}
+			ans, err := sdp.Parse(c.sess.InviteResponse.Body())
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := ans.Media[0]
+			if len(m.Formats) == 0 || m.Formats[0] != map[uint8]string{8: "8", 0: "0"}[tc.pt] {
+				t.Fatalf("answer %+v", m)
+			}
+			gwRTP := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: m.Port}
+			codecFmt, _ := voice.CodecFormat(tc.codecs[0])
+			frames := audio(codecFmt, 50)
+			pk := rtp.NewPacketizer(tc.pt, 42, 100, 1000)
+			sent := 0
+			send := func() {
+				if sent < len(frames) {
+					if _, err := phone.WriteTo(pk.Packet(frames[sent], voice.FrameSamples), gwRTP); err != nil {
+						t.Fatal(err)
+					}
+					sent++
+				}
+			}
+			for range 4 {
+				send()
+			}
+			silence := bytes.Repeat([]byte{codecFmt.SilenceByte()}, voice.FrameSamples)
+			var got [][]byte
+			var h rtp.Header
+			buf := make([]byte, 2048)
+			phone.SetReadDeadline(time.Now().Add(safety))
+			for packets := 0; len(got) < len(frames); packets++ {
+				n, _, err := phone.ReadFrom(buf)
+				if err != nil {
+					t.Fatalf("after %d packets, %d frames echoed: %v", packets, len(got), err)
+				}
+				payload, err := h.Unmarshal(buf[:n])
+				if err != nil || h.PayloadType != tc.pt {
+					t.Fatalf("bad RTP %+v: %v", h, err)
+				}
+				if packets > len(frames)+50 {
+					t.Fatalf("%d packets, %d frames echoed", packets, len(got))
+				}
+				send()
+				if !bytes.Equal(payload, silence) {
+					got = append(got, append([]byte(nil), payload...))
+				}
+			}
+			for i := range frames {
+				if !bytes.Equal(got[i], frames[i]) {
+					t.Fatalf("echoed frame %d differs from the one sent", i)
+				}
+			}
+			switch tc.hangup {
+			case "phone":
+				if err := c.sess.Bye(r.ctx()); err != nil {
+					t.Fatal(err)
+				}
+			case "line":
+				if err := r.sim.HangupRemote(); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-r.byes:
+				case <-time.After(safety):
+					t.Fatal("no BYE from the gateway after the far end hung up")
+				}
+			}
+			r.waitIdle()
+			cmds := r.sim.Commands()
+			if i := slices.Index(cmds, "AT+VTR"); i < 0 || !slices.Contains(cmds[i:], "ATH0") {
+				t.Fatalf("never hung up: %q", cmds)
+			}
+		})
+	}
+}
+
+// TestCallFailures: each way a call can fail maps to its SIP response.
+func TestCallFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(*rig)
+		codecs []string
+		want   int
+	}{
+		{"busy", func(r *rig) { r.sim.SetAnswer(modemsim.AnswerBusy) }, nil, 486},
+		{"no answer", func(r *rig) { r.sim.SetAnswer(modemsim.AnswerNever) }, nil, 480},
+		{"no dial tone", func(r *rig) { r.sim.SetLine(false) }, nil, 503},
+		{"line absent", func(r *rig) { r.sim.Close() }, nil, 503},
+		{"no common codec", nil, []string{"G722"}, 488},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			if tc.setup != nil {
+				tc.setup(r)
+			}
+			_, port := evenUDP(t)
+			var offer []byte
+			if tc.codecs != nil {
+				offer = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+					"m=audio " + itoa(port) + " RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n")
+			} else {
+				offer = offerFor(t, port)
+			}
+			c := r.invite(r.ctx(), "5551234", offer, nil)
+			if c.err == nil {
+				t.Fatalf("call up, responses %v", c.codes)
+			}
+			if last := c.codes[len(c.codes)-1]; last != tc.want {
+				t.Fatalf("responses %v, want final %d", c.codes, tc.want)
+			}
+			if r.sim.InCall() {
+				t.Fatal("sim in call")
+			}
+		})
+	}
+}
+
+// TestCancelDuringDial: a CANCEL while the far end rings aborts the dial.
+func TestCancelDuringDial(t *testing.T) {
+	r := newRig(t, modemsim.VoiceRings(1000, time.Hour))
+	_, port := evenUDP(t)
+	ctx, cancel := context.WithCancel(r.ctx())
+	c := r.invite(ctx, "5551234", offerFor(t, port), func(res *sip.Response) {
+		if res.StatusCode == 180 {
+			cancel()
+		}
+	})
+	if !errors.Is(c.err, context.Canceled) {
+		t.Fatalf("WaitAnswer = %v, responses %v", c.err, c.codes)
+	}
+	r.waitIdle()
+	cmds := r.sim.Commands()
+	if i := slices.Index(cmds, "ATDT5551234"); i < 0 || !slices.Contains(cmds[i:], "AT+FCLASS=0") {
+		t.Fatalf("dial not aborted: %q", cmds)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"busy", modem.ErrBusy, 486},
+		{"line busy", modem.ErrLineBusy, 486},
+		{"no answer", modem.ErrNoAnswer, 480},
+		{"no carrier", modem.ErrNoCarrier, 480},
+		{"no dial tone", modem.ErrNoDialtone, 503},
+		{"absent", modem.ErrNotReady, 503},
+		{"no voice", modem.ErrNoVoice, 503},
+		{"timeout", modem.ErrTimeout, 503},
+		{"bad number", modem.ErrBadNumber, 484},
+		{"cancelled", context.Canceled, 487},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, _ := gateway.Status(tc.err); got != tc.want {
+				t.Fatalf("Status(%v) = %d, want %d", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNumber(t *testing.T) {
+	c, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer c.Close()
+	for _, tc := range []struct{ prefix, in, want string }{
+		{"", "*005551234", "5551234"},
+		{"", "5551234", "5551234"},
+		{"", "*00-555-1234", "5551234"},
+		{"9", "95551234", "5551234"},
+		{"-", "*005551234", "*005551234"},
+	} {
+		g, err := gateway.New(gateway.Config{Line: (*modem.Line)(nil), Conn: c, RTPAddr: loopback, Prefix: tc.prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := g.Number(tc.in); got != tc.want {
+			t.Errorf("prefix %q: Number(%q) = %q, want %q", tc.prefix, tc.in, got, tc.want)
+		}
+	}
+	if _, err := gateway.New(gateway.Config{Conn: c, RTPAddr: loopback}); !errors.Is(err, gateway.ErrConfig) {
+		t.Errorf("no line: %v", err)
+	}
+}
+
+func itoa(n int) string { return netip.AddrPortFrom(loopback, uint16(n)).String()[len("127.0.0.1:"):] }
