@@ -153,7 +153,7 @@ func (r *rig) ctx() context.Context {
 	return ctx
 }
 
-// evenUDP is an RTP socket on an even port.
+// evenUDP is an RTP socket on an even port, closed when the test ends.
 func evenUDP(t *testing.T) (*net.UDPConn, int) {
 	t.Helper()
 	for range 32 {
@@ -162,6 +162,7 @@ func evenUDP(t *testing.T) (*net.UDPConn, int) {
 			t.Skipf("needs loopback UDP: %v", err)
 		}
 		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 {
+			t.Cleanup(func() { c.Close() })
 			return c, p
 		}
 		c.Close()
@@ -467,3 +468,29 @@ func TestNumber(t *testing.T) {
 }
 
 func itoa(n int) string { return netip.AddrPortFrom(loopback, uint16(n)).String()[len("127.0.0.1:"):] }
+
+// TestSecondCallWhileBusy: one line, one call: a second INVITE during a
+// call gets 486 and leaves the first call up.
+func TestSecondCallWhileBusy(t *testing.T) {
+	r := newRig(t)
+	_, port1 := evenUDP(t)
+	first := r.invite(r.ctx(), "5551234", offerFor(t, port1), nil)
+	if first.err != nil {
+		t.Fatalf("first call: %v (responses %v)", first.err, first.codes)
+	}
+	if err := first.sess.Ack(r.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	_, port2 := evenUDP(t)
+	second := r.invite(r.ctx(), "5559876", offerFor(t, port2), nil)
+	if second.err == nil || second.codes[len(second.codes)-1] != 486 {
+		t.Fatalf("second call: %v, responses %v; want 486", second.err, second.codes)
+	}
+	if st := r.line.State(); st != modem.StateInCall || !r.sim.InCall() {
+		t.Fatalf("first call lost: line %v, sim in call %v", st, r.sim.InCall())
+	}
+	if err := first.sess.Bye(r.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	r.waitIdle()
+}
