@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,11 +75,46 @@ type Gateway struct {
 	log     *slog.Logger
 	contact sip.ContactHeader
 
-	mu      sync.Mutex // guards running, stopped and calls' Add
+	mu      sync.Mutex // guards running, stopped, calls' Add and active
 	running bool
 	stopped bool
 	calls   sync.WaitGroup
 	ctx     context.Context // Run's context: every call ends with it
+	active  map[string]CallStatus
+}
+
+// CallStatus describes a call in progress, for `lifeline status`.
+type CallStatus struct {
+	CallID    string
+	Direction string // "out": from SIP to the line
+	Number    string // as dialled on the line, prefix stripped
+	Codec     string // the RTP codec, "PCMA" or "PCMU"
+	Format    voice.Format
+	Started   time.Time // when the line answered
+}
+
+// Calls returns the calls in progress (answered, not yet ended), oldest
+// first.
+func (g *Gateway) Calls() []CallStatus {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]CallStatus, 0, len(g.active))
+	for _, c := range g.active {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b CallStatus) int { return a.Started.Compare(b.Started) })
+	return out
+}
+
+func (g *Gateway) track(c CallStatus) func() {
+	g.mu.Lock()
+	g.active[c.CallID] = c
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		delete(g.active, c.CallID)
+		g.mu.Unlock()
+	}
 }
 
 // New checks cfg and returns a Gateway; nothing runs until Run.
@@ -107,7 +143,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "lifeline"
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger,
+	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{},
 		contact: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}}
 	return g, nil
 }
@@ -323,6 +359,8 @@ func (g *Gateway) invite(dialogs *sipgo.DialogServerCache, req *sip.Request, tx 
 			return fmt.Errorf("gateway: 200 OK for %s: %w", number, err)
 		}
 		answered = true
+		defer g.track(CallStatus{CallID: req.CallID().Value(), Direction: "out", Number: number, Codec: choice.Codec,
+			Format: c.Format, Started: c.Started})()
 		why := ""
 		select {
 		case <-dlg.Context().Done():

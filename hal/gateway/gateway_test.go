@@ -58,6 +58,7 @@ type rig struct {
 	dc     *sipgo.DialogClientCache
 	byes   chan struct{}
 	states chan modem.State
+	gw     *gateway.Gateway
 }
 
 func newRig(t *testing.T, simOpts ...modemsim.VoiceOption) *rig {
@@ -107,6 +108,7 @@ func newRig(t *testing.T, simOpts ...modemsim.VoiceOption) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.gw = gw
 	wg.Add(1)
 	go func() { defer wg.Done(); gw.Run(ctx) }()
 
@@ -489,8 +491,16 @@ func TestSecondCallWhileBusy(t *testing.T) {
 	if st := r.line.State(); st != modem.StateInCall || !r.sim.InCall() {
 		t.Fatalf("first call lost: line %v, sim in call %v", st, r.sim.InCall())
 	}
+	calls := r.gw.Calls()
+	if len(calls) != 1 || calls[0].Number != "5551234" || calls[0].Codec != "PCMA" || calls[0].Direction != "out" ||
+		calls[0].Format != voice.FormatALaw || calls[0].Started.IsZero() {
+		t.Fatalf("Calls = %+v", calls)
+	}
 	if err := first.sess.Bye(r.ctx()); err != nil {
 		t.Fatal(err)
 	}
 	r.waitIdle()
+	if calls := r.gw.Calls(); len(calls) != 0 {
+		t.Fatalf("Calls after the BYE = %+v", calls)
+	}
 }
