@@ -1,9 +1,9 @@
 package sipprobe
 
 import (
-	rand "math/rand/v2"
 	"encoding/hex"
 	"fmt"
+	rand "math/rand/v2"
 	"net/netip"
 	"strings"
 )
