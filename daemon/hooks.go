@@ -20,7 +20,7 @@ import (
 // LIFELINE_EVENT, LIFELINE_ROUTE, LIFELINE_PREV_ROUTE, LIFELINE_REASON,
 // LIFELINE_POWER and LIFELINE_BATTERY.
 type HookEvent struct {
-	Event     string // start | route | override | power | line | shutdown | stop
+	Event     string // start | route | override | line | powerout | onbattery | mainsback | lowbattery | shutdown | stop
 	Route     Route
 	PrevRoute Route
 	Reason    string
