@@ -3,6 +3,8 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,8 +38,24 @@ type Config struct {
 	Line     *LineConfig // nil when no line is configured
 	Battery  BatteryConfig
 	Hotkeys  []HotkeyConfig
-	Proxy    *ProxyConfig // nil: no SIP proxy to steer
+	Proxy    *ProxyConfig   // nil: no SIP proxy to steer
+	Gateway  *GatewayConfig // nil: no SIP-to-line gateway
 }
+
+// GatewayConfig is the SIP-to-line gateway (build tag gateway): it answers
+// INVITEs on Listen and carries the calls over the line.
+type GatewayConfig struct {
+	Name       string
+	Line       int            // where the section starts, for errors found later
+	Listen     netip.AddrPort // SIP UDP socket; the address may be unspecified
+	RTPAddress netip.Addr     // concrete address for SDP and Contact
+	Prefix     string         // stripped from dialled numbers (default *00)
+	Emergency  []string       // numbers that always go out over the line
+}
+
+// DefaultGatewayPrefix is the PSTN access code of FXO adapters such as the
+// Grandstream HT503.
+const DefaultGatewayPrefix = "*00"
 
 // ProxyConfig is the phones' outbound proxy (Kamailio) whose next hop
 // Lifeline sets over its JSON-RPC datagram socket.
@@ -132,7 +150,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	for _, s := range f.Sections {
 		r := &reader{file: name, sec: s}
 		switch s.Type {
-		case "lifeline", "provider", "line", "battery", "proxy":
+		case "lifeline", "provider", "line", "battery", "proxy", "gateway":
 			if prev, dup := seen[s.Type]; dup {
 				return nil, r.errAt(s.Line, "", "a second %q section (the first is on line %d)", s.Type, prev)
 			}
@@ -197,8 +215,10 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 				}
 			}
 			c.Proxy = p
+		case "gateway":
+			c.Gateway = r.gateway()
 		default:
-			return nil, r.errAt(s.Line, "", "unknown section type %q (want lifeline, provider, line, battery, hotkey or proxy)", s.Type)
+			return nil, r.errAt(s.Line, "", "unknown section type %q (want lifeline, provider, line, battery, hotkey, proxy or gateway)", s.Type)
 		}
 		if r.err == nil {
 			r.checkUnknown()
@@ -208,6 +228,66 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+func (r *reader) gateway() *GatewayConfig {
+	s := r.sec
+	g := &GatewayConfig{Name: s.Name, Line: s.Line}
+	r.str("listen", "", func(v string) error {
+		ap, err := parseListen(v)
+		g.Listen = ap
+		return err
+	})
+	r.str("rtp_address", "", func(v string) error {
+		a, err := netip.ParseAddr(v)
+		if err != nil || a.IsUnspecified() || a.Zone() != "" {
+			return errors.New("not a concrete IP address (e.g. 192.168.1.1)")
+		}
+		g.RTPAddress = a
+		return nil
+	})
+	g.Prefix = r.str("prefix", DefaultGatewayPrefix, dialString)
+	g.Emergency = r.list("emergency", dialString)
+	if r.err != nil {
+		return g
+	}
+	switch {
+	case !g.Listen.IsValid():
+		r.errAt(s.Line, "listen", "is required (e.g. '192.168.1.1:5080' or ':5080')")
+	case !g.RTPAddress.IsValid() && g.Listen.Addr().IsUnspecified():
+		r.errAt(s.Line, "rtp_address", "is required when listen has no address")
+	case !g.RTPAddress.IsValid():
+		g.RTPAddress = g.Listen.Addr()
+	}
+	return g
+}
+
+// parseListen accepts "HOST:PORT" with an IP host or ":PORT" (every address).
+func parseListen(v string) (netip.AddrPort, error) {
+	bad := errors.New("not a SIP listen address (e.g. '192.168.1.1:5080' or ':5080')")
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return netip.AddrPort{}, bad
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return netip.AddrPort{}, bad
+	}
+	a := netip.IPv6Unspecified()
+	if host != "" {
+		if a, err = netip.ParseAddr(host); err != nil || a.Zone() != "" {
+			return netip.AddrPort{}, bad
+		}
+	}
+	return netip.AddrPortFrom(a.Unmap(), uint16(p)), nil
+}
+
+// dialString checks a number or code dialled on the line: digits, * and #.
+func dialString(v string) error {
+	if v == "" || len(v) > 32 || strings.Trim(v, "0123456789*#") != "" {
+		return errors.New("want digits, * and # (at most 32)")
+	}
+	return nil
 }
 
 // reader pulls typed options out of one section, remembering which it used

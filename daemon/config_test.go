@@ -157,3 +157,59 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestParseConfigGateway(t *testing.T) {
+	ok := []struct {
+		name, src string
+		listen    string
+		rtp       string
+		prefix    string
+		emergency []string
+	}{
+		{"address", "config gateway 'gw'\n\toption listen '192.168.1.1:5080'\n", "192.168.1.1:5080", "192.168.1.1", "*00", nil},
+		{"any address", "config gateway 'gw'\n\toption listen ':5080'\n\toption rtp_address '192.168.1.1'\n", "[::]:5080", "192.168.1.1", "*00", nil},
+		{"ipv6", "config gateway 'gw'\n\toption listen '[fd00::1]:5080'\n", "[fd00::1]:5080", "fd00::1", "*00", nil},
+		{"prefix and emergency", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption rtp_address '127.0.0.2'\n\toption prefix '#9'\n\tlist emergency '112'\n\tlist emergency '110'\n",
+			"127.0.0.1:5080", "127.0.0.2", "#9", []string{"112", "110"}},
+	}
+	for _, tc := range ok {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseConfig("g", []byte(tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := c.Gateway
+			if g == nil || g.Name != "gw" || g.Line != 1 || g.Listen.String() != tc.listen || g.RTPAddress.String() != tc.rtp ||
+				g.Prefix != tc.prefix || strings.Join(g.Emergency, ",") != strings.Join(tc.emergency, ",") {
+				t.Fatalf("gateway = %+v", g)
+			}
+		})
+	}
+	bad := []struct{ name, src, want string }{
+		{"no listen", "config gateway 'gw'\n\toption rtp_address '192.168.1.1'\n", "f:1: section gateway 'gw' option 'listen': is required"},
+		{"listen without port", "config gateway 'gw'\n\toption listen '192.168.1.1'\n", "f:2: section gateway 'gw' option 'listen': \"192.168.1.1\": not a SIP listen address"},
+		{"listen host name", "config gateway 'gw'\n\toption listen 'router.lan:5080'\n", "option 'listen': \"router.lan:5080\": not a SIP listen address"},
+		{"listen port zero", "config gateway 'gw'\n\toption listen ':0'\n", "option 'listen'"},
+		{"listen port range", "config gateway 'gw'\n\toption listen ':65536'\n", "option 'listen'"},
+		{"any address without rtp", "config gateway 'gw'\n\toption listen ':5080'\n", "f:1: section gateway 'gw' option 'rtp_address': is required when listen has no address"},
+		{"rtp unspecified", "config gateway 'gw'\n\toption listen ':5080'\n\toption rtp_address '0.0.0.0'\n", "f:3: section gateway 'gw' option 'rtp_address': \"0.0.0.0\": not a concrete IP address"},
+		{"rtp host name", "config gateway 'gw'\n\toption listen ':5080'\n\toption rtp_address 'router'\n", "option 'rtp_address'"},
+		{"prefix letters", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption prefix 'x1'\n", "f:3: section gateway 'gw' option 'prefix': \"x1\": want digits, * and #"},
+		{"prefix empty", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption prefix ''\n", "option 'prefix'"},
+		{"emergency as option", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption emergency '112'\n", "option 'emergency': must be given with 'list'"},
+		{"emergency bad", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\tlist emergency '11 2'\n", "f:3: section gateway 'gw' option 'emergency': \"11 2\""},
+		{"unknown option", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption codec 'PCMA'\n", "f:3: section gateway 'gw' option 'codec': unknown option"},
+		{"second section", "config gateway 'a'\n\toption listen '127.0.0.1:5080'\nconfig gateway 'b'\n\toption listen '127.0.0.1:5081'\n", "f:3: section gateway 'b': a second \"gateway\" section (the first is on line 1)"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("f", []byte(tc.src))
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("err = %v, want ErrConfig", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %q\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}

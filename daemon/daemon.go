@@ -90,6 +90,9 @@ type Options struct {
 	Actuators []RouteActuator // told each route change
 	Observers []StatusObserver
 	LineInfo  LineStatus // device and profile for the status
+	// Calls lists the gateway's calls in progress for the status; nil: no
+	// gateway. Called from the daemon's goroutine, it must not block.
+	Calls func() []CallStatus
 	// Shedder sets interfaces down and up for load shedding; nil: nothing
 	// can be shed (each attempt is logged).
 	Shedder ifctl.Actuator
@@ -498,5 +501,9 @@ func (d *Daemon) status() Status {
 	// Line.
 	st.Line = d.opts.LineInfo
 	st.Line.State = string(rs.Line)
+	st.Calls = []CallStatus{}
+	if d.opts.Calls != nil {
+		st.Calls = append(st.Calls, d.opts.Calls()...)
+	}
 	return st
 }

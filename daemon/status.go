@@ -13,8 +13,18 @@ type Status struct {
 	WAN      WANStatus      `json:"wan"`
 	Line     LineStatus     `json:"line"`
 	Override OverrideStatus `json:"override"`
+	Calls    []CallStatus   `json:"calls"` // [] when none
 	Board    string         `json:"board"`
 	Version  string         `json:"version"`
+}
+
+// CallStatus is a call in progress on the line gateway.
+type CallStatus struct {
+	Direction string    `json:"direction"` // out: from SIP to the line
+	Number    string    `json:"number"`    // as dialled on the line
+	Codec     string    `json:"codec"`     // RTP codec: PCMA | PCMU
+	Format    string    `json:"format"`    // the modem's sample format
+	Started   time.Time `json:"started"`   // when the line answered
 }
 
 // PowerStatus is the power part of Status.
