@@ -34,13 +34,13 @@ test-deps:
 
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags gateway ./hal/gateway/...
+	$(GO) vet -tags gateway ./hal/gateway/... ./cmd/lifeline
 
 # -race needs cgo. The SIP-to-line gateway is behind the build tag
 # `gateway` (sipgo costs 3.9 MB on mipsle), so its tests run with it.
 unit:
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
-	CGO_ENABLED=1 $(GO) test -race -count=1 -tags gateway ./hal/gateway/...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m -tags gateway ./hal/gateway/... ./cmd/lifeline
 
 # Static stripped binaries for every target into dist/, with a size table;
 # fails over a target's budget (scripts/cross.sh).

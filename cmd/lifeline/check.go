@@ -57,6 +57,9 @@ func checkConfig(c *daemon.Config, b *boards.Board) error {
 			}
 		}
 	}
+	if err := checkGateway(c, b); err != nil {
+		return err
+	}
 	return checkLineProfile(c)
 }
 

@@ -38,6 +38,7 @@ type hardware struct {
 	proxy       *proxyAdapter
 	shedder     ifctl.Actuator
 	closers     []func() error // process-lifetime resources, closed by Close
+	gw          gatewaySlot    // the running SIP-to-line gateway (gateway.go; empty without the build tag)
 
 	mu     sync.Mutex // guards d, cfg, ctx, line (read by callbacks from other goroutines)
 	line   *modem.Line
@@ -136,6 +137,9 @@ func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.
 		hw.goOwned(func() { hw.proxy.run(ctx, cfg.Proxy) })
 	}
 	if err := hw.startLine(ctx, cfg); err != nil {
+		return err
+	}
+	if err := hw.startGateway(ctx, cfg); err != nil {
 		return err
 	}
 	if hw.sim != nil {

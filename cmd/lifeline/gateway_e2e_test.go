@@ -1,0 +1,362 @@
+//go:build gateway
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/voice"
+	"lifeline/hal/voice/rtp"
+	"lifeline/hal/voice/sdp"
+)
+
+// The gateway end to end: the real binary built with -tags gateway on the
+// generic board, its line a modemsim.VoiceSim made by the test (the analog
+// profile, so the bridge transcodes PCMA to the modem's 8-bit linear), a
+// sipgo UAC in the test as the phone.
+
+var (
+	gwBuildOnce sync.Once
+	gwBinPath   string
+	gwBuildErr  error
+)
+
+// gatewayBin builds the binary with the gateway once per test process.
+func gatewayBin(t testing.TB) string {
+	t.Helper()
+	gwBuildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lifeline-gw-e2e")
+		if err != nil {
+			gwBuildErr = err
+			return
+		}
+		gwBinPath = filepath.Join(dir, "lifeline")
+		out, err := exec.Command("go", "build", "-tags", "gateway", "-ldflags", "-X main.version=e2e-gw", "-o", gwBinPath, ".").CombinedOutput()
+		if err != nil {
+			gwBuildErr = fmt.Errorf("go build -tags gateway: %v\n%s", err, out)
+		}
+	})
+	if gwBuildErr != nil {
+		t.Fatal(gwBuildErr)
+	}
+	return gwBinPath
+}
+
+const gwE2EConfig = `config lifeline 'main'
+	option wan_interface 'lo'
+	option hooks_dir '%s'
+
+config line 'pstn'
+	option device '%s'
+	option profile 'analog'
+
+config gateway 'gw'
+	option listen '127.0.0.1:%d'
+	option prefix '*00'
+	list emergency '112'
+`
+
+// freeUDPPort returns a loopback UDP port that was free a moment ago.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("needs loopback UDP: %v", err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// sipPhone is a sipgo UA with its own socket (for the gateway's BYE).
+type sipPhone struct {
+	t  *testing.T
+	dc *sipgo.DialogClientCache
+	gw int // the gateway's SIP port
+}
+
+var sipLogOnce sync.Once
+
+func newSIPPhone(t *testing.T, gwPort int) *sipPhone {
+	t.Helper()
+	sipLogOnce.Do(func() { sip.SetDefaultLogger(slog.New(slog.DiscardHandler)) })
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("phone"), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := sipgo.NewServer(ua)
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	p := &sipPhone{t: t, gw: gwPort}
+	p.dc = sipgo.NewDialogClientCache(cli, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1",
+		Port: conn.LocalAddr().(*net.UDPAddr).Port}})
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) { p.dc.ReadBye(req, tx) })
+	served := make(chan struct{})
+	go func() { defer close(served); srv.ServeUDP(conn) }()
+	t.Cleanup(func() {
+		ua.Close()
+		conn.Close()
+		<-served
+	})
+	return p
+}
+
+// invite calls user and waits for the final response; codes are every
+// response seen, provisional ones included.
+func (p *sipPhone) invite(user string, rtpPort int) (*sipgo.DialogClientSession, []int, error) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	offer, err := sdp.Offer(sdp.Local{Addr: loopback4, Port: rtpPort, SessionID: 7, Version: 1}, "PCMA")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	sess, err := p.dc.Invite(ctx, sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: p.gw}, offer,
+		sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		p.t.Fatalf("INVITE: %v", err)
+	}
+	p.t.Cleanup(func() { sess.Close() })
+	var mu sync.Mutex
+	var codes []int
+	err = sess.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+		mu.Lock()
+		codes = append(codes, int(res.StatusCode))
+		mu.Unlock()
+		return nil
+	}})
+	mu.Lock()
+	defer mu.Unlock()
+	if sess.InviteResponse != nil && (len(codes) == 0 || codes[len(codes)-1] != int(sess.InviteResponse.StatusCode)) {
+		codes = append(codes, int(sess.InviteResponse.StatusCode))
+	}
+	return sess, codes, err
+}
+
+func stepCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestE2EGatewayCallOverTheLine(t *testing.T) {
+	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
+		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
+	} else {
+		f.Close()
+	}
+	sim, err := modemsim.NewVoice(t.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	sim.SetPlayback(modemsim.PlayEchoPaced)
+
+	e := &e2e{t: t, bin: gatewayBin(t), dir: t.TempDir(), board: "generic"}
+	e.cfg = filepath.Join(e.dir, "lifeline.conf")
+	e.sock = filepath.Join(e.dir, "lifeline.sock")
+	sipPort := freeUDPPort(t)
+	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort))
+	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
+		t.Fatalf("check: exit %d: %s%s", code, out, errs)
+	}
+	e.start()
+	st := e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	if calls, ok := st["calls"].([]any); !ok || len(calls) != 0 {
+		t.Fatalf("calls = %#v, want []", st["calls"])
+	}
+	e.waitLog("SIP-to-line gateway")
+	phone := newSIPPhone(t, sipPort)
+
+	t.Run("call, echo, status, BYE", func(t *testing.T) {
+		rtpConn, rtpPort := evenLoopbackUDP(t)
+		sess, codes, err := phone.invite("*005551234", rtpPort)
+		if err != nil {
+			t.Fatalf("INVITE: %v (responses %v)\nlog:\n%s", err, codes, e.stderr)
+		}
+		if !slices.Contains(codes, 100) || !slices.Contains(codes, 180) || codes[len(codes)-1] != 200 {
+			t.Fatalf("responses %v, want 100, 180, 200", codes)
+		}
+		if err := sess.Ack(stepCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(sim.Commands(), "ATDT5551234") {
+			t.Fatalf("the prefix was not stripped: %q", sim.Commands())
+		}
+		st := e.waitFor("the call in the status", func(st map[string]any) bool {
+			calls, _ := st["calls"].([]any)
+			return len(calls) == 1
+		})
+		c := st["calls"].([]any)[0].(map[string]any)
+		if c["direction"] != "out" || c["number"] != "5551234" || c["codec"] != "PCMA" || c["format"] != "linear8u" {
+			t.Fatalf("call status %v", c)
+		}
+		if started, err := time.Parse(time.RFC3339Nano, fmt.Sprint(c["started"])); err != nil || time.Since(started) > time.Minute {
+			t.Fatalf("started %v: %v", c["started"], err)
+		}
+		if field(st, "line.state") != "in-call" {
+			t.Fatalf("line state during the call: %v", field(st, "line.state"))
+		}
+
+		ans, err := sdp.Parse(sess.InviteResponse.Body())
+		if err != nil || len(ans.Media) == 0 {
+			t.Fatalf("SDP answer: %v", err)
+		}
+		echoCompare(t, rtpConn, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ans.Media[0].Port})
+
+		if err := sess.Bye(stepCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("call gone, line idle", func(st map[string]any) bool {
+			calls, _ := st["calls"].([]any)
+			return len(calls) == 0 && field(st, "line.state") == "idle"
+		})
+		if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
+			t.Fatalf("never hung up: %q", cmds)
+		}
+	})
+
+	t.Run("busy is 486", func(t *testing.T) {
+		sim.SetAnswer(modemsim.AnswerBusy)
+		defer sim.SetAnswer(modemsim.AnswerAfterRings)
+		_, rtpPort := evenLoopbackUDP(t)
+		_, codes, err := phone.invite("5559876", rtpPort)
+		if err == nil || len(codes) == 0 || codes[len(codes)-1] != 486 {
+			t.Fatalf("responses %v (%v), want a final 486", codes, err)
+		}
+		e.waitFor("line idle after busy", func(st map[string]any) bool {
+			calls, _ := st["calls"].([]any)
+			return len(calls) == 0 && field(st, "line.state") == "idle"
+		})
+	})
+}
+
+var loopback4 = netip.MustParseAddr("127.0.0.1")
+
+// echoCompare sends one second of PCMA to the gateway and compares what
+// comes back with what the far end's echo must be: each frame through the
+// modem's 8-bit linear and back (the bridge transcodes both ways), frame
+// by frame, the silence before the echo skipped.
+func echoCompare(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr) {
+	t.Helper()
+	modemFmt, err := voice.ParseFormat("linear8u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := audio(voice.FormatALaw, 50)
+	var want [][]byte
+	for _, f := range frames {
+		lin := voice.Transcode(nil, modemFmt, f, voice.FormatALaw)
+		want = append(want, voice.Transcode(nil, voice.FormatALaw, lin, modemFmt))
+	}
+	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 42, 100, 1000)
+	sent := 0
+	send := func() {
+		if sent < len(frames) {
+			if _, err := conn.WriteTo(pk.Packet(frames[sent], voice.FrameSamples), gw); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+	}
+	for range 4 {
+		send()
+	}
+	silence := bytes.Repeat([]byte{voice.FormatALaw.SilenceByte()}, voice.FrameSamples)
+	var got [][]byte
+	var h rtp.Header
+	buf := make([]byte, 2048)
+	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for packets := 0; len(got) < len(frames); packets++ {
+		n, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("after %d packets, %d frames echoed: %v", packets, len(got), err)
+		}
+		payload, err := h.Unmarshal(buf[:n])
+		if err != nil || h.PayloadType != rtp.PayloadPCMA {
+			t.Fatalf("bad RTP %+v: %v", h, err)
+		}
+		if packets > len(frames)+50 {
+			t.Fatalf("%d packets, only %d frames echoed", packets, len(got))
+		}
+		send()
+		if !bytes.Equal(payload, silence) {
+			got = append(got, append([]byte(nil), payload...))
+		}
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("echoed frame %d differs from the one sent (through the modem's linear8u)", i)
+		}
+	}
+}
+
+// audio is n frames of a tone in f, no frame silent.
+func audio(f voice.Format, frames int) [][]byte {
+	var out [][]byte
+	for k := range frames {
+		lin := make([]int16, voice.FrameSamples)
+		for i := range lin {
+			n := k*voice.FrameSamples + i
+			lin[i] = int16(6000*math.Sin(2*math.Pi*350*float64(n)/8000)) + int16(k*40) + 300
+		}
+		out = append(out, f.Encode(nil, lin))
+	}
+	return out
+}
+
+// evenLoopbackUDP is an RTP socket on an even loopback port, closed with
+// the test.
+func evenLoopbackUDP(t *testing.T) (*net.UDPConn, int) {
+	t.Helper()
+	for range 32 {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Skipf("needs loopback UDP: %v", err)
+		}
+		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 {
+			t.Cleanup(func() { c.Close() })
+			return c, p
+		}
+		c.Close()
+	}
+	t.Fatal("no even port")
+	return nil, 0
+}
+
+// A binary built without the tag refuses a gateway section at check and
+// at run, saying how to get one.
+func TestE2EGatewayRefusedWithoutTag(t *testing.T) {
+	e := newE2E(t, "1s") // lifelineBin: built without tags
+	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), "/dev/null", 5080))
+	const want = "this lifeline was built without the gateway: build with -tags gateway"
+	for _, args := range [][]string{
+		{"check", "-c", e.cfg, "--board", "generic"},
+		{"run", "-c", e.cfg, "--board", "sim", "--state-dir", e.dir, "--socket", e.sock},
+	} {
+		_, errs, code := e.cli(args...)
+		if code == 0 || !strings.Contains(errs, want) || !strings.Contains(errs, "lifeline.conf:9: gateway 'gw'") {
+			t.Fatalf("lifeline %s: exit %d, stderr %q; want an error with %q", args[0], code, errs, want)
+		}
+	}
+}
