@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,9 +88,10 @@ func freeUDPPort(t *testing.T) int {
 
 // sipPhone is a sipgo UA with its own socket (for the gateway's BYE).
 type sipPhone struct {
-	t  *testing.T
-	dc *sipgo.DialogClientCache
-	gw int // the gateway's SIP port
+	t    *testing.T
+	dc   *sipgo.DialogClientCache
+	gw   int           // the gateway's SIP port
+	byes chan struct{} // a BYE from the gateway was answered
 }
 
 var sipLogOnce sync.Once
@@ -107,10 +109,14 @@ func newSIPPhone(t *testing.T, gwPort int) *sipPhone {
 	}
 	srv, _ := sipgo.NewServer(ua)
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	p := &sipPhone{t: t, gw: gwPort}
+	p := &sipPhone{t: t, gw: gwPort, byes: make(chan struct{}, 4)}
 	p.dc = sipgo.NewDialogClientCache(cli, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1",
 		Port: conn.LocalAddr().(*net.UDPAddr).Port}})
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) { p.dc.ReadBye(req, tx) })
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		if err := p.dc.ReadBye(req, tx); err == nil {
+			p.byes <- struct{}{}
+		}
+	})
 	served := make(chan struct{})
 	go func() { defer close(served); srv.ServeUDP(conn) }()
 	t.Cleanup(func() {
@@ -236,6 +242,62 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 		}
 	})
 
+	// A reload stops the gateway with the other watchers and starts it
+	// again on the same socket address; the next call goes through.
+	t.Run("reload, then a call", func(t *testing.T) {
+		if n := strings.Count(e.stderr.String(), "SIP-to-line gateway"); n != 1 {
+			t.Fatalf("gateway started %d times before the reload:\n%s", n, e.stderr)
+		}
+		if err := e.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitLogCount(t, e.stderr, "SIP-to-line gateway", 2)
+		e.waitFor("line idle after reload", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+		_, rtpPort := evenLoopbackUDP(t)
+		sess, codes, err := phone.invite("5550000", rtpPort)
+		if err != nil || codes[len(codes)-1] != 200 {
+			t.Fatalf("call after reload: %v (responses %v)\nlog:\n%s", err, codes, e.stderr)
+		}
+		if err := sess.Ack(stepCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Bye(stepCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("line idle after the call", func(st map[string]any) bool {
+			calls, _ := st["calls"].([]any)
+			return len(calls) == 0 && field(st, "line.state") == "idle"
+		})
+	})
+
+	// The far end hangs up: the gateway sends the phone a BYE.
+	t.Run("far end hangs up", func(t *testing.T) {
+		_, rtpPort := evenLoopbackUDP(t)
+		sess, codes, err := phone.invite("5551111", rtpPort)
+		if err != nil || codes[len(codes)-1] != 200 {
+			t.Fatalf("call: %v (responses %v)", err, codes)
+		}
+		if err := sess.Ack(stepCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor("the call in the status", func(st map[string]any) bool {
+			calls, _ := st["calls"].([]any)
+			return len(calls) == 1
+		})
+		if err := sim.HangupRemote(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-phone.byes:
+		case <-stepCtx(t).Done():
+			t.Fatalf("no BYE from the gateway after the far end hung up\nlog:\n%s", e.stderr)
+		}
+		e.waitFor("line idle after the far end hung up", func(st map[string]any) bool {
+			calls, _ := st["calls"].([]any)
+			return len(calls) == 0 && field(st, "line.state") == "idle"
+		})
+	})
+
 	t.Run("busy is 486", func(t *testing.T) {
 		sim.SetAnswer(modemsim.AnswerBusy)
 		defer sim.SetAnswer(modemsim.AnswerAfterRings)
@@ -357,6 +419,25 @@ func TestE2EGatewayRefusedWithoutTag(t *testing.T) {
 		_, errs, code := e.cli(args...)
 		if code == 0 || !strings.Contains(errs, want) || !strings.Contains(errs, "lifeline.conf:9: gateway 'gw'") {
 			t.Fatalf("lifeline %s: exit %d, stderr %q; want an error with %q", args[0], code, errs, want)
+		}
+	}
+}
+
+// waitLogCount waits until the log has said s n times.
+func waitLogCount(t *testing.T, l *logBuffer, s string, n int) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		l.mu.Lock()
+		found, ch := strings.Count(l.b.String(), s) >= n, l.changed
+		l.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("log never said %q %d times:\n%s", s, n, l)
 		}
 	}
 }
