@@ -231,7 +231,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 }
 
-// nextDeadline is the earliest deadline of the route and power machines.
+// nextDeadline is the earliest deadline of the route and power machines
+// and the hotkey matcher: the loop keeps one timer for all three.
 func (d *Daemon) nextDeadline() (time.Time, bool) {
 	var first time.Time
 	for _, f := range []func() (time.Time, bool){
