@@ -1,0 +1,337 @@
+//go:build gateway
+
+package main
+
+// The whole chain with real RTP: a SIPp UAC (Debian package sip-tester)
+// calls through Kamailio (package kamailio, the shipped
+// scripts/kamailio/lifeline.cfg run by lifeline/hal/kamailio/siprig) whose
+// next hop, set by the daemon's `config proxy` while the route is forced to
+// pstn, is the daemon's own SIP-to-line gateway; the line is a
+// modemsim.VoiceSim that echoes what it hears. SIPp plays a pcap the test
+// writes from known PCMA frames (play_pcap_audio); the offer's c=/m= lines
+// name a UDP socket of the test, which reads the echo and compares it,
+// frame by frame, with what was sent (through the modem's linear8u and
+// back). Skips without kamailio or sipp, or with -short.
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"lifeline/hal/kamailio"
+	"lifeline/hal/kamailio/siprig"
+	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/voice"
+	"lifeline/hal/voice/rtp"
+)
+
+const gwKamailioConfig = `config lifeline 'main'
+	option wan_interface 'lo'
+	option hooks_dir '%s'
+
+config line 'pstn'
+	option device '%s'
+	option profile 'analog'
+
+config gateway 'gw'
+	option listen '127.0.0.1:%d'
+	option prefix '*00'
+
+config proxy 'kamailio'
+	option socket '%s'
+	option provider_uri '%s'
+	option pstn_uri '%s'
+	option check_interval '200ms'
+`
+
+// gwSIPpUAC calls through a record-routing proxy with an SDP offer whose
+// media address is the test's RTP socket (RTP_PORT), plays the pcap once
+// the call is up, stays in the call while it plays and the echo comes
+// back, then hangs up.
+const gwSIPpUAC = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="Lifeline gateway UAC with RTP">
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:sipp@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Subject: Lifeline gateway RTP test
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP4 127.0.0.1
+      s=-
+      c=IN IP4 127.0.0.1
+      t=0 0
+      m=audio RTP_PORT RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+      a=ptime:20
+
+    ]]>
+  </send>
+
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
+
+  <send>
+    <![CDATA[
+
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: <sip:sipp@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+
+  <nop>
+    <action>
+      <exec play_pcap_audio="PCAP_FILE"/>
+    </action>
+  </nop>
+
+  <pause milliseconds="HOLD_MS"/>
+
+  <send retrans="500">
+    <![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: <sip:sipp@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+
+  <recv response="200" crlf="true"/>
+</scenario>
+`
+
+// writeRTPPcap writes frames as a classic pcap (Ethernet, IPv4, UDP, RTP
+// PCMA, one packet every 20 ms), the format SIPp's play_pcap_audio reads;
+// SIPp replaces the addresses and ports and sends the UDP payloads as they
+// are, at the captured pace.
+func writeRTPPcap(t *testing.T, path string, frames [][]byte) {
+	t.Helper()
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	hdr := make([]byte, 24)
+	le.PutUint32(hdr[0:], 0xa1b2c3d4)
+	le.PutUint16(hdr[4:], 2)
+	le.PutUint16(hdr[6:], 4)
+	le.PutUint32(hdr[16:], 65535)
+	le.PutUint32(hdr[20:], 1) // LINKTYPE_ETHERNET
+	b.Write(hdr)
+	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 0x4c4c, 100, 1000)
+	for i, f := range frames {
+		payload := pk.Packet(f, voice.FrameSamples)
+		udpLen := 8 + len(payload)
+		ipLen := 20 + udpLen
+		pkt := make([]byte, 14+ipLen)
+		copy(pkt[0:6], []byte{2, 0, 0, 0, 0, 2})
+		copy(pkt[6:12], []byte{2, 0, 0, 0, 0, 1})
+		binary.BigEndian.PutUint16(pkt[12:], 0x0800)
+		ip := pkt[14:]
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(ipLen))
+		binary.BigEndian.PutUint16(ip[4:], uint16(i))
+		ip[8], ip[9] = 64, 17
+		copy(ip[12:16], []byte{127, 0, 0, 1})
+		copy(ip[16:20], []byte{127, 0, 0, 1})
+		var sum uint32
+		for k := 0; k < 20; k += 2 {
+			sum += uint32(binary.BigEndian.Uint16(ip[k:]))
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+		udp := ip[20:]
+		binary.BigEndian.PutUint16(udp[0:], 40000)
+		binary.BigEndian.PutUint16(udp[2:], 40002)
+		binary.BigEndian.PutUint16(udp[4:], uint16(udpLen))
+		copy(udp[8:], payload)
+		rec := make([]byte, 16)
+		us := uint32(i) * 20000
+		le.PutUint32(rec[0:], 1700000000+us/1000000)
+		le.PutUint32(rec[4:], us%1000000)
+		le.PutUint32(rec[8:], uint32(len(pkt)))
+		le.PutUint32(rec[12:], uint32(len(pkt)))
+		b.Write(rec)
+		b.Write(pkt)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestE2EGatewayKamailio(t *testing.T) {
+	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
+		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
+	} else {
+		f.Close()
+	}
+	rig := siprig.New(t) // skips without kamailio/sipp or with -short
+	sim, err := modemsim.NewVoice(t.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	sim.SetPlayback(modemsim.PlayEchoPaced)
+
+	e := &e2e{t: t, bin: gatewayBin(t), dir: t.TempDir(), board: "generic"}
+	e.cfg = filepath.Join(e.dir, "lifeline.conf")
+	e.sock = filepath.Join(e.dir, "lifeline.sock")
+	gwPort := freeUDPPort(t)
+	gwURI := fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
+	e.writeConfig(fmt.Sprintf(gwKamailioConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
+		rig.RPCSocket, rig.ProviderURI, gwURI))
+	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
+		t.Fatalf("check: exit %d: %s%s", code, out, errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), kamailioBudget)
+	t.Cleanup(cancel)
+	e.start()
+	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	e.waitLog("SIP-to-line gateway")
+
+	e.mustCLI("override", "pstn")
+	e.waitFor("route pstn", routeIs("pstn"))
+	probe := rig.Client(t, "probe")
+	waitNextHop(t, ctx, probe, gwURI)
+	if hop, err := probe.Get(ctx, kamailio.Table, kamailio.KeyNextHop); err != nil || hop != gwURI {
+		t.Fatalf("next hop %q, %v", hop, err)
+	}
+
+	// What is sent, and what the echo must be: each frame through the
+	// modem's 8-bit linear and back.
+	modemFmt, err := voice.ParseFormat("linear8u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := audio(voice.FormatALaw, 50)
+	var want [][]byte
+	for _, f := range frames {
+		want = append(want, voice.Transcode(nil, voice.FormatALaw, voice.Transcode(nil, modemFmt, f, voice.FormatALaw), modemFmt))
+	}
+	pcap := filepath.Join(rig.Dir, "tone.pcap")
+	writeRTPPcap(t, pcap, frames)
+
+	rtpConn, rtpPort := evenLoopbackUDP(t)
+	scenario := gwSIPpUAC
+	for _, r := range [][2]string{{"RTP_PORT", strconv.Itoa(rtpPort)}, {"PCAP_FILE", pcap}, {"HOLD_MS", "4000"}} {
+		scenario = string(bytes.ReplaceAll([]byte(scenario), []byte(r[0]), []byte(r[1])))
+	}
+	scenFile := filepath.Join(rig.Dir, "uac_rtp.xml")
+	if err := os.WriteFile(scenFile, []byte(scenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errFile := filepath.Join(rig.Dir, "uac_rtp_errors.log")
+	sippCtx, sippCancel := context.WithTimeout(ctx, 30*time.Second)
+	defer sippCancel()
+	mediaPort := freeUDPPort(t) &^ 1 // SIPp binds it and the port 2 above (video)
+	for mediaPort >= rtpPort-4 && mediaPort <= rtpPort+4 {
+		mediaPort = freeUDPPort(t) &^ 1
+	}
+	cmd := exec.CommandContext(sippCtx, "sipp", "-sf", scenFile, "-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)),
+		"-mp", strconv.Itoa(mediaPort), "-m", "1", "-s", "5551234", "-nostdin", "-timeout", "25s",
+		"-default_behaviors", "all,-abortunexp", "-trace_err", "-error_file", errFile,
+		fmt.Sprintf("127.0.0.1:%d", rig.SIPPort))
+	var sippOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &sippOut, &sippOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sippDone := make(chan error, 1)
+	go func() { sippDone <- cmd.Wait() }()
+	sippFailed := func(what string) {
+		t.Helper()
+		sippCancel()
+		err := <-sippDone
+		errs, _ := os.ReadFile(errFile)
+		t.Fatalf("%s (sipp: %v)\nsipp errors:\n%s\nkamailio log:\n%s\nlifeline log:\n%s", what, err, errs, rig.KamailioLog(), e.stderr)
+	}
+
+	// The echo, read on the offer's media address.
+	silence := bytes.Repeat([]byte{voice.FormatALaw.SilenceByte()}, voice.FrameSamples)
+	var got [][]byte
+	var h rtp.Header
+	buf := make([]byte, 2048)
+	rtpConn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	packets := 0
+	for len(got) < len(frames) {
+		n, _, err := rtpConn.ReadFrom(buf)
+		if err != nil {
+			sippFailed(fmt.Sprintf("after %d RTP packets, %d frames echoed: %v", packets, len(got), err))
+		}
+		packets++
+		payload, err := h.Unmarshal(buf[:n])
+		if err != nil || h.PayloadType != rtp.PayloadPCMA {
+			sippFailed(fmt.Sprintf("bad RTP %+v: %v", h, err))
+		}
+		if !bytes.Equal(payload, silence) {
+			got = append(got, append([]byte(nil), payload...))
+		}
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			sippFailed(fmt.Sprintf("echoed frame %d differs from the one SIPp sent (through the modem's linear8u)", i))
+		}
+	}
+	t.Logf("%d frames echoed and equal, in %d RTP packets", len(got), packets)
+	select {
+	case id := <-rig.PSTN.Calls():
+		t.Fatalf("the rig's own PSTN UAS got an INVITE (%s): Kamailio did not use the daemon's next hop", id)
+	default:
+	}
+	if !slices.Contains(sim.Commands(), "ATDT5551234") {
+		t.Fatalf("the line never dialled 5551234: %q", sim.Commands())
+	}
+
+	select {
+	case err := <-sippDone:
+		if err != nil {
+			errs, _ := os.ReadFile(errFile)
+			t.Fatalf("sipp: %v\n%s\nerrors:\n%s\nlifeline log:\n%s", err, sippOut.String(), errs, e.stderr)
+		}
+	case <-sippCtx.Done():
+		sippFailed("sipp did not finish")
+	}
+	e.waitFor("call gone, line idle after SIPp's BYE", func(st map[string]any) bool {
+		calls, _ := st["calls"].([]any)
+		return len(calls) == 0 && field(st, "line.state") == "idle"
+	})
+	if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
+		t.Fatalf("never hung up: %q", cmds)
+	}
+}
