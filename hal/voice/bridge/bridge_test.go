@@ -142,6 +142,11 @@ func phoneAudio(f voice.Format, frames int) [][]byte {
 // what was sent. The phone sends one packet for each it receives (after
 // two to prime the jitter buffer), so the modem's clock paces both ends.
 func TestBridgeEcho(t *testing.T) {
+	if arch := os.Getenv("LIFELINE_QEMU_USER"); arch != "" {
+		// This test holds the bridge to zero loss at the modem's real 20 ms
+		// pace; an emulated CPU shared with other emulated tests cannot keep it.
+		t.Skipf("real-time audio pacing is not checked under qemu-user (%s)", arch)
+	}
 	tests := []struct {
 		name  string
 		vsm   string // modem format
