@@ -106,15 +106,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"proxy bad uri", "config proxy 'k'\n\toption provider_uri 'http://x'\n", "f:2: section proxy 'k' option 'provider_uri': \"http://x\": not a SIP URI"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig("f", []byte(tc.src))
-			if !errors.Is(err, ErrConfig) {
-				t.Fatalf("err = %v, want ErrConfig", err)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %q\nwant it to contain %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantConfigError(t, tc.src, tc.want) })
 	}
 }
 
@@ -125,6 +117,19 @@ func TestParseConfigProxy(t *testing.T) {
 	}
 	if p := c.Proxy; p == nil || p.Socket != "/var/run/kamailio/kamailio_rpc.sock" || p.PSTNURI != "sip:127.0.0.1:5080" || p.CheckInterval != 2*time.Second {
 		t.Fatalf("proxy = %+v", p)
+	}
+}
+
+// wantConfigError asserts that src is refused with ErrConfig and a message
+// containing want (file "f").
+func wantConfigError(t *testing.T, src, want string) {
+	t.Helper()
+	_, err := ParseConfig("f", []byte(src))
+	if !errors.Is(err, ErrConfig) {
+		t.Fatalf("err = %v, want ErrConfig", err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %q\nwant it to contain %q", err, want)
 	}
 }
 
@@ -202,14 +207,6 @@ func TestParseConfigGateway(t *testing.T) {
 		{"second section", "config gateway 'a'\n\toption listen '127.0.0.1:5080'\nconfig gateway 'b'\n\toption listen '127.0.0.1:5081'\n", "f:3: section gateway 'b': a second \"gateway\" section (the first is on line 1)"},
 	}
 	for _, tc := range bad {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig("f", []byte(tc.src))
-			if !errors.Is(err, ErrConfig) {
-				t.Fatalf("err = %v, want ErrConfig", err)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %q\nwant it to contain %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantConfigError(t, tc.src, tc.want) })
 	}
 }

@@ -83,10 +83,16 @@ type e2e struct {
 }
 
 func newE2E(t *testing.T, failbackHold string) *e2e {
-	e := &e2e{t: t, bin: lifelineBin(t), dir: t.TempDir()}
+	e := e2eWith(t, lifelineBin(t))
+	e.writeConfig(fmt.Sprintf(e2eConfig, failbackHold, filepath.Join(e.dir, "hooks.d")))
+	return e
+}
+
+// e2eWith prepares a run of bin in a temp dir; the caller writes the config.
+func e2eWith(t *testing.T, bin string) *e2e {
+	e := &e2e{t: t, bin: bin, dir: t.TempDir()}
 	e.cfg = filepath.Join(e.dir, "lifeline.conf")
 	e.sock = filepath.Join(e.dir, "lifeline.sock")
-	e.writeConfig(fmt.Sprintf(e2eConfig, failbackHold, filepath.Join(e.dir, "hooks.d")))
 	return e
 }
 

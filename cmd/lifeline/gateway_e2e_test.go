@@ -165,7 +165,11 @@ func stepCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func TestE2EGatewayCallOverTheLine(t *testing.T) {
+// newGatewayE2E prepares the binary built with the gateway, on the generic
+// board, and a voice modem simulator for its line that answers after one
+// ring and echoes at the modem's pace. It skips without pseudo-terminals.
+func newGatewayE2E(t *testing.T) (*e2e, *modemsim.VoiceSim) {
+	t.Helper()
 	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
 		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
 	} else {
@@ -177,10 +181,13 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 	}
 	t.Cleanup(func() { sim.Close() })
 	sim.SetPlayback(modemsim.PlayEchoPaced)
+	e := e2eWith(t, gatewayBin(t))
+	e.board = "generic"
+	return e, sim
+}
 
-	e := &e2e{t: t, bin: gatewayBin(t), dir: t.TempDir(), board: "generic"}
-	e.cfg = filepath.Join(e.dir, "lifeline.conf")
-	e.sock = filepath.Join(e.dir, "lifeline.sock")
+func TestE2EGatewayCallOverTheLine(t *testing.T) {
+	e, sim := newGatewayE2E(t)
 	sipPort := freeUDPPort(t)
 	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort))
 	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {

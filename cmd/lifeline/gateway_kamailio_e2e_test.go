@@ -28,7 +28,6 @@ import (
 
 	"lifeline/hal/kamailio"
 	"lifeline/hal/kamailio/siprig"
-	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 )
@@ -196,22 +195,8 @@ func writeRTPPcap(t *testing.T, path string, frames [][]byte) {
 }
 
 func TestE2EGatewayKamailio(t *testing.T) {
-	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
-		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	} else {
-		f.Close()
-	}
+	e, sim := newGatewayE2E(t)
 	rig := siprig.New(t) // skips without kamailio/sipp or with -short
-	sim, err := modemsim.NewVoice(t.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	sim.SetPlayback(modemsim.PlayEchoPaced)
-
-	e := &e2e{t: t, bin: gatewayBin(t), dir: t.TempDir(), board: "generic"}
-	e.cfg = filepath.Join(e.dir, "lifeline.conf")
-	e.sock = filepath.Join(e.dir, "lifeline.sock")
 	gwPort := freeUDPPort(t)
 	gwURI := fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
 	e.writeConfig(fmt.Sprintf(gwKamailioConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
