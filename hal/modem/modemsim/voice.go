@@ -89,9 +89,11 @@ const maxRecord = 1 << 20
 // VoiceSim is a V.253 voice modem on a pseudo-terminal with a scripted far
 // end: AT+FCLASS=8 (voice mode), AT+VSM (sample format), AT+VLS (line
 // select), ATD (VCON after the scripted rings, BUSY, NO ANSWER, NO
-// DIALTONE), AT+VTX / AT+VRX / AT+VTR with DLE-shielded audio (the far end
-// echoes or plays a tone), <DLE>! and <DLE><ETX> to stop, and far-end busy
-// and hang-up on cue. Result codes are verbose (ATV1) only.
+// DIALTONE), incoming calls (Ring: RING and caller ID on a cadence until
+// ATA answers VCON, StopRinging or RingCount), AT+VTX / AT+VRX / AT+VTR
+// with DLE-shielded audio (the far end echoes or plays a tone), <DLE>! and
+// <DLE><ETX> to stop, and far-end busy and hang-up on cue. Result codes
+// are verbose (ATV1) only.
 //
 // It is a separate type from Sim (whose serving loop is line based) and
 // shares its pty handling. One goroutine per plugged period owns the
@@ -130,6 +132,11 @@ type VoiceSim struct {
 	phase    uint64
 	commands []string
 	unsh     voice.Unshielder
+	incoming bool        // an incoming call is ringing (Ring)
+	caller   string      // its caller ID
+	ringCfg  ringConfig  // its cadence and format
+	ringsIn  int         // RINGs sent for it
+	ringIn   clock.Timer // the next RING; used under mu, read by the loop
 
 	wmu sync.Mutex
 	wg  sync.WaitGroup
@@ -163,6 +170,8 @@ func NewVoice(dir string, opts ...VoiceOption) (*VoiceSim, error) {
 		return nil, fmt.Errorf("modemsim: link %s: %w", s.Path(), err)
 	}
 	s.master, s.slave, s.stop = master, slave, make(chan struct{})
+	s.ringIn = s.clk.NewTimer(time.Hour)
+	s.ringIn.Stop()
 	s.reset()
 	s.wg.Add(2)
 	in := make(chan []byte)
@@ -182,6 +191,8 @@ func (s *VoiceSim) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.incoming = false
+	s.ringIn.Stop()
 	close(s.stop)
 	s.mu.Unlock()
 	os.Remove(s.Path())
@@ -350,6 +361,10 @@ func (s *VoiceSim) loop(master *os.File, stop chan struct{}, in <-chan []byte) {
 			s.mu.Lock()
 			s.ringed(l)
 			s.mu.Unlock()
+		case <-s.ringIn.C():
+			s.mu.Lock()
+			s.ringTimer()
+			s.mu.Unlock()
 		case <-l.tick.C():
 			l.tick.Reset(20 * time.Millisecond)
 			s.mu.Lock()
@@ -446,6 +461,9 @@ func (s *VoiceSim) command(l *voiceLoop, cmd string) error {
 	}
 	if strings.HasPrefix(body, "D") {
 		return s.dial(l, strings.TrimSpace(body[1:]))
+	}
+	if body == "A" {
+		return s.answerCall()
 	}
 	for i := 0; i < len(body); i++ {
 		c := body[i]
