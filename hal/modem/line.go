@@ -165,6 +165,7 @@ const (
 	reqCheck
 	reqVoice
 	reqVoiceEnd
+	reqAnswer
 )
 
 type lineReq struct {
@@ -172,7 +173,7 @@ type lineReq struct {
 	kind   reqKind
 	number string
 	voice  VoiceOptions // reqVoice
-	call   *Call        // reqVoice fills it; reqVoiceEnd ends it
+	call   *Call        // reqVoice and reqAnswer fill it; reqVoiceEnd ends it
 	reply  chan error
 }
 

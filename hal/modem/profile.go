@@ -155,6 +155,33 @@ type Voice struct {
 	// Leave runs after the hang-up; failures are logged (e.g.
 	// "AT+FCLASS=0", back to data mode for the health check).
 	Leave []string `json:"leave,omitempty"`
+	// Answer takes an incoming call in voice mode (Line.VoiceAnswer),
+	// after Enter, the format and LineSelect; empty means "ATA" (V.253
+	// and the Rockwell, US Robotics and ZyXEL voice manuals: in
+	// +FCLASS=8 the modem goes off hook and reports VCON at once).
+	Answer string `json:"answer,omitempty"`
+	// AnswerTimeout bounds Answer; zero means the profile's
+	// command_timeout.
+	AnswerTimeout Duration `json:"answer_timeout,omitempty"`
+	// AnswerConnected lists Answer's final results that mean the call is
+	// up; empty means Connected. Some V.253 modems answer OK, not VCON.
+	AnswerConnected []string `json:"answer_connected,omitempty"`
+}
+
+// answer returns the answer command, its timeout and its success results
+// with the defaults applied.
+func (v *Voice) answer(commandTimeout Duration) (string, time.Duration, []string) {
+	cmd, d, ok := v.Answer, v.AnswerTimeout, v.AnswerConnected
+	if cmd == "" {
+		cmd = "ATA"
+	}
+	if d <= 0 {
+		d = commandTimeout
+	}
+	if len(ok) == 0 {
+		ok = v.Connected
+	}
+	return cmd, d.D(), ok
 }
 
 // VoiceFormat maps one AT+VSM compression method number to the sample
@@ -247,6 +274,19 @@ func (v *Voice) validate() error {
 	for i, c := range v.Leave {
 		if err := checkCommand(c); err != nil {
 			return bad(fmt.Sprintf("leave[%d]", i), "%v", err)
+		}
+	}
+	if v.Answer != "" {
+		if err := checkCommand(v.Answer); err != nil {
+			return bad("answer", "%v", err)
+		}
+		if strings.Contains(v.Answer, "%") {
+			return bad("answer", "%q contains '%%': it takes no argument", v.Answer)
+		}
+	}
+	for i, c := range v.AnswerConnected {
+		if strings.TrimSpace(c) == "" {
+			return bad(fmt.Sprintf("answer_connected[%d]", i), "empty")
 		}
 	}
 	return nil

@@ -107,7 +107,7 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 				default:
 					err = s.health(ctx)
 				}
-			case reqVoice:
+			case reqVoice, reqAnswer:
 				err = s.voiceStart(ctx, r)
 			case reqVoiceEnd:
 				err = s.voiceEnd(ctx, r.call)

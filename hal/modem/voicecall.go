@@ -18,6 +18,8 @@ var (
 	ErrNoVoiceFormat = errors.New("modem: no voice format accepted")
 	// ErrCallLost: the device was lost or Run ended during a voice call.
 	ErrCallLost = errors.New("modem: voice call lost with the device")
+	// ErrNotRinging: VoiceAnswer while no incoming call rings.
+	ErrNotRinging = errors.New("modem: line not ringing")
 )
 
 // VoiceOptions tune one Line.VoiceCall.
@@ -38,11 +40,18 @@ type VoiceOptions struct {
 // (the profile's Voice.Stream, AT+VTR), until it returns; the Line owns
 // the device and the AT engine throughout.
 type Call struct {
-	Number  string
-	Format  voice.Format // the sample format AT+VSM selected
-	VSM     int          // its AT+VSM compression method number
-	Stream  *voice.DataStream
-	Started time.Time // when the modem reported the call up
+	// Number is the number dialled, or for an answered call the caller's
+	// number from caller ID ("" when the line sent none; "P" private and
+	// "O" out of area as analog caller ID sends them).
+	Number string
+	// Incoming is set for a call taken with VoiceAnswer; Caller is then
+	// everything caller ID told (number, name, date, time).
+	Incoming bool
+	Caller   CallerID
+	Format   voice.Format // the sample format AT+VSM selected
+	VSM      int          // its AT+VSM compression method number
+	Stream   *voice.DataStream
+	Started  time.Time // when the modem reported the call up
 
 	ctx context.Context // ends with the call (see VoiceCall)
 }
@@ -80,8 +89,50 @@ func (l *Line) VoiceCall(ctx context.Context, number string, opts VoiceOptions, 
 	if !validNumber(number) {
 		return fmt.Errorf("voice call %q on %s: %w", number, l.path, ErrBadNumber)
 	}
+	return l.voice(ctx, lineReq{kind: reqVoice, number: number, voice: opts}, fn)
+}
+
+// VoiceAnswer answers the incoming call that is ringing the line and,
+// once it is up, runs fn with it in the caller's goroutine, under the
+// same contract as VoiceCall: Run's goroutine enters voice mode
+// (Voice.Enter), selects the first AT+VSM format the modem accepts
+// (opts.Prefer first), selects the line (Voice.LineSelect) and sends the
+// profile's answer command (Voice.Answer, "ATA") until one of
+// Voice.AnswerConnected (VCON, or OK on some modems), then starts
+// Voice.Stream (AT+VTR) until CONNECT. opts.Dialing is not called. The
+// state goes from ringing to in-call at once (RINGs that follow are
+// ignored), so a second VoiceAnswer, Dial or VoiceCall gets ErrLineBusy.
+//
+// c.Incoming is true, c.Caller holds the caller ID collected while the
+// line rang and c.Number its number ("" when none came). fn's context
+// ends when ctx ends, on Hangup, when the device is lost or Run stops;
+// after fn returns the call is ended on Run's goroutine (<DLE>!, the
+// closing OK, hang-up, Voice.Leave) and the state is idle.
+//
+// Typical use: a goroutine reads SubscribeRings and, for the Ring whose
+// Count reaches the wanted number (caller ID arrives between the first
+// and second RING on analog lines), calls VoiceAnswer, or leaves the line
+// ringing. The line is ringing from the first RING until the profile's
+// RingTimeout passes without one (the caller gave up), a call is taken,
+// or the modem reports NO CARRIER.
+//
+// Errors: ErrNoVoice; ErrNotRinging when no call rings (never rang, or
+// the ring timeout passed); ErrLineBusy during another call or answer;
+// ErrNotReady (absent, initialising); ErrNoVoiceFormat; the answer's
+// outcome (ErrNoCarrier when the caller hung up first, ErrCommand,
+// ErrTimeout) or ctx's error when it ended during set-up — the line is
+// then put on hook, out of voice mode, and idle. Once fn has run,
+// VoiceAnswer returns fn's error joined with ErrCallLost if the device
+// went away during the call.
+func (l *Line) VoiceAnswer(ctx context.Context, opts VoiceOptions, fn func(context.Context, *Call) error) error {
+	return l.voice(ctx, lineReq{kind: reqAnswer, voice: opts}, fn)
+}
+
+// voice sets up the call r on Run's goroutine, runs fn and ends the call.
+func (l *Line) voice(ctx context.Context, r lineReq, fn func(context.Context, *Call) error) error {
 	c := &Call{}
-	if err := l.request(ctx, lineReq{kind: reqVoice, number: number, voice: opts, call: c}); err != nil {
+	r.call = c
+	if err := l.request(ctx, r); err != nil {
 		return err
 	}
 	fnErr := fn(c.ctx, c)
@@ -89,20 +140,51 @@ func (l *Line) VoiceCall(ctx context.Context, number string, opts VoiceOptions, 
 	// call.
 	endErr := l.request(context.WithoutCancel(ctx), lineReq{kind: reqVoiceEnd, call: c})
 	if errors.Is(endErr, ErrNotReady) || errors.Is(endErr, ErrStopped) {
-		endErr = fmt.Errorf("voice call %s on %s: %w", number, l.path, ErrCallLost)
+		endErr = fmt.Errorf("voice call %s on %s: %w", c.describe(), l.path, ErrCallLost)
 	}
 	return errors.Join(fnErr, endErr)
 }
 
-// voiceStart sets a voice call up (Run's goroutine).
+// describe names the call in errors and logs.
+func (c *Call) describe() string {
+	switch {
+	case !c.Incoming:
+		return c.Number
+	case c.Number != "":
+		return "from " + c.Number
+	}
+	return "from an unknown caller"
+}
+
+// voiceStart sets a voice call up (Run's goroutine): placed for
+// reqVoice, answered for reqAnswer.
 func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 	l := s.l
 	v := l.prof.Voice
-	if v == nil || s.conn == nil {
-		return fmt.Errorf("voice call %s on %s: %w", r.number, l.path, ErrNoVoice)
+	incoming := r.kind == reqAnswer
+	c := r.call
+	c.Number, c.Incoming = r.number, incoming
+	if incoming {
+		c.Caller = s.cid
+		c.Number = s.cid.Number
 	}
-	if st := l.State(); st == StateRinging || st == StateInCall || s.call != nil {
-		return fmt.Errorf("voice call %s on %s: %w", r.number, l.path, ErrLineBusy)
+	name := c.describe()
+	if v == nil || s.conn == nil {
+		return fmt.Errorf("voice call %s on %s: %w", name, l.path, ErrNoVoice)
+	}
+	st := l.State()
+	switch {
+	case st == StateInCall || s.call != nil:
+		return fmt.Errorf("voice call %s on %s: %w", name, l.path, ErrLineBusy)
+	case incoming && st != StateRinging:
+		return fmt.Errorf("answer on %s (%s): %w", l.path, st, ErrNotRinging)
+	case !incoming && st == StateRinging:
+		return fmt.Errorf("voice call %s on %s: %w", name, l.path, ErrLineBusy)
+	}
+	if incoming {
+		// The call is taken: RINGs that follow are ignored, and the
+		// ring timeout must not set the line idle under the call.
+		s.ringTimer.Stop()
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
@@ -110,18 +192,22 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 	defer stop()
 
 	timeout := l.prof.CommandTimeout.D()
-	wrap := func(err error) error { return fmt.Errorf("voice call %s on %s: %w", r.number, l.path, err) }
+	wrap := func(err error) error { return fmt.Errorf("voice call %s on %s: %w", name, l.path, err) }
 	// abandon puts the modem back on hook and out of voice mode.
 	abandon := func(err error) error {
 		if errors.As(err, new(errLost)) {
 			return err
 		}
-		if lerr := s.leaveVoice(runCtx, true, StateIdle, "voice call "+r.number+" abandoned: "+err.Error()); lerr != nil {
+		if lerr := s.leaveVoice(runCtx, true, StateIdle, "voice call "+name+" abandoned: "+err.Error()); lerr != nil {
 			return lerr
 		}
 		return wrap(err)
 	}
-	l.setState(StateInCall, "dialling "+r.number+" (voice)")
+	if incoming {
+		l.setState(StateInCall, "answering call "+name+" (voice)")
+	} else {
+		l.setState(StateInCall, "dialling "+r.number+" (voice)")
+	}
 	for _, c := range v.Enter {
 		if err := s.expectOK(ctx, c, timeout); err != nil {
 			return abandon(err)
@@ -147,16 +233,19 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 			return abandon(err)
 		}
 	}
-	if r.voice.Dialing != nil {
+	cmd, timeout2, connected := fmt.Sprintf(v.Dial, r.number), v.DialTimeout.D(), v.Connected
+	if incoming {
+		cmd, timeout2, connected = v.answer(l.prof.CommandTimeout)
+	} else if r.voice.Dialing != nil {
 		r.voice.Dialing()
 	}
-	rep, err := s.command(ctx, fmt.Sprintf(v.Dial, r.number), v.DialTimeout.D())
+	rep, err := s.command(ctx, cmd, timeout2)
 	if err != nil {
 		// Timed out or cancelled: the hang-up's first character aborts
-		// the dial (V.250 6.3.1).
+		// the dial or answer (V.250 6.3.1).
 		return abandon(err)
 	}
-	if _, ok := matches(rep, v.Connected); !ok {
+	if _, ok := matches(rep, connected); !ok {
 		err := rep.Err()
 		if err == nil {
 			err = fmt.Errorf("%w: unexpected %q", ErrCommand, rep.Final.Line)
@@ -166,7 +255,7 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 			st = StateNoLine
 		}
 		// The modem is back on hook after a final result code.
-		if lerr := s.leaveVoice(runCtx, false, st, "voice call "+r.number+": "+rep.Final.Line); lerr != nil {
+		if lerr := s.leaveVoice(runCtx, false, st, "voice call "+name+": "+rep.Final.Line); lerr != nil {
 			return lerr
 		}
 		return wrap(err)
@@ -184,10 +273,15 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 		return abandon(err)
 	}
 	callCtx, callCancel := context.WithCancel(r.ctx)
-	c := r.call
-	c.Number, c.Format, c.VSM, c.Stream, c.Started, c.ctx = r.number, chosen.Parsed(), chosen.VSM, ds, l.cfg.clk.Now(), callCtx
+	c.Format, c.VSM, c.Stream, c.Started, c.ctx = chosen.Parsed(), chosen.VSM, ds, l.cfg.clk.Now(), callCtx
 	s.call = &activeCall{c: c, cancel: callCancel, stop: context.AfterFunc(runCtx, callCancel)}
-	l.setState(StateInCall, fmt.Sprintf("voice call to %s up (%s)", r.number, c.Format))
+	if incoming {
+		// The ringing is over: forget its caller ID and RING count.
+		s.cid, s.rings = CallerID{}, 0
+		l.setState(StateInCall, fmt.Sprintf("voice call %s answered (%s)", name, c.Format))
+	} else {
+		l.setState(StateInCall, fmt.Sprintf("voice call to %s up (%s)", r.number, c.Format))
+	}
 	return nil
 }
 
@@ -195,7 +289,7 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 func (s *session) voiceEnd(runCtx context.Context, c *Call) error {
 	l := s.l
 	if s.call == nil || s.call.c != c {
-		return fmt.Errorf("voice call %s on %s: %w", c.Number, l.path, ErrCallLost)
+		return fmt.Errorf("voice call %s on %s: %w", c.describe(), l.path, ErrCallLost)
 	}
 	a := s.call
 	s.call = nil
@@ -211,7 +305,11 @@ func (s *session) voiceEnd(runCtx context.Context, c *Call) error {
 	if !s.waitFinal(runCtx, ds, l.prof.CommandTimeout.D()) {
 		l.cfg.log.Warn("line: voice stream did not end", "device", l.path)
 	}
-	return s.leaveVoice(runCtx, true, StateIdle, "voice call to "+c.Number+" ended")
+	what := "voice call " + c.describe()
+	if !c.Incoming {
+		what = "voice call to " + c.Number
+	}
+	return s.leaveVoice(runCtx, true, StateIdle, what+" ended")
 }
 
 // waitFinal waits up to d for the result code that ends ds.

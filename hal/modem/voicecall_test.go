@@ -29,6 +29,13 @@ type voiceLine struct {
 
 func newVoiceLine(t *testing.T, profile string, edit func(*modem.Profile), opts ...modemsim.VoiceOption) *voiceLine {
 	t.Helper()
+	return newVoiceLineWith(t, profile, edit, nil, opts...)
+}
+
+// newVoiceLineWith is newVoiceLine with options for the Line too (a fake
+// clock).
+func newVoiceLineWith(t *testing.T, profile string, edit func(*modem.Profile), lineOpts []modem.Option, opts ...modemsim.VoiceOption) *voiceLine {
+	t.Helper()
 	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
 		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
 	} else {
@@ -52,13 +59,13 @@ func newVoiceLine(t *testing.T, profile string, edit func(*modem.Profile), opts 
 		t.Fatal(err)
 	}
 	v := &voiceLine{t: t, sim: sim, states: make(chan modem.StateChange, 256)}
-	v.line = modem.New(sim.Path(), p, modem.WithLogger(log), modem.WithHealthInterval(time.Hour),
+	v.line = modem.New(sim.Path(), p, append([]modem.Option{modem.WithLogger(log), modem.WithHealthInterval(time.Hour),
 		modem.WithStateFunc(func(c modem.StateChange) {
 			select {
 			case v.states <- c:
 			default:
 			}
-		}))
+		})}, lineOpts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- v.line.Run(ctx) }()
