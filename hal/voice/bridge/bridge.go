@@ -9,6 +9,11 @@
 // the jitter buffer (RTP from the network, reordered, gaps filled with
 // silence) written back to the modem. The network side only fills the
 // jitter buffer, so network timing never drives the modem.
+//
+// RFC 4733 DTMF digits from the phone are played to the line as ITU-T
+// Q.23 dual tones synthesised into the frames written to the modem (see
+// DTMFFrequencies and Config.DisableDTMFTones): V.253's AT+VTS works only
+// in voice command state, not in the AT+VTR data period the bridge holds.
 package bridge
 
 import (
@@ -61,9 +66,15 @@ type Config struct {
 	// must not block and must not call Close.
 	OnModemEvent func(voice.Event)
 	// OnDigit gets each RFC 4733 DTMF digit once, from the network
-	// goroutine (for AT+VTS). It must not block and must not call Close.
+	// goroutine. It must not block and must not call Close.
 	OnDigit func(digit byte)
-	Logger  *slog.Logger
+	// DisableDTMFTones stops the bridge from playing RFC 4733 digits to
+	// the line as Q.23 dual tones (see DTMFFrequencies): by default each
+	// digit replaces the RTP audio for its duration (at least DTMFMinTone)
+	// and a DTMFMinPause of silence, in the audio written to the modem.
+	// Set it when the digits reach the line another way.
+	DisableDTMFTones bool
+	Logger           *slog.Logger
 }
 
 // Stats counts the bridge's work.
@@ -74,13 +85,16 @@ type Stats struct {
 	PacketsReceived uint64 // RTP audio packets offered to the jitter buffer
 	PacketsIgnored  uint64 // not RTP, or another payload type
 	Digits          uint64 // RFC 4733 digits
+	DTMFFrames      uint64 // frames to the modem that carried DTMF tones or their pauses instead of RTP audio
+	DigitsDropped   uint64 // digits not played: more than 32 were waiting
 	Jitter          rtp.JitterStats
 }
 
 // Bridge runs one call's audio. Two goroutines: the modem goroutine reads
 // the modem, sends RTP and feeds the modem from the jitter buffer; the
-// network goroutine reads RTP into the jitter buffer. mu guards the jitter
-// buffer and the counters. Close stops both and waits; Stats, Done and
+// network goroutine reads RTP into the jitter buffer and DTMF events into
+// the tone player. mu guards the jitter buffer, the tone player and the
+// counters. Close stops both and waits; Stats, Done and
 // Err are safe from any goroutine.
 type Bridge struct {
 	cfg       Config
@@ -89,6 +103,7 @@ type Bridge struct {
 	log       *slog.Logger
 	mu        sync.Mutex
 	jit       *rtp.Jitter
+	dtmf      *dtmfPlayer // nil with DisableDTMFTones
 	stats     Stats
 	wmu       sync.Mutex    // orders frame writes to the modem against Close's abort
 	stopping  bool          // under wmu: no more frames to the modem
@@ -135,6 +150,9 @@ func Start(cfg Config) (*Bridge, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Bridge{cfg: cfg, modemFmt: cfg.ModemFormat, codecFmt: codecFmt, log: log, jit: jit, modemDone: make(chan struct{})}
+	if !cfg.DisableDTMFTones {
+		b.dtmf = newDTMFPlayer()
+	}
 	b.wg.Add(2)
 	go b.modemLoop()
 	go b.netLoop()
@@ -219,6 +237,7 @@ func (b *Bridge) modemLoop() {
 	payload := make([]byte, 0, voice.FrameSamples)
 	fromNet := make([]byte, voice.FrameSamples)
 	toModem := make([]byte, 0, b.modemFmt.FrameBytes())
+	var tones [voice.FrameSamples]int16
 	onEvent := func(e voice.Event) {
 		if b.cfg.OnModemEvent != nil {
 			b.cfg.OnModemEvent(e)
@@ -242,9 +261,18 @@ func (b *Bridge) modemLoop() {
 		}
 		b.mu.Lock()
 		b.stats.FramesFromModem++
-		b.jit.Pop(fromNet)
+		b.jit.Pop(fromNet) // dropped while DTMF plays: the tone replaces it
+		dtmf := b.dtmf != nil && b.dtmf.active()
+		if dtmf {
+			b.dtmf.fill(tones[:])
+			b.stats.DTMFFrames++
+		}
 		b.mu.Unlock()
-		toModem = voice.Transcode(toModem[:0], b.modemFmt, fromNet, b.codecFmt)
+		if dtmf {
+			toModem = b.modemFmt.Encode(toModem[:0], tones[:])
+		} else {
+			toModem = voice.Transcode(toModem[:0], b.modemFmt, fromNet, b.codecFmt)
+		}
 		b.wmu.Lock()
 		if !b.stopping {
 			_, err = enc.Write(toModem)
@@ -281,6 +309,14 @@ func (b *Bridge) netLoop() {
 			if err != nil {
 				b.count(func(s *Stats) { s.PacketsIgnored++ })
 				continue
+			}
+			if b.dtmf != nil {
+				b.mu.Lock()
+				if b.dtmf.event(h.Timestamp, ev) {
+					b.log.Debug("bridge: DTMF to the line", "event", ev.Code, "duration", ev.Duration)
+				}
+				b.stats.DigitsDropped = uint64(b.dtmf.dropped)
+				b.mu.Unlock()
 			}
 			if d, ok := dd.Packet(h.Timestamp, ev); ok {
 				b.count(func(s *Stats) { s.Digits++ })
