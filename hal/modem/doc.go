@@ -14,6 +14,13 @@
 // every Health.Interval while idle, no-line or initialising, never while
 // ringing or in a call.
 //
+// Voice calls (ITU-T V.253, profiles with a voice section): Line.VoiceCall
+// places one and Line.VoiceAnswer takes the call that rings the line; both
+// hand the modem's full-duplex audio stream (a voice.DataStream) to a
+// function for as long as the call lasts, while the Line keeps the device
+// and the AT engine. SubscribeRings reports each ring with its caller ID
+// and the end of the ringing.
+//
 // Subpackages: serialport is the go.bug.st/serial backend, modemsim a modem
 // simulator on a pseudo-terminal (used by the sim board and the integration
 // tests), modemtest a scripted io.ReadWriter for unit tests.

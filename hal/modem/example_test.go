@@ -2,6 +2,7 @@ package modem_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"lifeline/hal/modem"
@@ -37,4 +38,37 @@ func ExampleLoadProfile() {
 	}
 	fmt.Println(p.Health.Commands, p.Health.After, p.Dial.Command)
 	// Output: [ATX4 ATDT;] [ATH0] ATDT%s;
+}
+
+// ExampleLine_VoiceAnswer is the incoming side of the gateway: wait for
+// the caller ID (it arrives between the first and second RING on analog
+// lines), take the call in voice mode, and carry its audio until either
+// side ends it. Not run: it needs a voice modem or modemsim.VoiceSim.
+func ExampleLine_VoiceAnswer() {
+	p, _ := modem.LoadProfile("analog")
+	line := modem.New("/dev/serial/by-id/usb-voice-modem", p)
+	ctx := context.Background()
+	go line.Run(ctx)
+
+	rings, cancel := line.SubscribeRings(16)
+	defer cancel()
+	for r := range rings {
+		if r.Ended {
+			fmt.Println("caller gave up:", r.Reason) // CANCEL the INVITE
+			continue
+		}
+		if r.Count < 2 && r.Caller.Number == "" {
+			continue // the caller ID may still come
+		}
+		err := line.VoiceAnswer(ctx, modem.VoiceOptions{}, func(ctx context.Context, c *modem.Call) error {
+			fmt.Println("call from", c.Number, "in", c.Format)
+			// bridge.Start(bridge.Config{Modem: c.Stream, ModemFormat: c.Format, ...});
+			// return when ctx ends or the bridge is done.
+			<-ctx.Done()
+			return nil
+		})
+		if errors.Is(err, modem.ErrNotRinging) || errors.Is(err, modem.ErrNoCarrier) {
+			continue // the caller hung up first
+		}
+	}
 }

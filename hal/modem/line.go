@@ -48,10 +48,19 @@ type StateChange struct {
 // Ring reports an incoming call. Count is the number of RINGs so far; a
 // Ring with the same Count as the previous one is an update that adds
 // caller ID (analog caller ID arrives between the first and second RING).
+//
+// The last Ring of an incoming call has Ended set: the line stopped
+// ringing, and Reason says why — "answered" (VoiceAnswer took it),
+// "ringing stopped" (no RING for the profile's RingTimeout: the caller
+// gave up), "caller hung up" (NO CARRIER), "hung up" (Hangup), or why the
+// device session ended (device lost, Run stopped). Caller and Count are
+// then the call's last known values.
 type Ring struct {
 	Caller CallerID
 	Count  int
 	At     time.Time
+	Ended  bool
+	Reason string // set with Ended
 }
 
 // Line errors.
@@ -227,8 +236,9 @@ func (l *Line) Status() (State, string) {
 }
 
 // SubscribeRings returns a channel of incoming rings and a cancel function.
-// A full channel drops the ring (never blocks the line); the channel is
-// closed by cancel or when Run returns.
+// Each incoming call gives Rings with growing Count and one last Ring with
+// Ended set. A full channel drops the ring (never blocks the line); the
+// channel is closed by cancel or when Run returns.
 func (l *Line) SubscribeRings(buf int) (<-chan Ring, func()) {
 	ch := make(chan Ring, buf)
 	l.subMu.Lock()

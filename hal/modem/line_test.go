@@ -336,6 +336,14 @@ func TestLineRingWithCallerID(t *testing.T) {
 	if c := r.waitState(modem.StateIdle); c.Reason != "ringing stopped" {
 		t.Errorf("reason %q", c.Reason)
 	}
+	select {
+	case end := <-rings:
+		if !end.Ended || end.Reason != "ringing stopped" || end.Count != 2 || end.Caller != want {
+			t.Errorf("last ring %+v", end)
+		}
+	case <-time.After(safety):
+		t.Fatal("no Ended ring")
+	}
 	// The next call starts with no stale caller ID.
 	m.Inject("RING")
 	for {

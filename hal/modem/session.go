@@ -45,6 +45,7 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 		EngineClock(l.cfg.clk), EngineLogger(l.cfg.log), EngineName(l.path),
 		EngineTimeout(p.CommandTimeout.D()), EngineNumeric(p.Numeric))
 	defer s.eng.Close() // closes the port
+	defer func() { s.ringEnded(reason) }()
 	defer func() {
 		if s.call != nil { // device lost or Run stopped mid-call
 			s.call.cancel()
@@ -296,8 +297,19 @@ func (s *session) onHook(runCtx, ctx context.Context) error {
 
 func (s *session) endRinging(reason string) {
 	s.ringTimer.Stop()
+	s.ringEnded(reason)
 	s.cid, s.rings = CallerID{}, 0
 	s.l.setState(StateIdle, reason)
+}
+
+// ringEnded tells the ring subscribers that the line has stopped ringing,
+// if it was.
+func (s *session) ringEnded(reason string) {
+	l := s.l
+	if l.State() != StateRinging {
+		return
+	}
+	l.publish(Ring{Caller: s.cid, Count: s.rings, At: l.cfg.clk.Now(), Ended: true, Reason: reason})
 }
 
 func (s *session) unsolicited(r Response) {

@@ -114,6 +114,9 @@ func TestVoiceAnswer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if end := waitRing(t, rings, func(r modem.Ring) bool { return r.Ended }); end.Reason != "answered" || end.Caller.Number != tc.want.Number {
+				t.Errorf("last ring %+v", end)
+			}
 			if st, why := v.line.Status(); st != modem.StateIdle {
 				t.Fatalf("state %v (%s) after the call", st, why)
 			}
@@ -215,6 +218,9 @@ func TestVoiceAnswerRingTimeout(t *testing.T) {
 	}
 	clk.Advance(2 * time.Second) // 14 s
 	v.waitState(modem.StateIdle)
+	if end := waitRing(t, rings, func(r modem.Ring) bool { return r.Ended }); end.Reason != "ringing stopped" || end.Count != 2 || end.Caller.Number != "0301234567" {
+		t.Fatalf("last ring %+v", end)
+	}
 	if _, why := v.line.Status(); why != "ringing stopped" {
 		t.Fatalf("reason %q", why)
 	}

@@ -185,6 +185,7 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 		// The call is taken: RINGs that follow are ignored, and the
 		// ring timeout must not set the line idle under the call.
 		s.ringTimer.Stop()
+		s.ringEnded("answered")
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
