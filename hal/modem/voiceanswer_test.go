@@ -11,6 +11,7 @@ import (
 	"lifeline/hal/clock"
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 )
 
@@ -289,6 +290,70 @@ func TestVoiceAnswerEnds(t *testing.T) {
 			}
 			if st, why := v.line.Status(); st != modem.StateIdle || v.sim.InCall() {
 				t.Fatalf("state %v (%s), sim in call %v", st, why, v.sim.InCall())
+			}
+		})
+	}
+}
+
+// TestVoiceAnswerScripted: on the scripted modem and the fake clock, an
+// answer that is refused, never answered or cancelled leaves the line on
+// hook, out of voice mode and idle.
+func TestVoiceAnswerScripted(t *testing.T) {
+	tests := []struct {
+		name  string
+		reply []string // to ATA; none: no answer
+		act   func(r *lineRig, cancel context.CancelFunc)
+		want  error
+	}{
+		{"refused", []string{"ERROR"}, nil, modem.ErrCommand},
+		{"no carrier", []string{"NO CARRIER"}, nil, modem.ErrNoCarrier},
+		{"timeout", nil, func(r *lineRig, _ context.CancelFunc) {
+			r.clk.Advance(r.p.Voice.AnswerTimeout.D())
+		}, modem.ErrTimeout},
+		{"cancelled", nil, func(_ *lineRig, cancel context.CancelFunc) { cancel() }, context.Canceled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := modemtest.New(nil)
+			m.Set("ATA", tc.reply...)
+			r := newLineRig(t, m, false, modem.WithHealthInterval(time.Hour))
+			r.waitState(modem.StateIdle)
+			waitCmd(t, m, "ATH0")
+			m.Inject("RING")
+			r.waitState(modem.StateRinging)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				done <- r.line.VoiceAnswer(ctx, modem.VoiceOptions{}, func(context.Context, *modem.Call) error {
+					t.Error("fn ran")
+					return nil
+				})
+			}()
+			waitCmd(t, m, "ATA") // the engine arms the command's timeout before it writes
+			if tc.act != nil {
+				tc.act(r, cancel)
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("VoiceAnswer = %v, want %v", err, tc.want)
+				}
+			case <-time.After(safety):
+				t.Fatal("VoiceAnswer did not return")
+			}
+			if st, why := r.line.Status(); st != modem.StateIdle {
+				t.Fatalf("state %v (%s)", st, why)
+			}
+			cmds := m.Commands()
+			i := slices.Index(cmds, "AT+FCLASS=8")
+			want := []string{"AT+FCLASS=8", "AT+VSM=1,8000", "AT+VLS=1", "ATA"}
+			if tc.reply == nil {
+				want = append(want, "ATH0") // the hang-up aborts the answer
+			}
+			want = append(want, "AT+FCLASS=0")
+			if i < 0 || !slices.Equal(cmds[i:], want) {
+				t.Fatalf("commands %q, want %q", cmds[max(i, 0):], want)
 			}
 		})
 	}
