@@ -70,11 +70,30 @@ type tone struct {
 	low, high float64 // Hz
 }
 
+// osc is a sine oscillator by recurrence, y[n+1] = 2cos(w)·y[n] − y[n−1]:
+// two multiplications a sample instead of a math.Sin (soft float on many
+// MIPS routers).
+type osc struct{ c, y1, y0 float64 }
+
+// newOsc starts a sine of amplitude a at hz: the next value is sample 0.
+func newOsc(hz, a float64) osc {
+	w := 2 * math.Pi * hz / voice.SampleRate
+	return osc{c: 2 * math.Cos(w), y1: 0, y0: -a * math.Sin(w)} // y[0] = 0, y[-1] = −a·sin(w)
+}
+
+// next returns the current sample and advances.
+func (o *osc) next() float64 {
+	y := o.y1
+	o.y1, o.y0 = o.c*o.y1-o.y0, o.y1
+	return y
+}
+
 // dtmfPlayer turns RFC 4733 events into tone samples on the modem's
 // clock. Not safe for concurrent use: the bridge guards it with mu.
 type dtmfPlayer struct {
 	queue   []tone // queue[0] plays when playing is set
 	playing bool
+	lo, hi  osc // queue[0]'s tones while playing
 	pos     int // samples of queue[0] played
 	pause   int // silence samples still due
 	lastTS  uint32
@@ -125,6 +144,7 @@ func (p *dtmfPlayer) fill(lin []int16) {
 	for i := range lin {
 		if !p.playing && p.pause == 0 && len(p.queue) > 0 {
 			p.playing, p.pos = true, 0
+			p.lo, p.hi = newOsc(p.queue[0].low, p.lowAmp), newOsc(p.queue[0].high, p.highAmp)
 		}
 		if !p.playing {
 			lin[i] = 0
@@ -134,9 +154,7 @@ func (p *dtmfPlayer) fill(lin []int16) {
 			continue
 		}
 		t := &p.queue[0]
-		n := float64(p.pos) / voice.SampleRate
-		v := p.lowAmp*math.Sin(2*math.Pi*t.low*n) + p.highAmp*math.Sin(2*math.Pi*t.high*n)
-		lin[i] = int16(math.Round(v))
+		lin[i] = int16(math.Round(p.lo.next() + p.hi.next()))
 		p.pos++
 		if p.pos >= DTMFMinTone && (t.ended && p.pos >= t.dur || !t.ended && p.pos >= t.dur+dtmfGrace) {
 			p.playing, p.pause = false, DTMFMinPause

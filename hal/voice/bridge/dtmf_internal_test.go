@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/binary"
+	"math"
 	"testing"
 
 	"lifeline/hal/voice"
@@ -117,4 +118,29 @@ func FuzzDTMFPlayer(f *testing.F) {
 			p.fill(lin)
 		}
 	})
+}
+
+// TestOscillator: the recurrence stays on math.Sin over ten seconds.
+func TestOscillator(t *testing.T) {
+	for _, hz := range []float64{697, 941, 1209, 1633} {
+		o := newOsc(hz, 12000)
+		for n := 0; n < 10*voice.SampleRate; n++ {
+			want := 12000 * math.Sin(2*math.Pi*hz*float64(n)/voice.SampleRate)
+			if got := o.next(); math.Abs(got-want) > 0.5 {
+				t.Fatalf("%v Hz sample %d: %v, want %v", hz, n, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkDTMFFill is the cost of one 20 ms frame of tone.
+func BenchmarkDTMFFill(b *testing.B) {
+	p := newDTMFPlayer()
+	lin := make([]int16, voice.FrameSamples)
+	for i := 0; b.Loop(); i++ {
+		if !p.active() {
+			p.event(uint32(i), rtp.Event{Code: uint8(i % 16), End: true, Duration: 65535})
+		}
+		p.fill(lin)
+	}
 }
