@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -39,6 +40,13 @@ func (o *netlinkOS) subscribe(hint func(), lost func(error)) (func(), error) {
 		}
 		if errors.Is(err, netlink.ErrDumpInterrupted) {
 			hint()
+			return
+		}
+		if isForeignSender(err) {
+			// A datagram from a user-space sender, not the kernel:
+			// netlink dropped it and the subscription goes on. Any
+			// root process can send one; resubscribing would let it
+			// make us re-dump at will.
 			return
 		}
 		lost(err)
@@ -276,4 +284,12 @@ func hasDefaultVia(routes []netlink.Route, ifindex int) bool {
 		}
 	}
 	return false
+}
+
+// isForeignSender reports netlink's "Wrong sender portid N, expected 0",
+// which its subscription receivers pass to the error callback before
+// skipping the message (vishvananda/netlink v1.3.1 link_linux.go,
+// addr_linux.go, route_linux.go; the error is not exported).
+func isForeignSender(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "Wrong sender portid ")
 }
