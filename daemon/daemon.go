@@ -54,11 +54,16 @@ type KeyInput struct {
 	Pressed bool
 }
 
+// CallsInput says the gateway's calls in progress changed (Options.Calls
+// reads them); the status is refreshed.
+type CallsInput struct{}
+
 func (WANInput) input()   {}
 func (ProbeInput) input() {}
 func (LineInput) input()  {}
 func (PowerInput) input() {}
 func (KeyInput) input()   {}
+func (CallsInput) input() {}
 
 // RouteActuator is told every route change, from the daemon's goroutine; it
 // must not block (a proxy adapter or relay queues the work it needs).
@@ -375,6 +380,8 @@ func (d *Daemon) handle(in Input) {
 		d.applyPower(power.ReadingEvent(e.State))
 	case KeyInput:
 		d.handleKey(e)
+	case CallsInput:
+		d.writeStatus()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -306,5 +307,37 @@ func TestDaemonHotkeyChord(t *testing.T) {
 	clk.Set(t0.Add(30 * time.Second))
 	if st := h.status(); st.Route != RouteSIP {
 		t.Fatalf("no failback after the override: %+v", st)
+	}
+}
+
+// CallsInput refreshes status.json with the gateway's calls at once.
+func TestDaemonCallsInput(t *testing.T) {
+	dir := t.TempDir()
+	clk := clock.NewFake(t0)
+	cfg := DefaultConfig()
+	cfg.HooksDir = filepath.Join(dir, "hooks.d")
+	var mu sync.Mutex
+	var calls []CallStatus
+	h := startWith(t, Options{Config: cfg, StateDir: dir, Board: "test", Version: "t", Clock: clk,
+		Calls: func() []CallStatus {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(calls)
+		}})
+	h.status()
+	mu.Lock()
+	calls = append(calls, CallStatus{Direction: "out", Number: "5551234", Codec: "PCMA", Format: "alaw", Started: t0})
+	mu.Unlock()
+	h.post(CallsInput{})
+	var onDisk Status
+	if err := json.Unmarshal([]byte(h.file(StatusFile)), &onDisk); err != nil || len(onDisk.Calls) != 1 || onDisk.Calls[0].Number != "5551234" {
+		t.Fatalf("status.json = %q (%v), want the call", h.file(StatusFile), err)
+	}
+	mu.Lock()
+	calls = nil
+	mu.Unlock()
+	h.post(CallsInput{})
+	if err := json.Unmarshal([]byte(h.file(StatusFile)), &onDisk); err != nil || len(onDisk.Calls) != 0 || onDisk.Calls == nil {
+		t.Fatalf("status.json = %q (%v), want calls []", h.file(StatusFile), err)
 	}
 }

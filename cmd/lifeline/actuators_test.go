@@ -84,7 +84,10 @@ func TestProxyAdapter(t *testing.T) {
 	}
 	defer srv.Close()
 	p := newProxyAdapter(quietLog(t), clock.Real())
-	cfg := &daemon.ProxyConfig{Socket: srv.Path(), ProviderURI: "sip:provider.example", PSTNURI: "sip:127.0.0.1:5080", CheckInterval: time.Hour}
+	cfg := &daemon.Config{
+		Proxy:   &daemon.ProxyConfig{Socket: srv.Path(), ProviderURI: "sip:provider.example", PSTNURI: "sip:127.0.0.1:5080", CheckInterval: time.Hour},
+		Gateway: &daemon.GatewayConfig{Prefix: "*00", Emergency: []string{"112", "911"}},
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.run(ctx, cfg); close(done) }()
@@ -94,6 +97,13 @@ func TestProxyAdapter(t *testing.T) {
 	p.SetRoute(daemon.RouteSIP, "start")
 	if err := srv.WaitValue(wctx, "lifeline", "nexthop", "sip:provider.example"); err != nil {
 		t.Fatal(err)
+	}
+	// The gateway's prefix and emergency numbers go to the line whatever
+	// the route.
+	for key, want := range map[string]string{"line": "sip:127.0.0.1:5080", "prefix": "*00", "emergency": "112,911"} {
+		if err := srv.WaitValue(wctx, "lifeline", key, want); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
 	}
 	p.SetRoute(daemon.RoutePSTN, "wan down")
 	if err := srv.WaitValue(wctx, "lifeline", "nexthop", "sip:127.0.0.1:5080"); err != nil {

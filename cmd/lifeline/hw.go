@@ -134,7 +134,7 @@ func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.
 	hw.d, hw.cfg, hw.ctx, hw.cancel = d, cfg, ctx, cancel
 	hw.mu.Unlock()
 	if cfg.Proxy != nil {
-		hw.goOwned(func() { hw.proxy.run(ctx, cfg.Proxy) })
+		hw.goOwned(func() { hw.proxy.run(ctx, cfg) })
 	}
 	if err := hw.startLine(ctx, cfg); err != nil {
 		return err

@@ -258,7 +258,7 @@ func BenchmarkKamailioRouteChange(b *testing.B) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		p.run(ctx, cfg)
+		p.run(ctx, &daemon.Config{Proxy: cfg})
 	}()
 	defer func() {
 		cancel()

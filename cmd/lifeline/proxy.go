@@ -39,16 +39,36 @@ func (p *proxyAdapter) SetRoute(r daemon.Route, reason string) {
 	}
 }
 
+// lineNumbers are the numbers the proxy sends to the line whatever the
+// route: with a gateway section, its dial prefix and emergency numbers go
+// to the pstn_uri (the gateway itself, in the reference setup).
+func lineNumbers(cfg *daemon.Config) (kamailio.LineNumbers, bool) {
+	if cfg.Proxy == nil || cfg.Gateway == nil {
+		return kamailio.LineNumbers{}, false
+	}
+	n := kamailio.LineNumbers{URI: cfg.Proxy.PSTNURI, Prefix: cfg.Gateway.Prefix, Emergency: cfg.Gateway.Emergency}
+	if n.Prefix == "-" { // the gateway strips nothing: no prefix override
+		n.Prefix = ""
+	}
+	return n, true
+}
+
 // run applies routes to the proxy of cfg until ctx ends.
-func (p *proxyAdapter) run(ctx context.Context, cfg *daemon.ProxyConfig) {
+func (p *proxyAdapter) run(ctx context.Context, full *daemon.Config) {
+	cfg := full.Proxy
 	c, err := kamailio.Dial(cfg.Socket)
 	if err != nil {
 		p.log.Error("proxy: cannot open the JSON-RPC client", "socket", cfg.Socket, "err", err)
 		return
 	}
 	defer c.Close()
-	k := kamailio.StartKeeper(ctx, c, kamailio.WithClock(p.clk), kamailio.WithLogger(p.log),
-		kamailio.WithInterval(cfg.CheckInterval))
+	opts := []kamailio.KeeperOption{kamailio.WithClock(p.clk), kamailio.WithLogger(p.log),
+		kamailio.WithInterval(cfg.CheckInterval)}
+	if n, ok := lineNumbers(full); ok {
+		opts = append(opts, kamailio.WithLineNumbers(n))
+		p.log.Info("proxy: numbers that always use the line", "uri", n.URI, "prefix", n.Prefix, "emergency", n.Emergency)
+	}
+	k := kamailio.StartKeeper(ctx, c, opts...)
 	defer k.Close()
 	for {
 		p.mu.Lock()

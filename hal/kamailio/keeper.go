@@ -22,6 +22,13 @@ func WithClock(c clock.Clock) KeeperOption { return func(k *Keeper) { k.clk = c 
 // WithLogger injects the logger (default: discard).
 func WithLogger(l *slog.Logger) KeeperOption { return func(k *Keeper) { k.log = l } }
 
+// WithLineNumbers makes every apply write n too (Client.SetLineNumbers),
+// before the next hop, so that a next hop read back means the numbers are
+// there as well.
+func WithLineNumbers(n LineNumbers) KeeperOption {
+	return func(k *Keeper) { k.numbers, k.hasNumbers = n, true }
+}
+
 // WithInterval sets the check interval (default DefaultCheckInterval).
 func WithInterval(d time.Duration) KeeperOption { return func(k *Keeper) { k.interval = d } }
 
@@ -38,6 +45,9 @@ type Keeper struct {
 	clk      clock.Clock
 	log      *slog.Logger
 	interval time.Duration
+
+	numbers    LineNumbers
+	hasNumbers bool
 
 	applyMu sync.Mutex // serialises apply/check; guards desired, have
 	desired struct{ route, uri string }
@@ -75,9 +85,20 @@ func (k *Keeper) Set(ctx context.Context, route, uri string) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	k.desired.route, k.desired.uri, k.have = route, uri, true
-	err := k.c.SetNextHop(ctx, route, uri)
+	err := k.apply(ctx)
 	k.setErr(err)
 	return err
+}
+
+// apply writes the line numbers (if any) and the desired next hop;
+// applyMu held.
+func (k *Keeper) apply(ctx context.Context) error {
+	if k.hasNumbers {
+		if err := k.c.SetLineNumbers(ctx, k.numbers); err != nil {
+			return err
+		}
+	}
+	return k.c.SetNextHop(ctx, k.desired.route, k.desired.uri)
 }
 
 // Desired returns the desired route and uri, and whether one was set.
@@ -153,5 +174,5 @@ func (k *Keeper) check(ctx context.Context) {
 		}
 		return
 	}
-	k.setErr(k.c.SetNextHop(ctx, k.desired.route, k.desired.uri))
+	k.setErr(k.apply(ctx))
 }

@@ -85,3 +85,46 @@ func TestKeeperCloseIdempotent(t *testing.T) {
 	k.Close()
 	k.Close()
 }
+
+// The line numbers go with every apply, before the next hop, and come back
+// after a restart with it.
+func TestKeeperLineNumbers(t *testing.T) {
+	srv, c := startFake(t)
+	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // safety net only
+	defer cancel()
+	n := LineNumbers{URI: "sip:127.0.0.1:5090", Prefix: "*00", Emergency: []string{"112", "110"}}
+	k := StartKeeper(ctx, c, WithClock(clk), WithInterval(2*time.Second), WithLineNumbers(n))
+	defer k.Close()
+	if err := k.Set(ctx, "sip", "sip:provider"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{KeyLine: n.URI, KeyPrefix: "*00", KeyEmergency: "112,110", KeyNextHop: "sip:provider"}
+	check := func() {
+		t.Helper()
+		for key, v := range want {
+			if err := srv.WaitValue(ctx, Table, key, v); err != nil {
+				t.Fatalf("%s: %v", key, err)
+			}
+		}
+	}
+	check()
+	srv.Restart()
+	clk.WaitTimers(1)
+	clk.Advance(2 * time.Second)
+	check()
+}
+
+func TestSetLineNumbersRejects(t *testing.T) {
+	_, c := startFake(t)
+	ctx := context.Background()
+	for name, n := range map[string]LineNumbers{
+		"newline in uri":     {URI: "sip:a\r\nX: y"},
+		"comma in emergency": {URI: "sip:a", Emergency: []string{"1,2"}},
+		"empty emergency":    {URI: "sip:a", Emergency: []string{""}},
+	} {
+		if err := c.SetLineNumbers(ctx, n); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -13,7 +13,45 @@ const (
 	Table      = "lifeline"
 	KeyRoute   = "route"
 	KeyNextHop = "nexthop"
+
+	// The numbers that go out over the line whatever the route: requests
+	// whose user part starts with KeyPrefix's value, or equals one of the
+	// comma-separated KeyEmergency numbers, are relayed to KeyLine's URI.
+	KeyLine      = "line"
+	KeyPrefix    = "prefix"
+	KeyEmergency = "emergency"
 )
+
+// LineNumbers says which dialled numbers always go out over the line (the
+// dial-prefix override and emergency numbers) and where the line's gateway
+// is. The zero value routes nothing to the line.
+type LineNumbers struct {
+	URI       string   // the line gateway's SIP URI; "" disables both
+	Prefix    string   // "" for none
+	Emergency []string // dial strings without commas
+}
+
+// SetLineNumbers stores n under KeyPrefix, KeyEmergency and KeyLine, the
+// URI last (the routing script tests it first).
+func (c *Client) SetLineNumbers(ctx context.Context, n LineNumbers) error {
+	for _, v := range append([]string{n.URI, n.Prefix}, n.Emergency...) {
+		if strings.ContainsAny(v, "\r\n") {
+			return fmt.Errorf("kamailio: set line numbers: invalid value %q", v)
+		}
+	}
+	for _, e := range n.Emergency {
+		if e == "" || strings.Contains(e, ",") {
+			return fmt.Errorf("kamailio: set line numbers: invalid emergency number %q", e)
+		}
+	}
+	if err := c.SetString(ctx, Table, KeyPrefix, n.Prefix); err != nil {
+		return err
+	}
+	if err := c.SetString(ctx, Table, KeyEmergency, strings.Join(n.Emergency, ",")); err != nil {
+		return err
+	}
+	return c.SetString(ctx, Table, KeyLine, n.URI)
+}
 
 // SetNextHop stores uri under KeyNextHop and route under KeyRoute in Table,
 // the next hop first: the routing script prefers nexthop, so the next
