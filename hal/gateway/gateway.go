@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"lifeline/hal/clock"
+	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
@@ -67,19 +67,16 @@ type Config struct {
 }
 
 // Gateway answers INVITEs on Conn and bridges each call onto Line. Run
-// serves; each INVITE is handled in a goroutine of the SIP stack, counted
-// by the gateway, and ends with Run's context. All methods are safe for
-// concurrent use.
+// serves; each INVITE is handled in a goroutine of the SIP user agent
+// (hal/gateway/sipua), which waits for it, and ends with Run's context.
+// All methods are safe for concurrent use.
 type Gateway struct {
 	cfg     Config
 	log     *slog.Logger
-	contact sip.ContactHeader
+	contact sip.Uri
 
-	mu      sync.Mutex // guards running, stopped, calls' Add and active
+	mu      sync.Mutex // guards running and active
 	running bool
-	stopped bool
-	calls   sync.WaitGroup
-	ctx     context.Context // Run's context: every call ends with it
 	active  map[string]CallStatus
 }
 
@@ -144,7 +141,7 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.UserAgent = "lifeline"
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{},
-		contact: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}}
+		contact: sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}
 	return g, nil
 }
 
@@ -167,70 +164,21 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.mu.Unlock()
 		return ErrRunning
 	}
-	g.running, g.ctx = true, ctx
+	g.running = true
 	g.mu.Unlock()
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(g.cfg.UserAgent), sipgo.WithUserAgentHostname(g.cfg.RTPAddr.String()))
+	ua, err := sipua.New(sipua.Config{Conn: g.cfg.Conn, Contact: g.contact, UserAgent: g.cfg.UserAgent,
+		Clock: g.cfg.Clock, Logger: g.log})
 	if err != nil {
 		g.cfg.Conn.Close()
 		return fmt.Errorf("gateway: %w", err)
 	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(g.log))
-	if err != nil {
-		ua.Close()
-		g.cfg.Conn.Close()
-		return fmt.Errorf("gateway: %w", err)
-	}
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientLogger(g.log), sipgo.WithClientHostname(g.cfg.RTPAddr.String()))
-	if err != nil {
-		ua.Close()
-		g.cfg.Conn.Close()
-		return fmt.Errorf("gateway: %w", err)
-	}
-	dialogs := sipgo.NewDialogServerCache(cli, g.contact)
-	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) { g.invite(dialogs, req, tx) })
-	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
-		if err := dialogs.ReadAck(req, tx); err != nil {
-			g.log.Debug("gateway: ACK outside a dialog", "err", err)
-		}
-	})
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		if err := dialogs.ReadBye(req, tx); err != nil {
-			tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
-		}
-	})
-	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
-	})
-
-	served := make(chan struct{})
-	go func() { // ends when ua.Close closes Conn
-		defer close(served)
-		if err := srv.ServeUDP(g.cfg.Conn); err != nil && ctx.Err() == nil {
-			g.log.Warn("gateway: SIP socket", "err", err)
-		}
-	}()
+	ua.Handle(sip.INVITE, g.invite)
+	ua.Handle(sip.OPTIONS, func(tx *sipua.ServerTx) { tx.Respond(sip.StatusOK, "OK", nil) })
 	g.log.Info("gateway: serving SIP", "addr", g.cfg.Conn.LocalAddr(), "prefix", g.cfg.Prefix)
-	<-ctx.Done()
-	g.mu.Lock()
-	g.stopped = true
-	g.mu.Unlock()
-	g.calls.Wait() // calls end with ctx: BYEs still go out
-	ua.Close()
-	g.cfg.Conn.Close()
-	<-served
-	return nil
-}
-
-// begin counts a call; false once Run is stopping.
-func (g *Gateway) begin() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.stopped {
-		return false
-	}
-	g.calls.Add(1)
-	return true
+	// Serve ends the calls' contexts with ctx, waits for them (their BYEs
+	// still go out), closes Conn and waits for its goroutines.
+	return ua.Serve(ctx)
 }
 
 // Status maps the outcome of a failed dial to a SIP final response.
@@ -250,24 +198,14 @@ func Status(err error) (int, string) {
 	return sip.StatusServiceUnavailable, "Service Unavailable"
 }
 
-// invite handles one INVITE to its end; it runs in the SIP stack's
+// invite handles one INVITE to its end; it runs in the user agent's
 // goroutine for the request.
-func (g *Gateway) invite(dialogs *sipgo.DialogServerCache, req *sip.Request, tx sip.ServerTransaction) {
-	if !g.begin() {
-		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Shutting Down", nil))
-		return
-	}
-	defer g.calls.Done()
-	dlg, err := dialogs.ReadInvite(req, tx)
-	if err != nil {
-		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Bad Request", nil))
-		return
-	}
-	defer dlg.Close()
+func (g *Gateway) invite(tx *sipua.ServerTx) {
+	req := tx.Request()
 	number := g.Number(req.Recipient.User)
 	log := g.log.With("call-id", req.CallID().Value(), "number", number)
 	respond := func(code int, reason string) {
-		if err := dlg.Respond(code, reason, nil); err != nil {
+		if err := tx.Respond(code, reason, nil); err != nil {
 			log.Debug("gateway: respond", "code", code, "err", err)
 		}
 	}
@@ -300,11 +238,25 @@ func (g *Gateway) invite(dialogs *sipgo.DialogServerCache, req *sip.Request, tx 
 	}
 	codecFmt, _ := voice.CodecFormat(choice.Codec)
 
-	ctx, cancel := context.WithCancel(g.ctx)
+	ctx, cancel := context.WithCancel(tx.Context())
 	defer cancel()
-	if !tx.OnCancel(func(*sip.Request) { cancel() }) {
-		return // cancelled before we got here; sipgo answered 487
+	select {
+	case <-tx.Cancelled():
+		return // cancelled before we got here; the user agent answered 487
+	default:
 	}
+	var cwg sync.WaitGroup
+	cwg.Add(1)
+	go func() { // ends with the call's setup: a CANCEL aborts the dial
+		defer cwg.Done()
+		select {
+		case <-tx.Cancelled():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	defer cwg.Wait()
+	defer cancel()
 
 	// 180 goes out from here, not from the line's goroutine.
 	ringing := make(chan struct{}, 1)
@@ -355,15 +307,16 @@ func (g *Gateway) invite(dialogs *sipgo.DialogServerCache, req *sip.Request, tx 
 		rtpOwned = true
 		defer b.Close()
 		log.Info("gateway: call up", "codec", choice.Codec, "modem-format", c.Format, "rtp", choice.Remote)
-		if err := dlg.RespondSDP(answer); err != nil {
+		if err := tx.Respond(sip.StatusOK, "OK", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
 			return fmt.Errorf("gateway: 200 OK for %s: %w", number, err)
 		}
 		answered = true
 		defer g.track(CallStatus{CallID: req.CallID().Value(), Direction: "out", Number: number, Codec: choice.Codec,
 			Format: c.Format, Started: c.Started})()
+		dlg := tx.Dialog()
 		why := ""
 		select {
-		case <-dlg.Context().Done():
+		case <-dlg.Done():
 			log.Info("gateway: phone hung up")
 			return nil
 		case <-b.Done():
@@ -392,7 +345,7 @@ func (g *Gateway) invite(dialogs *sipgo.DialogServerCache, req *sip.Request, tx 
 	}
 	code, reason := Status(err)
 	log.Info("gateway: call failed", "code", code, "err", err)
-	if code != sip.StatusRequestTerminated { // sipgo answered the CANCEL with 487
+	if code != sip.StatusRequestTerminated { // the user agent answered the CANCEL with 487
 		respond(code, reason)
 	}
 }

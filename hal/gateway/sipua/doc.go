@@ -1,0 +1,70 @@
+// Package sipua is a small SIP user agent for UDP: the transport, the
+// RFC 3261 §17 transactions and the dialogs a SIP-to-line gateway needs,
+// built on the message parser of github.com/emiago/sipgo/sip and nothing
+// else of sipgo. sipgo's own transport layer always links TLS and
+// WebSocket transports; this package keeps them out of the binary.
+//
+// # Model
+//
+// A UA owns one net.PacketConn. Serve runs its event loop: one goroutine
+// (Serve's caller) owns every transaction, dialog and timer; a reader
+// goroutine parses datagrams (bad ones are dropped with a debug log
+// naming the source) and hands them to the loop. Public methods send
+// closures to the loop and wait for them, so every method is safe for
+// concurrent use; methods called after Serve has returned fail with
+// ErrClosed. Methods called before Serve starts block until it does.
+//
+// Timers run on the injected clock (lifeline/hal/clock): T1, T2 and T4
+// default to 500 ms, 4 s and 5 s; Timer B, F, H, J and the 2xx
+// retransmission limit are 64*T1, Timer D is 32 s (or 64*T1 if shorter),
+// Timer I and K are T4.
+//
+// # Server side (UAS)
+//
+// Handle registers a handler per method. Each request that starts a
+// server transaction runs its handler in a goroutine owned by the UA,
+// with a *ServerTx. The UA itself answers:
+//   - retransmitted requests (INVITE: the last response again; non-INVITE:
+//     the final from cache, Timer J),
+//   - CANCEL: 200 to the CANCEL and, if the INVITE has no final response
+//     yet, 487 to it; ServerTx.Cancelled closes,
+//   - ACK: for a non-2xx final it is absorbed by the transaction (Timer
+//     G retransmits the final until then, Timer H gives up); for a 2xx it
+//     stops the UAS core's 2xx retransmissions (T1 doubling to T2),
+//   - BYE in a dialog: 200 and Dialog.Done closes; outside one: 481,
+//   - a re-INVITE in a dialog: 488 (offers are not renegotiated),
+//   - methods without a handler: 405 with Allow; a handler that returns
+//     without a final response: 500.
+//
+// The handler's transaction context (ServerTx.Context) ends when Serve's
+// context ends. Serve then answers new requests with 503 and waits for
+// every handler to return, still carrying their messages (a BYE a handler
+// sends on its way out gets its answer), before it closes the socket.
+//
+// # Client side (UAC)
+//
+// Invite sends an INVITE (Timer A retransmits until a provisional, Timer
+// B gives up); ClientInvite.Responses delivers every provisional and the
+// final. The layer ACKs a non-2xx final on the INVITE's branch and a 2xx
+// as a new request in the dialog (and again for each 2xx retransmission).
+// Cancel sends CANCEL once a provisional has arrived (or as soon as one
+// does); if a 2xx crosses the CANCEL, the layer ACKs it and sends BYE.
+//
+// # Routing
+//
+// Responses go back per their top Via: to received/rport when the
+// request asked for rport (RFC 3581), else to received or the sent-by
+// host, port 5060 by default. Requests go to the first Route if it has
+// ;lr (loose routing), otherwise per RFC 3261 §12.2.1.1 strict routing,
+// else to the Request-URI's host and port. Hosts must be numeric IP
+// addresses: the package does no DNS.
+//
+// # Dialogs
+//
+// A UAS dialog is made from the INVITE when the handler sends a 1xx with
+// a tag or a 2xx: the local tag is the UA's, the route set is the
+// INVITE's Record-Route in order, the remote target its Contact. A UAC
+// dialog is made from a 2xx: the route set is the Record-Route reversed.
+// Dialog.Bye sends BYE along the route set; a BYE received is answered
+// 200. Either way, Dialog.Done closes.
+package sipua
