@@ -1,0 +1,314 @@
+//go:build gateway
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/voice"
+	"lifeline/hal/voice/sdp"
+)
+
+// testing.TB versions of the gateway e2e helpers (which take *testing.T),
+// for BenchmarkGatewayCall.
+
+// gwbDaemon is `lifeline run` started by a benchmark.
+type gwbDaemon struct {
+	bin, dir, cfg, sock string
+	cmd                 *exec.Cmd
+	log                 *logBuffer
+	exited              chan error
+}
+
+// startGWBDaemon writes config into a temp dir and starts bin on the
+// generic board; it is stopped (SIGTERM) with the benchmark.
+func startGWBDaemon(tb testing.TB, bin, config string) *gwbDaemon {
+	tb.Helper()
+	d := &gwbDaemon{bin: bin, dir: tb.TempDir()}
+	d.cfg = filepath.Join(d.dir, "lifeline.conf")
+	d.sock = filepath.Join(d.dir, "lifeline.sock")
+	if err := os.WriteFile(d.cfg, []byte(config), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	d.cmd = exec.Command(bin, "run", "-c", d.cfg, "--state-dir", d.dir, "--socket", d.sock, "--board", "generic")
+	d.log = newLogBuffer()
+	d.cmd.Stderr = d.log
+	if err := d.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	d.exited = make(chan error, 1)
+	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(d.cmd, d.exited)
+	tb.Cleanup(func() {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.exited:
+		case <-time.After(20 * time.Second):
+			d.cmd.Process.Kill()
+			<-d.exited
+		}
+	})
+	d.waitFor(tb, "daemon answering", func(st map[string]any) bool { return st["route"] != nil })
+	return d
+}
+
+// status returns `status --json`, nil while the daemon does not answer.
+func (d *gwbDaemon) status(tb testing.TB) map[string]any {
+	out, err := exec.Command(d.bin, "status", "--json", "--socket", d.sock).Output()
+	if err != nil {
+		return nil
+	}
+	var st map[string]any
+	if err := json.Unmarshal(out, &st); err != nil {
+		tb.Fatalf("status --json is not JSON: %v\n%s", err, out)
+	}
+	return st
+}
+
+// waitFor polls the status until cond holds (safety net 15 s).
+func (d *gwbDaemon) waitFor(tb testing.TB, what string, cond func(map[string]any) bool) map[string]any {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		if st := d.status(tb); st != nil {
+			last = st
+			if cond(st) {
+				return st
+			}
+		}
+		select {
+		case err := <-d.exited:
+			tb.Fatalf("daemon exited (%v) while waiting for %s; log:\n%s", err, what, d.log)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	tb.Fatalf("timed out waiting for %s; last status %v\nlog:\n%s", what, last, d.log)
+	return nil
+}
+
+// gwbIdle: no call and the line idle.
+func gwbIdle(st map[string]any) bool {
+	calls, _ := st["calls"].([]any)
+	return len(calls) == 0 && field(st, "line.state") == "idle"
+}
+
+// gwbCPU is the CPU time a process has used: the sum of its threads'
+// run time from /proc/PID/task/*/schedstat (nanoseconds), or, where the
+// kernel keeps no schedstat, utime+stime from /proc/PID/stat (USER_HZ
+// ticks, 100 a second on Linux). src names the source used.
+func gwbCPU(pid int) (d time.Duration, src string, err error) {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var ns int64
+	for _, p := range tasks {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the thread exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 1 {
+			continue
+		}
+		v, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, "", fmt.Errorf("%s: %q: %w", p, b, err)
+		}
+		ns += v
+	}
+	if ns > 0 {
+		return time.Duration(ns), "schedstat", nil
+	}
+	d, err = gwbCPUStat(pid)
+	return d, "stat", err
+}
+
+// gwbCPUStat is utime+stime from /proc/PID/stat.
+func gwbCPUStat(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces: fields count from the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q: too short", pid, b)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64) // field 14 utime
+	st, err2 := strconv.ParseInt(f[12], 10, 64) // field 15 stime
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %q: bad utime/stime", pid, b)
+	}
+	const userHZ = 100
+	return time.Duration(ut+st) * time.Second / userHZ, nil
+}
+
+// gwbPhone is a sipgo UAC with its own socket.
+type gwbPhone struct {
+	dc *sipgo.DialogClientCache
+	gw int // the gateway's SIP port
+}
+
+func newGWBPhone(tb testing.TB, gwPort int) *gwbPhone {
+	tb.Helper()
+	sipLogOnce.Do(func() { sip.SetDefaultLogger(slog.New(slog.DiscardHandler)) })
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("phone"), sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Skipf("needs loopback UDP: %v", err)
+	}
+	srv, _ := sipgo.NewServer(ua)
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	p := &gwbPhone{gw: gwPort}
+	p.dc = sipgo.NewDialogClientCache(cli, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1",
+		Port: conn.LocalAddr().(*net.UDPAddr).Port}})
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) { p.dc.ReadBye(req, tx) })
+	served := make(chan struct{})
+	go func() { defer close(served); srv.ServeUDP(conn) }()
+	tb.Cleanup(func() {
+		ua.Close()
+		conn.Close()
+		<-served
+	})
+	return p
+}
+
+// call places a PCMA call to user with its RTP on rtpPort, acknowledges
+// the 200 and returns the session and the gateway's RTP address.
+func (p *gwbPhone) call(tb testing.TB, user string, rtpPort int) (*sipgo.DialogClientSession, *net.UDPAddr) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	offer, err := sdp.Offer(sdp.Local{Addr: loopback4, Port: rtpPort, SessionID: 7, Version: 1}, "PCMA")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sess, err := p.dc.Invite(ctx, sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: p.gw}, offer,
+		sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		tb.Fatalf("INVITE: %v", err)
+	}
+	tb.Cleanup(func() { sess.Close() })
+	if err := sess.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		tb.Fatalf("INVITE %s: %v", user, err)
+	}
+	if err := sess.Ack(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	ans, err := sdp.Parse(sess.InviteResponse.Body())
+	if err != nil || len(ans.Media) == 0 {
+		tb.Fatalf("SDP answer: %v", err)
+	}
+	return sess, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ans.Media[0].Port}
+}
+
+// gwbFreeUDP returns a loopback UDP port that was free a moment ago.
+func gwbFreeUDP(tb testing.TB) int {
+	tb.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Skipf("needs loopback UDP: %v", err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// gwbEvenUDP is an RTP socket on an even loopback port, closed
+// with the benchmark.
+func gwbEvenUDP(tb testing.TB) (*net.UDPConn, int) {
+	tb.Helper()
+	for range 32 {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			tb.Skipf("needs loopback UDP: %v", err)
+		}
+		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 {
+			tb.Cleanup(func() { c.Close() })
+			return c, p
+		}
+		c.Close()
+	}
+	tb.Fatal("no even port")
+	return nil, 0
+}
+
+// gwbDTE talks to a voice modem's device as the DTE: AT commands, then
+// the DLE-shielded stream.
+type gwbDTE struct {
+	f  *os.File
+	br *bufio.Reader
+}
+
+func openGWBDTE(tb testing.TB, path string) *gwbDTE {
+	tb.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { f.Close() })
+	return &gwbDTE{f: f, br: bufio.NewReader(f)}
+}
+
+// command sends cmd and reads until the text want (safety net 10 s);
+// bytes after want stay buffered for the stream.
+func (m *gwbDTE) command(tb testing.TB, cmd, want string) {
+	tb.Helper()
+	if _, err := m.f.Write([]byte(cmd + "\r")); err != nil {
+		tb.Fatal(err)
+	}
+	m.f.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var seen []byte
+	for !bytes.HasSuffix(seen, []byte(want)) {
+		c, err := m.br.ReadByte()
+		if err != nil {
+			tb.Fatalf("%s: waiting for %q after %q: %v (read %q)", m.f.Name(), want, cmd, err, seen)
+		}
+		seen = append(seen, c)
+	}
+}
+
+// gwbFrames makes n PCMA frames of a tone, each tagged with its number in
+// its first four samples (base 16, levels 2048 apart, which survive A-law
+// and 8-bit linear quantisation), so that every frame is unique and can
+// be told by its content after the bridge's transcoding. It returns the
+// frames as the phone sends them (pcma), as the modem hears them in
+// modemFmt (line), and as the echo must come back to the phone (echo).
+func gwbFrames(n int, modemFmt voice.Format) (pcma, line, echo [][]byte) {
+	for k := range n {
+		lin := make([]int16, voice.FrameSamples)
+		for i := range lin {
+			s := k*voice.FrameSamples + i
+			lin[i] = int16(6000 * math.Sin(2*math.Pi*440*float64(s)/voice.SampleRate))
+		}
+		for d := range 4 {
+			digit := (k >> (4 * d)) & 15
+			lin[d] = int16(digit*2048 - 15360)
+		}
+		a := voice.FormatALaw.Encode(nil, lin)
+		l := voice.Transcode(nil, modemFmt, a, voice.FormatALaw)
+		pcma = append(pcma, a)
+		line = append(line, l)
+		echo = append(echo, voice.Transcode(nil, voice.FormatALaw, l, modemFmt))
+	}
+	return pcma, line, echo
+}
