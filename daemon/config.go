@@ -51,6 +51,10 @@ type GatewayConfig struct {
 	RTPAddress netip.Addr     // concrete address for SDP and Contact
 	Prefix     string         // stripped from dialled numbers (default *00)
 	Emergency  []string       // numbers that always go out over the line
+	// Incoming is where rings on the line are offered (an INVITE with the
+	// caller's number in From), e.g. the phones' proxy; "" leaves
+	// incoming calls to the telephone on the line.
+	Incoming string
 }
 
 // DefaultGatewayPrefix is the PSTN access code of FXO adapters such as the
@@ -248,6 +252,7 @@ func (r *reader) gateway() *GatewayConfig {
 	})
 	g.Prefix = r.str("prefix", DefaultGatewayPrefix, dialString)
 	g.Emergency = r.list("emergency", dialString)
+	g.Incoming = r.str("incoming", "", sipURI)
 	if r.err != nil {
 		return g
 	}

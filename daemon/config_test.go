@@ -170,12 +170,15 @@ func TestParseConfigGateway(t *testing.T) {
 		rtp       string
 		prefix    string
 		emergency []string
+		incoming  string
 	}{
-		{"address", "config gateway 'gw'\n\toption listen '192.168.1.1:5080'\n", "192.168.1.1:5080", "192.168.1.1", "*00", nil},
-		{"any address", "config gateway 'gw'\n\toption listen ':5080'\n\toption rtp_address '192.168.1.1'\n", "[::]:5080", "192.168.1.1", "*00", nil},
-		{"ipv6", "config gateway 'gw'\n\toption listen '[fd00::1]:5080'\n", "[fd00::1]:5080", "fd00::1", "*00", nil},
+		{"address", "config gateway 'gw'\n\toption listen '192.168.1.1:5080'\n", "192.168.1.1:5080", "192.168.1.1", "*00", nil, ""},
+		{"any address", "config gateway 'gw'\n\toption listen ':5080'\n\toption rtp_address '192.168.1.1'\n", "[::]:5080", "192.168.1.1", "*00", nil, ""},
+		{"ipv6", "config gateway 'gw'\n\toption listen '[fd00::1]:5080'\n", "[fd00::1]:5080", "fd00::1", "*00", nil, ""},
 		{"prefix and emergency", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption rtp_address '127.0.0.2'\n\toption prefix '#9'\n\tlist emergency '112'\n\tlist emergency '110'\n",
-			"127.0.0.1:5080", "127.0.0.2", "#9", []string{"112", "110"}},
+			"127.0.0.1:5080", "127.0.0.2", "#9", []string{"112", "110"}, ""},
+		{"incoming", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption incoming 'sip:phones@127.0.0.1:5060'\n",
+			"127.0.0.1:5080", "127.0.0.1", "*00", nil, "sip:phones@127.0.0.1:5060"},
 	}
 	for _, tc := range ok {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,7 +188,7 @@ func TestParseConfigGateway(t *testing.T) {
 			}
 			g := c.Gateway
 			if g == nil || g.Name != "gw" || g.Line != 1 || g.Listen.String() != tc.listen || g.RTPAddress.String() != tc.rtp ||
-				g.Prefix != tc.prefix || strings.Join(g.Emergency, ",") != strings.Join(tc.emergency, ",") {
+				g.Prefix != tc.prefix || strings.Join(g.Emergency, ",") != strings.Join(tc.emergency, ",") || g.Incoming != tc.incoming {
 				t.Fatalf("gateway = %+v", g)
 			}
 		})
@@ -203,6 +206,7 @@ func TestParseConfigGateway(t *testing.T) {
 		{"prefix empty", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption prefix ''\n", "option 'prefix'"},
 		{"emergency as option", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption emergency '112'\n", "option 'emergency': must be given with 'list'"},
 		{"emergency bad", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\tlist emergency '11 2'\n", "f:3: section gateway 'gw' option 'emergency': \"11 2\""},
+		{"incoming not sip", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption incoming 'phones@127.0.0.1'\n", "f:3: section gateway 'gw' option 'incoming'"},
 		{"unknown option", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption codec 'PCMA'\n", "f:3: section gateway 'gw' option 'codec': unknown option"},
 		{"second section", "config gateway 'a'\n\toption listen '127.0.0.1:5080'\nconfig gateway 'b'\n\toption listen '127.0.0.1:5081'\n", "f:3: section gateway 'b': a second \"gateway\" section (the first is on line 1)"},
 	}
