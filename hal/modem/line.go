@@ -144,8 +144,9 @@ func WithHealthInterval(d time.Duration) Option {
 func WithStateFunc(f func(StateChange)) Option { return func(l *lineConfig) { l.onState = f } }
 
 // Line owns one modem device through a reopenable backend and reports the
-// line's state. Run drives it; Dial, Hangup, State and SubscribeRings are
-// safe for concurrent use from any goroutine. All device I/O and all state
+// line's state. Run drives it; Dial, VoiceCall, VoiceAnswer, Hangup,
+// CheckNow, State and SubscribeRings are safe for concurrent use from any
+// goroutine. All device I/O and all state
 // transitions happen in Run's goroutine; the current state is published
 // under mu.
 type Line struct {
