@@ -16,9 +16,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -311,4 +316,158 @@ func gwbFrames(n int, modemFmt voice.Format) (pcma, line, echo [][]byte) {
 		echo = append(echo, voice.Transcode(nil, voice.FormatALaw, l, modemFmt))
 	}
 	return pcma, line, echo
+}
+
+// gwbRelay sits on the serial line between the daemon and the simulated
+// modem: the daemon opens a pty of the relay's, the relay is the DTE on
+// the simulator's pty and copies bytes both ways. It notes when each
+// tagged frame passes, whole, in the voice data state: toLine[k] when
+// the daemon's frame k reached the modem side, fromLine[k] when the
+// modem's echo of it left for the daemon (Unix ns; 0 not seen). That
+// splits the phone's round trip into phone → line, the far end's hold
+// and line → phone. The relay itself adds one pty hop each way.
+//
+// One goroutine per direction; Close (in Cleanup) closes the files and
+// waits for both.
+type gwbRelay struct {
+	path             string
+	master, slave    *os.File
+	line             *os.File
+	toLine, fromLine *gwbTap
+	wg               sync.WaitGroup
+}
+
+func newGWBRelay(tb testing.TB, dir, linePath string, frames [][]byte) *gwbRelay {
+	tb.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		tb.Skipf("needs pseudo-terminals: %v", err)
+	}
+	if err := gwbMakeRaw(int(slave.Fd())); err != nil {
+		master.Close()
+		slave.Close()
+		tb.Fatalf("raw mode on %s: %v", slave.Name(), err)
+	}
+	r := &gwbRelay{path: filepath.Join(dir, "relay"), master: master, slave: slave}
+	if err := os.Symlink(slave.Name(), r.path); err != nil {
+		tb.Fatal(err)
+	}
+	r.line, err = os.OpenFile(linePath, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	idx := make(map[string]int, len(frames))
+	for k, f := range frames {
+		idx[string(f)] = k
+	}
+	fb := len(frames[0])
+	r.toLine = &gwbTap{idx: idx, at: make([]atomic.Int64, len(frames)), frameBytes: fb, enter: func(text []byte) bool {
+		return bytes.HasSuffix(bytes.ToUpper(text), []byte("+VTR\r"))
+	}}
+	r.fromLine = &gwbTap{idx: idx, at: make([]atomic.Int64, len(frames)), frameBytes: fb, enter: func(text []byte) bool {
+		return bytes.HasSuffix(text, []byte("CONNECT\r\n"))
+	}}
+	r.wg.Add(2)
+	go r.pump(r.line, r.master, r.toLine)
+	go r.pump(r.master, r.line, r.fromLine)
+	tb.Cleanup(r.Close)
+	return r
+}
+
+func (r *gwbRelay) pump(dst, src *os.File, tap *gwbTap) {
+	defer r.wg.Done()
+	buf := make([]byte, 4096)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			tap.feed(buf[:n], time.Now())
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Close stops both directions and waits for them.
+func (r *gwbRelay) Close() {
+	os.Remove(r.path)
+	r.master.Close()
+	r.line.Close()
+	r.slave.Close()
+	r.wg.Wait()
+}
+
+// reset forgets the frames seen (before a call).
+func (r *gwbRelay) reset() {
+	for _, t := range []*gwbTap{r.toLine, r.fromLine} {
+		for i := range t.at {
+			t.at[i].Store(0)
+		}
+	}
+}
+
+// gwbTap follows one direction of the line: command text until enter
+// says the voice data state begins, then DLE-shielded audio cut into
+// frames from the state's first byte, until <DLE><ETX> or <DLE>!. Only
+// its pump goroutine calls feed; at is read by others.
+type gwbTap struct {
+	idx        map[string]int
+	at         []atomic.Int64
+	frameBytes int
+	enter      func(text []byte) bool
+
+	data  bool
+	text  []byte
+	u     voice.Unshielder
+	frame []byte
+	out   []byte
+}
+
+func (t *gwbTap) feed(b []byte, now time.Time) {
+	for len(b) > 0 {
+		if !t.data {
+			t.text = append(t.text, b[0])
+			b = b[1:]
+			if len(t.text) > 64 {
+				t.text = append(t.text[:0], t.text[len(t.text)-32:]...)
+			}
+			if t.enter(t.text) {
+				t.data, t.text, t.frame, t.u = true, t.text[:0], t.frame[:0], voice.Unshielder{}
+			}
+			continue
+		}
+		out, used, code, ok := t.u.Feed(t.out[:0], b)
+		t.out = out
+		b = b[used:]
+		for _, x := range out {
+			t.frame = append(t.frame, x)
+			if len(t.frame) == t.frameBytes {
+				if k, found := t.idx[string(t.frame)]; found && t.at[k].Load() == 0 {
+					t.at[k].Store(now.UnixNano())
+				}
+				t.frame = t.frame[:0]
+			}
+		}
+		if ok && (code == voice.ETX || code == voice.CmdAbort) {
+			t.data = false
+		}
+	}
+}
+
+// gwbMakeRaw puts a terminal in raw mode (cfmakeraw).
+func gwbMakeRaw(fd int) error {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8
+	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }

@@ -109,9 +109,12 @@ func BenchmarkGatewayCall(b *testing.B) {
 	}
 	b.Cleanup(func() { sim.Close() })
 	sim.SetPlayback(modemsim.PlayEchoPaced)
-	sipPort := gwbFreeUDP(b)
+	frames := int(callDur/(20*time.Millisecond)) + 100
+	pcma, line, echo := gwbFrames(frames, modemFmt)
 	dir := b.TempDir()
-	d := startGWBDaemon(b, bin, fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), sim.Path(), sipPort))
+	relay := newGWBRelay(b, dir, sim.Path(), line)
+	sipPort := gwbFreeUDP(b)
+	d := startGWBDaemon(b, bin, fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), relay.path, sipPort))
 	d.waitFor(b, "line idle", gwbIdle)
 	pid := d.cmd.Process.Pid
 
@@ -135,7 +138,7 @@ func BenchmarkGatewayCall(b *testing.B) {
 	phone := newGWBPhone(b, sipPort)
 	var all gwbCall
 	for b.Loop() {
-		r := runGWBCall(b, d, phone, callDur, modemFmt)
+		r := runGWBCall(b, d, phone, relay, callDur, modemFmt, pcma, echo)
 		all.add(r)
 	}
 	b.StopTimer()
@@ -153,6 +156,19 @@ func BenchmarkGatewayCall(b *testing.B) {
 	b.ReportMetric(gwMed-sim0, "rtt-added-ms")
 	b.ReportMetric(gwMed, "rtt-gw-ms")
 	b.ReportMetric(sim0, "rtt-sim-ms")
+	if len(all.down) > 0 {
+		for _, s := range [][]time.Duration{all.down, all.hold, all.up} {
+			slices.Sort(s)
+		}
+		b.ReportMetric(gwbMS(gwbMedian(all.down)), "phone-to-line-ms")
+		b.ReportMetric(gwbMS(gwbPct(all.down, 99)), "phone-to-line-p99-ms")
+		b.ReportMetric(gwbMS(gwbMedian(all.up)), "line-to-phone-ms")
+		b.ReportMetric(gwbMS(gwbPct(all.up, 99)), "line-to-phone-p99-ms")
+		b.ReportMetric(gwbMS(gwbMedian(all.hold)), "far-end-hold-ms")
+		b.Logf("split by the relay on the serial line (%d frames): phone → line median %.2f p99 %.2f max %.2f ms; far end's hold median %.2f ms; line → phone median %.2f p99 %.2f max %.2f ms",
+			len(all.down), gwbMS(gwbMedian(all.down)), gwbMS(gwbPct(all.down, 99)), gwbMS(all.down[len(all.down)-1]),
+			gwbMS(gwbMedian(all.hold)), gwbMS(gwbMedian(all.up)), gwbMS(gwbPct(all.up, 99)), gwbMS(all.up[len(all.up)-1]))
+	}
 	minutes := all.dur.Minutes()
 	b.ReportMetric(float64(all.sent-all.echoed)/minutes, "lost-frames/min")
 	callPerSec := float64(all.cpu) / float64(time.Millisecond) / all.dur.Seconds()
@@ -172,6 +188,7 @@ func BenchmarkGatewayCall(b *testing.B) {
 // gwbCall is what one call measured.
 type gwbCall struct {
 	rtt                        []time.Duration
+	down, hold, up             []time.Duration // phone → line, far end, line → phone (relay's stamps)
 	sent, echoed, corrupt, dup int
 	dur                        time.Duration // first frame sent to the last
 	cpu                        time.Duration // the daemon's CPU time in dur
@@ -179,6 +196,9 @@ type gwbCall struct {
 
 func (c *gwbCall) add(r gwbCall) {
 	c.rtt = append(c.rtt, r.rtt...)
+	c.down = append(c.down, r.down...)
+	c.hold = append(c.hold, r.hold...)
+	c.up = append(c.up, r.up...)
 	c.sent += r.sent
 	c.echoed += r.echoed
 	c.corrupt += r.corrupt
@@ -193,10 +213,10 @@ const gwbPhase = 10 * time.Millisecond
 
 // runGWBCall places one call of length dur, sends tagged PCMA frames
 // paced by the gateway's packets and matches their echoes, then hangs up.
-func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, dur time.Duration, modemFmt voice.Format) gwbCall {
+func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, dur time.Duration, modemFmt voice.Format, pcma, echo [][]byte) gwbCall {
 	b.Helper()
-	n := int(dur/(20*time.Millisecond)) + 100
-	pcma, _, echo := gwbFrames(n, modemFmt)
+	n := len(pcma)
+	relay.reset()
 	idx := make(map[string]int, n)
 	for k, e := range echo {
 		idx[string(e)] = k
@@ -287,7 +307,13 @@ func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, dur time.Duration, 
 			} else {
 				got[k] = true
 				r.echoed++
-				r.rtt = append(r.rtt, now.Sub(time.Unix(0, sentAt[k].Load())))
+				sent := sentAt[k].Load()
+				r.rtt = append(r.rtt, now.Sub(time.Unix(0, sent)))
+				if to, from := relay.toLine.at[k].Load(), relay.fromLine.at[k].Load(); to != 0 && from != 0 {
+					r.down = append(r.down, time.Duration(to-sent))
+					r.hold = append(r.hold, time.Duration(from-to))
+					r.up = append(r.up, now.Sub(time.Unix(0, from)))
+				}
 			}
 		} else if !gwbAll(payload, silence) {
 			r.corrupt++
@@ -434,7 +460,7 @@ func gwbIsolate(b *testing.B, bin string, callDur, idleDur time.Duration) bool {
 		}
 	}
 	args := []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, os.Args[0],
-		"-test.run=^$", "-test.bench=^BenchmarkGatewayCall$", "-test.benchtime=1x", "-test.v",
+		"-test.run=^$", "-test.bench=^BenchmarkGatewayCall$", fmt.Sprintf("-test.benchtime=%dx", b.N), "-test.v",
 		"-test.timeout=" + (callDur + idleDur + 3*time.Minute).String()}
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = append(os.Environ(), gwbEnvNetns+"=1", gwbEnvBin+"="+bin)
