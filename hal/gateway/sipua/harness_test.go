@@ -20,6 +20,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	sip.SetDefaultLogger(slog.New(slog.DiscardHandler)) // sipgo's, global: the interop peers
 	goleak.VerifyTestMain(m)
 }
 
