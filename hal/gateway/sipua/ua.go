@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -251,20 +252,14 @@ func (ua *UA) read() {
 			ua.log.Debug("sipua: datagram from a non-UDP address dropped", "from", addr)
 			continue
 		}
-		data := buf[:n]
-		if len(strings.TrimSpace(string(data))) == 0 {
-			continue // keep-alive
-		}
-		msg, err := parser.ParseSIP(append([]byte(nil), data...))
-		if err == nil {
-			err = checkMessage(msg)
-		}
+		msg, err := parseDatagram(parser, buf[:n], from)
 		if err != nil {
 			ua.log.Debug("sipua: bad datagram dropped", "from", from, "err", err)
 			continue
 		}
-		msg.SetSource(from.String())
-		msg.SetTransport("UDP")
+		if msg == nil {
+			continue // keep-alive
+		}
 		select {
 		case ua.in <- inbound{msg: msg, from: from}:
 		case <-ua.quit:
@@ -281,6 +276,24 @@ func addrPort(a net.Addr) (netip.AddrPort, bool) {
 	}
 	ap, err := netip.ParseAddrPort(a.String())
 	return ap, err == nil
+}
+
+// parseDatagram parses one datagram from from; a keep-alive (blank) is
+// (nil, nil).
+func parseDatagram(parser *sip.Parser, data []byte, from netip.AddrPort) (sip.Message, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil
+	}
+	msg, err := parser.ParseSIP(bytes.Clone(data))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMessage(msg); err != nil {
+		return nil, err
+	}
+	msg.SetSource(from.String())
+	msg.SetTransport("UDP")
+	return msg, nil
 }
 
 // checkMessage rejects messages the transaction layer cannot match.
