@@ -11,13 +11,18 @@
 // answer → bridge between RTP and the modem's full-duplex stream. Dial
 // outcomes map to SIP: BUSY → 486, NO ANSWER and NO CARRIER → 480, NO
 // DIALTONE, line absent or without voice mode → 503, a bad number → 484. A
-// CANCEL aborts the dial (sipgo answers 487). A BYE from the phone hangs
-// the line up; the line's end (the far end's loop interruption or busy
+// CANCEL aborts the dial (the user agent answers 487). A BYE from the phone
+// hangs the line up; the line's end (the far end's loop interruption or busy
 // tone in the stream, the modem ending its stream, Line.Hangup) sends BYE
 // to the phone. The dial prefix (default "*00", the HT503's PSTN access
 // code) is stripped from the number.
 //
+// SIP runs on hal/gateway/sipua, a UDP user agent (transport, RFC 3261
+// transactions, dialogs with loose routing through a record-routing
+// Kamailio) on the message parser of github.com/emiago/sipgo/sip alone:
+// sipgo's own transport layer links TLS and WebSocket transports, about a
+// megabyte and a half on mipsle.
+//
 // The package is built only with the build tag "gateway": the SIP stack
-// (github.com/emiago/sipgo) costs flash that a router without a voice
-// modem should not pay.
+// costs flash that a router without a voice modem should not pay.
 package gateway
