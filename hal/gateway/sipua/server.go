@@ -283,8 +283,11 @@ func (ua *UA) receiveRequest(req *sip.Request, from netip.AddrPort) {
 			tx.respond(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
 		case req.Method == sip.BYE:
 			tx.respond(sip.StatusOK, "OK", nil)
-			if d.uasTx != nil && d.uasTx.state == stProceeding {
-				d.uasTx.cancel() // BYE in an early dialog
+			if d.uasTx != nil {
+				if d.uasTx.state == stProceeding {
+					d.uasTx.cancel() // BYE in an early dialog
+				}
+				d.uasTx.stop2xx() // the BYE implies the 2xx arrived
 			}
 			d.end()
 		case req.Method == sip.INVITE:

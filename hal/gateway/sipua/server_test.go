@@ -340,3 +340,24 @@ func statusText(code int) string {
 	}
 	return "Status"
 }
+
+// TestByeBeforeAck: a BYE for a 2xx whose ACK was lost ends the dialog
+// and the 2xx retransmissions.
+func TestByeBeforeAck(t *testing.T) {
+	txs := make(chan *ServerTx, 1)
+	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: answerWith(200, nil, txs)})
+	inv := dlgReq{method: sip.INVITE, branch: "z9hG4bK-ba", cid: "ba", fromTag: "pt", cseq: 1}
+	h.send(inv.String())
+	h.recvResponse(100)
+	ok := h.recvResponse(200)
+	tag, _ := ok.To().Params.Get("tag")
+	tx := <-txs
+	h.advance(t1)
+	h.recvResponse(200) // retransmitted: no ACK yet
+	h.send(dlgReq{method: sip.BYE, branch: "z9hG4bK-bab", cid: "ba", fromTag: "pt", toTag: tag, cseq: 2}.String())
+	h.recvResponse(200)
+	<-tx.Dialog().Done()
+	if got := h.count(t1/2, 64*t1); len(got) != 0 {
+		t.Fatalf("after the BYE: %v", got)
+	}
+}
