@@ -53,25 +53,32 @@ import (
 //
 // Metrics:
 //
-//   - oneway-ms, oneway-p99-ms, oneway-max-ms: the delay the bridge adds
-//     in one direction, averaged over both. The phone times the round trip
-//     of each frame (sent at t, its echo received at t'), RTT_gateway. A
-//     control run straight on a second simulator's pty, without the daemon,
-//     times the simulator's own share, RTT_sim: the test is the DTE (AT+FCLASS=8,
-//     ATD, AT+VTR) and, as the bridge does, writes one tagged frame to the
-//     modem right after each frame it reads, so that each frame waits in
-//     the simulated far end exactly as it does behind the bridge (until the
-//     next 20 ms tick). Then one-way = (RTT_gateway − median RTT_sim) / 2,
-//     from the median, the 99th percentile and the worst RTT_gateway. What
-//     remains is the bridge's: UDP both ways, the jitter buffer (prefill 2
-//     frames) and the wait for the modem's clock, transcoding, the DLE
-//     stream through the pty. Halving assumes the two directions add
-//     equally; they do not: almost all of it is in the phone → line
-//     direction (the jitter buffer and the wait for the modem's tick),
-//     the line → phone direction forwards each frame at once. So
-//     rtt-added-ms (= RTT_gateway − RTT_sim, the sum of both directions)
-//     is also reported: it bounds the phone → line delay from above.
-//   - rtt-gw-ms, rtt-sim-ms: the medians of both round trips.
+//   - oneway-ms, oneway-p99-ms, oneway-max-ms: the brief's estimate of
+//     the delay the bridge adds one way, averaged over both. The phone
+//     times the round trip of each frame (sent at t, its echo received at
+//     t'), RTT_gateway. A control run straight on a second simulator's
+//     pty, without the daemon, times the simulator's own share, RTT_sim:
+//     the test is the DTE (AT+FCLASS=8, ATD, AT+VTR) and, as the bridge
+//     does, writes one tagged frame to the modem right after each frame
+//     it reads, so that each frame waits in the simulated far end as it
+//     does behind the bridge (until the next 20 ms tick, after a frame's
+//     worth of queue). Then one-way = (RTT_gateway − median RTT_sim) / 2,
+//     from the median, the 99th percentile and the worst RTT_gateway.
+//   - phone-to-line-ms (and -p99), line-to-phone-ms (and -p99),
+//     far-end-hold-ms: the same round trip measured in its parts, which
+//     is the better figure, because halving assumes both directions add
+//     equally and they do not. A relay (gwbRelay) sits on the serial line
+//     between the daemon and the simulator and stamps each tagged frame
+//     when it passes whole in the voice data state: phone → line is the
+//     phone's send to the frame reaching the modem (UDP, the jitter
+//     buffer with its prefill of 2 frames and the wait for the modem's
+//     tick, transcoding, the DLE stream), line → phone is the modem's echo
+//     leaving the modem to the phone receiving it, the far end's hold is
+//     between the two (it should equal rtt-sim-ms; it is not the
+//     bridge's). The relay's own pty hop (tens of µs) is counted against
+//     the bridge in each direction.
+//   - rtt-added-ms (RTT_gateway − RTT_sim, both directions), rtt-gw-ms,
+//     rtt-sim-ms: the medians behind oneway-ms.
 //   - lost-frames/min: frames sent by the phone whose echo never came back
 //     intact (missing, or not equal to the expected bytes), scaled to a
 //     minute of call.
@@ -80,6 +87,8 @@ import (
 //     utime+stime from /proc/PID/stat) per second of wall time during the
 //     call (from the first frame sent to the last) and during the idle
 //     period before it (line idle, gateway listening), and their ratio.
+//     An idle daemon hardly runs at all, so the ratio is large and noisy;
+//     cpu-ms/s-call is the figure to compare across builds and boards.
 func BenchmarkGatewayCall(b *testing.B) {
 	callDur := gwbEnv(b, "LIFELINE_BENCH_CALL", 60*time.Second)
 	idleDur := gwbEnv(b, "LIFELINE_BENCH_IDLE", min(max(callDur, 10*time.Second), 40*time.Second))
@@ -325,6 +334,11 @@ func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, du
 	r.sent = int(sent.Load())
 	r.dur = end.Sub(start)
 	r.cpu = cpu1 - cpu0
+	if len(r.down) > 0 {
+		down := slices.Sorted(slices.Values(r.down))
+		b.Logf("this call: %d frames sent, %d echoed intact; phone → line median %.2f ms, max %.2f ms",
+			r.sent, r.echoed, gwbMS(gwbMedian(down)), gwbMS(down[len(down)-1]))
+	}
 
 	if err := sess.Bye(gwbStepCtx(b)); err != nil {
 		b.Fatal(err)
