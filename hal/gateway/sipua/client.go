@@ -225,9 +225,12 @@ const responseBuffer = 32
 
 // Invite sends an INVITE to target (Request-URI and To) from from (From,
 // with a new tag), with body as application/sdp unless hdrs sets a
-// Content-Type. hdrs may add Route headers: the request then goes to the
-// first route. If ctx ends before the final response, the INVITE is
-// cancelled as by Cancel.
+// Content-Type. hdrs are added to the request: Route headers send it to
+// the first route (an outbound proxy such as Kamailio, with ;lr); a
+// *sip.FromHeader replaces the From made of from (to give a display name
+// with the caller's number). If ctx ends before the final response, the
+// INVITE is cancelled as by Cancel. Run the call in UA.Go so that Serve
+// waits for it.
 func (ua *UA) Invite(ctx context.Context, target, from sip.Uri, body []byte, hdrs ...sip.Header) (*ClientInvite, error) {
 	ci := &ClientInvite{ua: ua, responses: make(chan *sip.Response, responseBuffer)}
 	var err error
@@ -237,7 +240,16 @@ func (ua *UA) Invite(ctx context.Context, target, from sip.Uri, body []byte, hdr
 			return
 		}
 		req := sip.NewRequest(sip.INVITE, *target.Clone())
-		req.AppendHeader(&sip.FromHeader{Address: *from.Clone(), Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}})
+		fromH := &sip.FromHeader{Address: *from.Clone()}
+		for _, h := range hdrs {
+			if f, ok := h.(*sip.FromHeader); ok { // a display name, say
+				fromH = &sip.FromHeader{DisplayName: f.DisplayName, Address: *f.Address.Clone(), Params: f.Params.Clone()}
+			}
+		}
+		if !fromH.Params.Has("tag") {
+			fromH.Params.Add("tag", sip.GenerateTagN(16))
+		}
+		req.AppendHeader(fromH)
 		req.AppendHeader(&sip.ToHeader{Address: *target.Clone()})
 		cid := sip.CallIDHeader(sip.GenerateTagN(24) + "@" + ua.cfg.Contact.Host)
 		req.AppendHeader(&cid)
@@ -245,7 +257,7 @@ func (ua *UA) Invite(ctx context.Context, target, from sip.Uri, body []byte, hdr
 		req.AppendHeader(ua.contactHeader())
 		hasCT := false
 		for _, h := range hdrs {
-			if h == nil {
+			if _, ok := h.(*sip.FromHeader); ok || h == nil {
 				continue
 			}
 			if strings.EqualFold(h.Name(), "Content-Type") {

@@ -282,3 +282,55 @@ func TestServeEnds(t *testing.T) {
 		t.Fatalf("second Serve = %v", err)
 	}
 }
+
+// TestGoOutboundCall: a call placed in UA.Go through an outbound proxy
+// (a Route with ;lr) with a display name in From; when Serve's context
+// ends, the call's BYE still goes out and Serve waits for it.
+func TestGoOutboundCall(t *testing.T) {
+	h := newHarness(t, nil)
+	byeErr := make(chan error, 1)
+	phone := sip.Uri{Scheme: "sip", User: "100", Host: "10.0.0.9", Port: 5060}
+	proxy := &sip.RouteHeader{Address: sip.Uri{Scheme: "sip", Host: "10.0.0.2", Port: 5060, UriParams: sip.HeaderParams{{K: "lr", V: ""}}}}
+	from := &sip.FromHeader{DisplayName: "5551234", Address: sip.Uri{Scheme: "sip", User: "5551234", Host: "10.0.0.1"}}
+	err := h.ua.Go(func(ctx context.Context) {
+		ci, err := h.ua.Invite(ctx, phone, callerURI, nil, proxy, from)
+		if err != nil {
+			byeErr <- err
+			return
+		}
+		for range ci.Responses() {
+		}
+		if ci.Dialog() == nil {
+			byeErr <- ci.Err()
+			return
+		}
+		<-ctx.Done()
+		byeErr <- ci.Dialog().Bye(context.WithoutCancel(ctx))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := h.recvRequest(sip.INVITE) // at the proxy
+	if inv.Recipient.String() != "sip:100@10.0.0.9:5060" || !slices.Equal(routeURIs(inv), []string{"<sip:10.0.0.2:5060;lr>"}) ||
+		inv.From().DisplayName != "5551234" || !inv.From().Params.Has("tag") || len(inv.GetHeaders("From")) != 1 {
+		t.Fatalf("INVITE:\n%s", inv)
+	}
+	h.send(reply(inv, 200, "OK", "ph",
+		&sip.RecordRouteHeader{Address: proxy.Address},
+		&sip.ContactHeader{Address: phone}))
+	ack := h.recvRequest(sip.ACK)
+	if !slices.Equal(routeURIs(ack), []string{"<sip:10.0.0.2:5060;lr>"}) {
+		t.Fatalf("ACK:\n%s", ack)
+	}
+	stopped := make(chan struct{})
+	go func() { h.stop(); close(stopped) }()
+	bye := h.recvRequest(sip.BYE)
+	h.send(reply(bye, 200, "OK", "ph"))
+	if err := <-byeErr; err != nil {
+		t.Fatalf("BYE while stopping: %v", err)
+	}
+	<-stopped
+	if err := h.ua.Go(func(context.Context) {}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Go after Serve = %v", err)
+	}
+}

@@ -142,6 +142,29 @@ func (ua *UA) Handle(method sip.RequestMethod, h func(*ServerTx)) {
 	ua.handlers[method] = h
 }
 
+// Go runs f in a goroutine owned by the UA, as a handler runs: its
+// context is Serve's, and Serve, once that ends, waits for f to return
+// while it still carries f's messages (a BYE on the way out gets its
+// answer). Use it for calls the UA places (Invite) so that they end with
+// Serve. It returns ErrClosed once Serve's context has ended.
+func (ua *UA) Go(f func(ctx context.Context)) error {
+	var err error
+	if derr := ua.do(func() {
+		if ua.draining {
+			err = ErrClosed
+			return
+		}
+		ua.wg.Add(1)
+		go func() { // ends when f returns
+			defer ua.wg.Done()
+			f(ua.hctx)
+		}()
+	}); derr != nil {
+		return derr
+	}
+	return err
+}
+
 // Contact returns the UA's Contact URI.
 func (ua *UA) Contact() sip.Uri { return ua.cfg.Contact }
 
