@@ -24,8 +24,9 @@
 // Handle registers a handler per method. Each request that starts a
 // server transaction runs its handler in a goroutine owned by the UA,
 // with a *ServerTx. The UA itself answers:
-//   - retransmitted requests (INVITE: the last response again; non-INVITE:
-//     the final from cache, Timer J),
+//   - retransmitted requests (INVITE: the last response again, or 100
+//     Trying if the handler has sent none; non-INVITE: the final from
+//     cache, Timer J),
 //   - CANCEL: 200 to the CANCEL and, if the INVITE has no final response
 //     yet, 487 to it; ServerTx.Cancelled closes,
 //   - ACK: for a non-2xx final it is absorbed by the transaction (Timer

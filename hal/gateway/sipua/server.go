@@ -219,6 +219,8 @@ func (tx *ServerTx) retransmitted() {
 	case stProceeding, stCompleted, stAccepted:
 		if tx.last != nil {
 			tx.ua.send(tx.last, tx.lastDst)
+		} else if tx.invite { // §17.2.1: stop the INVITE's retransmissions
+			tx.respond(sip.StatusTrying, "Trying", nil)
 		}
 	}
 }

@@ -361,3 +361,21 @@ func TestByeBeforeAck(t *testing.T) {
 		t.Fatalf("after the BYE: %v", got)
 	}
 }
+
+// TestInviteRetransmittedBeforeAnyResponse: the UA answers a retransmitted
+// INVITE with 100 Trying while the handler has sent nothing.
+func TestInviteRetransmittedBeforeAnyResponse(t *testing.T) {
+	release := make(chan struct{})
+	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
+		<-release
+		tx.Respond(486, "Busy Here", nil)
+	}})
+	inv := dlgReq{method: sip.INVITE, branch: "z9hG4bK-rt", cid: "rt", fromTag: "pt", cseq: 1}
+	h.send(inv.String())
+	h.send(inv.String())
+	h.recvResponse(100)
+	h.send(inv.String())
+	h.recvResponse(100)
+	close(release)
+	h.recvResponse(486)
+}
