@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
@@ -472,4 +474,100 @@ func ExampleDTMFFrequencies() {
 	low, high, _ := bridge.DTMFFrequencies('#')
 	fmt.Println(low, high)
 	// Output: 941 1477
+}
+
+// TestAnswerAndDial is the incoming path without SIP, as the gateway
+// wires it: the line rings with caller ID, Line.VoiceAnswer takes the call
+// in voice mode, the bridge carries its audio, and the phone's RFC 4733
+// digits reach the line as tones (the simulator's Recorded audio).
+func TestAnswerAndDial(t *testing.T) {
+	needPTY(t)
+	sim, err := modemsim.NewVoice(t.TempDir(), modemsim.VoiceLogger(logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	sim.SetPlayback(modemsim.PlayEchoPaced)
+	p, err := modem.LoadProfile("analog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Hangup.DTRDrop = 0 // a pty has no DTR
+	p.Voice.Formats = []modem.VoiceFormat{{VSM: 1, Format: "linear8u"}, {VSM: 5, Format: "alaw"}}
+	idle := make(chan struct{}, 1)
+	line := modem.New(sim.Path(), p, modem.WithLogger(logger()), modem.WithHealthInterval(time.Hour),
+		modem.WithStateFunc(func(c modem.StateChange) {
+			if c.To == modem.StateIdle {
+				select {
+				case idle <- struct{}{}:
+				default:
+				}
+			}
+		}))
+	ctx, cancel := context.WithTimeout(context.Background(), safety)
+	defer cancel()
+	runDone := make(chan error, 1)
+	runCtx, stop := context.WithCancel(context.Background())
+	go func() { runDone <- line.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-runDone; err != nil {
+			t.Error(err)
+		}
+	}()
+	rings, unsub := line.SubscribeRings(16)
+	defer unsub()
+	// Ring only once the line is up: before, its init would eat RINGs.
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		t.Fatal("line never idle")
+	}
+	if err := sim.Ring("0301234567", modemsim.RingPeriod(100*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	for r := range rings {
+		if r.Caller.Number != "" {
+			break
+		}
+	}
+	const digits = "42"
+	err = line.VoiceAnswer(ctx, modem.VoiceOptions{Prefer: []voice.Format{voice.FormatALaw}}, func(cctx context.Context, c *modem.Call) error {
+		if c.Number != "0301234567" || c.Format != voice.FormatALaw {
+			t.Errorf("call %+v", c)
+		}
+		phone, gw := udp(t), udp(t)
+		defer phone.Close()
+		ds := &countingStream{DataStream: c.Stream, writes: make(chan struct{}, 1<<12)}
+		b, err := bridge.Start(bridge.Config{Modem: ds, ModemFormat: c.Format, Codec: "PCMA", PayloadType: rtp.PayloadPCMA,
+			EventPT: 101, Conn: gw, Remote: phone.LocalAddr(), Logger: logger()})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		sendDigits(t, phone, gw.LocalAddr(), []digitEvent{{'4', 800}, {'2', 800}})
+		need := len(digits)*((800+bridge.DTMFMinPause)/voice.FrameSamples+1) + 10
+		for i := 0; i < need; i++ {
+			select {
+			case <-ds.writes:
+			case <-cctx.Done():
+				return cctx.Err()
+			}
+		}
+		// The modem's audio came back as RTP all along.
+		buf := make([]byte, 2048)
+		phone.SetReadDeadline(time.Now().Add(safety))
+		if _, _, err := phone.ReadFrom(buf); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lin := sim.Format().Decode(nil, sim.Recorded())
+	checkBursts(t, detectDTMF(lin), digits, []int{800, 800})
+	if st := line.State(); st != modem.StateIdle {
+		t.Fatalf("state %v after the call", st)
+	}
 }
