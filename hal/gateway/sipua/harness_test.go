@@ -54,7 +54,7 @@ func (s *syncBuffer) String() string {
 // harness is a UA on a fake clock over a memNet, and a peer socket the
 // test speaks raw SIP on.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *clock.Fake
 	net    *memNet
 	ua     *UA
@@ -81,7 +81,7 @@ func (m ioMulti) Write(p []byte) (int, error) {
 }
 
 // newHarness starts a UA with handlers; it stops with the test.
-func newHarness(t *testing.T, handlers map[sip.RequestMethod]func(*ServerTx)) *harness {
+func newHarness(t testing.TB, handlers map[sip.RequestMethod]func(*ServerTx)) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), net: newMemNet(),
 		logs: &syncBuffer{}, parser: sip.NewParser()}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -368,7 +369,8 @@ func (t *timer) stop() {
 // so the clock is armed before the caller sends anything.
 func (ua *UA) at(t time.Time, fn func(time.Time)) *timer {
 	tm := &timer{at: t, fn: fn}
-	ua.timers = append(ua.timers, tm)
+	i := sort.Search(len(ua.timers), func(i int) bool { return ua.timers[i].at.After(t) })
+	ua.timers = slices.Insert(ua.timers, i, tm) // sorted by deadline, FIFO among equals
 	if !ua.armed || t.Before(ua.armedAt) {
 		ua.arm(t, ua.cfg.Clock.Now())
 	}
@@ -393,19 +395,16 @@ func (ua *UA) settle() {
 	now := ua.cfg.Clock.Now()
 	for range 4 {
 		for {
-			live := ua.timers[:0]
-			for _, t := range ua.timers {
-				if !t.dead {
-					live = append(live, t)
-				}
+			for len(ua.timers) > 0 && ua.timers[0].dead { // stopped ones leave at the front
+				ua.timers[0] = nil
+				ua.timers = ua.timers[1:]
 			}
-			clear(ua.timers[len(live):])
-			ua.timers = live
-			sort.SliceStable(ua.timers, func(i, j int) bool { return ua.timers[i].at.Before(ua.timers[j].at) })
 			if len(ua.timers) == 0 || ua.timers[0].at.After(now) {
 				break
 			}
 			t := ua.timers[0]
+			ua.timers[0] = nil
+			ua.timers = ua.timers[1:]
 			t.dead = true
 			t.fn(t.at)
 		}
