@@ -20,8 +20,8 @@ type Status struct {
 
 // CallStatus is a call in progress on the line gateway.
 type CallStatus struct {
-	Direction string    `json:"direction"` // out: from SIP to the line
-	Number    string    `json:"number"`    // as dialled on the line
+	Direction string    `json:"direction"` // out: from SIP to the line; in: from the line
+	Number    string    `json:"number"`    // as dialled on the line, or the caller's
 	Codec     string    `json:"codec"`     // RTP codec: PCMA | PCMU
 	Format    string    `json:"format"`    // the modem's sample format
 	Started   time.Time `json:"started"`   // when the line answered

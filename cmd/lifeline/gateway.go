@@ -51,7 +51,10 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 		return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, gc.Listen, err)
 	}
 	g, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
-		Clock: hw.clk, Logger: hw.log.With("part", "gateway")})
+		Incoming: gc.Incoming, Clock: hw.clk, Logger: hw.log.With("part", "gateway"),
+		// The daemon's queue is short work: status.json shows the call
+		// when it starts and ends, not at the next unrelated change.
+		OnCallsChanged: func() { hw.post(daemon.CallsInput{}) }})
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("gateway '%s': %w", gc.Name, err)
@@ -60,7 +63,7 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 	hw.gw.g = g
 	hw.gw.mu.Unlock()
 	hw.log.Info("SIP-to-line gateway", "listen", conn.LocalAddr(), "rtp_address", gc.RTPAddress,
-		"prefix", gc.Prefix, "emergency", gc.Emergency)
+		"prefix", gc.Prefix, "emergency", gc.Emergency, "incoming", gc.Incoming)
 	hw.goOwned(func() {
 		defer func() {
 			hw.gw.mu.Lock()

@@ -27,6 +27,7 @@ import (
 	"lifeline/hal/kamailio"
 	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/voice/rtp"
 )
 
 const gwSIPpConfig = `config lifeline 'main'
@@ -492,5 +493,185 @@ func TestE2EGatewaySIPp(t *testing.T) {
 		if cmds := sim.Commands()[from:]; !slices.Contains(cmds, "ATH0") {
 			t.Fatalf("never hung up: %q", cmds)
 		}
+	})
+}
+
+const gwIncomingConfig = `config lifeline 'main'
+	option wan_interface 'lo'
+	option hooks_dir '%s'
+
+config line 'pstn'
+	option device '%s'
+	option profile 'analog'
+
+config gateway 'gw'
+	option listen '127.0.0.1:%d'
+	option incoming 'sip:phones@127.0.0.1:%d'
+`
+
+// sippIncomingUAS answers the gateway's INVITE only if From carries the
+// caller's number (CALLER; check_it fails the call otherwise), with an SDP
+// answer naming the test's RTP socket, and waits for the gateway's BYE.
+const sippIncomingUAS = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="Lifeline incoming call UAS">
+  <recv request="INVITE" crlf="true">
+    <action>
+      <ereg regexp="&lt;sip:CALLER@" search_in="hdr" header="From:" check_it="true" assign_to="from"/>
+      <log message="From [$from]"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:phones@[local_ip]:[local_port]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:phones@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=phone 1 1 IN IP4 127.0.0.1
+      s=-
+      c=IN IP4 127.0.0.1
+      t=0 0
+      m=audio RTP_PORT RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+      a=ptime:20
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <recv request="BYE" timeout="20000"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+`
+
+// TestE2EGatewayIncomingSIPp: the line rings with caller ID; the daemon's
+// gateway offers the call to a SIPp UAS, which accepts it only with the
+// caller's number in From; the line is answered, its audio reaches the
+// UAS's media address as PCMA, status and status.json show the call
+// (direction in, the caller's number), and the far end's hang-up reaches
+// SIPp as a BYE.
+func TestE2EGatewayIncomingSIPp(t *testing.T) {
+	siprig.Require(t)
+	e, sim := newGatewayE2E(t)
+	uasPort, gwPort := freeUDPPort(t), freeUDPPort(t)
+	e.writeConfig(fmt.Sprintf(gwIncomingConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort, uasPort))
+	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
+		t.Fatalf("check: exit %d: %s%s", code, out, errs)
+	}
+	e.start()
+	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	e.waitLog("SIP-to-line gateway")
+
+	const caller = "5557777"
+	rtpConn, rtpPort := evenLoopbackUDP(t)
+	dir := t.TempDir()
+	scen := strings.NewReplacer("CALLER", caller, "RTP_PORT", strconv.Itoa(rtpPort)).Replace(sippIncomingUAS)
+	file, errFile, logFile := filepath.Join(dir, "uas.xml"), filepath.Join(dir, "uas_errors.log"), filepath.Join(dir, "uas.log")
+	if err := os.WriteFile(file, []byte(scen), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sipp", "-sf", file, "-i", "127.0.0.1", "-p", strconv.Itoa(uasPort), "-m", "1",
+		"-nostdin", "-timeout", "40s", "-trace_err", "-error_file", errFile, "-trace_logs", "-log_file", logFile)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	sippFailed := func(what string) {
+		t.Helper()
+		cancel()
+		err := <-done
+		errs, _ := os.ReadFile(errFile)
+		t.Fatalf("%s (sipp: %v)\n%s\nsipp errors:\n%s\nlifeline log:\n%s", what, err, out.String(), errs, e.stderr)
+	}
+	// SIPp binds its port before it reads the scenario's first recv; the
+	// first RINGs repeat every 5 s, so an INVITE is not lost to a race.
+	if err := sim.Ring(caller, modemsim.RingPeriod(500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+
+	// The line's audio reaches the UAS's media address.
+	rtpConn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	buf := make([]byte, 2048)
+	var h rtp.Header
+	for n := 0; n < 10; n++ {
+		k, _, err := rtpConn.ReadFrom(buf)
+		if err != nil {
+			sippFailed(fmt.Sprintf("after %d RTP packets from the gateway: %v", n, err))
+		}
+		if _, err := h.Unmarshal(buf[:k]); err != nil || h.PayloadType != rtp.PayloadPCMA {
+			sippFailed(fmt.Sprintf("bad RTP %+v: %v", h, err))
+		}
+	}
+	st := e.waitFor("the call in the status", func(st map[string]any) bool {
+		calls, _ := st["calls"].([]any)
+		return len(calls) == 1
+	})
+	c := st["calls"].([]any)[0].(map[string]any)
+	if c["direction"] != "in" || c["number"] != caller || c["codec"] != "PCMA" {
+		t.Fatalf("call status %v", c)
+	}
+	onDisk, err := os.ReadFile(filepath.Join(e.dir, "status.json"))
+	if err != nil || !strings.Contains(string(onDisk), `"direction":"in"`) {
+		t.Fatalf("status.json does not show the call (%v):\n%s", err, onDisk)
+	}
+	if !slices.Contains(sim.Commands(), "ATA") {
+		t.Fatalf("the line was not answered: %q", sim.Commands())
+	}
+	if err := sim.HangupRemote(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			errs, _ := os.ReadFile(errFile)
+			t.Fatalf("sipp: %v\n%s\nerrors:\n%s\nlifeline log:\n%s", err, out.String(), errs, e.stderr)
+		}
+	case <-ctx.Done():
+		sippFailed("sipp did not finish")
+	}
+	if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "From <sip:"+caller+"@") {
+		t.Fatalf("SIPp's log lacks the caller's From:\n%s", log)
+	}
+	e.waitFor("call gone, line idle", func(st map[string]any) bool {
+		calls, _ := st["calls"].([]any)
+		return len(calls) == 0 && field(st, "line.state") == "idle"
 	})
 }

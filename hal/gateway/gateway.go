@@ -20,7 +20,6 @@ import (
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
 	"lifeline/hal/voice"
-	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/sdp"
 )
 
@@ -64,6 +63,13 @@ type Config struct {
 	Logger     *slog.Logger
 	// UserAgent is the User-Agent header (default "lifeline").
 	UserAgent string
+	// Incoming, when set, is the SIP URI (numeric host) that calls ringing
+	// on the line are offered to, with the caller's number in From; Line
+	// must then also be an IncomingLine. "" leaves rings alone.
+	Incoming string
+	// OnCallsChanged, when set, is called after a call starts or ends
+	// (Calls changed), from the call's goroutine; it must not block.
+	OnCallsChanged func()
 }
 
 // Gateway answers INVITEs on Conn and bridges each call onto Line. Run
@@ -75,6 +81,9 @@ type Gateway struct {
 	log     *slog.Logger
 	contact sip.Uri
 
+	incomingTarget sip.Uri      // cfg.Incoming parsed
+	incomingLine   IncomingLine // nil: no calls from the line
+
 	mu      sync.Mutex // guards running and active
 	running bool
 	active  map[string]CallStatus
@@ -83,8 +92,8 @@ type Gateway struct {
 // CallStatus describes a call in progress, for `lifeline status`.
 type CallStatus struct {
 	CallID    string
-	Direction string // "out": from SIP to the line
-	Number    string // as dialled on the line, prefix stripped
+	Direction string // "out": from SIP to the line; "in": from the line
+	Number    string // as dialled on the line, prefix stripped; the caller's for "in"
 	Codec     string // the RTP codec, "PCMA" or "PCMU"
 	Format    voice.Format
 	Started   time.Time // when the line answered
@@ -107,10 +116,18 @@ func (g *Gateway) track(c CallStatus) func() {
 	g.mu.Lock()
 	g.active[c.CallID] = c
 	g.mu.Unlock()
+	g.changed()
 	return func() {
 		g.mu.Lock()
 		delete(g.active, c.CallID)
 		g.mu.Unlock()
+		g.changed()
+	}
+}
+
+func (g *Gateway) changed() {
+	if g.cfg.OnCallsChanged != nil {
+		g.cfg.OnCallsChanged()
 	}
 }
 
@@ -142,6 +159,17 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{},
 		contact: sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}
+	if cfg.Incoming != "" {
+		u, err := parseIncoming(cfg.Incoming)
+		if err != nil {
+			return nil, err
+		}
+		il, ok := cfg.Line.(IncomingLine)
+		if !ok {
+			return nil, fmt.Errorf("%w: Line %T cannot answer calls (not an IncomingLine)", ErrConfig, cfg.Line)
+		}
+		g.incomingTarget, g.incomingLine = u, il
+	}
 	return g, nil
 }
 
@@ -175,10 +203,22 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	ua.Handle(sip.INVITE, g.invite)
 	ua.Handle(sip.OPTIONS, func(tx *sipua.ServerTx) { tx.Respond(sip.StatusOK, "OK", nil) })
-	g.log.Info("gateway: serving SIP", "addr", g.cfg.Conn.LocalAddr(), "prefix", g.cfg.Prefix)
+	g.log.Info("gateway: serving SIP", "addr", g.cfg.Conn.LocalAddr(), "prefix", g.cfg.Prefix, "incoming", g.cfg.Incoming)
+	var wg sync.WaitGroup
+	if g.incomingLine != nil {
+		wg.Add(1)
+		go func() { // returns once Serve runs the watcher (or has ended)
+			defer wg.Done()
+			if err := ua.Go(func(ctx context.Context) { g.rings(ctx, ua, g.incomingLine) }); err != nil && ctx.Err() == nil {
+				g.log.Error("gateway: cannot watch the line's rings", "err", err)
+			}
+		}()
+	}
 	// Serve ends the calls' contexts with ctx, waits for them (their BYEs
 	// still go out), closes Conn and waits for its goroutines.
-	return ua.Serve(ctx)
+	err = ua.Serve(ctx)
+	wg.Wait()
+	return err
 }
 
 // Status maps the outcome of a failed dial to a SIP final response.
@@ -285,55 +325,16 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	}}
 	err = g.cfg.Line.VoiceCall(ctx, number, opts, func(cctx context.Context, c *modem.Call) error {
 		endSetup()
-		rwg.Wait() // 180 before 200
-		lineGone := make(chan string, 1)
-		b, err := bridge.Start(bridge.Config{
-			Modem: c.Stream, ModemFormat: c.Format, Codec: choice.Codec, PayloadType: choice.PayloadType, EventPT: choice.EventPT,
-			Conn: rtpConn, Remote: net.UDPAddrFromAddrPort(choice.Remote), Logger: log,
-			JitterDepth: g.cfg.JitterDepth, JitterPrefill: g.cfg.JitterPrefill,
-			OnModemEvent: func(e voice.Event) {
-				switch e.Code {
-				case voice.EventLoopInterrupt, voice.EventBusy, voice.EventSilence:
-					select {
-					case lineGone <- e.String():
-					default:
-					}
+		rwg.Wait()      // 180 before 200
+		rtpOwned = true // carry hands it to the bridge
+		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, callID: req.CallID().Value(), direction: "out", number: number},
+			func() (*sipua.Dialog, error) {
+				if err := tx.Respond(sip.StatusOK, "OK", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
+					return nil, fmt.Errorf("gateway: 200 OK for %s: %w", number, err)
 				}
-			},
-		})
-		if err != nil {
-			return err
-		}
-		rtpOwned = true
-		defer b.Close()
-		log.Info("gateway: call up", "codec", choice.Codec, "modem-format", c.Format, "rtp", choice.Remote)
-		if err := tx.Respond(sip.StatusOK, "OK", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
-			return fmt.Errorf("gateway: 200 OK for %s: %w", number, err)
-		}
-		answered = true
-		defer g.track(CallStatus{CallID: req.CallID().Value(), Direction: "out", Number: number, Codec: choice.Codec,
-			Format: c.Format, Started: c.Started})()
-		dlg := tx.Dialog()
-		why := ""
-		select {
-		case <-dlg.Done():
-			log.Info("gateway: phone hung up")
-			return nil
-		case <-b.Done():
-			why = "modem ended its stream"
-		case ev := <-lineGone:
-			why = "line: " + ev
-		case <-cctx.Done():
-			why = "line hung up"
-		}
-		log.Info("gateway: line side ended the call", "why", why)
-		b.Close()
-		byeCtx, cancelBye := context.WithTimeout(context.WithoutCancel(cctx), g.cfg.ByeTimeout)
-		defer cancelBye()
-		if err := dlg.Bye(byeCtx); err != nil {
-			log.Warn("gateway: BYE", "err", err)
-		}
-		return nil
+				answered = true
+				return tx.Dialog(), nil
+			})
 	})
 	endSetup()
 	rwg.Wait() // the dialog is written from one goroutine at a time

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"math"
 	"net"
@@ -59,9 +60,31 @@ type rig struct {
 	byes   chan struct{}
 	states chan modem.State
 	gw     *gateway.Gateway
+	// The phone's side of calls from the line: each INVITE the gateway
+	// sends, for the test to answer.
+	dsc     *sipgo.DialogServerCache
+	invites chan phoneInvite
+	changed chan struct{} // OnCallsChanged
+	quit    chan struct{} // closed when the test ends: the phone's handlers return
+}
+
+// phoneInvite is an INVITE from the gateway at the phone; the test answers
+// on dlg. done closes when the phone's handler may return.
+type phoneInvite struct {
+	req  *sip.Request
+	dlg  *sipgo.DialogServerSession
+	done chan struct{}
 }
 
 func newRig(t *testing.T, simOpts ...modemsim.VoiceOption) *rig {
+	t.Helper()
+	return newRigWith(t, nil, simOpts...)
+}
+
+// newRigWith is newRig with the gateway's and the line profile's
+// configuration changed by mut (nil: none). The phone's own address is
+// phoneURI (its user "phone") for Config.Incoming.
+func newRigWith(t *testing.T, mut func(c *gateway.Config, p *modem.Profile, phoneURI string), simOpts ...modemsim.VoiceOption) *rig {
 	t.Helper()
 	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
 		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
@@ -81,7 +104,25 @@ func newRig(t *testing.T, simOpts ...modemsim.VoiceOption) *rig {
 		t.Fatal(err)
 	}
 	sim.SetPlayback(modemsim.PlayEchoPaced)
-	r := &rig{t: t, sim: sim, byes: make(chan struct{}, 4)}
+	r := &rig{t: t, sim: sim, byes: make(chan struct{}, 4), invites: make(chan phoneInvite, 4), changed: make(chan struct{}, 16),
+		quit: make(chan struct{})}
+	// The phone: a UA with its own listening socket for the gateway's
+	// INVITEs and BYEs.
+	phoneConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("needs loopback UDP: %v", err)
+	}
+	pa := phoneConn.LocalAddr().(*net.UDPAddr)
+	gwCfg := gateway.Config{Line: nil, RTPAddr: loopback, Logger: logger(), JitterDepth: 16, JitterPrefill: 4,
+		OnCallsChanged: func() {
+			select {
+			case r.changed <- struct{}{}:
+			default:
+			}
+		}}
+	if mut != nil {
+		mut(&gwCfg, p, fmt.Sprintf("sip:phone@127.0.0.1:%d", pa.Port))
+	}
 	states := make(chan modem.State, 64)
 	r.states = states
 	r.line = modem.New(sim.Path(), p, modem.WithLogger(logger()), modem.WithHealthInterval(time.Hour),
@@ -103,8 +144,8 @@ func newRig(t *testing.T, simOpts ...modemsim.VoiceOption) *rig {
 		t.Skipf("needs loopback UDP: %v", err)
 	}
 	r.gwAddr = sipConn.LocalAddr().(*net.UDPAddr)
-	gw, err := gateway.New(gateway.Config{Line: r.line, Conn: sipConn, RTPAddr: loopback, Logger: logger(),
-		JitterDepth: 16, JitterPrefill: 4})
+	gwCfg.Line, gwCfg.Conn = r.line, sipConn
+	gw, err := gateway.New(gwCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,25 +153,44 @@ func newRig(t *testing.T, simOpts ...modemsim.VoiceOption) *rig {
 	wg.Add(1)
 	go func() { defer wg.Done(); gw.Run(ctx) }()
 
-	// The phone: a UA with its own listening socket for the gateway's BYE.
 	ua, _ := sipgo.NewUA(sipgo.WithUserAgent("phone"), sipgo.WithUserAgentHostname("127.0.0.1"))
-	phoneConn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv, _ := sipgo.NewServer(ua)
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	pa := phoneConn.LocalAddr().(*net.UDPAddr)
-	r.dc = sipgo.NewDialogClientCache(cli, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1", Port: pa.Port}})
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1", Port: pa.Port}}
+	r.dc = sipgo.NewDialogClientCache(cli, contact)
+	r.dsc = sipgo.NewDialogServerCache(cli, contact)
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		if err := r.dc.ReadBye(req, tx); err != nil {
+		err := r.dc.ReadBye(req, tx)
+		if errors.Is(err, sipgo.ErrDialogDoesNotExists) {
+			err = r.dsc.ReadBye(req, tx)
+		}
+		if err != nil {
 			t.Errorf("BYE from the gateway: %v", err)
 		}
 		r.byes <- struct{}{}
 	})
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		dlg, err := r.dsc.ReadInvite(req, tx)
+		if err != nil {
+			t.Errorf("INVITE from the gateway: %v", err)
+			return
+		}
+		inv := phoneInvite{req: req, dlg: dlg, done: make(chan struct{})}
+		select {
+		case r.invites <- inv:
+		case <-r.quit:
+			return
+		}
+		select {
+		case <-inv.done:
+		case <-r.quit:
+		}
+	})
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { r.dsc.ReadAck(req, tx) })
 	wg.Add(1)
 	go func() { defer wg.Done(); srv.ServeUDP(phoneConn) }()
 	t.Cleanup(func() {
+		close(r.quit)
 		cancel()
 		ua.Close()
 		phoneConn.Close()
@@ -291,49 +351,8 @@ func TestCallEchoAndHangup(t *testing.T) {
 			if len(m.Formats) == 0 || m.Formats[0] != map[uint8]string{8: "8", 0: "0"}[tc.pt] {
 				t.Fatalf("answer %+v", m)
 			}
-			gwRTP := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: m.Port}
 			codecFmt, _ := voice.CodecFormat(tc.codecs[0])
-			frames := audio(codecFmt, 50)
-			pk := rtp.NewPacketizer(tc.pt, 42, 100, 1000)
-			sent := 0
-			send := func() {
-				if sent < len(frames) {
-					if _, err := phone.WriteTo(pk.Packet(frames[sent], voice.FrameSamples), gwRTP); err != nil {
-						t.Fatal(err)
-					}
-					sent++
-				}
-			}
-			for range 4 {
-				send()
-			}
-			silence := bytes.Repeat([]byte{codecFmt.SilenceByte()}, voice.FrameSamples)
-			var got [][]byte
-			var h rtp.Header
-			buf := make([]byte, 2048)
-			phone.SetReadDeadline(time.Now().Add(safety))
-			for packets := 0; len(got) < len(frames); packets++ {
-				n, _, err := phone.ReadFrom(buf)
-				if err != nil {
-					t.Fatalf("after %d packets, %d frames echoed: %v", packets, len(got), err)
-				}
-				payload, err := h.Unmarshal(buf[:n])
-				if err != nil || h.PayloadType != tc.pt {
-					t.Fatalf("bad RTP %+v: %v", h, err)
-				}
-				if packets > len(frames)+50 {
-					t.Fatalf("%d packets, %d frames echoed", packets, len(got))
-				}
-				send()
-				if !bytes.Equal(payload, silence) {
-					got = append(got, append([]byte(nil), payload...))
-				}
-			}
-			for i := range frames {
-				if !bytes.Equal(got[i], frames[i]) {
-					t.Fatalf("echoed frame %d differs from the one sent", i)
-				}
-			}
+			echoCheck(t, phone, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: m.Port}, tc.pt, codecFmt)
 			switch tc.hangup {
 			case "phone":
 				if err := c.sess.Bye(r.ctx()); err != nil {
@@ -355,6 +374,54 @@ func TestCallEchoAndHangup(t *testing.T) {
 				t.Fatalf("never hung up: %q", cmds)
 			}
 		})
+	}
+}
+
+// echoCheck sends one second of audio in codec f (payload type pt) from
+// phone to the gateway's RTP address gwRTP, one frame per packet received,
+// and compares the far end's echo frame by frame with what was sent.
+func echoCheck(t *testing.T, phone *net.UDPConn, gwRTP *net.UDPAddr, pt uint8, f voice.Format) {
+	t.Helper()
+	frames := audio(f, 50)
+	pk := rtp.NewPacketizer(pt, 42, 100, 1000)
+	sent := 0
+	send := func() {
+		if sent < len(frames) {
+			if _, err := phone.WriteTo(pk.Packet(frames[sent], voice.FrameSamples), gwRTP); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+	}
+	for range 4 {
+		send()
+	}
+	silence := bytes.Repeat([]byte{f.SilenceByte()}, voice.FrameSamples)
+	var got [][]byte
+	var h rtp.Header
+	buf := make([]byte, 2048)
+	phone.SetReadDeadline(time.Now().Add(safety))
+	for packets := 0; len(got) < len(frames); packets++ {
+		n, _, err := phone.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("after %d packets, %d frames echoed: %v", packets, len(got), err)
+		}
+		payload, err := h.Unmarshal(buf[:n])
+		if err != nil || h.PayloadType != pt {
+			t.Fatalf("bad RTP %+v: %v", h, err)
+		}
+		if packets > len(frames)+50 {
+			t.Fatalf("%d packets, %d frames echoed", packets, len(got))
+		}
+		send()
+		if !bytes.Equal(payload, silence) {
+			got = append(got, append([]byte(nil), payload...))
+		}
+	}
+	for i := range frames {
+		if !bytes.Equal(got[i], frames[i]) {
+			t.Fatalf("echoed frame %d differs from the one sent", i)
+		}
 	}
 }
 

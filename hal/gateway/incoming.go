@@ -1,0 +1,309 @@
+//go:build gateway
+
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+
+	"github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/gateway/sipua"
+	"lifeline/hal/modem"
+	"lifeline/hal/voice"
+	"lifeline/hal/voice/bridge"
+	"lifeline/hal/voice/sdp"
+)
+
+// IncomingLine is what calls from the line need: *modem.Line implements it.
+type IncomingLine interface {
+	SubscribeRings(buf int) (<-chan modem.Ring, func())
+	VoiceAnswer(ctx context.Context, opts modem.VoiceOptions, fn func(context.Context, *modem.Call) error) error
+}
+
+var _ IncomingLine = (*modem.Line)(nil)
+
+// callerIDRings is how many RINGs an incoming call waits for caller ID:
+// analog caller ID comes between the first and the second RING (ETSI EN
+// 300 659-1, Bellcore GR-30), so the INVITE goes out at the second RING or
+// as soon as the number is known.
+const callerIDRings = 2
+
+// rings offers each call ringing on the line to cfg.Incoming, one at a
+// time, until ctx ends. It runs in a goroutine of the user agent.
+func (g *Gateway) rings(ctx context.Context, ua *sipua.UA, line IncomingLine) {
+	ch, unsubscribe := line.SubscribeRings(16)
+	defer unsubscribe()
+	for {
+		var r modem.Ring
+		select {
+		case <-ctx.Done():
+			return
+		case r = <-ch:
+		}
+		if r.Ended {
+			continue // the end of a call that rang before we listened
+		}
+		ended := g.incoming(ctx, ua, line, ch, r)
+		for !ended { // the rest of this call's rings offer nothing new
+			select {
+			case <-ctx.Done():
+				return
+			case r := <-ch:
+				ended = r.Ended
+			}
+		}
+	}
+}
+
+// incoming carries one call from the line to its end. first is its first
+// Ring; ch delivers the rest. It reports whether it has seen the call's
+// last Ring (Ended).
+func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine, ch <-chan modem.Ring, first modem.Ring) (ended bool) {
+	log := g.log.With("direction", "in")
+	caller := first.Caller
+	// Wait for the caller ID.
+	for r := first; caller.Number == "" && r.Count < callerIDRings; {
+		select {
+		case <-ctx.Done():
+			return false
+		case r = <-ch:
+		}
+		caller.Merge(r.Caller)
+		if r.Ended {
+			log.Info("gateway: the line stopped ringing before the call was offered", "caller", caller.Number, "why", r.Reason)
+			return true
+		}
+	}
+	log = log.With("caller", displayNumber(caller.Number))
+
+	rtpConn, port, err := listenRTP(g.cfg.RTPAddr)
+	if err != nil {
+		log.Warn("gateway: RTP socket for a call from the line", "err", err)
+		return false
+	}
+	rtpOwned := false // the bridge closes it once started
+	defer func() {
+		if !rtpOwned {
+			rtpConn.Close()
+		}
+	}()
+	now := g.cfg.Clock.Now()
+	local := sdp.Local{Addr: g.cfg.RTPAddr, Port: port, SessionID: uint64(now.Unix()), Version: 1, Username: "lifeline"}
+	offer, err := sdp.Offer(local)
+	if err != nil {
+		log.Error("gateway: SDP offer", "err", err)
+		return false
+	}
+
+	// Ringing ends the INVITE (CANCEL) whenever it stops before the
+	// phone answers.
+	ictx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ci, err := ua.Invite(ictx, g.incomingTarget, g.callerURI(caller), offer, g.callerFrom(caller))
+	if err != nil {
+		log.Warn("gateway: INVITE for a call from the line", "target", g.incomingTarget.String(), "err", err)
+		return false
+	}
+	log = log.With("call-id", ci.Request().CallID().Value())
+	log.Info("gateway: the line rings, calling", "target", g.incomingTarget.String())
+	var final *sip.Response
+	for final == nil {
+		select {
+		case res, ok := <-ci.Responses():
+			if !ok {
+				log.Info("gateway: no answer to the INVITE", "err", ci.Err())
+				return ended
+			}
+			if res.StatusCode >= 200 {
+				final = res
+			}
+		case r := <-ch:
+			caller.Merge(r.Caller)
+			if r.Ended && !ended {
+				ended = true
+				log.Info("gateway: the line stopped ringing, cancelling", "why", r.Reason)
+				cancel()
+			}
+		case <-ctx.Done():
+			cancel()
+			ctx = context.WithoutCancel(ctx) // wait for the final to the CANCEL
+		}
+	}
+	if !final.IsSuccess() {
+		log.Info("gateway: call from the line refused", "code", final.StatusCode, "reason", final.Reason)
+		return ended
+	}
+	dlg := ci.Dialog()
+	hangupSIP := func(why string) {
+		log.Info("gateway: ending the SIP call", "why", why)
+		byeCtx, cancelBye := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.ByeTimeout)
+		defer cancelBye()
+		if err := dlg.Bye(byeCtx); err != nil && !errors.Is(err, sipua.ErrDialogEnded) {
+			log.Warn("gateway: BYE", "err", err)
+		}
+	}
+	if ended {
+		// The 200 crossed the end of ringing: nobody to talk to.
+		hangupSIP("the line stopped ringing")
+		return ended
+	}
+	answer, err := sdp.Parse(final.Body())
+	var choice sdp.Choice
+	if err == nil {
+		// The answer lists the codecs it took from our offer: choosing
+		// from it as from an offer gives the codec and where to send.
+		_, choice, err = sdp.Answer(answer, local)
+	}
+	if err != nil {
+		log.Warn("gateway: unusable SDP answer", "err", err)
+		hangupSIP("unusable SDP answer")
+		return ended
+	}
+	codecFmt, _ := voice.CodecFormat(choice.Codec)
+	err = line.VoiceAnswer(ctx, modem.VoiceOptions{Prefer: []voice.Format{codecFmt}}, func(cctx context.Context, c *modem.Call) error {
+		rtpOwned = true // carry hands it to the bridge
+		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, callID: dlg.CallID(), direction: "in",
+			number: displayNumber(c.Number)}, func() (*sipua.Dialog, error) { return dlg, nil })
+	})
+	ended = true // VoiceAnswer ended the ringing, taken or not
+	if err != nil {
+		log.Info("gateway: call from the line ended", "err", err)
+	}
+	select {
+	case <-dlg.Done():
+	default:
+		hangupSIP("the line could not be answered")
+	}
+	return ended
+}
+
+// leg is the SIP side of a call the line carries.
+type leg struct {
+	log       *slog.Logger
+	rtp       net.PacketConn // handed to the bridge
+	choice    sdp.Choice
+	callID    string
+	direction string // "out": SIP to the line; "in": from the line
+	number    string
+}
+
+// carry bridges an answered line call to RTP until either side hangs up.
+// up is called once the bridge runs and returns the SIP dialog (the
+// outgoing direction answers 200 there). carry owns l.rtp: it closes it.
+// It runs in the line's call function (fn of VoiceCall or VoiceAnswer).
+func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*sipua.Dialog, error)) error {
+	lineGone := make(chan string, 1)
+	b, err := bridge.Start(bridge.Config{
+		Modem: c.Stream, ModemFormat: c.Format, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
+		Conn: l.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log,
+		JitterDepth: g.cfg.JitterDepth, JitterPrefill: g.cfg.JitterPrefill,
+		OnModemEvent: func(e voice.Event) {
+			switch e.Code {
+			case voice.EventLoopInterrupt, voice.EventBusy, voice.EventSilence:
+				select {
+				case lineGone <- e.String():
+				default:
+				}
+			}
+		},
+	})
+	if err != nil {
+		l.rtp.Close()
+		return err
+	}
+	defer b.Close()
+	l.log.Info("gateway: call up", "codec", l.choice.Codec, "modem-format", c.Format, "rtp", l.choice.Remote)
+	dlg, err := up()
+	if err != nil {
+		return err
+	}
+	defer g.track(CallStatus{CallID: l.callID, Direction: l.direction, Number: l.number, Codec: l.choice.Codec,
+		Format: c.Format, Started: c.Started})()
+	why := ""
+	select {
+	case <-dlg.Done():
+		l.log.Info("gateway: the SIP side hung up")
+		return nil
+	case <-b.Done():
+		why = "modem ended its stream"
+	case ev := <-lineGone:
+		why = "line: " + ev
+	case <-cctx.Done():
+		why = "line hung up"
+	}
+	l.log.Info("gateway: the line side ended the call", "why", why)
+	b.Close()
+	byeCtx, cancelBye := context.WithTimeout(context.WithoutCancel(cctx), g.cfg.ByeTimeout)
+	defer cancelBye()
+	if err := dlg.Bye(byeCtx); err != nil && !errors.Is(err, sipua.ErrDialogEnded) {
+		l.log.Warn("gateway: BYE", "err", err)
+	}
+	return nil
+}
+
+// displayNumber is a caller's number for logs and the status: analog
+// caller ID's "P" (private) and "O" (out of area) spelt out.
+func displayNumber(n string) string {
+	switch n {
+	case "":
+		return "unknown"
+	case "P":
+		return "private"
+	case "O":
+		return "unavailable"
+	}
+	return n
+}
+
+// callerURI is the From URI of a call from the line: the caller's number
+// as the user part at the gateway, or RFC 3323's anonymous URI.
+func (g *Gateway) callerURI(c modem.CallerID) sip.Uri {
+	if !dialable(c.Number) {
+		return sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}
+	}
+	return sip.Uri{Scheme: "sip", User: c.Number, Host: g.contact.Host, Port: g.contact.Port}
+}
+
+// callerFrom is the From header with the caller's name (or number) as the
+// display name, which phones show.
+func (g *Gateway) callerFrom(c modem.CallerID) *sip.FromHeader {
+	name := c.Name
+	if name == "" {
+		name = displayNumber(c.Number)
+	}
+	if !dialable(c.Number) && c.Name == "" {
+		name = "Anonymous"
+	}
+	return &sip.FromHeader{DisplayName: name, Address: g.callerURI(c), Params: sip.NewParams()}
+}
+
+// dialable: digits, *, # and a leading +, as caller ID numbers are.
+func dialable(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i, r := range n {
+		if !(r >= '0' && r <= '9' || r == '*' || r == '#' || r == '+' && i == 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseIncoming checks the incoming target: a sip: URI with a numeric host
+// (the user agent does no DNS).
+func parseIncoming(s string) (sip.Uri, error) {
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil {
+		return u, fmt.Errorf("%w: incoming target %q: %v", ErrConfig, s, err)
+	}
+	if _, err := netip.ParseAddr(u.Host); err != nil || u.Scheme != "sip" {
+		return u, fmt.Errorf("%w: incoming target %q: want sip:user@IP[:port] (no DNS)", ErrConfig, s)
+	}
+	return u, nil
+}

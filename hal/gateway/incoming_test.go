@@ -1,0 +1,210 @@
+//go:build gateway
+
+package gateway_test
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/gateway"
+	"lifeline/hal/modem"
+	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/voice"
+	"lifeline/hal/voice/sdp"
+)
+
+// incomingRig is a rig whose gateway offers rings to its phone, with rings
+// every 50 ms and ringing over 300 ms after the last RING.
+func incomingRig(t *testing.T) *rig {
+	t.Helper()
+	return newRigWith(t, func(c *gateway.Config, p *modem.Profile, phone string) {
+		c.Incoming = phone
+		p.RingTimeout = modem.Duration(300 * time.Millisecond)
+	})
+}
+
+// nextInvite waits for the gateway's INVITE at the phone.
+func (r *rig) nextInvite() phoneInvite {
+	r.t.Helper()
+	select {
+	case inv := <-r.invites:
+		r.t.Cleanup(func() { closeOnce(inv.done) })
+		return inv
+	case <-time.After(safety):
+		r.t.Fatal("no INVITE from the gateway")
+	}
+	return phoneInvite{}
+}
+
+func closeOnce(c chan struct{}) {
+	select {
+	case <-c:
+	default:
+		close(c)
+	}
+}
+
+// TestIncomingCall: a ring with caller ID becomes an INVITE with the
+// caller's number in From; the phone's 200 makes the line answer (ATA in
+// voice mode), the audio is bridged both ways, and the far end's hang-up
+// reaches the phone as a BYE.
+func TestIncomingCall(t *testing.T) {
+	for _, tc := range []struct {
+		name, format string
+		caller       string
+		wantUser     string
+		wantName     string
+	}{
+		{"caller ID after the first RING", modem.CallerIDVCID, "5551234", "5551234", "5551234"},
+		{"+CLIP", modem.CallerIDCLIP, "5559876", "5559876", "5559876"},
+		{"private number", modem.CallerIDVCID, "P", "anonymous", "Anonymous"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := incomingRig(t)
+			if err := r.sim.Ring(tc.caller, modemsim.RingPeriod(50*time.Millisecond), modemsim.RingCallerIDFormat(tc.format)); err != nil {
+				t.Fatal(err)
+			}
+			inv := r.nextInvite()
+			from := inv.req.From()
+			if from.Address.User != tc.wantUser || from.DisplayName != tc.wantName {
+				t.Fatalf("From %q (user %q, name %q), want user %q name %q", from.Value(), from.Address.User, from.DisplayName, tc.wantUser, tc.wantName)
+			}
+			if inv.req.Recipient.User != "phone" {
+				t.Fatalf("INVITE to %s, want the configured target", inv.req.Recipient.String())
+			}
+			offer, err := sdp.Parse(inv.req.Body())
+			if err != nil {
+				t.Fatalf("offer: %v", err)
+			}
+			phone, port := evenUDP(t)
+			answer, choice, err := sdp.Answer(offer, sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: port, SessionID: 1, Version: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := inv.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := inv.dlg.RespondSDP(answer); err != nil {
+				t.Fatal(err)
+			}
+			codecFmt, _ := voice.CodecFormat(choice.Codec)
+			echoCheck(t, phone, net.UDPAddrFromAddrPort(choice.Remote), choice.PayloadType, codecFmt)
+			if !slices.Contains(r.sim.Commands(), "ATA") {
+				t.Fatalf("the line was not answered: %q", r.sim.Commands())
+			}
+			calls := r.gw.Calls()
+			wantNumber := map[string]string{"P": "private"}[tc.caller]
+			if wantNumber == "" {
+				wantNumber = tc.caller
+			}
+			if len(calls) != 1 || calls[0].Direction != "in" || calls[0].Number != wantNumber || calls[0].Codec != choice.Codec {
+				t.Fatalf("calls %+v", calls)
+			}
+			select {
+			case <-r.changed:
+			default:
+				t.Fatal("OnCallsChanged not called when the call came up")
+			}
+			if err := r.sim.HangupRemote(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-r.byes:
+			case <-time.After(safety):
+				t.Fatal("no BYE at the phone after the far end hung up")
+			}
+			r.waitIdle()
+			if len(r.gw.Calls()) != 0 {
+				t.Fatalf("calls after the hang-up: %+v", r.gw.Calls())
+			}
+		})
+	}
+}
+
+// The phone hangs up a call from the line: ATH on the line.
+func TestIncomingCallPhoneHangsUp(t *testing.T) {
+	r := incomingRig(t)
+	if err := r.sim.Ring("5551234", modemsim.RingPeriod(50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	inv := r.nextInvite()
+	offer, err := sdp.Parse(inv.req.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port := evenUDP(t)
+	answer, _, err := sdp.Answer(offer, sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: port, SessionID: 1, Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.dlg.RespondSDP(answer); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(safety)
+	for len(r.gw.Calls()) == 0 {
+		select {
+		case <-r.changed:
+		case <-deadline:
+			t.Fatal("the call never came up")
+		}
+	}
+	if err := inv.dlg.Bye(r.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	r.waitIdle()
+	cmds := r.sim.Commands()
+	if i := slices.Index(cmds, "ATA"); i < 0 || !slices.Contains(cmds[i:], "ATH0") {
+		t.Fatalf("never hung up: %q", cmds)
+	}
+}
+
+// Ringing that stops before the phone answers cancels the INVITE; a phone
+// that refuses leaves the line ringing, unanswered.
+func TestIncomingCallNotTaken(t *testing.T) {
+	t.Run("the caller gives up: CANCEL", func(t *testing.T) {
+		r := incomingRig(t)
+		if err := r.sim.Ring("5551234", modemsim.RingPeriod(50*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		inv := r.nextInvite()
+		if err := inv.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+			t.Fatal(err)
+		}
+		r.sim.StopRinging()
+		select {
+		case <-inv.dlg.Context().Done(): // sipgo ends the dialog on CANCEL (487)
+		case <-time.After(safety):
+			t.Fatal("the INVITE was not cancelled when the ringing stopped")
+		}
+		r.waitIdle()
+		if slices.Contains(r.sim.Commands(), "ATA") {
+			t.Fatalf("the line was answered: %q", r.sim.Commands())
+		}
+	})
+	t.Run("the phone is busy: the line is not answered", func(t *testing.T) {
+		r := incomingRig(t)
+		if err := r.sim.Ring("5551234", modemsim.RingPeriod(50*time.Millisecond), modemsim.RingCount(6)); err != nil {
+			t.Fatal(err)
+		}
+		inv := r.nextInvite()
+		if err := inv.dlg.Respond(sip.StatusBusyHere, "Busy Here", nil); err != nil {
+			t.Fatal(err)
+		}
+		closeOnce(inv.done)
+		// The rest of the call's rings offer nothing.
+		r.waitIdle() // the rings ran out
+		if slices.Contains(r.sim.Commands(), "ATA") {
+			t.Fatalf("the line was answered: %q", r.sim.Commands())
+		}
+		select {
+		case inv := <-r.invites:
+			t.Fatalf("a second INVITE for the same call: %s", inv.req.CallID().Value())
+		default:
+		}
+	})
+}
