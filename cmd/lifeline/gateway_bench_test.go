@@ -33,7 +33,7 @@ import (
 // watching the same namespace's netlink (other tests' daemons on a shared
 // machine) would otherwise feed the idle daemon a storm of netlink dumps
 // (see gwbIsolate) and make the idle CPU meaningless. Without them it runs
-// here and says so.
+// here and says so; LIFELINE_BENCH_NETNS=0 asks for that.
 //
 // LIFELINE_BENCH_CALL sets the call's length (default 60s), LIFELINE_BENCH_IDLE
 // the idle period measured before it (default the call's length, 10s to 40s).
@@ -286,6 +286,12 @@ func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, du
 	var h rtp.Header
 	sending := true
 	var drainUntil time.Time
+	defer func() { // a Fatal mid-call: stop the sender
+		if sending {
+			close(reqs)
+			<-senderDone
+		}
+	}()
 	for {
 		rtpConn.SetReadDeadline(time.Now().Add(5 * time.Second))
 		nb, _, err := rtpConn.ReadFrom(buf)
@@ -461,6 +467,10 @@ const (
 func gwbIsolate(b *testing.B, bin string, callDur, idleDur time.Duration) bool {
 	b.Helper()
 	if os.Getenv(gwbEnvNetns) != "" {
+		return false
+	}
+	if os.Getenv("LIFELINE_BENCH_NETNS") == "0" {
+		b.Logf("LIFELINE_BENCH_NETNS=0: measuring in the shared network namespace")
 		return false
 	}
 	if os.Geteuid() != 0 {
