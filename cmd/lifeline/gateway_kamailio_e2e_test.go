@@ -19,7 +19,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -73,15 +72,7 @@ const gwSIPpUAC = `<?xml version="1.0" encoding="ISO-8859-1" ?>
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=user1 53655765 2353687637 IN IP4 127.0.0.1
-      s=-
-      c=IN IP4 127.0.0.1
-      t=0 0
-      m=audio RTP_PORT RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-      a=ptime:20
-
+` + sippPCMA + `
     ]]>
   </send>
 
@@ -134,6 +125,18 @@ const gwSIPpUAC = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 
   <recv response="200" crlf="true"/>
 </scenario>
+`
+
+// sippPCMA is the SDP body of the SIPp scenarios that offer or answer
+// PCMA only, with the test's RTP socket (RTP_PORT) as media address.
+const sippPCMA = `      v=0
+      o=sipp 1 1 IN IP4 127.0.0.1
+      s=-
+      c=IN IP4 127.0.0.1
+      t=0 0
+      m=audio RTP_PORT RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+      a=ptime:20
 `
 
 // writeRTPPcap writes frames as a classic pcap (Ethernet, IPv4, UDP, RTP
@@ -237,34 +240,19 @@ func TestE2EGatewayKamailio(t *testing.T) {
 	for _, r := range [][2]string{{"RTP_PORT", strconv.Itoa(rtpPort)}, {"PCAP_FILE", pcap}, {"HOLD_MS", "4000"}} {
 		scenario = string(bytes.ReplaceAll([]byte(scenario), []byte(r[0]), []byte(r[1])))
 	}
-	scenFile := filepath.Join(rig.Dir, "uac_rtp.xml")
-	if err := os.WriteFile(scenFile, []byte(scenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	errFile := filepath.Join(rig.Dir, "uac_rtp_errors.log")
 	sippCtx, sippCancel := context.WithTimeout(ctx, 30*time.Second)
 	defer sippCancel()
 	mediaPort := freeUDPPort(t) &^ 1 // SIPp binds it and the port 2 above (video)
 	for mediaPort >= rtpPort-4 && mediaPort <= rtpPort+4 {
 		mediaPort = freeUDPPort(t) &^ 1
 	}
-	cmd := exec.CommandContext(sippCtx, "sipp", "-sf", scenFile, "-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)),
-		"-mp", strconv.Itoa(mediaPort), "-m", "1", "-s", "5551234", "-nostdin", "-timeout", "25s",
-		"-default_behaviors", "all,-abortunexp", "-trace_err", "-error_file", errFile,
-		fmt.Sprintf("127.0.0.1:%d", rig.SIPPort))
-	var sippOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &sippOut, &sippOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sippDone := make(chan error, 1)
-	go func() { sippDone <- cmd.Wait() }()
+	p := startSIPp(t, sippCtx, rig.Dir, "uac_rtp", scenario, "-p", strconv.Itoa(freeUDPPort(t)),
+		"-mp", strconv.Itoa(mediaPort), "-s", "5551234", "-timeout", "25s",
+		"-default_behaviors", "all,-abortunexp", fmt.Sprintf("127.0.0.1:%d", rig.SIPPort))
 	sippFailed := func(what string) {
 		t.Helper()
 		sippCancel()
-		err := <-sippDone
-		errs, _ := os.ReadFile(errFile)
-		t.Fatalf("%s (sipp: %v)\nsipp errors:\n%s\nkamailio log:\n%s\nlifeline log:\n%s", what, err, errs, rig.KamailioLog(), e.stderr)
+		t.Fatalf("%s (%v)\nkamailio log:\n%s\nlifeline log:\n%s", what, p.wait(), rig.KamailioLog(), e.stderr)
 	}
 
 	// The echo, read on the offer's media address.
@@ -303,14 +291,8 @@ func TestE2EGatewayKamailio(t *testing.T) {
 		t.Fatalf("the line never dialled 5551234: %q", sim.Commands())
 	}
 
-	select {
-	case err := <-sippDone:
-		if err != nil {
-			errs, _ := os.ReadFile(errFile)
-			t.Fatalf("sipp: %v\n%s\nerrors:\n%s\nlifeline log:\n%s", err, sippOut.String(), errs, e.stderr)
-		}
-	case <-sippCtx.Done():
-		sippFailed("sipp did not finish")
+	if err := p.wait(); err != nil {
+		t.Fatalf("%v\nlifeline log:\n%s", err, e.stderr)
 	}
 	e.waitFor("call gone, line idle after SIPp's BYE", func(st map[string]any) bool {
 		calls, _ := st["calls"].([]any)

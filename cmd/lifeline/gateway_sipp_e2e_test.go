@@ -172,8 +172,11 @@ var (
 	// the BYE and answers it.
 	sippFarEnd = sippScenario("far end hangs up", sippOffer,
 		`<recv response="100" optional="true"/><recv response="180" optional="true"/><recv response="183" optional="true"/>`,
-		`<recv response="200" rrs="true"/>`, sippInDialog("ACK", 1),
-		`<recv request="BYE" timeout="20000"/>
+		`<recv response="200" rrs="true"/>`, sippInDialog("ACK", 1), sippAnswerBye)
+)
+
+// sippAnswerBye waits for the other side's BYE and answers it.
+const sippAnswerBye = `<recv request="BYE" timeout="20000"/>
   <send>
     <![CDATA[
 
@@ -187,8 +190,7 @@ var (
 
     ]]>
   </send>
-`)
-)
+`
 
 // gwSIPp is the daemon with its gateway behind the rig's Kamailio.
 type gwSIPp struct {
@@ -260,32 +262,60 @@ func (g *gwSIPp) sippStart(t *testing.T, scenario, service string) func() error 
 		scenario = strings.ReplaceAll(scenario, r[0], r[1])
 	}
 	g.n++
-	file := filepath.Join(g.rig.Dir, fmt.Sprintf("gw_%d.xml", g.n))
-	errFile := filepath.Join(g.rig.Dir, fmt.Sprintf("gw_%d_errors.log", g.n))
-	if err := os.WriteFile(file, []byte(scenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(g.ctx, 30*time.Second)
-	cmd := exec.CommandContext(ctx, "sipp", "-sf", file, "-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)),
-		"-m", "1", "-s", service, "-nostdin", "-timeout", "25s", "-default_behaviors", "all,-abortunexp",
-		"-trace_err", "-error_file", errFile, "-trace_msg", "-message_file", errFile+".msg", fmt.Sprintf("127.0.0.1:%d", g.rig.SIPPort))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
+	p := startSIPp(t, ctx, g.rig.Dir, fmt.Sprintf("gw_%d", g.n), scenario, "-p", strconv.Itoa(freeUDPPort(t)),
+		"-s", service, "-timeout", "25s", "-default_behaviors", "all,-abortunexp", fmt.Sprintf("127.0.0.1:%d", g.rig.SIPPort))
 	return func() error {
 		defer cancel()
-		if err := cmd.Wait(); err != nil {
-			errs, _ := os.ReadFile(errFile)
-			msgs, _ := os.ReadFile(errFile + ".msg")
-			errs = append(errs, msgs...)
-			return fmt.Errorf("sipp calling %s: %v\n%s\nsipp errors:\n%s\nkamailio log:\n%s\nlifeline log:\n%s",
-				service, err, out.String(), errs, g.rig.KamailioLog(), g.e.stderr)
+		if err := p.wait(); err != nil {
+			return fmt.Errorf("calling %s: %w\nkamailio log:\n%s\nlifeline log:\n%s", service, err, g.rig.KamailioLog(), g.e.stderr)
 		}
 		return nil
 	}
+}
+
+// sippProc is one SIPp process of a test.
+type sippProc struct {
+	out     bytes.Buffer
+	errFile string // -error_file; its -message_file is errFile+".msg"
+	done    chan error
+	err     error
+	waited  bool
+}
+
+// startSIPp writes scenario to dir/name.xml and starts SIPp on it, on
+// 127.0.0.1 for one call, tracing errors and messages, with args after
+// those; ctx's end kills it.
+func startSIPp(t *testing.T, ctx context.Context, dir, name, scenario string, args ...string) *sippProc {
+	t.Helper()
+	file := filepath.Join(dir, name+".xml")
+	p := &sippProc{errFile: filepath.Join(dir, name+"_errors.log"), done: make(chan error, 1)}
+	if err := os.WriteFile(file, []byte(scenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	argv := append([]string{"-sf", file, "-i", "127.0.0.1", "-m", "1", "-nostdin",
+		"-trace_err", "-error_file", p.errFile, "-trace_msg", "-message_file", p.errFile + ".msg"}, args...)
+	cmd := exec.CommandContext(ctx, "sipp", argv...)
+	cmd.Stdout, cmd.Stderr = &p.out, &p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	return p
+}
+
+// wait waits for SIPp to exit; its error carries SIPp's output, error log
+// and message trace. Call it from one goroutine.
+func (p *sippProc) wait() error {
+	if !p.waited {
+		p.waited = true
+		if err := <-p.done; err != nil {
+			errs, _ := os.ReadFile(p.errFile)
+			msgs, _ := os.ReadFile(p.errFile + ".msg")
+			p.err = fmt.Errorf("sipp: %v\n%s\nsipp errors:\n%s\nsipp messages:\n%s", err, p.out.String(), errs, msgs)
+		}
+	}
+	return p.err
 }
 
 // idle waits until the call is gone and the line idle again.
@@ -548,34 +578,11 @@ const sippIncomingUAS = `<?xml version="1.0" encoding="ISO-8859-1" ?>
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=phone 1 1 IN IP4 127.0.0.1
-      s=-
-      c=IN IP4 127.0.0.1
-      t=0 0
-      m=audio RTP_PORT RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-      a=ptime:20
-
+` + sippPCMA + `
     ]]>
   </send>
   <recv request="ACK"/>
-  <recv request="BYE" timeout="20000"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-`
+` + sippAnswerBye + "</scenario>\n"
 
 // TestE2EGatewayIncomingSIPp: the line rings with caller ID; the daemon's
 // gateway offers the call to a SIPp UAS, which accepts it only with the
@@ -599,30 +606,16 @@ func TestE2EGatewayIncomingSIPp(t *testing.T) {
 	rtpConn, rtpPort := evenLoopbackUDP(t)
 	dir := t.TempDir()
 	scen := strings.NewReplacer("CALLER", caller, "RTP_PORT", strconv.Itoa(rtpPort)).Replace(sippIncomingUAS)
-	file, errFile, logFile := filepath.Join(dir, "uas.xml"), filepath.Join(dir, "uas_errors.log"), filepath.Join(dir, "uas.log")
-	if err := os.WriteFile(file, []byte(scen), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	logFile := filepath.Join(dir, "uas.log")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sipp", "-sf", file, "-i", "127.0.0.1", "-p", strconv.Itoa(uasPort), "-m", "1",
-		"-nostdin", "-timeout", "40s", "-trace_err", "-error_file", errFile, "-trace_logs", "-log_file", logFile)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	p := startSIPp(t, ctx, dir, "uas", scen, "-p", strconv.Itoa(uasPort), "-timeout", "40s", "-trace_logs", "-log_file", logFile)
 	sippFailed := func(what string) {
 		t.Helper()
 		cancel()
-		err := <-done
-		errs, _ := os.ReadFile(errFile)
-		t.Fatalf("%s (sipp: %v)\n%s\nsipp errors:\n%s\nlifeline log:\n%s", what, err, out.String(), errs, e.stderr)
+		t.Fatalf("%s (%v)\nlifeline log:\n%s", what, p.wait(), e.stderr)
 	}
-	// SIPp binds its port before it reads the scenario's first recv; the
-	// first RINGs repeat every 5 s, so an INVITE is not lost to a race.
+	// An INVITE sent before SIPp listens is retransmitted (Timer A).
 	if err := sim.Ring(caller, modemsim.RingPeriod(500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
@@ -658,14 +651,8 @@ func TestE2EGatewayIncomingSIPp(t *testing.T) {
 	if err := sim.HangupRemote(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			errs, _ := os.ReadFile(errFile)
-			t.Fatalf("sipp: %v\n%s\nerrors:\n%s\nlifeline log:\n%s", err, out.String(), errs, e.stderr)
-		}
-	case <-ctx.Done():
-		sippFailed("sipp did not finish")
+	if err := p.wait(); err != nil {
+		t.Fatalf("%v\nlifeline log:\n%s", err, e.stderr)
 	}
 	if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "From <sip:"+caller+"@") {
 		t.Fatalf("SIPp's log lacks the caller's From:\n%s", log)
