@@ -35,6 +35,24 @@ var (
 	ErrClosed = errors.New("bridge: closed")
 )
 
+// TrimWindow is how many frames (1 s) the jitter buffer must hold a frame
+// more than its prefill needs before it skips a quiet one (rtp.SetTrim).
+const TrimWindow = 50
+
+// QuietPeak is the loudest sample of a frame that may be skipped unheard:
+// about -40 dBm0, below speech and above the idle noise of a line.
+const QuietPeak = 328
+
+// Quiet reports whether no sample of frame reaches QuietPeak.
+func Quiet(frame []int16) bool {
+	for _, v := range frame {
+		if v >= QuietPeak || v <= -QuietPeak {
+			return false
+		}
+	}
+	return true
+}
+
 // Config is what Start needs. Modem, Conn and Remote are required.
 type Config struct {
 	// Modem is the modem's data period (a *voice.DataStream): Read gives
@@ -136,6 +154,13 @@ func Start(cfg Config) (*Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
+	// Delay gained in a burst is given back in the pauses between words
+	// (the jitter buffer is used under b.mu, so one scratch buffer does).
+	scratch := make([]int16, 0, voice.FrameSamples)
+	jit.SetTrim(TrimWindow, func(frame []byte) bool {
+		scratch = codecFmt.Decode(scratch[:0], frame)
+		return Quiet(scratch)
+	})
 	if cfg.SSRC == 0 {
 		cfg.SSRC = rand.Uint32()
 	}

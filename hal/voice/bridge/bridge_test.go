@@ -357,3 +357,68 @@ type nopRWC struct{}
 func (nopRWC) Read([]byte) (int, error)    { return 0, nil }
 func (nopRWC) Write(p []byte) (int, error) { return len(p), nil }
 func (nopRWC) Close() error                { return nil }
+
+// TestBridgeTrimsDelay: a phone that bursts five frames at the start and
+// then keeps pace leaves the jitter buffer three frames deeper than its
+// prefill; in the quiet frames that follow the bridge skips one a second
+// until the delay is back.
+func TestBridgeTrimsDelay(t *testing.T) {
+	if arch := os.Getenv("LIFELINE_QEMU_USER"); arch != "" {
+		t.Skipf("real-time audio pacing is not checked under qemu-user (%s)", arch)
+	}
+	l := newLine(t, "5", modemsim.PlayEchoPaced)
+	phone, gw := udp(t), udp(t)
+	defer phone.Close()
+	b, err := bridge.Start(bridge.Config{Modem: l.ds, ModemFormat: l.sim.Format(), Codec: "PCMA", PayloadType: rtp.PayloadPCMA,
+		EventPT: -1, Conn: gw, Remote: phone.LocalAddr(), Logger: logger(), JitterDepth: 8, JitterPrefill: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := make([]int16, voice.FrameSamples) // a faint hum, not the silence byte
+	for i := range quiet {
+		quiet[i] = int16(40 * math.Sin(2*math.Pi*float64(i)/16))
+	}
+	frame := voice.FormatALaw.Encode(nil, quiet)
+	if !bridge.Quiet(voice.FormatALaw.Decode(nil, frame)) {
+		t.Fatal("the test's quiet frame is not quiet")
+	}
+	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 7, 1, 1)
+	send := func() {
+		if _, err := phone.WriteTo(pk.Packet(frame, voice.FrameSamples), gw.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		send()
+	}
+	buf := make([]byte, 2048)
+	phone.SetReadDeadline(time.Now().Add(safety))
+	for range 3 * bridge.TrimWindow { // three seconds at the modem's pace
+		if _, _, err := phone.ReadFrom(buf); err != nil {
+			t.Fatal(err)
+		}
+		send()
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := b.Stats().Jitter
+	if st.Trimmed < 2 || st.Late != 0 || st.Overflow != 0 {
+		t.Fatalf("jitter %+v: want at least 2 frames trimmed and none late", st)
+	}
+	l.hangup(t)
+}
+
+func TestQuiet(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		peak int16
+		want bool
+	}{{"silence", 0, true}, {"hum", bridge.QuietPeak - 1, true}, {"speech", bridge.QuietPeak, false}, {"negative", -bridge.QuietPeak, false}} {
+		f := make([]int16, voice.FrameSamples)
+		f[77] = tc.peak
+		if got := bridge.Quiet(f); got != tc.want {
+			t.Errorf("%s: Quiet = %v", tc.name, got)
+		}
+	}
+}

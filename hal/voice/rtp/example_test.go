@@ -38,7 +38,7 @@ func ExampleJitter() {
 	// pop false first byte 0xd5
 	// pop true first byte 0x02
 	// pop true first byte 0x03
-	// {Accepted:3 Late:0 Duplicate:0 Overflow:0 Played:3 Concealed:1 Waiting:0 Resyncs:0}
+	// {Accepted:3 Late:0 Duplicate:0 Overflow:0 Played:3 Concealed:1 Waiting:0 Resyncs:0 Trimmed:0}
 }
 
 // An RFC 4733 DTMF digit, as the gateway would turn it into AT+VTS.

@@ -38,6 +38,7 @@ type JitterStats struct {
 	Concealed uint64 // frames popped as silence (lost or not yet arrived)
 	Waiting   uint64 // pops answered with silence while priming
 	Resyncs   uint64 // times the buffer re-primed after the stream paused
+	Trimmed   uint64 // quiet frames skipped to bring the delay back (SetTrim)
 }
 
 type slot struct {
@@ -72,6 +73,13 @@ type Jitter struct {
 	buffered int
 	missing  int // consecutive concealed frames
 	stats    JitterStats
+
+	// Delay trimming (SetTrim).
+	trimWindow int               // pops per observation window; 0: off
+	quiet      func([]byte) bool // a frame that may be skipped unheard
+	pops       int               // pops in the current window
+	minFill    int               // fewest frames buffered after a pop in it
+	trimDue    bool              // the last window held a frame too many
 }
 
 // NewJitter returns a buffer for frames of frameLen bytes holding up to
@@ -87,6 +95,49 @@ func NewJitter(frameLen, depth, prefill int, silence byte) (*Jitter, error) {
 		frameLen: frameLen, silence: silence, depth: depth, prefill: prefill,
 		mask: uint16(size - 1), slots: make([]slot, size), data: make([]byte, size*frameLen),
 	}, nil
+}
+
+// SetTrim makes the buffer give back delay it has gained. A burst (the
+// consumer stalled, packets bunched up at the start) leaves more frames
+// buffered than prefill needs, and with one Push per Pop they stay there:
+// every frame after it is played that much later. When, over window Pops,
+// there was always at least one frame more buffered than prefill needs,
+// the next frame quiet reports true for (silence between words) is
+// skipped, one per window, so the delay comes back to prefill's without an
+// audible gap. window 0 turns it off (the default).
+func (j *Jitter) SetTrim(window int, quiet func(frame []byte) bool) {
+	j.trimWindow, j.quiet, j.pops, j.minFill, j.trimDue = window, quiet, 0, j.depth, false
+}
+
+// trim runs after each Pop that played a frame; it may skip the next one.
+func (j *Jitter) trim() {
+	if j.trimWindow <= 0 || j.quiet == nil {
+		return
+	}
+	j.minFill = min(j.minFill, j.buffered)
+	j.pops++
+	if j.pops >= j.trimWindow {
+		// Steady state after a Pop is prefill-1 frames buffered.
+		j.trimDue = j.minFill >= j.prefill
+		j.pops, j.minFill = 0, j.depth
+	}
+	if !j.trimDue || j.buffered < j.prefill {
+		return
+	}
+	sl := &j.slots[j.next&j.mask]
+	if !sl.full || sl.seq != j.next {
+		return
+	}
+	off := int(j.next&j.mask) * j.frameLen
+	if !j.quiet(j.data[off : off+sl.n]) {
+		return
+	}
+	sl.full = false
+	j.buffered--
+	j.next++
+	j.stats.Trimmed++
+	j.trimDue = false
+	j.pops, j.minFill = 0, j.depth // a new window sees the result
 }
 
 // Push offers the payload of the packet with sequence number seq. The
@@ -159,6 +210,7 @@ func (j *Jitter) Pop(dst []byte) bool {
 		j.buffered--
 		j.missing = 0
 		j.stats.Played++
+		j.trim()
 		return true
 	}
 	fill(dst, j.silence)

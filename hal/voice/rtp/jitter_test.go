@@ -137,3 +137,70 @@ func BenchmarkHeaderUnmarshal(b *testing.B) {
 		h.Unmarshal(pkt)
 	}
 }
+
+// TestJitterTrim: a burst leaves one frame too many buffered; with
+// trimming on, one quiet frame is skipped after a window and the delay is
+// back to prefill's; loud frames and a buffer at the right delay are never
+// trimmed.
+func TestJitterTrim(t *testing.T) {
+	even := func(f []byte) bool { return f[0]%2 == 0 } // the test's "quiet" frames
+	never := func([]byte) bool { return false }
+	tests := []struct {
+		name        string
+		burst       int // frames pushed before the first pop
+		quiet       func([]byte) bool
+		wantTrimmed uint64
+	}{
+		{"burst, quiet frames: one trimmed", 3, even, 1},
+		{"burst, loud frames: kept", 3, never, 0},
+		{"right delay: nothing trimmed", 2, even, 0},
+	}
+	const prefill, window, frames = 2, 4, 40
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			j, err := NewJitter(1, 8, prefill, 0xd5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j.SetTrim(window, tc.quiet)
+			seq := 1
+			push := func() { j.Push(uint16(seq), []byte{byte(seq)}); seq++ }
+			for range tc.burst {
+				push()
+			}
+			var played []int
+			fills := make([]int, 0, frames)
+			dst := make([]byte, 1)
+			for range frames { // one Pop, then one Push: a steady stream
+				if j.Pop(dst) {
+					played = append(played, int(dst[0]))
+				}
+				fills = append(fills, j.Buffered())
+				push()
+			}
+			if got := j.Stats().Trimmed; got != tc.wantTrimmed {
+				t.Fatalf("trimmed %d, want %d (played %v)", got, tc.wantTrimmed, played)
+			}
+			// Every frame is played in order, but for the trimmed ones,
+			// which must be quiet.
+			skipped := 0
+			for i, want := 0, 1; i < len(played); want++ {
+				if played[i] == want {
+					i++
+					continue
+				}
+				if !tc.quiet([]byte{byte(want)}) {
+					t.Fatalf("loud frame %d skipped: played %v", want, played)
+				}
+				skipped++
+			}
+			if uint64(skipped) != tc.wantTrimmed {
+				t.Fatalf("%d frames missing from %v, want %d", skipped, played, tc.wantTrimmed)
+			}
+			wantEnd := tc.burst - 1 - int(tc.wantTrimmed) // frames left after a pop
+			if end := fills[len(fills)-1]; end != wantEnd {
+				t.Fatalf("buffered after a pop at the end %d, want %d (fills %v)", end, wantEnd, fills)
+			}
+		})
+	}
+}
