@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -40,10 +41,14 @@ func (g *Gateway) rings(ctx context.Context, ua *sipua.UA, line IncomingLine) {
 	defer unsubscribe()
 	for {
 		var r modem.Ring
+		var ok bool
 		select {
 		case <-ctx.Done():
 			return
-		case r = <-ch:
+		case r, ok = <-ch:
+		}
+		if !ok {
+			return // the line stopped (Run returned)
 		}
 		if r.Ended {
 			continue // the end of a call that rang before we listened
@@ -53,8 +58,8 @@ func (g *Gateway) rings(ctx context.Context, ua *sipua.UA, line IncomingLine) {
 			select {
 			case <-ctx.Done():
 				return
-			case r := <-ch:
-				ended = r.Ended
+			case r, ok = <-ch:
+				ended = r.Ended || !ok
 			}
 		}
 	}
@@ -68,10 +73,14 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 	caller := first.Caller
 	// Wait for the caller ID.
 	for r := first; caller.Number == "" && r.Count < callerIDRings; {
+		var ok bool
 		select {
 		case <-ctx.Done():
 			return false
-		case r = <-ch:
+		case r, ok = <-ch:
+		}
+		if !ok {
+			return true
 		}
 		caller.Merge(r.Caller)
 		if r.Ended {
@@ -112,6 +121,8 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 	log = log.With("call-id", ci.Request().CallID().Value())
 	log.Info("gateway: the line rings, calling", "target", g.incomingTarget.String())
 	var final *sip.Response
+	rings := ch
+	var giveUp <-chan time.Time // once stopping: how long the CANCEL may take
 	for final == nil {
 		select {
 		case res, ok := <-ci.Responses():
@@ -122,7 +133,10 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 			if res.StatusCode >= 200 {
 				final = res
 			}
-		case r := <-ch:
+		case r, ok := <-rings:
+			if !ok { // the line stopped: nothing to answer
+				r.Ended, r.Reason, rings = true, "line stopped", nil
+			}
 			caller.Merge(r.Caller)
 			if r.Ended && !ended {
 				ended = true
@@ -130,8 +144,16 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 				cancel()
 			}
 		case <-ctx.Done():
+			// Stopping: CANCEL, and wait a little for its outcome (a
+			// 200 crossing it is ACKed and BYEd by the user agent).
 			cancel()
-			ctx = context.WithoutCancel(ctx) // wait for the final to the CANCEL
+			t := g.cfg.Clock.NewTimer(g.cfg.ByeTimeout)
+			defer t.Stop()
+			giveUp = t.C()
+			ctx = context.WithoutCancel(ctx)
+		case <-giveUp:
+			log.Info("gateway: stopping before the INVITE was answered")
+			return ended
 		}
 	}
 	if !final.IsSuccess() {
@@ -147,9 +169,10 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 			log.Warn("gateway: BYE", "err", err)
 		}
 	}
-	if ended {
-		// The 200 crossed the end of ringing: nobody to talk to.
-		hangupSIP("the line stopped ringing")
+	if ended || giveUp != nil {
+		// The 200 crossed the end of ringing or our CANCEL: nobody to
+		// talk to (the user agent may have sent the BYE already).
+		hangupSIP("the line stopped ringing or the gateway is stopping")
 		return ended
 	}
 	answer, err := sdp.Parse(final.Body())

@@ -18,12 +18,14 @@ import (
 	"lifeline/hal/voice/sdp"
 )
 
-// incomingRig is a rig whose gateway offers rings to its phone, with rings
-// every 50 ms and ringing over 300 ms after the last RING.
+// incomingRig is a rig whose gateway offers rings to its phone, with
+// ringing over 300 ms after the last RING, and 1 s for a BYE or CANCEL
+// to be answered.
 func incomingRig(t *testing.T) *rig {
 	t.Helper()
 	return newRigWith(t, func(c *gateway.Config, p *modem.Profile, phone string) {
 		c.Incoming = phone
+		c.ByeTimeout = time.Second
 		p.RingTimeout = modem.Duration(300 * time.Millisecond)
 	})
 }
@@ -185,6 +187,19 @@ func TestIncomingCallNotTaken(t *testing.T) {
 		if slices.Contains(r.sim.Commands(), "ATA") {
 			t.Fatalf("the line was answered: %q", r.sim.Commands())
 		}
+	})
+	t.Run("the gateway stops while the phone rings", func(t *testing.T) {
+		r := incomingRig(t)
+		if err := r.sim.Ring("5551234", modemsim.RingPeriod(50*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		inv := r.nextInvite()
+		if err := inv.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+			t.Fatal(err)
+		}
+		// The rig's cleanup closes the phone and stops the gateway: Run
+		// must return after ByeTimeout without the CANCEL's answer, every
+		// goroutine ended (goleak in TestMain).
 	})
 	t.Run("the phone is busy: the line is not answered", func(t *testing.T) {
 		r := incomingRig(t)
