@@ -165,6 +165,15 @@ if (cd "$sel" && CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat go build -o "$tmp/
 else
 	bad "golang-build.sh file selection does not build: $(head -c 600 "$tmp/sel.err")"
 fi
+# CONFIG_LIFELINE_GATEWAY=y: GO_PKG_TAGS evaluates to gateway and the same selection builds.
+tags=$(printf '%s\nprint:\n\t@echo "$(GO_PKG_TAGS)"\n' "$(sed -n '/^GO_PKG_TAGS:=/p' "$mk")" |
+	make -s -f - print CONFIG_LIFELINE_GATEWAY=y)
+if [ "$tags" = gateway ] && grep -q '^config LIFELINE_GATEWAY' "$mk" &&
+	(cd "$sel" && CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat go build -tags "$tags" -o "$tmp/lifeline-gw-mipsle" ./cmd/lifeline) 2>"$tmp/selgw.err"; then
+	ok "Makefile: CONFIG_LIFELINE_GATEWAY sets GO_PKG_TAGS=gateway, and the selection builds with it"
+else
+	bad "Makefile: gateway option: tags '$tags': $(head -c 600 "$tmp/selgw.err" 2>/dev/null)"
+fi
 
 # ---- 6. button-guard --------------------------------------------------------------------
 rb=$tmp/rc.button
