@@ -137,7 +137,7 @@ func (m Mode) serialMode() (*serial.Mode, error) {
 type Port struct {
 	path string
 	p    serial.Port
-	side *os.File // second descriptor when flow control is on, else nil
+	side *os.File // second descriptor: reads, flow control (see Open)
 	rdev uint64   // device number of the tty opened
 
 	closeOnce sync.Once
@@ -159,35 +159,54 @@ func Open(path string, m Mode) (*Port, error) {
 		}
 		return nil, fmt.Errorf("open line %q: %w", path, err)
 	}
-	// go.bug.st/serial has no flow control setting and clears CRTSCTS on
-	// open. Termios belongs to the tty, not to the file descriptor, so a
-	// second descriptor opened before serial.Open (which then takes
-	// exclusive access, TIOCEXCL) sets it afterwards.
-	// The side descriptor stays open: Close uses it to switch flow control
-	// off and flush output, so that a Write blocked by a peer that never
-	// raises CTS returns instead of holding Close forever.
-	var side *os.File
-	if m.Flow != FlowNone {
-		side, err = os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
-		if err != nil {
-			return nil, fmt.Errorf("open line %q: %w", path, mapErr(err))
-		}
+	// A second descriptor of the tty, opened before serial.Open (which
+	// then takes exclusive access, TIOCEXCL), serves two purposes:
+	//
+	// Reads. go.bug.st/serial's Read blocks its thread in select(2); each
+	// one that starts while the daemon is idle wakes the Go runtime's
+	// sysmon, which then polls every 20 µs for a while. During a voice
+	// call that is once per 20 ms frame, and it was most of the daemon's
+	// CPU (BenchmarkGatewayCall: 56 ms/s per call; 20 ms/s reading
+	// through this non-blocking descriptor, which Go's netpoller waits on
+	// with the thread parked). The library still opens, configures (mode,
+	// DTR, exclusive access) and writes.
+	//
+	// Flow control. go.bug.st/serial has no setting for it and clears
+	// CRTSCTS on open; termios belongs to the tty, not to the descriptor,
+	// so it is set here afterwards, and Close switches it off and flushes
+	// output through this descriptor so that a Write blocked by a peer
+	// that never raises CTS returns instead of holding Close forever.
+	side, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open line %q: %w", path, mapErr(err))
 	}
 	p, err := serial.Open(path, sm)
 	if err != nil {
-		if side != nil {
-			side.Close()
-		}
+		side.Close()
 		return nil, fmt.Errorf("open line %q: %w", path, mapErr(err))
 	}
-	if side != nil {
-		if err := setFlow(int(side.Fd()), m.Flow); err != nil {
+	if m.Flow != FlowNone {
+		if err := withFD(side, func(fd int) error { return setFlow(fd, m.Flow) }); err != nil {
 			p.Close()
 			side.Close()
 			return nil, fmt.Errorf("open line %q: flow control: %v: %w", path, err, ErrMode)
 		}
 	}
 	return &Port{path: path, p: p, side: side, rdev: uint64(st.Rdev)}, nil
+}
+
+// withFD runs fn on f's descriptor without taking it out of non-blocking
+// mode (os.File.Fd would, and reads would block a thread again).
+func withFD(f *os.File, fn func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }
 
 func setFlow(fd int, f Flow) error {
@@ -235,7 +254,7 @@ func (p *Port) Path() string { return p.path }
 // Read reads from the device; a vanished device gives an error wrapping
 // ErrGone.
 func (p *Port) Read(b []byte) (int, error) {
-	n, err := p.p.Read(b)
+	n, err := p.side.Read(b)
 	if err != nil {
 		return n, fmt.Errorf("read line %q: %w", p.path, mapErr(err))
 	}
@@ -277,12 +296,11 @@ func (p *Port) Check() error {
 // Close closes the device; later calls return the first result.
 func (p *Port) Close() error {
 	p.closeOnce.Do(func() {
-		if p.side != nil {
-			fd := int(p.side.Fd())
+		withFD(p.side, func(fd int) error {
 			setFlow(fd, FlowNone)
-			unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCOFLUSH)
-			p.side.Close()
-		}
+			return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCOFLUSH)
+		})
+		p.side.Close() // wakes a Read waiting in the netpoller
 		p.closeErr = p.p.Close()
 	})
 	return p.closeErr
