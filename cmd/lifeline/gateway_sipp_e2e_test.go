@@ -536,7 +536,7 @@ config line 'pstn'
 
 config gateway 'gw'
 	option listen '127.0.0.1:%d'
-	option incoming 'sip:phones@127.0.0.1:%d'
+	option incoming '%s'
 `
 
 // sippIncomingUAS answers the gateway's INVITE only if From carries the
@@ -594,13 +594,71 @@ func TestE2EGatewayIncomingSIPp(t *testing.T) {
 	siprig.Require(t)
 	e, sim := newGatewayE2E(t)
 	uasPort, gwPort := freeUDPPort(t), freeUDPPort(t)
-	e.writeConfig(fmt.Sprintf(gwIncomingConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort, uasPort))
+	e.writeConfig(fmt.Sprintf(gwIncomingConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
+		fmt.Sprintf("sip:phones@127.0.0.1:%d", uasPort)))
+	incomingCall(t, e, sim, uasPort, nil)
+}
+
+// TestE2EGatewayIncomingKamailio is the same call in the reference setup:
+// the gateway's incoming target is sip:phones@ the rig's Kamailio, which
+// recognises the gateway (lifeline=>line, written by the daemon's proxy
+// section) and sends the call to PHONES (the SIPp UAS), not to the
+// provider; the BYE comes back through it (Record-Route).
+func TestE2EGatewayIncomingKamailio(t *testing.T) {
+	uasPort := freeUDPPort(t)
+	rig := siprig.New(t, siprig.Define(fmt.Sprintf(`PHONES="sip:127.0.0.1:%d"`, uasPort)))
+	e, sim := newGatewayE2E(t)
+	gwPort := freeUDPPort(t)
+	gwURI := fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
+	e.writeConfig(fmt.Sprintf(gwIncomingConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
+		fmt.Sprintf("sip:phones@127.0.0.1:%d", rig.SIPPort)) + fmt.Sprintf(`
+config proxy 'kamailio'
+	option socket '%s'
+	option provider_uri '%s'
+	option pstn_uri '%s'
+	option check_interval '200ms'
+`, rig.RPCSocket, rig.ProviderURI, gwURI))
+	ctx, cancel := context.WithTimeout(context.Background(), kamailioBudget)
+	defer cancel()
+	probe := rig.Client(t, "probe")
+	incomingCall(t, e, sim, uasPort, func() {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			if v, err := probe.Get(ctx, kamailio.Table, kamailio.KeyLine); err == nil && v == gwURI {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Kamailio never learnt the line gateway %s", gwURI)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Millisecond): // polling another process
+			}
+		}
+	})
+	g := &gwSIPp{t: t, rig: rig}
+	g.noCallAt(t, rig.Provider, "provider")
+	if !strings.Contains(string(rig.KamailioLog()), "lifeline: call from the line 5557777") {
+		t.Fatalf("Kamailio did not route the call from the line:\n%s", rig.KamailioLog())
+	}
+}
+
+// incomingCall starts the daemon configured by the test, runs ready (if
+// any) once it is up, and rings the line with caller ID; the SIPp UAS on
+// uasPort (reached directly or through a proxy) must get the call with the
+// caller's number in From, and the call must show in status and
+// status.json until the far end hangs up.
+func incomingCall(t *testing.T, e *e2e, sim *modemsim.VoiceSim, uasPort int, ready func()) {
+	t.Helper()
 	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
 		t.Fatalf("check: exit %d: %s%s", code, out, errs)
 	}
 	e.start()
 	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
 	e.waitLog("SIP-to-line gateway")
+	if ready != nil {
+		ready()
+	}
 
 	const caller = "5557777"
 	rtpConn, rtpPort := evenLoopbackUDP(t)
