@@ -37,7 +37,7 @@ type JitterStats struct {
 	Played    uint64 // frames popped from a packet
 	Concealed uint64 // frames popped as silence (lost or not yet arrived)
 	Waiting   uint64 // pops answered with silence while priming
-	Resyncs   uint64 // times the buffer re-primed after the stream paused
+	Resyncs   uint64 // times play-out re-anchored after the stream paused
 	Trimmed   uint64 // quiet frames skipped to bring the delay back (SetTrim)
 }
 
@@ -50,8 +50,9 @@ type slot struct {
 // Jitter reorders fixed-size frames by RTP sequence number within a
 // bounded depth and plays them out at the pace of its consumer: the
 // modem's clock calls Pop once per frame time, whatever the network does.
-// Late and duplicate packets are dropped; a missing frame is played as
-// silence (the format's silence byte). Play-out starts once Prefill frames
+// Late and duplicate packets are dropped (but a packet newer than all
+// before it moves play-out to itself: the sender paused); a missing frame
+// is played as silence (the format's silence byte). Play-out starts once Prefill frames
 // are buffered; after Depth consecutive missing frames with nothing
 // buffered (the far end paused), the buffer re-primes on the next packet.
 //
@@ -151,6 +152,13 @@ func (j *Jitter) Push(seq uint16, payload []byte) PushResult {
 	case d < 0 && !j.playing && int(int16(j.high-seq)) < j.depth:
 		// Reordered before play-out began: start earlier.
 		j.next = seq
+	case d < 0 && int16(seq-j.high) > 0:
+		// Newer than anything received, yet its turn has passed: the
+		// sender paused (silence suppression sends no packets, so the
+		// sequence number does not advance) or stalled. Play-out moves
+		// to it instead of dropping the start of the talkspurt.
+		j.next = seq
+		j.stats.Resyncs++
 	case d < 0:
 		j.stats.Late++
 		return Late

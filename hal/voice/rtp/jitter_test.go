@@ -50,6 +50,8 @@ func TestJitter(t *testing.T) {
 			pushes: "aa", pops: "01 02", stats: JitterStats{Accepted: 2, Played: 2}},
 		{name: "late packet dropped", depth: 4, prefill: 1, ops: "p1 o p3 o p2 o",
 			pushes: "aal", pops: "01 -- 03", stats: JitterStats{Accepted: 2, Late: 1, Played: 2, Concealed: 1}},
+		{name: "sender paused: the next talkspurt is played, not dropped", depth: 4, prefill: 1, ops: "p1 o o o p2 o p3 o",
+			pushes: "aaa", pops: "01 -- -- 02 03", stats: JitterStats{Accepted: 3, Played: 3, Concealed: 2, Resyncs: 1}},
 		{name: "duplicate dropped", depth: 4, prefill: 1, ops: "p1 p1 o",
 			pushes: "ad", pops: "01", stats: JitterStats{Accepted: 1, Duplicate: 1, Played: 1}},
 		{name: "gap filled with silence", depth: 4, prefill: 1, ops: "p1 p3 o o o",
