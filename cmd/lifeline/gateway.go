@@ -31,7 +31,7 @@ func checkGateway(c *daemon.Config, b *boards.Board) error {
 }
 
 // startGateway serves SIP on the gateway's listen address and carries the
-// calls over the running line, on a goroutine Stop waits for: ctx's end
+// calls over the running line, on a goroutine stopVoice waits for: ctx's end
 // hangs up every call (BYE to the phone, ATH on the line) and closes the
 // socket. Without a gateway section or a line it does nothing.
 func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error {
@@ -64,7 +64,7 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 	hw.gw.mu.Unlock()
 	hw.log.Info("SIP-to-line gateway", "listen", conn.LocalAddr(), "rtp_address", gc.RTPAddress,
 		"prefix", gc.Prefix, "emergency", gc.Emergency, "incoming", gc.Incoming)
-	hw.goOwned(func() {
+	hw.goVoice(func() {
 		defer func() {
 			hw.gw.mu.Lock()
 			if hw.gw.g == g {

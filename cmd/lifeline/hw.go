@@ -47,6 +47,11 @@ type hardware struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// The line and the gateway carry calls: a reload that leaves their
+	// sections as they were keeps them running, so a call in progress
+	// goes on (voice.go). Start and Close, from run's goroutine, own it.
+	voice voiceSlot
 }
 
 func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk clock.Clock) (*hardware, error) {
@@ -136,10 +141,7 @@ func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.
 	if cfg.Proxy != nil {
 		hw.goOwned(func() { hw.proxy.run(ctx, cfg) })
 	}
-	if err := hw.startLine(ctx, cfg); err != nil {
-		return err
-	}
-	if err := hw.startGateway(ctx, cfg); err != nil {
+	if err := hw.startVoice(parent, cfg); err != nil {
 		return err
 	}
 	if hw.sim != nil {
@@ -151,7 +153,8 @@ func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.
 	return hw.startKeys(ctx)
 }
 
-// Stop stops the watchers and waits for them.
+// Stop stops the watchers and waits for them; the line and the gateway
+// run on until Close or a Start with other line or gateway sections.
 func (hw *hardware) Stop() {
 	hw.mu.Lock()
 	cancel := hw.cancel
@@ -166,6 +169,7 @@ func (hw *hardware) Stop() {
 // reverse order; it is idempotent.
 func (hw *hardware) Close() {
 	hw.Stop()
+	hw.stopVoice()
 	for i := len(hw.closers) - 1; i >= 0; i-- {
 		if err := hw.closers[i](); err != nil {
 			hw.log.Warn("close", "err", err)

@@ -77,7 +77,7 @@ func (hw *hardware) startLine(ctx context.Context, cfg *daemon.Config) error {
 	hw.mu.Lock()
 	hw.line = l
 	hw.mu.Unlock()
-	hw.goOwned(func() {
+	hw.goVoice(func() {
 		if err := l.Run(ctx); err != nil && ctx.Err() == nil {
 			hw.log.Error("line stopped", "device", path, "err", err)
 		}

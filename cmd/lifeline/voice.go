@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"lifeline/daemon"
+)
+
+// voiceSlot is the lifetime of the line and the gateway: they are started
+// together and stopped together, and kept across a reload whose line and
+// gateway sections are unchanged.
+type voiceSlot struct {
+	key     string // voiceKey of the running sections
+	running bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// voiceKey identifies what the line and the gateway were started from:
+// their sections (without the line numbers, which move when other
+// sections are edited).
+func voiceKey(cfg *daemon.Config) string {
+	var line daemon.LineConfig
+	if cfg.Line != nil {
+		line = *cfg.Line
+	}
+	var gw daemon.GatewayConfig
+	if cfg.Gateway != nil {
+		gw = *cfg.Gateway
+		gw.Line = 0
+	}
+	return fmt.Sprintf("%t %#v %t %#v", cfg.Line != nil, line, cfg.Gateway != nil, gw)
+}
+
+// startVoice starts the line and the gateway of cfg under parent, unless
+// they already run from the same sections: then a call in progress goes
+// on, and the daemon is told the line's state again (it may have changed
+// while the watchers restarted).
+func (hw *hardware) startVoice(parent context.Context, cfg *daemon.Config) error {
+	key := voiceKey(cfg)
+	if hw.voice.running && hw.voice.key == key {
+		hw.mu.Lock()
+		l := hw.line
+		hw.mu.Unlock()
+		if l != nil {
+			hw.log.Info("line and gateway unchanged: kept across the reload", "device", l.Path())
+			hw.post(daemon.LineInput{State: daemon.LineState(l.State().String())})
+		}
+		return nil
+	}
+	hw.stopVoice()
+	ctx, cancel := context.WithCancel(parent)
+	hw.voice.key, hw.voice.running, hw.voice.cancel = key, true, cancel
+	err := hw.startLine(ctx, cfg)
+	if err == nil {
+		err = hw.startGateway(ctx, cfg)
+	}
+	if err != nil {
+		hw.stopVoice() // the next Start tries again
+	}
+	return err
+}
+
+// stopVoice ends the calls, stops the gateway and the line, and waits.
+func (hw *hardware) stopVoice() {
+	if !hw.voice.running {
+		return
+	}
+	hw.voice.cancel()
+	hw.voice.wg.Wait()
+	hw.voice.running = false
+	hw.mu.Lock()
+	hw.line = nil
+	hw.mu.Unlock()
+}
+
+// goVoice runs f on a goroutine that stopVoice waits for.
+func (hw *hardware) goVoice(f func()) {
+	hw.voice.wg.Add(1)
+	go func() {
+		defer hw.voice.wg.Done()
+		f()
+	}()
+}
