@@ -54,16 +54,21 @@ type KeyInput struct {
 	Pressed bool
 }
 
+// LineInfoInput names the line's device and profile for the status after
+// a reload started another line (or none: both empty).
+type LineInfoInput struct{ Device, Profile string }
+
 // CallsInput says the gateway's calls in progress changed (Options.Calls
 // reads them); the status is refreshed.
 type CallsInput struct{}
 
-func (WANInput) input()   {}
-func (ProbeInput) input() {}
-func (LineInput) input()  {}
-func (PowerInput) input() {}
-func (KeyInput) input()   {}
-func (CallsInput) input() {}
+func (WANInput) input()      {}
+func (ProbeInput) input()    {}
+func (LineInput) input()     {}
+func (PowerInput) input()    {}
+func (KeyInput) input()      {}
+func (CallsInput) input()    {}
+func (LineInfoInput) input() {}
 
 // RouteActuator is told every route change, from the daemon's goroutine; it
 // must not block (a proxy adapter or relay queues the work it needs).
@@ -381,6 +386,9 @@ func (d *Daemon) handle(in Input) {
 	case KeyInput:
 		d.handleKey(e)
 	case CallsInput:
+		d.writeStatus()
+	case LineInfoInput:
+		d.opts.LineInfo.Device, d.opts.LineInfo.Profile = e.Device, e.Profile
 		d.writeStatus()
 	}
 }

@@ -341,3 +341,17 @@ func TestDaemonCallsInput(t *testing.T) {
 		t.Fatalf("status.json = %q (%v), want calls []", h.file(StatusFile), err)
 	}
 }
+
+// LineInfoInput changes the line's device and profile in the status.
+func TestDaemonLineInfoInput(t *testing.T) {
+	dir := t.TempDir()
+	h := startWith(t, Options{Config: DefaultConfig(), StateDir: dir, Board: "test", Version: "t", Clock: clock.NewFake(t0),
+		LineInfo: LineStatus{Device: "/dev/ttyUSB0", Profile: "analog", State: string(LineInitialising)}})
+	if st := h.status(); st.Line.Device != "/dev/ttyUSB0" {
+		t.Fatalf("line %+v", st.Line)
+	}
+	h.post(LineInfoInput{Device: "/dev/ttyACM0", Profile: "isdn-ta"})
+	if st := h.status(); st.Line.Device != "/dev/ttyACM0" || st.Line.Profile != "isdn-ta" {
+		t.Fatalf("line %+v after LineInfoInput", st.Line)
+	}
+}

@@ -59,8 +59,11 @@ func (hw *hardware) startVoice(parent context.Context, cfg *daemon.Config) error
 	}
 	if err != nil {
 		hw.stopVoice() // the next Start tries again
+		return err
 	}
-	return err
+	info := hw.lineInfo(cfg)
+	hw.post(daemon.LineInfoInput{Device: info.Device, Profile: info.Profile})
+	return nil
 }
 
 // stopVoice ends the calls, stops the gateway and the line, and waits.
