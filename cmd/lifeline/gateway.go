@@ -51,7 +51,7 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 		return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, gc.Listen, err)
 	}
 	g, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
-		Incoming: gc.Incoming, Clock: hw.clk, Logger: hw.log.With("part", "gateway"),
+		Incoming: gc.Incoming, Emergency: gc.Emergency, Clock: hw.clk, Logger: hw.log.With("part", "gateway"),
 		// The daemon's queue is short work: status.json shows the call
 		// when it starts and ends, not at the next unrelated change.
 		OnCallsChanged: func() { hw.post(daemon.CallsInput{}) }})

@@ -67,6 +67,10 @@ type Config struct {
 	// on the line are offered to, with the caller's number in From; Line
 	// must then also be an IncomingLine. "" leaves rings alone.
 	Incoming string
+	// Emergency numbers (as dialled, prefix stripped) take the line from
+	// a call that is not an emergency call: that call is ended (BYE to
+	// its phone, the line hung up) and the emergency number dialled.
+	Emergency []string
 	// OnCallsChanged, when set, is called after a call starts or ends
 	// (Calls changed), from the call's goroutine; it must not block.
 	OnCallsChanged func()
@@ -84,10 +88,62 @@ type Gateway struct {
 	incomingTarget sip.Uri      // cfg.Incoming parsed
 	incomingLine   IncomingLine // nil: no calls from the line
 
-	mu      sync.Mutex // guards running and active
+	mu      sync.Mutex // guards running, active and users
 	running bool
 	active  map[string]CallStatus
+	users   map[*lineUser]struct{} // calls holding or setting up the line
 }
+
+// lineUser is a call holding the line, or setting it up; an emergency
+// call pre-empts the others (preempt).
+type lineUser struct {
+	emergency bool
+	cancel    context.CancelFunc // ends the call
+	released  chan struct{}      // closed once its VoiceCall or VoiceAnswer returned
+}
+
+// useLine registers a call that is about to use the line; release, once
+// its VoiceCall or VoiceAnswer has returned, unregisters it.
+func (g *Gateway) useLine(emergency bool, cancel context.CancelFunc) (u *lineUser, release func()) {
+	u = &lineUser{emergency: emergency, cancel: cancel, released: make(chan struct{})}
+	g.mu.Lock()
+	g.users[u] = struct{}{}
+	g.mu.Unlock()
+	return u, func() {
+		g.mu.Lock()
+		delete(g.users, u)
+		g.mu.Unlock()
+		close(u.released)
+	}
+}
+
+// preempt ends every call on the line but emergency ones and self, and
+// waits until they have released it or ctx ends. It reports whether it
+// ended any.
+func (g *Gateway) preempt(ctx context.Context, self *lineUser) bool {
+	g.mu.Lock()
+	var victims []*lineUser
+	for u := range g.users {
+		if u != self && !u.emergency {
+			victims = append(victims, u)
+		}
+	}
+	g.mu.Unlock()
+	for _, u := range victims {
+		u.cancel()
+	}
+	for _, u := range victims {
+		select {
+		case <-u.released:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return len(victims) > 0
+}
+
+// emergency reports whether number is one of cfg.Emergency.
+func (g *Gateway) emergency(number string) bool { return slices.Contains(g.cfg.Emergency, number) }
 
 // CallStatus describes a call in progress, for `lifeline status`.
 type CallStatus struct {
@@ -157,7 +213,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "lifeline"
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{},
+	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{}, users: map[*lineUser]struct{}{},
 		contact: sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}
 	if cfg.Incoming != "" {
 		u, err := parseIncoming(cfg.Incoming)
@@ -323,7 +379,7 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		default:
 		}
 	}}
-	err = g.cfg.Line.VoiceCall(ctx, number, opts, func(cctx context.Context, c *modem.Call) error {
+	onLine := func(cctx context.Context, c *modem.Call) error {
 		endSetup()
 		rwg.Wait()      // 180 before 200
 		rtpOwned = true // carry hands it to the bridge
@@ -335,7 +391,15 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 				answered = true
 				return tx.Dialog(), nil
 			})
-	})
+	}
+	emergency := g.emergency(number)
+	user, release := g.useLine(emergency, cancel)
+	err = g.cfg.Line.VoiceCall(ctx, number, opts, onLine)
+	if emergency && errors.Is(err, modem.ErrLineBusy) && g.preempt(ctx, user) {
+		log.Warn("gateway: emergency call: the call on the line was ended to dial it")
+		err = g.cfg.Line.VoiceCall(ctx, number, opts, onLine)
+	}
+	release()
 	endSetup()
 	rwg.Wait() // the dialog is written from one goroutine at a time
 	if answered {

@@ -571,3 +571,53 @@ func TestSecondCallWhileBusy(t *testing.T) {
 		t.Fatalf("Calls after the BYE = %+v", calls)
 	}
 }
+
+// An emergency number takes the line from a call that is not an
+// emergency call: that call's phone gets a BYE, the line hangs up and
+// dials the emergency number. A second emergency call does not pre-empt
+// the first.
+func TestEmergencyPreempts(t *testing.T) {
+	r := newRigWith(t, func(c *gateway.Config, _ *modem.Profile, _ string) { c.Emergency = []string{"112"} })
+	_, port1 := evenUDP(t)
+	first := r.invite(r.ctx(), "5551234", offerFor(t, port1), nil)
+	if first.err != nil {
+		t.Fatalf("first call: %v (responses %v)", first.err, first.codes)
+	}
+	if err := first.sess.Ack(r.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	_, port2 := evenUDP(t)
+	emergency := r.invite(r.ctx(), "112", offerFor(t, port2), nil)
+	if emergency.err != nil || emergency.codes[len(emergency.codes)-1] != 200 {
+		t.Fatalf("emergency call: %v, responses %v; want 200", emergency.err, emergency.codes)
+	}
+	if err := emergency.sess.Ack(r.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.byes:
+	case <-time.After(safety):
+		t.Fatal("the pre-empted call's phone got no BYE")
+	}
+	cmds := r.sim.Commands()
+	i := slices.Index(cmds, "ATDT5551234")
+	j := slices.Index(cmds, "ATDT112")
+	if i < 0 || j < i || !slices.Contains(cmds[i:j], "ATH0") {
+		t.Fatalf("want the first call hung up before 112 is dialled: %q", cmds)
+	}
+	if calls := r.gw.Calls(); len(calls) != 1 || calls[0].Number != "112" {
+		t.Fatalf("Calls = %+v, want the emergency call only", calls)
+	}
+	_, port3 := evenUDP(t)
+	again := r.invite(r.ctx(), "112", offerFor(t, port3), nil)
+	if again.err == nil || again.codes[len(again.codes)-1] != 486 {
+		t.Fatalf("second emergency call: %v, responses %v; want 486", again.err, again.codes)
+	}
+	for len(r.states) > 0 { // the idle between the two calls is history
+		<-r.states
+	}
+	if err := emergency.sess.Bye(r.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	r.waitIdle()
+}

@@ -188,11 +188,15 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 		return ended
 	}
 	codecFmt, _ := voice.CodecFormat(choice.Codec)
-	err = line.VoiceAnswer(ctx, modem.VoiceOptions{Prefer: []voice.Format{codecFmt}}, func(cctx context.Context, c *modem.Call) error {
+	actx, acancel := context.WithCancel(ctx) // an emergency call may end it
+	defer acancel()
+	_, release := g.useLine(false, acancel)
+	err = line.VoiceAnswer(actx, modem.VoiceOptions{Prefer: []voice.Format{codecFmt}}, func(cctx context.Context, c *modem.Call) error {
 		rtpOwned = true // carry hands it to the bridge
 		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, callID: dlg.CallID(), direction: "in",
 			number: displayNumber(c.Number)}, func() (*sipua.Dialog, error) { return dlg, nil })
 	})
+	release()
 	ended = true // VoiceAnswer ended the ringing, taken or not
 	if err != nil {
 		log.Info("gateway: call from the line ended", "err", err)
