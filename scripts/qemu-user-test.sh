@@ -9,6 +9,8 @@
 #   PKGS        packages to test (default: every package of the module, minus EXCLUDE_PKGS)
 #   EXCLUDE_PKGS  extra space-separated import paths to leave out
 #   TEST_FLAGS  extra `go test` flags (default: -count=1; set TEST_FLAGS= to let the cache work)
+#   TEST_TAGS   build tags (default: gateway, so the SIP-to-line gateway's tests run on every
+#               architecture too, big-endian mips included; TEST_TAGS= for the core build only)
 #   TEST_TIMEOUT  per-package test timeout (default 5m)
 #   QEMU_SKIP   -skip regexp for tests that cannot run under qemu-user (default '^TestE2E':
 #               end-to-end tests exec a child binary of the target arch, which needs
@@ -80,9 +82,10 @@ if ! command -v qemu-arm-static >/dev/null; then
 	}
 fi
 
+TEST_TAGS=${TEST_TAGS-gateway}
 if [ -z "${PKGS:-}" ]; then
 	PKGS=""
-	for p in $(go list ./...); do
+	for p in $(go list -tags "$TEST_TAGS" ./...); do
 		skip=${EXCLUDE[$p]:-}
 		for x in ${EXCLUDE_PKGS:-}; do [ "$x" = "$p" ] && skip="EXCLUDE_PKGS"; done
 		if [ -n "$skip" ]; then
@@ -117,7 +120,7 @@ for a in "${arches[@]}"; do
 	# shellcheck disable=SC2086 # word lists on purpose
 	if env GOOS=linux CGO_ENABLED=0 ${GOENV[$a]} \
 		LIFELINE_QEMU_USER="$a" LIFELINE_NO_NETNS=1 LIFELINE_NO_GPIO=1 \
-		go test -exec "$q" -short -timeout "${TEST_TIMEOUT:-5m}" "${skip[@]}" $TEST_FLAGS $PKGS; then
+		go test -exec "$q" -short -tags "$TEST_TAGS" -timeout "${TEST_TIMEOUT:-5m}" "${skip[@]}" $TEST_FLAGS $PKGS; then
 		result=ok
 	else
 		result=FAIL
