@@ -197,7 +197,9 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 			number: displayNumber(c.Number)}, func() (*sipua.Dialog, error) { return dlg, nil })
 	})
 	release()
-	ended = true // VoiceAnswer ended the ringing, taken or not
+	// The ringing's last Ring ("answered", or why it stopped) is still to
+	// come or in the channel: the caller reads this call's rings up to it,
+	// so that a RING queued just before the answer is not a new call.
 	if err != nil {
 		log.Info("gateway: call from the line ended", "err", err)
 	}

@@ -124,6 +124,11 @@ func TestIncomingCall(t *testing.T) {
 			if len(r.gw.Calls()) != 0 {
 				t.Fatalf("calls after the hang-up: %+v", r.gw.Calls())
 			}
+			select { // RINGs queued before the answer are not a new call
+			case inv := <-r.invites:
+				t.Fatalf("a second INVITE for the same call: %s", inv.req.CallID().Value())
+			default:
+			}
 		})
 	}
 }
