@@ -410,9 +410,10 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	}
 	code, reason := Status(err)
 	log.Info("gateway: call failed", "code", code, "err", err)
-	if code != sip.StatusRequestTerminated { // the user agent answered the CANCEL with 487
-		respond(code, reason)
-	}
+	// After a CANCEL the user agent has answered 487 already (Respond
+	// then fails with ErrFinal, logged at debug); a call pre-empted while
+	// dialling gets its 487 here.
+	respond(code, reason)
 }
 
 // listenRTP opens a UDP socket on an even port (RFC 3550 section 11).
