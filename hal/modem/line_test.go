@@ -167,8 +167,10 @@ func TestLineHealthNotDuringCall(t *testing.T) {
 	if err := r.line.Hangup(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.Commands()[n:]; len(got) != 1 || got[0] != "ATH0" {
-		t.Errorf("commands during the call: %q, want only the hang-up", got)
+	// The health checks held back by the call may run right after the
+	// hang-up; nothing may come before it.
+	if got := m.Commands()[n:]; len(got) == 0 || got[0] != "ATH0" {
+		t.Errorf("commands during the call: %q, want the hang-up first", got)
 	}
 }
 
