@@ -12,6 +12,7 @@ import (
 	"lifeline/hal/clock"
 	"lifeline/hal/gpio"
 	"lifeline/hal/gpio/gpiotest"
+	"lifeline/hal/kamailio"
 	"lifeline/hal/kamailio/kamailiotest"
 	"lifeline/hal/keys"
 	"lifeline/hal/led"
@@ -152,4 +153,37 @@ func TestFilterKeys(t *testing.T) {
 		t.Fatalf("got %+v", ev)
 	}
 	src.Close()
+}
+
+// Without a gateway section (say, after a reload removed it) the proxy
+// adapter clears the numbers an earlier configuration sent to the line.
+func TestProxyAdapterClearsLineNumbers(t *testing.T) {
+	srv, err := kamailiotest.Start(filepath.Join(t.TempDir(), "rpc.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // safety net only
+	defer cancel()
+	c, err := kamailio.Dial(srv.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetLineNumbers(ctx, kamailio.LineNumbers{URI: "sip:127.0.0.1:5080", Prefix: "*00", Emergency: []string{"112"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := newProxyAdapter(quietLog(t), clock.Real())
+	cfg := &daemon.Config{Proxy: &daemon.ProxyConfig{Socket: srv.Path(), ProviderURI: "sip:provider.example",
+		PSTNURI: "sip:127.0.0.1:5080", CheckInterval: time.Hour}}
+	rctx, rcancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { p.run(rctx, cfg); close(done) }()
+	defer func() { rcancel(); <-done }()
+	p.SetRoute(daemon.RouteSIP, "start")
+	for key, want := range map[string]string{"line": "", "prefix": "", "emergency": ""} {
+		if err := srv.WaitValue(ctx, "lifeline", key, want); err != nil {
+			t.Fatalf("%s not cleared: %v", key, err)
+		}
+	}
 }

@@ -41,16 +41,13 @@ func (p *proxyAdapter) SetRoute(r daemon.Route, reason string) {
 
 // lineNumbers are the numbers the proxy sends to the line whatever the
 // route: with a gateway section, its dial prefix and emergency numbers go
-// to the pstn_uri (the gateway itself, in the reference setup).
-func lineNumbers(cfg *daemon.Config) (kamailio.LineNumbers, bool) {
+// to the pstn_uri (the gateway itself, in the reference setup). Without
+// one they are empty, which clears what an earlier configuration wrote.
+func lineNumbers(cfg *daemon.Config) kamailio.LineNumbers {
 	if cfg.Proxy == nil || cfg.Gateway == nil {
-		return kamailio.LineNumbers{}, false
+		return kamailio.LineNumbers{}
 	}
-	n := kamailio.LineNumbers{URI: cfg.Proxy.PSTNURI, Prefix: cfg.Gateway.Prefix, Emergency: cfg.Gateway.Emergency}
-	if n.Prefix == "-" { // the gateway strips nothing: no prefix override
-		n.Prefix = ""
-	}
-	return n, true
+	return kamailio.LineNumbers{URI: cfg.Proxy.PSTNURI, Prefix: cfg.Gateway.Prefix, Emergency: cfg.Gateway.Emergency}
 }
 
 // run applies routes to the proxy of cfg until ctx ends.
@@ -64,8 +61,9 @@ func (p *proxyAdapter) run(ctx context.Context, full *daemon.Config) {
 	defer c.Close()
 	opts := []kamailio.KeeperOption{kamailio.WithClock(p.clk), kamailio.WithLogger(p.log),
 		kamailio.WithInterval(cfg.CheckInterval)}
-	if n, ok := lineNumbers(full); ok {
-		opts = append(opts, kamailio.WithLineNumbers(n))
+	n := lineNumbers(full)
+	opts = append(opts, kamailio.WithLineNumbers(n))
+	if n.URI != "" {
 		p.log.Info("proxy: numbers that always use the line", "uri", n.URI, "prefix", n.Prefix, "emergency", n.Emergency)
 	}
 	k := kamailio.StartKeeper(ctx, c, opts...)
