@@ -22,12 +22,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
-
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/sdp"
 )
@@ -339,14 +337,9 @@ type gwbRelay struct {
 
 func newGWBRelay(tb testing.TB, dir, linePath string, frames [][]byte) *gwbRelay {
 	tb.Helper()
-	master, slave, err := pty.Open()
+	master, slave, err := modemsim.OpenPTY()
 	if err != nil {
 		tb.Skipf("needs pseudo-terminals: %v", err)
-	}
-	if err := gwbMakeRaw(int(slave.Fd())); err != nil {
-		master.Close()
-		slave.Close()
-		tb.Fatalf("raw mode on %s: %v", slave.Name(), err)
 	}
 	r := &gwbRelay{path: filepath.Join(dir, "relay"), master: master, slave: slave}
 	if err := os.Symlink(slave.Name(), r.path); err != nil {
@@ -455,19 +448,4 @@ func (t *gwbTap) feed(b []byte, now time.Time) {
 			t.data = false
 		}
 	}
-}
-
-// gwbMakeRaw puts a terminal in raw mode (cfmakeraw).
-func gwbMakeRaw(fd int) error {
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		return err
-	}
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8
-	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
-	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }

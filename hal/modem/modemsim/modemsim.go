@@ -201,14 +201,9 @@ func (s *Sim) Replug() error {
 	if s.plugged {
 		return nil
 	}
-	master, slave, err := openPTY()
+	master, slave, err := OpenPTY()
 	if err != nil {
-		return fmt.Errorf("modemsim: open pty: %w", err)
-	}
-	if err := makeRaw(int(slave.Fd())); err != nil {
-		master.Close()
-		slave.Close()
-		return fmt.Errorf("modemsim: raw mode on %s: %w", slave.Name(), err)
+		return err
 	}
 	tmp := s.Path() + ".new"
 	os.Remove(tmp)
@@ -470,9 +465,25 @@ func (s *Sim) dial(arg string) []string {
 	return []string{"CONNECT"}
 }
 
-// openPTY opens a pty pair whose master is in non-blocking mode and
+// OpenPTY opens a pseudo-terminal pair for a simulated device: the slave
+// in raw mode (nothing written to the master is echoed back by the line
+// discipline before the device is opened), the master non-blocking and
 // registered with the runtime poller, so that Close makes a pending Read
 // return (a blocking *os.File would keep the descriptor until Read ends).
+func OpenPTY() (master, slave *os.File, err error) {
+	master, slave, err = openPTY()
+	if err != nil {
+		return nil, nil, fmt.Errorf("modemsim: open pty: %w", err)
+	}
+	if err := makeRaw(int(slave.Fd())); err != nil {
+		master.Close()
+		slave.Close()
+		return nil, nil, fmt.Errorf("modemsim: raw mode on %s: %w", slave.Name(), err)
+	}
+	return master, slave, nil
+}
+
+// openPTY opens the pair of OpenPTY, the master made non-blocking.
 func openPTY() (master, slave *os.File, err error) {
 	m, sl, err := pty.Open()
 	if err != nil {
@@ -493,8 +504,7 @@ func openPTY() (master, slave *os.File, err error) {
 	return os.NewFile(uintptr(fd), "/dev/ptmx"), sl, nil
 }
 
-// makeRaw puts the tty into raw mode (cfmakeraw), so that nothing the Sim
-// writes is echoed back by the line discipline before the Line opens it.
+// makeRaw puts the tty into raw mode (cfmakeraw).
 func makeRaw(fd int) error {
 	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {

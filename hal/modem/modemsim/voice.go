@@ -154,14 +154,9 @@ func NewVoice(dir string, opts ...VoiceOption) (*VoiceSim, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	master, slave, err := openPTY()
+	master, slave, err := OpenPTY()
 	if err != nil {
-		return nil, fmt.Errorf("modemsim: open pty: %w", err)
-	}
-	if err := makeRaw(int(slave.Fd())); err != nil {
-		master.Close()
-		slave.Close()
-		return nil, fmt.Errorf("modemsim: raw mode on %s: %w", slave.Name(), err)
+		return nil, err
 	}
 	os.Remove(s.Path())
 	if err := os.Symlink(slave.Name(), s.Path()); err != nil {
