@@ -3,7 +3,7 @@ package sipua
 import (
 	"context"
 	"net/netip"
-	"strings"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -255,19 +255,10 @@ func (ua *UA) Invite(ctx context.Context, target, from sip.Uri, body []byte, hdr
 		req.AppendHeader(&cid)
 		req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 		req.AppendHeader(ua.contactHeader())
-		hasCT := false
-		for _, h := range hdrs {
-			if _, ok := h.(*sip.FromHeader); ok || h == nil {
-				continue
-			}
-			if strings.EqualFold(h.Name(), "Content-Type") {
-				hasCT = true
-			}
-			req.AppendHeader(h)
-		}
-		if len(body) > 0 && !hasCT {
-			req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		}
+		appendHeaders(req, slices.DeleteFunc(slices.Clone(hdrs), func(h sip.Header) bool {
+			_, from := h.(*sip.FromHeader) // made into fromH above
+			return from
+		}), body)
 		req.SetBody(body)
 		ci.ct, err = ua.startClient(req, false)
 		if err != nil {

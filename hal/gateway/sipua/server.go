@@ -98,19 +98,7 @@ func (tx *ServerTx) respond(code int, reason string, body []byte, hdrs ...sip.He
 	if ua.cfg.UserAgent != "" {
 		res.AppendHeader(sip.NewHeader("Server", ua.cfg.UserAgent))
 	}
-	hasCT := false
-	for _, h := range hdrs {
-		if h == nil {
-			continue
-		}
-		if strings.EqualFold(h.Name(), "Content-Type") {
-			hasCT = true
-		}
-		res.AppendHeader(h)
-	}
-	if len(body) > 0 && !hasCT {
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	}
+	appendHeaders(res, hdrs, body)
 	dst, err := responseDest(res)
 	if err != nil {
 		return err

@@ -492,6 +492,25 @@ func (ua *UA) via(branch string) *sip.ViaHeader {
 		Params: sip.HeaderParams{{K: "branch", V: branch}, {K: "rport", V: ""}}}
 }
 
+// appendHeaders appends a caller's extra headers to m (nil ones skipped)
+// and, when there is a body and they name no Content-Type, Content-Type:
+// application/sdp.
+func appendHeaders(m sip.Message, hdrs []sip.Header, body []byte) {
+	hasCT := false
+	for _, h := range hdrs {
+		if h == nil {
+			continue
+		}
+		if strings.EqualFold(h.Name(), "Content-Type") {
+			hasCT = true
+		}
+		m.AppendHeader(h)
+	}
+	if len(body) > 0 && !hasCT {
+		m.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+}
+
 func (ua *UA) contactHeader() *sip.ContactHeader {
 	return &sip.ContactHeader{Address: *ua.cfg.Contact.Clone()}
 }
