@@ -236,25 +236,6 @@ func gwbFreeUDP(tb testing.TB) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-// gwbEvenUDP is an RTP socket on an even loopback port, closed
-// with the benchmark.
-func gwbEvenUDP(tb testing.TB) (*net.UDPConn, int) {
-	tb.Helper()
-	for range 32 {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			tb.Skipf("needs loopback UDP: %v", err)
-		}
-		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 {
-			tb.Cleanup(func() { c.Close() })
-			return c, p
-		}
-		c.Close()
-	}
-	tb.Fatal("no even port")
-	return nil, 0
-}
-
 // gwbDTE talks to a voice modem's device as the DTE: AT commands, then
 // the DLE-shielded stream.
 type gwbDTE struct {

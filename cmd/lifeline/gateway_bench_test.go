@@ -19,6 +19,7 @@ import (
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
+	"lifeline/hal/voice/voicetest"
 )
 
 // BenchmarkGatewayCall measures a call through the real binary (built
@@ -230,7 +231,7 @@ func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, du
 	for k, e := range echo {
 		idx[string(e)] = k
 	}
-	rtpConn, rtpPort := gwbEvenUDP(b)
+	rtpConn, rtpPort := voicetest.EvenUDP(b)
 	sess, gw := phone.call(b, "5551234", rtpPort)
 	st := d.waitFor(b, "the call in the status", func(st map[string]any) bool {
 		calls, _ := st["calls"].([]any)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -27,6 +26,7 @@ import (
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 	"lifeline/hal/voice/sdp"
+	"lifeline/hal/voice/voicetest"
 )
 
 // The gateway end to end: the real binary built with -tags gateway on the
@@ -202,7 +202,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 	phone := newSIPPhone(t, sipPort)
 
 	t.Run("call, echo, status, BYE", func(t *testing.T) {
-		rtpConn, rtpPort := evenLoopbackUDP(t)
+		rtpConn, rtpPort := voicetest.EvenUDP(t)
 		sess, codes, err := phone.invite("*005551234", rtpPort)
 		if err != nil {
 			t.Fatalf("INVITE: %v (responses %v)\nlog:\n%s", err, codes, e.stderr)
@@ -252,7 +252,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 	// A reload that leaves the line and gateway sections as they were
 	// keeps them running: a call in progress goes on.
 	t.Run("a reload keeps the call", func(t *testing.T) {
-		rtpConn, rtpPort := evenLoopbackUDP(t)
+		rtpConn, rtpPort := voicetest.EvenUDP(t)
 		sess, codes, err := phone.invite("5550000", rtpPort)
 		if err != nil || codes[len(codes)-1] != 200 {
 			t.Fatalf("call: %v (responses %v)\nlog:\n%s", err, codes, e.stderr)
@@ -299,7 +299,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 		waitLogCount(t, e.stderr, "SIP-to-line gateway", 2)
 		e.waitFor("line idle after reload", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
 		from := len(sim.Commands())
-		_, rtpPort := evenLoopbackUDP(t)
+		_, rtpPort := voicetest.EvenUDP(t)
 		sess, codes, err := phone.invite("*015550001", rtpPort)
 		if err != nil || codes[len(codes)-1] != 200 {
 			t.Fatalf("call after reload: %v (responses %v)\nlog:\n%s", err, codes, e.stderr)
@@ -321,7 +321,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 
 	// The far end hangs up: the gateway sends the phone a BYE.
 	t.Run("far end hangs up", func(t *testing.T) {
-		_, rtpPort := evenLoopbackUDP(t)
+		_, rtpPort := voicetest.EvenUDP(t)
 		sess, codes, err := phone.invite("5551111", rtpPort)
 		if err != nil || codes[len(codes)-1] != 200 {
 			t.Fatalf("call: %v (responses %v)", err, codes)
@@ -350,7 +350,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 	t.Run("busy is 486", func(t *testing.T) {
 		sim.SetAnswer(modemsim.AnswerBusy)
 		defer sim.SetAnswer(modemsim.AnswerAfterRings)
-		_, rtpPort := evenLoopbackUDP(t)
+		_, rtpPort := voicetest.EvenUDP(t)
 		_, codes, err := phone.invite("5559876", rtpPort)
 		if err == nil || len(codes) == 0 || codes[len(codes)-1] != 486 {
 			t.Fatalf("responses %v (%v), want a final 486", codes, err)
@@ -381,7 +381,7 @@ func echoCompareWith(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.P
 	if err != nil {
 		t.Fatal(err)
 	}
-	frames := audio(voice.FormatALaw, 50)
+	frames := voicetest.Tone(voice.FormatALaw, 50)
 	var want [][]byte
 	for _, f := range frames {
 		lin := voice.Transcode(nil, modemFmt, f, voice.FormatALaw)
@@ -434,39 +434,6 @@ func echoCompareWith(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.P
 			t.Fatalf("echoed frame %d differs from the one sent (through the modem's linear8u)", i)
 		}
 	}
-}
-
-// audio is n frames of a tone in f, no frame silent.
-func audio(f voice.Format, frames int) [][]byte {
-	var out [][]byte
-	for k := range frames {
-		lin := make([]int16, voice.FrameSamples)
-		for i := range lin {
-			n := k*voice.FrameSamples + i
-			lin[i] = int16(6000*math.Sin(2*math.Pi*350*float64(n)/8000)) + int16(k*40) + 300
-		}
-		out = append(out, f.Encode(nil, lin))
-	}
-	return out
-}
-
-// evenLoopbackUDP is an RTP socket on an even loopback port, closed with
-// the test.
-func evenLoopbackUDP(t *testing.T) (*net.UDPConn, int) {
-	t.Helper()
-	for range 32 {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Skipf("needs loopback UDP: %v", err)
-		}
-		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 {
-			t.Cleanup(func() { c.Close() })
-			return c, p
-		}
-		c.Close()
-	}
-	t.Fatal("no even port")
-	return nil, 0
 }
 
 // A binary built without the tag refuses a gateway section at check and

@@ -29,6 +29,7 @@ import (
 	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
+	"lifeline/hal/voice/voicetest"
 )
 
 const gwKamailioConfig = `config lifeline 'main'
@@ -227,7 +228,7 @@ func TestE2EGatewayKamailio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	frames := audio(voice.FormatALaw, 50)
+	frames := voicetest.Tone(voice.FormatALaw, 50)
 	var want [][]byte
 	for _, f := range frames {
 		want = append(want, voice.Transcode(nil, voice.FormatALaw, voice.Transcode(nil, modemFmt, f, voice.FormatALaw), modemFmt))
@@ -235,7 +236,7 @@ func TestE2EGatewayKamailio(t *testing.T) {
 	pcap := filepath.Join(rig.Dir, "tone.pcap")
 	writeRTPPcap(t, pcap, frames)
 
-	rtpConn, rtpPort := evenLoopbackUDP(t)
+	rtpConn, rtpPort := voicetest.EvenUDP(t)
 	scenario := gwSIPpUAC
 	for _, r := range [][2]string{{"RTP_PORT", strconv.Itoa(rtpPort)}, {"PCAP_FILE", pcap}, {"HOLD_MS", "4000"}} {
 		scenario = string(bytes.ReplaceAll([]byte(scenario), []byte(r[0]), []byte(r[1])))

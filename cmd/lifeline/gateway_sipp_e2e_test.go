@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"lifeline/hal/voice/voicetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,7 +258,7 @@ func (g *gwSIPp) sipp(t *testing.T, scenario, service string) error {
 // for it (callable from any goroutine).
 func (g *gwSIPp) sippStart(t *testing.T, scenario, service string) func() error {
 	t.Helper()
-	_, rtpPort := evenLoopbackUDP(t)
+	_, rtpPort := voicetest.EvenUDP(t)
 	for _, r := range [][2]string{{"RTP_PORT", strconv.Itoa(rtpPort)}, {"HOLD_MS", "300"}} {
 		scenario = strings.ReplaceAll(scenario, r[0], r[1])
 	}
@@ -663,7 +664,7 @@ func incomingCall(t *testing.T, e *e2e, sim *modemsim.VoiceSim, uasPort int, rea
 	}
 
 	const caller = "5557777"
-	rtpConn, rtpPort := evenLoopbackUDP(t)
+	rtpConn, rtpPort := voicetest.EvenUDP(t)
 	dir := t.TempDir()
 	scen := strings.NewReplacer("CALLER", caller, "RTP_PORT", strconv.Itoa(rtpPort)).Replace(sippIncomingUAS)
 	logFile := filepath.Join(dir, "uas.log")

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -28,6 +27,7 @@ import (
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 	"lifeline/hal/voice/sdp"
+	"lifeline/hal/voice/voicetest"
 )
 
 func TestMain(m *testing.M) {
@@ -218,24 +218,6 @@ func (r *rig) ctx() context.Context {
 	return ctx
 }
 
-// evenUDP is an RTP socket on an even port, closed when the test ends.
-func evenUDP(t *testing.T) (*net.UDPConn, int) {
-	t.Helper()
-	for range 32 {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Skipf("needs loopback UDP: %v", err)
-		}
-		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 {
-			t.Cleanup(func() { c.Close() })
-			return c, p
-		}
-		c.Close()
-	}
-	t.Fatal("no even port")
-	return nil, 0
-}
-
 // call is one INVITE from the phone and its final response.
 type call struct {
 	sess  *sipgo.DialogClientSession
@@ -301,20 +283,6 @@ func (r *rig) waitIdle() {
 	}
 }
 
-// audio is n frames of a sine in f, no frame silent.
-func audio(f voice.Format, frames int) [][]byte {
-	var out [][]byte
-	for k := range frames {
-		lin := make([]int16, voice.FrameSamples)
-		for i := range lin {
-			n := k*voice.FrameSamples + i
-			lin[i] = int16(6000*math.Sin(2*math.Pi*350*float64(n)/8000)) + int16(k*40) + 300
-		}
-		out = append(out, f.Encode(nil, lin))
-	}
-	return out
-}
-
 // TestCallEchoAndHangup: a prefixed call goes out with the prefix
 // stripped; 100, 180, 200 with PCMA; one second of audio comes back from
 // the far end's echo and is compared frame by frame; then a BYE from the
@@ -331,7 +299,7 @@ func TestCallEchoAndHangup(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
-			phone, port := evenUDP(t)
+			phone, port := voicetest.EvenUDP(t)
 			defer phone.Close()
 			c := r.invite(r.ctx(), "*005551234", offerFor(t, port, tc.codecs...), nil)
 			if c.err != nil {
@@ -385,7 +353,7 @@ func TestCallEchoAndHangup(t *testing.T) {
 // and compares the far end's echo frame by frame with what was sent.
 func echoCheck(t *testing.T, phone *net.UDPConn, gwRTP *net.UDPAddr, pt uint8, f voice.Format) {
 	t.Helper()
-	frames := audio(f, 50)
+	frames := voicetest.Tone(f, 50)
 	pk := rtp.NewPacketizer(pt, 42, 100, 1000)
 	sent := 0
 	send := func() {
@@ -448,7 +416,7 @@ func TestCallFailures(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(r)
 			}
-			_, port := evenUDP(t)
+			_, port := voicetest.EvenUDP(t)
 			var offer []byte
 			if tc.codecs != nil {
 				offer = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
@@ -473,7 +441,7 @@ func TestCallFailures(t *testing.T) {
 // TestCancelDuringDial: a CANCEL while the far end rings aborts the dial.
 func TestCancelDuringDial(t *testing.T) {
 	r := newRig(t, modemsim.VoiceRings(1000, time.Hour))
-	_, port := evenUDP(t)
+	_, port := voicetest.EvenUDP(t)
 	ctx, cancel := context.WithCancel(r.ctx())
 	c := r.invite(ctx, "5551234", offerFor(t, port), func(res *sip.Response) {
 		if res.StatusCode == 180 {
@@ -549,7 +517,7 @@ func itoa(n int) string { return netip.AddrPortFrom(loopback, uint16(n)).String(
 // call gets 486 and leaves the first call up.
 func TestSecondCallWhileBusy(t *testing.T) {
 	r := newRig(t)
-	_, port1 := evenUDP(t)
+	_, port1 := voicetest.EvenUDP(t)
 	first := r.invite(r.ctx(), "5551234", offerFor(t, port1), nil)
 	if first.err != nil {
 		t.Fatalf("first call: %v (responses %v)", first.err, first.codes)
@@ -557,7 +525,7 @@ func TestSecondCallWhileBusy(t *testing.T) {
 	if err := first.sess.Ack(r.ctx()); err != nil {
 		t.Fatal(err)
 	}
-	_, port2 := evenUDP(t)
+	_, port2 := voicetest.EvenUDP(t)
 	second := r.invite(r.ctx(), "5559876", offerFor(t, port2), nil)
 	if second.err == nil || second.codes[len(second.codes)-1] != 486 {
 		t.Fatalf("second call: %v, responses %v; want 486", second.err, second.codes)
@@ -585,7 +553,7 @@ func TestSecondCallWhileBusy(t *testing.T) {
 // the first.
 func TestEmergencyPreempts(t *testing.T) {
 	r := newRigWith(t, func(c *gateway.Config, _ *modem.Profile, _ string) { c.Emergency = []string{"112"} })
-	_, port1 := evenUDP(t)
+	_, port1 := voicetest.EvenUDP(t)
 	first := r.invite(r.ctx(), "5551234", offerFor(t, port1), nil)
 	if first.err != nil {
 		t.Fatalf("first call: %v (responses %v)", first.err, first.codes)
@@ -593,7 +561,7 @@ func TestEmergencyPreempts(t *testing.T) {
 	if err := first.sess.Ack(r.ctx()); err != nil {
 		t.Fatal(err)
 	}
-	_, port2 := evenUDP(t)
+	_, port2 := voicetest.EvenUDP(t)
 	emergency := r.invite(r.ctx(), "112", offerFor(t, port2), nil)
 	if emergency.err != nil || emergency.codes[len(emergency.codes)-1] != 200 {
 		t.Fatalf("emergency call: %v, responses %v; want 200", emergency.err, emergency.codes)
@@ -615,7 +583,7 @@ func TestEmergencyPreempts(t *testing.T) {
 	if calls := r.gw.Calls(); len(calls) != 1 || calls[0].Number != "112" {
 		t.Fatalf("Calls = %+v, want the emergency call only", calls)
 	}
-	_, port3 := evenUDP(t)
+	_, port3 := voicetest.EvenUDP(t)
 	again := r.invite(r.ctx(), "112", offerFor(t, port3), nil)
 	if again.err == nil || again.codes[len(again.codes)-1] != 486 {
 		t.Fatalf("second emergency call: %v, responses %v; want 486", again.err, again.codes)

@@ -16,6 +16,7 @@ import (
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/sdp"
+	"lifeline/hal/voice/voicetest"
 )
 
 // incomingRig is a rig whose gateway offers rings to its phone, with
@@ -83,7 +84,7 @@ func TestIncomingCall(t *testing.T) {
 			if err != nil {
 				t.Fatalf("offer: %v", err)
 			}
-			phone, port := evenUDP(t)
+			phone, port := voicetest.EvenUDP(t)
 			answer, choice, err := sdp.Answer(offer, sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: port, SessionID: 1, Version: 1})
 			if err != nil {
 				t.Fatal(err)
@@ -144,7 +145,7 @@ func TestIncomingCallPhoneHangsUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, port := evenUDP(t)
+	_, port := voicetest.EvenUDP(t)
 	answer, _, err := sdp.Answer(offer, sdp.Local{Addr: netip.MustParseAddr("127.0.0.1"), Port: port, SessionID: 1, Version: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/rtp"
+	"lifeline/hal/voice/voicetest"
 )
 
 // BenchmarkBridgeEcho runs a 2 s call per iteration in real time: a phone
@@ -60,7 +61,7 @@ func runEcho(b *testing.B, frames, prefill int) ([]time.Duration, int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	audio := phoneAudio(voice.FormatALaw, frames)
+	audio := voicetest.Tone(voice.FormatALaw, frames)
 	pk := rtp.NewPacketizer(8, 1, 1, 1)
 	sentAt := make([]time.Time, 0, frames)
 	send := func() {

@@ -20,6 +20,7 @@ import (
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/rtp"
+	"lifeline/hal/voice/voicetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -123,20 +124,6 @@ func udp(t *testing.T) net.PacketConn {
 	return c
 }
 
-// phoneAudio is n frames of a sine in the codec, no frame silent.
-func phoneAudio(f voice.Format, frames int) [][]byte {
-	var out [][]byte
-	for k := 0; k < frames; k++ {
-		lin := make([]int16, voice.FrameSamples)
-		for i := range lin {
-			n := k*voice.FrameSamples + i
-			lin[i] = int16(6000*math.Sin(2*math.Pi*300*float64(n)/8000)) + int16(k*50) + 200
-		}
-		out = append(out, f.Encode(nil, lin))
-	}
-	return out
-}
-
 // TestBridgeEcho: a phone sends one second of RTP through the bridge to
 // the line, whose far end echoes; what comes back as RTP is compared with
 // what was sent. The phone sends one packet for each it receives (after
@@ -179,7 +166,7 @@ func TestBridgeEcho(t *testing.T) {
 				t.Fatal(err)
 			}
 			codecFmt, _ := voice.CodecFormat(tc.codec)
-			audio := phoneAudio(codecFmt, 50)
+			audio := voicetest.Tone(codecFmt, 50)
 			pk := rtp.NewPacketizer(tc.pt, 99, 1000, 5000)
 			sent := 0
 			send := func() {
