@@ -49,15 +49,8 @@ TARGET_MIPSLE=$((4 * MiB))
 GW_BUDGET=${GW_BUDGET:-$((8 * MiB))}
 GW_TARGETS=${GW_TARGETS-mipsle}
 
-# GOOS/GOARCH/extra env per target.
-declare -A GOENV=(
-	[amd64]="GOARCH=amd64"
-	[arm64]="GOARCH=arm64"
-	[armv7]="GOARCH=arm GOARM=7"
-	[armv5]="GOARCH=arm GOARM=5"
-	[mips]="GOARCH=mips GOMIPS=softfloat"
-	[mipsle]="GOARCH=mipsle GOMIPS=softfloat"
-)
+# shellcheck source=scripts/targets.sh
+. scripts/targets.sh # GOENV per target
 ALL_TARGETS=(amd64 arm64 armv7 armv5 mips mipsle)
 
 VERSION=${VERSION:-$(git describe --always --dirty 2>/dev/null || echo unknown)}

@@ -37,13 +37,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-declare -A GOENV=(
-	[arm64]="GOARCH=arm64"
-	[armv7]="GOARCH=arm GOARM=7"
-	[armv5]="GOARCH=arm GOARM=5"
-	[mips]="GOARCH=mips GOMIPS=softfloat"
-	[mipsle]="GOARCH=mipsle GOMIPS=softfloat"
-)
+# shellcheck source=scripts/targets.sh
+. scripts/targets.sh # GOENV per target
 declare -A QEMU=(
 	[arm64]=qemu-aarch64-static
 	[armv7]=qemu-arm-static

@@ -20,14 +20,8 @@ TOP=${2:-25}
 PKG=${PKG:-./cmd/lifeline}
 VERSION=${VERSION:-$(git describe --always --dirty 2>/dev/null || echo unknown)}
 
-declare -A GOENV=(
-	[amd64]="GOARCH=amd64"
-	[arm64]="GOARCH=arm64"
-	[armv7]="GOARCH=arm GOARM=7"
-	[armv5]="GOARCH=arm GOARM=5"
-	[mips]="GOARCH=mips GOMIPS=softfloat"
-	[mipsle]="GOARCH=mipsle GOMIPS=softfloat"
-)
+# shellcheck source=scripts/targets.sh
+. scripts/targets.sh # GOENV per target
 if [ -z "${GOENV[$TARGET]:-}" ]; then
 	echo "size.sh: unknown target $TARGET" >&2
 	exit 2
