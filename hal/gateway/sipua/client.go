@@ -186,20 +186,26 @@ func (ct *clientTx) receive(res *sip.Response) {
 
 // sendAckNon2xx ACKs a non-2xx final on the INVITE's branch (§17.1.1.3).
 func (ct *clientTx) sendAckNon2xx(res *sip.Response) {
-	inv := ct.req
-	ack := sip.NewRequest(sip.ACK, *inv.Recipient.Clone())
-	ack.AppendHeader(inv.Via().Clone())
+	ct.ua.send(sameBranch(ct.req, sip.ACK, res.To()), ct.dst)
+}
+
+// sameBranch is a request on inv's branch, as the ACK of a non-2xx final
+// (§17.1.1.3) and CANCEL (§9.1) are: inv's Request-URI, Via, Route set,
+// From, Call-ID and CSeq number, with method and the To header to.
+func sameBranch(inv *sip.Request, method sip.RequestMethod, to *sip.ToHeader) *sip.Request {
+	r := sip.NewRequest(method, *inv.Recipient.Clone())
+	r.AppendHeader(inv.Via().Clone())
 	mf := sip.MaxForwardsHeader(70)
-	ack.AppendHeader(&mf)
-	for _, r := range inv.GetHeaders("Route") {
-		ack.AppendHeader(sip.HeaderClone(r))
+	r.AppendHeader(&mf)
+	for _, h := range inv.GetHeaders("Route") {
+		r.AppendHeader(sip.HeaderClone(h))
 	}
-	ack.AppendHeader(sip.HeaderClone(inv.From()))
-	ack.AppendHeader(sip.HeaderClone(res.To()))
-	ack.AppendHeader(sip.HeaderClone(inv.CallID()))
-	ack.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.ACK})
-	ack.SetBody(nil)
-	ct.ua.send(ack, ct.dst)
+	r.AppendHeader(sip.HeaderClone(inv.From()))
+	r.AppendHeader(sip.HeaderClone(to))
+	r.AppendHeader(sip.HeaderClone(inv.CallID()))
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: method})
+	r.SetBody(nil)
+	return r
 }
 
 // ClientInvite is an INVITE this UA sent. Its methods are safe for
@@ -316,17 +322,7 @@ func (ci *ClientInvite) sendCancel() {
 	}
 	ci.cancelSent = true
 	inv := ci.ct.req
-	c := sip.NewRequest(sip.CANCEL, *inv.Recipient.Clone())
-	c.AppendHeader(inv.Via().Clone())
-	for _, r := range inv.GetHeaders("Route") {
-		c.AppendHeader(sip.HeaderClone(r))
-	}
-	c.AppendHeader(sip.HeaderClone(inv.From()))
-	c.AppendHeader(sip.HeaderClone(inv.To()))
-	c.AppendHeader(sip.HeaderClone(inv.CallID()))
-	c.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
-	c.SetBody(nil)
-	if _, err := ci.ua.startClient(c, true); err != nil {
+	if _, err := ci.ua.startClient(sameBranch(inv, sip.CANCEL, inv.To()), true); err != nil {
 		ci.ua.log.Debug("sipua: CANCEL", "err", err)
 	}
 }
