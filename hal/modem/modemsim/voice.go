@@ -345,6 +345,11 @@ func (s *VoiceSim) loop(master *os.File, stop chan struct{}, in <-chan []byte) {
 			if !ok {
 				return
 			}
+			// Timers that fired before these bytes arrived act first, as
+			// time would have on a real line: a test that advances the
+			// clock and then sends a command sees the command ordered
+			// after the ring, whichever channel select would pick.
+			s.fired(l)
 			s.mu.Lock()
 			err := s.input(l, b)
 			s.mu.Unlock()
@@ -365,6 +370,24 @@ func (s *VoiceSim) loop(master *os.File, stop chan struct{}, in <-chan []byte) {
 			s.mu.Lock()
 			s.play()
 			s.mu.Unlock()
+		}
+	}
+}
+
+// fired handles the ring timers that have already fired, without waiting.
+func (s *VoiceSim) fired(l *voiceLoop) {
+	for {
+		select {
+		case <-l.ring.C():
+			s.mu.Lock()
+			s.ringed(l)
+			s.mu.Unlock()
+		case <-s.ringIn.C():
+			s.mu.Lock()
+			s.ringTimer()
+			s.mu.Unlock()
+		default:
+			return
 		}
 	}
 }
