@@ -11,7 +11,8 @@
 #   TEST_FLAGS  extra `go test` flags (default: -count=1; set TEST_FLAGS= to let the cache work)
 #   TEST_TAGS   build tags (default: gateway, so the SIP-to-line gateway's tests run on every
 #               architecture too, big-endian mips included; TEST_TAGS= for the core build only)
-#   TEST_TIMEOUT  per-package test timeout (default 5m)
+#   TEST_TIMEOUT  per-package test timeout (default 2m: the slowest package takes about 14 s
+#               under qemu-user on this 2-core machine, so a hang fails in 2 minutes, not 5)
 #   QEMU_SKIP   -skip regexp for tests that cannot run under qemu-user (default '^TestE2E':
 #               end-to-end tests exec a child binary of the target arch, which needs
 #               binfmt_misc, and drive native Kamailio/sipp, which says nothing per arch).
@@ -32,7 +33,9 @@
 # AF_NETLINK route dumps, ptys, termios and sockets work under qemu-user.
 # No -race: the race detector exists only for amd64/arm64 with cgo.
 #
-# Exit status: 0 when every arch passed, 1 otherwise. Prints the time per arch.
+# Exit status: 0 when every arch passed, 1 otherwise. Prints the time per arch and, last,
+# each failed arch's failing tests and packages, and the tests a timeout caught running, so
+# the tail of a CI log names them.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -103,6 +106,16 @@ skip_args() {
 total_start=$(date +%s)
 failed=()
 times=()
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+# failures LOG: the lines of a go test log that say what failed: --- FAIL, FAIL of a
+# package, panics, and the tests listed under a timeout's "running tests:".
+failures() {
+	awk '/^[ \t]*--- FAIL|^FAIL|^panic: /{print; next}
+		/^[ \t]*running tests:/{run=1; print; next}
+		run && /^[ \t]+Test/{print; next}
+		{run=0}' "$1"
+}
 for a in "${arches[@]}"; do
 	q=$(command -v "${QEMU[$a]}") || {
 		echo "qemu-user-test: ${QEMU[$a]} not found" >&2
@@ -115,7 +128,8 @@ for a in "${arches[@]}"; do
 	# shellcheck disable=SC2086 # word lists on purpose
 	if env GOOS=linux CGO_ENABLED=0 ${GOENV[$a]} \
 		LIFELINE_QEMU_USER="$a" LIFELINE_NO_NETNS=1 LIFELINE_NO_GPIO=1 \
-		go test -exec "$q" -short -tags "$TEST_TAGS" -timeout "${TEST_TIMEOUT:-5m}" "${skip[@]}" $TEST_FLAGS $PKGS; then
+		go test -exec "$q" -short -tags "$TEST_TAGS" -timeout "${TEST_TIMEOUT:-2m}" "${skip[@]}" $TEST_FLAGS $PKGS \
+		2>&1 | tee "$logs/$a"; then
 		result=ok
 	else
 		result=FAIL
@@ -128,6 +142,10 @@ echo "qemu-user-test: times (build + run):"
 printf '  %s\n' "${times[@]}"
 echo "qemu-user-test: total $(($(date +%s) - total_start))s"
 if [ ${#failed[@]} -gt 0 ]; then
+	for a in "${failed[@]}"; do
+		echo "qemu-user-test: what failed on $a:" >&2
+		failures "$logs/$a" | sed 's/^/  /' >&2
+	done
 	echo "qemu-user-test: FAILED on: ${failed[*]}" >&2
 	exit 1
 fi
