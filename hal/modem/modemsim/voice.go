@@ -358,13 +358,9 @@ func (s *VoiceSim) loop(master *os.File, stop chan struct{}, in <-chan []byte) {
 				return
 			}
 		case <-l.ring.C():
-			s.mu.Lock()
-			s.ringed(l)
-			s.mu.Unlock()
+			s.rang(l, false)
 		case <-s.ringIn.C():
-			s.mu.Lock()
-			s.ringTimer()
-			s.mu.Unlock()
+			s.rang(l, true)
 		case <-l.tick.C():
 			l.tick.Reset(20 * time.Millisecond)
 			s.mu.Lock()
@@ -379,16 +375,24 @@ func (s *VoiceSim) fired(l *voiceLoop) {
 	for {
 		select {
 		case <-l.ring.C():
-			s.mu.Lock()
-			s.ringed(l)
-			s.mu.Unlock()
+			s.rang(l, false)
 		case <-s.ringIn.C():
-			s.mu.Lock()
-			s.ringTimer()
-			s.mu.Unlock()
+			s.rang(l, true)
 		default:
 			return
 		}
+	}
+}
+
+// rang handles a fired ring timer: the incoming call's (Ring) or the
+// dial's.
+func (s *VoiceSim) rang(l *voiceLoop, incoming bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if incoming {
+		s.ringTimer()
+	} else {
+		s.ringed(l)
 	}
 }
 
