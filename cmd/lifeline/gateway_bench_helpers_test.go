@@ -225,17 +225,6 @@ func (p *gwbPhone) call(tb testing.TB, user string, rtpPort int) (*sipgo.DialogC
 	return sess, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ans.Media[0].Port}
 }
 
-// gwbFreeUDP returns a loopback UDP port that was free a moment ago.
-func gwbFreeUDP(tb testing.TB) int {
-	tb.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Skipf("needs loopback UDP: %v", err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // gwbDTE talks to a voice modem's device as the DTE: AT commands, then
 // the DLE-shielded stream.
 type gwbDTE struct {

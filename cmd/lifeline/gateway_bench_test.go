@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
@@ -123,7 +124,7 @@ func BenchmarkGatewayCall(b *testing.B) {
 	pcma, line, echo := gwbFrames(frames, modemFmt)
 	dir := b.TempDir()
 	relay := newGWBRelay(b, dir, sim.Path(), line)
-	sipPort := gwbFreeUDP(b)
+	sipPort := siprig.FreePort(b)
 	d := startGWBDaemon(b, bin, fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), relay.path, sipPort))
 	d.waitFor(b, "line idle", gwbIdle)
 	pid := d.cmd.Process.Pid

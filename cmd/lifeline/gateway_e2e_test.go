@@ -22,6 +22,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
@@ -61,7 +62,11 @@ func gatewayBin(t testing.TB) string {
 	return gwBinPath
 }
 
-const gwE2EConfig = `config lifeline 'main'
+// The gateway tests' configs start alike: the hooks directory, the line's
+// device and the gateway's port, in that order, are their first Sprintf
+// arguments.
+const (
+	gwLineConfig = `config lifeline 'main'
 	option wan_interface 'lo'
 	option hooks_dir '%s'
 
@@ -71,20 +76,20 @@ config line 'pstn'
 
 config gateway 'gw'
 	option listen '127.0.0.1:%d'
-	option prefix '*00'
+`
+	gwE2EConfig = gwLineConfig + `	option prefix '*00'
 	list emergency '112'
 `
-
-// freeUDPPort returns a loopback UDP port that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("needs loopback UDP: %v", err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+	// gwProxyConfig follows with the control socket and the provider's
+	// and the gateway's URIs.
+	gwProxyConfig = `
+config proxy 'kamailio'
+	option socket '%s'
+	option provider_uri '%s'
+	option pstn_uri '%s'
+	option check_interval '200ms'
+`
+)
 
 // sipPhone is a sipgo UA with its own socket (for the gateway's BYE).
 type sipPhone struct {
@@ -188,7 +193,7 @@ func newGatewayE2E(t *testing.T) (*e2e, *modemsim.VoiceSim) {
 
 func TestE2EGatewayCallOverTheLine(t *testing.T) {
 	e, sim := newGatewayE2E(t)
-	sipPort := freeUDPPort(t)
+	sipPort := siprig.FreePort(t)
 	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort))
 	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
 		t.Fatalf("check: exit %d: %s%s", code, out, errs)

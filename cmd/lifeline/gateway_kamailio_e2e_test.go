@@ -32,24 +32,8 @@ import (
 	"lifeline/hal/voice/voicetest"
 )
 
-const gwKamailioConfig = `config lifeline 'main'
-	option wan_interface 'lo'
-	option hooks_dir '%s'
-
-config line 'pstn'
-	option device '%s'
-	option profile 'analog'
-
-config gateway 'gw'
-	option listen '127.0.0.1:%d'
-	option prefix '*00'
-
-config proxy 'kamailio'
-	option socket '%s'
-	option provider_uri '%s'
-	option pstn_uri '%s'
-	option check_interval '200ms'
-`
+const gwKamailioConfig = gwLineConfig + `	option prefix '*00'
+` + gwProxyConfig
 
 // gwSIPpUAC calls through a record-routing proxy with an SDP offer whose
 // media address is the test's RTP socket (RTP_PORT), plays the pcap once
@@ -201,7 +185,7 @@ func writeRTPPcap(t *testing.T, path string, frames [][]byte) {
 func TestE2EGatewayKamailio(t *testing.T) {
 	e, sim := newGatewayE2E(t)
 	rig := siprig.New(t) // skips without kamailio/sipp or with -short
-	gwPort := freeUDPPort(t)
+	gwPort := siprig.FreePort(t)
 	gwURI := fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
 	e.writeConfig(fmt.Sprintf(gwKamailioConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
 		rig.RPCSocket, rig.ProviderURI, gwURI))
@@ -243,11 +227,8 @@ func TestE2EGatewayKamailio(t *testing.T) {
 	}
 	sippCtx, sippCancel := context.WithTimeout(ctx, 30*time.Second)
 	defer sippCancel()
-	mediaPort := freeUDPPort(t) &^ 1 // SIPp binds it and the port 2 above (video)
-	for mediaPort >= rtpPort-4 && mediaPort <= rtpPort+4 {
-		mediaPort = freeUDPPort(t) &^ 1
-	}
-	p := startSIPp(t, sippCtx, rig.Dir, "uac_rtp", scenario, "-p", strconv.Itoa(freeUDPPort(t)),
+	mediaPort := siprig.FreePort(t) // a free block: SIPp binds it and the port 2 above (video)
+	p := startSIPp(t, sippCtx, rig.Dir, "uac_rtp", scenario, "-p", strconv.Itoa(siprig.FreePort(t)),
 		"-mp", strconv.Itoa(mediaPort), "-s", "5551234", "-timeout", "25s",
 		"-default_behaviors", "all,-abortunexp", fmt.Sprintf("127.0.0.1:%d", rig.SIPPort))
 	sippFailed := func(what string) {

@@ -31,25 +31,7 @@ import (
 	"lifeline/hal/voice/rtp"
 )
 
-const gwSIPpConfig = `config lifeline 'main'
-	option wan_interface 'lo'
-	option hooks_dir '%s'
-
-config line 'pstn'
-	option device '%s'
-	option profile 'analog'
-
-config gateway 'gw'
-	option listen '127.0.0.1:%d'
-	option prefix '*00'
-	list emergency '112'
-
-config proxy 'kamailio'
-	option socket '%s'
-	option provider_uri '%s'
-	option pstn_uri '%s'
-	option check_interval '200ms'
-`
+const gwSIPpConfig = gwE2EConfig + gwProxyConfig
 
 // sippOffer is the INVITE every scenario below sends: an SDP offer whose
 // media address (RTP_PORT) is a socket of the test.
@@ -224,7 +206,7 @@ func startGatewaySIPp(t *testing.T) *gwSIPp {
 	e := e2eWith(t, gatewayBin(t))
 	e.board = "generic"
 	g := &gwSIPp{t: t, e: e, sim: sim, rig: rig}
-	gwPort := freeUDPPort(t)
+	gwPort := siprig.FreePort(t)
 	g.gwURI = fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
 	e.writeConfig(fmt.Sprintf(gwSIPpConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
 		rig.RPCSocket, rig.ProviderURI, g.gwURI))
@@ -264,7 +246,7 @@ func (g *gwSIPp) sippStart(t *testing.T, scenario, service string) func() error 
 	}
 	g.n++
 	ctx, cancel := context.WithTimeout(g.ctx, 30*time.Second)
-	p := startSIPp(t, ctx, g.rig.Dir, fmt.Sprintf("gw_%d", g.n), scenario, "-p", strconv.Itoa(freeUDPPort(t)),
+	p := startSIPp(t, ctx, g.rig.Dir, fmt.Sprintf("gw_%d", g.n), scenario, "-p", strconv.Itoa(siprig.FreePort(t)),
 		"-s", service, "-timeout", "25s", "-default_behaviors", "all,-abortunexp", fmt.Sprintf("127.0.0.1:%d", g.rig.SIPPort))
 	return func() error {
 		defer cancel()
@@ -529,17 +511,7 @@ func TestE2EGatewaySIPp(t *testing.T) {
 	})
 }
 
-const gwIncomingConfig = `config lifeline 'main'
-	option wan_interface 'lo'
-	option hooks_dir '%s'
-
-config line 'pstn'
-	option device '%s'
-	option profile 'analog'
-
-config gateway 'gw'
-	option listen '127.0.0.1:%d'
-	option incoming '%s'
+const gwIncomingConfig = gwLineConfig + `	option incoming '%s'
 `
 
 // sippIncomingUAS answers the gateway's INVITE only if From carries the
@@ -596,7 +568,7 @@ const sippIncomingUAS = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 func TestE2EGatewayIncomingSIPp(t *testing.T) {
 	siprig.Require(t)
 	e, sim := newGatewayE2E(t)
-	uasPort, gwPort := freeUDPPort(t), freeUDPPort(t)
+	uasPort, gwPort := siprig.FreePort(t), siprig.FreePort(t)
 	e.writeConfig(fmt.Sprintf(gwIncomingConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
 		fmt.Sprintf("sip:phones@127.0.0.1:%d", uasPort)))
 	incomingCall(t, e, sim, uasPort, nil)
@@ -608,10 +580,10 @@ func TestE2EGatewayIncomingSIPp(t *testing.T) {
 // section) and sends the call to PHONES (the SIPp UAS), not to the
 // provider; the BYE comes back through it (Record-Route).
 func TestE2EGatewayIncomingKamailio(t *testing.T) {
-	uasPort := freeUDPPort(t)
+	uasPort := siprig.FreePort(t)
 	rig := siprig.New(t, siprig.Define(fmt.Sprintf(`PHONES="sip:127.0.0.1:%d"`, uasPort)))
 	e, sim := newGatewayE2E(t)
-	gwPort := freeUDPPort(t)
+	gwPort := siprig.FreePort(t)
 	gwURI := fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
 	e.writeConfig(fmt.Sprintf(gwIncomingConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
 		fmt.Sprintf("sip:phones@127.0.0.1:%d", rig.SIPPort)) + fmt.Sprintf(`

@@ -3,7 +3,6 @@ package sipua
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/kamailio/siprig"
 )
 
 // The SIPp tests run the sipp binary (Debian package sip-tester) against
@@ -29,17 +30,6 @@ func needSIPp(t *testing.T) string {
 		t.Skip("needs sipp (Debian package sip-tester)")
 	}
 	return p
-}
-
-// freeUDPPort is a loopback port free a moment ago.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("needs loopback UDP: %v", err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
 // runSIPp runs sipp with args (scenario first) and fails the test on a
@@ -219,7 +209,7 @@ func TestSIPpCallsUs(t *testing.T) {
 			} else {
 				scen = writeScenario(t, tc.scenario)
 			}
-			if err := runSIPp(t, ctx, bin, scen, "-p", strconv.Itoa(freeUDPPort(t)), addr.String()); err != nil {
+			if err := runSIPp(t, ctx, bin, scen, "-p", strconv.Itoa(siprig.FreePort(t)), addr.String()); err != nil {
 				t.Fatalf("sipp: %v", err)
 			}
 		})
@@ -238,7 +228,7 @@ func TestSIPpWeCall(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			ua, _ := startUDP(t, nil)
-			port := freeUDPPort(t)
+			port := siprig.FreePort(t)
 			scen := tc.scenario
 			if scen != "uas" {
 				scen = writeScenario(t, scen)

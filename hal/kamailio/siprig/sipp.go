@@ -34,11 +34,13 @@ type UAS struct {
 // Use PlaceCalls' result, not Calls, to assert where calls landed.
 func (u *UAS) Calls() <-chan string { return u.calls }
 
-// freePort returns a loopback UDP port that is free now, with the three
-// above it (SIPp's media ports), picked at random below the kernel's
-// ephemeral range so that the processes' own ephemeral ports, and parallel
-// test runs, are unlikely to take it before the process binds it.
-func freePort(tb testing.TB) int {
+// FreePort returns an even loopback UDP port that is free now, with the
+// three above it (SIPp's media ports: -mp binds it and the port 2 above),
+// picked at random below the kernel's ephemeral range so that the
+// processes' own ephemeral ports, and parallel test runs, are unlikely to
+// take it before the process binds it. No block is handed out twice in a
+// test process.
+func FreePort(tb testing.TB) int {
 	tb.Helper()
 	p, err := pickPort()
 	if err != nil {
@@ -117,9 +119,9 @@ func startUAS(tb testing.TB, dir string, scenario Scenario, callee string) *UAS 
 		<-done
 	})
 	for attempt := 1; ; attempt++ {
-		u.Port = freePort(tb)
+		u.Port = FreePort(tb)
 		args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", strconv.Itoa(u.Port),
-			"-mp", strconv.Itoa(freePort(tb)), "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
+			"-mp", strconv.Itoa(FreePort(tb)), "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
 			"-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}
 		if scenario == Answer {
 			args = append(args, "-set", "callee", callee)

@@ -136,12 +136,12 @@ func New(tb testing.TB, opts ...Option) *Rig {
 	if r.providerScen != Silent {
 		r.Provider = startUAS(tb, filepath.Join(dir, CalleeProvider), r.providerScen, CalleeProvider)
 	} else {
-		r.Provider = &UAS{Port: freePort(tb), calls: make(chan string)}
+		r.Provider = &UAS{Port: FreePort(tb), calls: make(chan string)}
 	}
 	r.PSTN = startUAS(tb, filepath.Join(dir, CalleePSTN), Answer, CalleePSTN)
 	r.ProviderURI = fmt.Sprintf("sip:127.0.0.1:%d", r.Provider.Port)
 	r.PSTNURI = fmt.Sprintf("sip:127.0.0.1:%d", r.PSTN.Port)
-	r.SIPPort = freePort(tb)
+	r.SIPPort = FreePort(tb)
 	r.startKamailio(tb)
 	return r
 }
@@ -245,7 +245,7 @@ func (r *Rig) startKamailio(tb testing.TB) {
 		log := r.KamailioLog()
 		if attempt < 4 && strings.Contains(string(log), "Address already in use") {
 			tb.Logf("siprig: kamailio port %d taken, retrying", r.SIPPort)
-			r.SIPPort = freePort(tb)
+			r.SIPPort = FreePort(tb)
 			continue
 		}
 		tb.Fatalf("siprig: %v\n%s", err, tail(log, 3000))
