@@ -39,78 +39,11 @@ const gwKamailioConfig = gwLineConfig + `	option prefix '*00'
 // media address is the test's RTP socket (RTP_PORT), plays the pcap once
 // the call is up, stays in the call while it plays and the echo comes
 // back, then hangs up.
-const gwSIPpUAC = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="Lifeline gateway UAC with RTP">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Subject: Lifeline gateway RTP test
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-` + sippPCMA + `
-    ]]>
-  </send>
-
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="true" rrs="true"/>
-
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-
-  <nop>
-    <action>
-      <exec play_pcap_audio="PCAP_FILE"/>
-    </action>
-  </nop>
-
-  <pause milliseconds="HOLD_MS"/>
-
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-
-  <recv response="200" crlf="true"/>
-</scenario>
-`
+var gwSIPpUAC = sippScenario("Lifeline gateway UAC with RTP", sippInvite(sippPCMA),
+	sippProvisional,
+	`<recv response="200" rtd="true" rrs="true"/>`, sippInDialog("ACK", 1),
+	`<nop><action><exec play_pcap_audio="PCAP_FILE"/></action></nop>`, `<pause milliseconds="HOLD_MS"/>`,
+	sippInDialog("BYE", 2), `<recv response="200" crlf="true"/>`)
 
 // sippPCMA is the SDP body of the SIPp scenarios that offer or answer
 // PCMA only, with the test's RTP socket (RTP_PORT) as media address.

@@ -33,9 +33,22 @@ import (
 
 const gwSIPpConfig = gwE2EConfig + gwProxyConfig
 
-// sippOffer is the INVITE every scenario below sends: an SDP offer whose
-// media address (RTP_PORT) is a socket of the test.
-const sippOffer = `
+// sippOffer is the INVITE every scenario below sends: an SDP offer of PCMA
+// and PCMU whose media address (RTP_PORT) is a socket of the test.
+var sippOffer = sippInvite(`      v=0
+      o=user1 53655765 2353687637 IN IP4 127.0.0.1
+      s=-
+      c=IN IP4 127.0.0.1
+      t=0 0
+      m=audio RTP_PORT RTP/AVP 8 0
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:0 PCMU/8000
+      a=ptime:20
+`)
+
+// sippInvite is an INVITE step (retransmitted) with sdp as its body.
+func sippInvite(sdp string) string {
+	return `
   <send retrans="500">
     <![CDATA[
 
@@ -50,19 +63,11 @@ const sippOffer = `
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=user1 53655765 2353687637 IN IP4 127.0.0.1
-      s=-
-      c=IN IP4 127.0.0.1
-      t=0 0
-      m=audio RTP_PORT RTP/AVP 8 0
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:0 PCMU/8000
-      a=ptime:20
-
+` + sdp + `
     ]]>
   </send>
 `
+}
 
 // sippInDialog is a request inside the dialog, along the route set; an
 // ACK is sent once (it has no response), others retransmitted.
@@ -123,7 +128,7 @@ var (
 	// A final error response: INVITE(0) 100(1) 180(2) 183(3) CODE(4) ACK(5).
 	sippFinal = func(code int) string {
 		return sippScenario(fmt.Sprintf("final %d", code), sippOffer,
-			`<recv response="100" optional="true"/><recv response="180" optional="true"/><recv response="183" optional="true"/>`,
+			sippProvisional,
 			fmt.Sprintf(`<recv response="%d"/>`, code), sippAckNon2xx(5))
 	}
 	// CANCEL once the line rings: INVITE(0) 100(1) 180(2) CANCEL(3)
@@ -148,15 +153,18 @@ var (
 `, `<recv response="200"/><recv response="487"/>`, sippAckNon2xx(6))
 	// A call answered and hung up by the caller after HOLD_MS.
 	sippCall = sippScenario("call and hang up", sippOffer,
-		`<recv response="100" optional="true"/><recv response="180" optional="true"/><recv response="183" optional="true"/>`,
+		sippProvisional,
 		`<recv response="200" rrs="true"/>`, sippInDialog("ACK", 1), `<pause milliseconds="HOLD_MS"/>`,
 		sippInDialog("BYE", 2), `<recv response="200" crlf="true"/>`)
 	// A call answered, then hung up by the far end: the caller waits for
 	// the BYE and answers it.
 	sippFarEnd = sippScenario("far end hangs up", sippOffer,
-		`<recv response="100" optional="true"/><recv response="180" optional="true"/><recv response="183" optional="true"/>`,
+		sippProvisional,
 		`<recv response="200" rrs="true"/>`, sippInDialog("ACK", 1), sippAnswerBye)
 )
+
+// sippProvisional takes whichever provisional responses come.
+const sippProvisional = `<recv response="100" optional="true"/><recv response="180" optional="true"/><recv response="183" optional="true"/>`
 
 // sippAnswerBye waits for the other side's BYE and answers it.
 const sippAnswerBye = `<recv request="BYE" timeout="20000"/>
