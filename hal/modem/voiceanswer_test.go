@@ -118,20 +118,7 @@ func TestVoiceAnswer(t *testing.T) {
 			if end := waitRing(t, rings, func(r modem.Ring) bool { return r.Ended }); end.Reason != "answered" || end.Caller.Number != tc.want.Number {
 				t.Errorf("last ring %+v", end)
 			}
-			if st, why := v.line.Status(); st != modem.StateIdle {
-				t.Fatalf("state %v (%s) after the call", st, why)
-			}
-			if v.sim.InCall() || v.sim.Mode() != "command" || v.sim.Ringing() {
-				t.Fatalf("sim in call %v, mode %s, ringing %v", v.sim.InCall(), v.sim.Mode(), v.sim.Ringing())
-			}
-			cmds := v.sim.Commands()
-			i := slices.Index(cmds, "AT+FCLASS=8")
-			if i < 0 || !slices.Equal(cmds[i:], []string{"AT+FCLASS=8", tc.vsm, "AT+VLS=1", "ATA", "AT+VTR", "ATH0", "AT+FCLASS=0"}) {
-				t.Fatalf("commands %q", cmds)
-			}
-			if err := v.line.CheckNow(v.ctx()); err != nil {
-				t.Fatal(err)
-			}
+			v.idleAfter(t, tc.vsm, "ATA")
 		})
 	}
 }

@@ -201,22 +201,31 @@ func TestVoiceCallEcho(t *testing.T) {
 			default:
 				t.Error("Dialing was not called")
 			}
-			if st, why := v.line.Status(); st != modem.StateIdle {
-				t.Fatalf("state %v (%s) after the call", st, why)
-			}
-			if v.sim.InCall() || v.sim.Mode() != "command" {
-				t.Fatalf("sim in call %v, mode %s", v.sim.InCall(), v.sim.Mode())
-			}
-			cmds := v.sim.Commands()
-			i := slices.Index(cmds, "AT+FCLASS=8")
-			if i < 0 || !slices.Equal(cmds[i:], []string{"AT+FCLASS=8", tc.vsm, "AT+VLS=1", "ATDT5551234", "AT+VTR", "ATH0", "AT+FCLASS=0"}) {
-				t.Fatalf("commands %q", cmds)
-			}
-			// The line works on: the health check runs again.
-			if err := v.line.CheckNow(v.ctx()); err != nil {
-				t.Fatal(err)
-			}
+			v.idleAfter(t, tc.vsm, "ATDT5551234")
 		})
+	}
+}
+
+// idleAfter checks the line after a voice call: idle, the modem back in
+// command mode with no call ringing, the commands from AT+FCLASS=8 on
+// exactly voice mode, the format (vsm), the line, the connect (the dial or
+// ATA), the stream, the hang-up and data mode; and, as the line works on,
+// the health check running again.
+func (v *voiceLine) idleAfter(t *testing.T, vsm, connect string) {
+	t.Helper()
+	if st, why := v.line.Status(); st != modem.StateIdle {
+		t.Fatalf("state %v (%s) after the call", st, why)
+	}
+	if v.sim.InCall() || v.sim.Mode() != "command" || v.sim.Ringing() {
+		t.Fatalf("sim in call %v, mode %s, ringing %v", v.sim.InCall(), v.sim.Mode(), v.sim.Ringing())
+	}
+	cmds := v.sim.Commands()
+	i := slices.Index(cmds, "AT+FCLASS=8")
+	if i < 0 || !slices.Equal(cmds[i:], []string{"AT+FCLASS=8", vsm, "AT+VLS=1", connect, "AT+VTR", "ATH0", "AT+FCLASS=0"}) {
+		t.Fatalf("commands %q", cmds)
+	}
+	if err := v.line.CheckNow(v.ctx()); err != nil {
+		t.Fatal(err)
 	}
 }
 
