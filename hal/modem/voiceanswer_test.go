@@ -229,14 +229,7 @@ func TestVoiceAnswerEnds(t *testing.T) {
 		end  func(v *voiceLine, ctx context.Context, c *modem.Call) error
 	}{
 		{"hangup", func(v *voiceLine, ctx context.Context, c *modem.Call) error {
-			go func() { // drain: the modem's stream must not back up
-				p := make([]byte, 512)
-				for {
-					if _, err := c.Stream.Read(p); err != nil {
-						return
-					}
-				}
-			}()
+			drain(c)
 			if err := v.line.Hangup(v.ctx()); err != nil {
 				return err
 			}
@@ -244,20 +237,7 @@ func TestVoiceAnswerEnds(t *testing.T) {
 			return nil
 		}},
 		{"far end", func(v *voiceLine, _ context.Context, c *modem.Call) error {
-			if err := v.sim.HangupRemote(); err != nil {
-				return err
-			}
-			dec := voice.NewDecoder(c.Stream)
-			p := make([]byte, 512)
-			for {
-				_, ev, err := dec.Next(p)
-				if err != nil {
-					return err
-				}
-				if ev != nil && ev.Code == voice.EventLoopInterrupt {
-					return nil
-				}
-			}
+			return v.farEndHangsUp(c)
 		}},
 	}
 	for _, tc := range tests {

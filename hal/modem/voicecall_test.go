@@ -229,6 +229,38 @@ func (v *voiceLine) idleAfter(t *testing.T, vsm, connect string) {
 	}
 }
 
+// drain reads the call's stream until the call ends, so that the modem's
+// stream never backs up while a test waits for something else.
+func drain(c *modem.Call) {
+	go func() {
+		p := make([]byte, 512)
+		for {
+			if _, err := c.Stream.Read(p); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// farEndHangsUp hangs up at the simulated far end and reads the call's
+// stream until the modem reports the loop interrupt.
+func (v *voiceLine) farEndHangsUp(c *modem.Call) error {
+	if err := v.sim.HangupRemote(); err != nil {
+		return err
+	}
+	dec := voice.NewDecoder(c.Stream)
+	p := make([]byte, 512)
+	for {
+		_, ev, err := dec.Next(p)
+		if err != nil {
+			return err
+		}
+		if ev != nil && ev.Code == voice.EventLoopInterrupt {
+			return nil
+		}
+	}
+}
+
 // TestVoiceCallFailures: the dial's outcomes and set-up refusals come back
 // as sentinels, fn never runs, and the line is left on hook in the right
 // state.
@@ -335,15 +367,7 @@ func TestVoiceCallEnds(t *testing.T) {
 			ctx, cancel := context.WithCancel(v.ctx())
 			defer cancel()
 			err := v.line.VoiceCall(ctx, "5551234", modem.VoiceOptions{}, func(cctx context.Context, c *modem.Call) error {
-				// Drain the modem's stream so that it never backs up.
-				go func() {
-					p := make([]byte, 512)
-					for {
-						if _, err := c.Stream.Read(p); err != nil {
-							return
-						}
-					}
-				}()
+				drain(c)
 				tc.end(v, cancel)
 				<-cctx.Done()
 				return nil
@@ -358,21 +382,8 @@ func TestVoiceCallEnds(t *testing.T) {
 	}
 	t.Run("far end hangs up", func(t *testing.T) {
 		v := newVoiceLine(t, "analog", nil)
-		err := v.line.VoiceCall(v.ctx(), "5551234", modem.VoiceOptions{}, func(ctx context.Context, c *modem.Call) error {
-			if err := v.sim.HangupRemote(); err != nil {
-				return err
-			}
-			dec := voice.NewDecoder(c.Stream)
-			p := make([]byte, 512)
-			for {
-				_, ev, err := dec.Next(p)
-				if err != nil {
-					return err
-				}
-				if ev != nil && ev.Code == voice.EventLoopInterrupt {
-					return nil
-				}
-			}
+		err := v.line.VoiceCall(v.ctx(), "5551234", modem.VoiceOptions{}, func(_ context.Context, c *modem.Call) error {
+			return v.farEndHangsUp(c)
 		})
 		if err != nil {
 			t.Fatal(err)
