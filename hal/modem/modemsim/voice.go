@@ -138,8 +138,9 @@ type VoiceSim struct {
 	ringsIn  int         // RINGs sent for it
 	ringIn   clock.Timer // the next RING; used under mu, read by the loop
 
-	wmu sync.Mutex
-	wg  sync.WaitGroup
+	wmu       sync.Mutex
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // NewVoice creates the simulated voice modem in dir and plugs it in: Path()
@@ -180,22 +181,22 @@ func (s *VoiceSim) Path() string { return filepath.Join(s.dir, s.linkName) }
 
 // Close removes the device and waits for its goroutines. Idempotent.
 func (s *VoiceSim) Close() error {
-	s.mu.Lock()
-	if s.closed {
+	s.closeOnce.Do(func() {
+		// The master first, under neither mu nor wmu: the loop writes
+		// under both, and its write blocks on a DTE that stopped reading
+		// (a test's cleanup that closed the line before the simulator).
+		// Closing the poller-registered master ends that write.
+		s.master.Close()
+		s.mu.Lock()
+		s.closed = true
+		s.incoming = false
+		s.ringIn.Stop()
+		close(s.stop)
 		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.incoming = false
-	s.ringIn.Stop()
-	close(s.stop)
-	s.mu.Unlock()
-	os.Remove(s.Path())
-	// Not under wmu: closing the poller-registered master also ends a
-	// write blocked on a DTE that stopped reading.
-	s.master.Close()
-	s.slave.Close()
-	s.wg.Wait()
+		os.Remove(s.Path())
+		s.slave.Close()
+		s.wg.Wait()
+	})
 	return nil
 }
 

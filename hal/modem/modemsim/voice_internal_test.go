@@ -1,6 +1,15 @@
 package modemsim
 
-import "testing"
+import (
+	"errors"
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 func TestCommandText(t *testing.T) {
 	tests := []struct {
@@ -19,5 +28,65 @@ func TestCommandText(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestVoiceCloseWhileWriteBlocked: Close returns while the loop is blocked
+// writing to a DTE that stopped reading, as in a test's cleanup that
+// closed the line first. The loop writes under mu, so a Close that takes
+// mu before closing the master waited for ever.
+func TestVoiceCloseWhileWriteBlocked(t *testing.T) {
+	s, err := NewVoice(t.TempDir())
+	if err != nil {
+		t.Skipf("needs pseudo-terminals: %v", err)
+	}
+	defer s.Close()
+	// Fill what the DTE has not read, through the non-blocking master,
+	// until the pty refuses more.
+	rc, err := s.master.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := make([]byte, 4096)
+	for full := false; !full; {
+		if err := rc.Write(func(fd uintptr) bool {
+			_, werr := unix.Write(int(fd), junk)
+			full = errors.Is(werr, unix.EAGAIN)
+			if werr != nil && !full {
+				t.Fatalf("filling the pty: %v", werr)
+			}
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A command from the DTE: the loop's echo of it cannot be written.
+	dte, err := os.OpenFile(s.Path(), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dte.Close()
+	if _, err := dte.Write([]byte("AT\r")); err != nil {
+		t.Fatal(err)
+	}
+	// Wait (on the state, not on time) until the loop is inside that
+	// write: it holds wmu only while writing, and the write cannot end.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.wmu.TryLock() {
+		s.wmu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the loop never started writing the echo")
+		}
+		runtime.Gosched()
+	}
+	closed := make(chan struct{})
+	go func() {
+		s.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close blocked behind the loop's write")
 	}
 }
