@@ -247,12 +247,14 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	}
 	defer b.Close()
 	l.log.Info("gateway: call up", "codec", l.choice.Codec, "modem-format", c.Format, "rtp", l.choice.Remote)
+	// In Calls before up sends the answer: a phone that has its 200 finds
+	// the call in the status.
+	defer g.track(CallStatus{CallID: l.callID, Direction: l.direction, Number: l.number, Codec: l.choice.Codec,
+		Format: c.Format, Started: c.Started})()
 	dlg, err := up()
 	if err != nil {
 		return err
 	}
-	defer g.track(CallStatus{CallID: l.callID, Direction: l.direction, Number: l.number, Codec: l.choice.Codec,
-		Format: c.Format, Started: c.Started})()
 	why := ""
 	select {
 	case <-dlg.Done():
