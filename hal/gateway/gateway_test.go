@@ -252,6 +252,28 @@ func (r *rig) invite(ctx context.Context, user string, offer []byte, onResponse 
 	return c
 }
 
+// dial invites user with an offer for a fresh RTP socket of the test
+// (which nothing reads) and waits for the final response.
+func (r *rig) dial(user string) *call {
+	r.t.Helper()
+	_, port := voicetest.EvenUDP(r.t)
+	return r.invite(r.ctx(), user, offerFor(r.t, port), nil)
+}
+
+// answered is dial for a call that must be answered with 200; it
+// acknowledges the answer. what names the call in a failure.
+func (r *rig) answered(what, user string) *call {
+	r.t.Helper()
+	c := r.dial(user)
+	if c.err != nil || c.codes[len(c.codes)-1] != 200 {
+		r.t.Fatalf("%s: %v, responses %v; want 200", what, c.err, c.codes)
+	}
+	if err := c.sess.Ack(r.ctx()); err != nil {
+		r.t.Fatal(err)
+	}
+	return c
+}
+
 func offerFor(t *testing.T, port int, codecs ...string) []byte {
 	t.Helper()
 	b, err := sdp.Offer(sdp.Local{Addr: loopback, Port: port, SessionID: 7, Version: 1}, codecs...)
@@ -517,16 +539,8 @@ func itoa(n int) string { return netip.AddrPortFrom(loopback, uint16(n)).String(
 // call gets 486 and leaves the first call up.
 func TestSecondCallWhileBusy(t *testing.T) {
 	r := newRig(t)
-	_, port1 := voicetest.EvenUDP(t)
-	first := r.invite(r.ctx(), "5551234", offerFor(t, port1), nil)
-	if first.err != nil {
-		t.Fatalf("first call: %v (responses %v)", first.err, first.codes)
-	}
-	if err := first.sess.Ack(r.ctx()); err != nil {
-		t.Fatal(err)
-	}
-	_, port2 := voicetest.EvenUDP(t)
-	second := r.invite(r.ctx(), "5559876", offerFor(t, port2), nil)
+	first := r.answered("first call", "5551234")
+	second := r.dial("5559876")
 	if second.err == nil || second.codes[len(second.codes)-1] != 486 {
 		t.Fatalf("second call: %v, responses %v; want 486", second.err, second.codes)
 	}
@@ -553,22 +567,8 @@ func TestSecondCallWhileBusy(t *testing.T) {
 // the first.
 func TestEmergencyPreempts(t *testing.T) {
 	r := newRigWith(t, func(c *gateway.Config, _ *modem.Profile, _ string) { c.Emergency = []string{"112"} })
-	_, port1 := voicetest.EvenUDP(t)
-	first := r.invite(r.ctx(), "5551234", offerFor(t, port1), nil)
-	if first.err != nil {
-		t.Fatalf("first call: %v (responses %v)", first.err, first.codes)
-	}
-	if err := first.sess.Ack(r.ctx()); err != nil {
-		t.Fatal(err)
-	}
-	_, port2 := voicetest.EvenUDP(t)
-	emergency := r.invite(r.ctx(), "112", offerFor(t, port2), nil)
-	if emergency.err != nil || emergency.codes[len(emergency.codes)-1] != 200 {
-		t.Fatalf("emergency call: %v, responses %v; want 200", emergency.err, emergency.codes)
-	}
-	if err := emergency.sess.Ack(r.ctx()); err != nil {
-		t.Fatal(err)
-	}
+	r.answered("first call", "5551234")
+	emergency := r.answered("emergency call", "112")
 	select {
 	case <-r.byes:
 	case <-time.After(safety):
@@ -583,8 +583,7 @@ func TestEmergencyPreempts(t *testing.T) {
 	if calls := r.gw.Calls(); len(calls) != 1 || calls[0].Number != "112" {
 		t.Fatalf("Calls = %+v, want the emergency call only", calls)
 	}
-	_, port3 := voicetest.EvenUDP(t)
-	again := r.invite(r.ctx(), "112", offerFor(t, port3), nil)
+	again := r.dial("112")
 	if again.err == nil || again.codes[len(again.codes)-1] != 486 {
 		t.Fatalf("second emergency call: %v, responses %v; want 486", again.err, again.codes)
 	}
