@@ -44,6 +44,16 @@ func (r *rig) nextInvite() phoneInvite {
 	return phoneInvite{}
 }
 
+// ring rings the line from 5551234, RINGs 50 ms apart (and opts), and
+// returns the INVITE the phone gets for it.
+func (r *rig) ring(opts ...modemsim.RingOption) phoneInvite {
+	r.t.Helper()
+	if err := r.sim.Ring("5551234", append([]modemsim.RingOption{modemsim.RingPeriod(50 * time.Millisecond)}, opts...)...); err != nil {
+		r.t.Fatal(err)
+	}
+	return r.nextInvite()
+}
+
 func closeOnce(c chan struct{}) {
 	select {
 	case <-c:
@@ -137,10 +147,7 @@ func TestIncomingCall(t *testing.T) {
 // The phone hangs up a call from the line: ATH on the line.
 func TestIncomingCallPhoneHangsUp(t *testing.T) {
 	r := incomingRig(t)
-	if err := r.sim.Ring("5551234", modemsim.RingPeriod(50*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	inv := r.nextInvite()
+	inv := r.ring()
 	offer, err := sdp.Parse(inv.req.Body())
 	if err != nil {
 		t.Fatal(err)
@@ -176,10 +183,7 @@ func TestIncomingCallPhoneHangsUp(t *testing.T) {
 func TestIncomingCallNotTaken(t *testing.T) {
 	t.Run("the caller gives up: CANCEL", func(t *testing.T) {
 		r := incomingRig(t)
-		if err := r.sim.Ring("5551234", modemsim.RingPeriod(50*time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
-		inv := r.nextInvite()
+		inv := r.ring()
 		if err := inv.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
 			t.Fatal(err)
 		}
@@ -196,10 +200,7 @@ func TestIncomingCallNotTaken(t *testing.T) {
 	})
 	t.Run("the gateway stops while the phone rings", func(t *testing.T) {
 		r := incomingRig(t)
-		if err := r.sim.Ring("5551234", modemsim.RingPeriod(50*time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
-		inv := r.nextInvite()
+		inv := r.ring()
 		if err := inv.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
 			t.Fatal(err)
 		}
@@ -209,10 +210,7 @@ func TestIncomingCallNotTaken(t *testing.T) {
 	})
 	t.Run("the phone is busy: the line is not answered", func(t *testing.T) {
 		r := incomingRig(t)
-		if err := r.sim.Ring("5551234", modemsim.RingPeriod(50*time.Millisecond), modemsim.RingCount(6)); err != nil {
-			t.Fatal(err)
-		}
-		inv := r.nextInvite()
+		inv := r.ring(modemsim.RingCount(6))
 		if err := inv.dlg.Respond(sip.StatusBusyHere, "Busy Here", nil); err != nil {
 			t.Fatal(err)
 		}
