@@ -172,15 +172,16 @@ func stepCtx(t *testing.T) context.Context {
 
 // newGatewayE2E prepares the binary built with the gateway, on the generic
 // board, and a voice modem simulator for its line that answers after one
-// ring and echoes at the modem's pace. It skips without pseudo-terminals.
-func newGatewayE2E(t *testing.T) (*e2e, *modemsim.VoiceSim) {
+// ring (of 10 ms; opts may change that) and echoes at the modem's pace. It
+// skips without pseudo-terminals.
+func newGatewayE2E(t *testing.T, opts ...modemsim.VoiceOption) (*e2e, *modemsim.VoiceSim) {
 	t.Helper()
 	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
 		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
 	} else {
 		f.Close()
 	}
-	sim, err := modemsim.NewVoice(t.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
+	sim, err := modemsim.NewVoice(t.TempDir(), append([]modemsim.VoiceOption{modemsim.VoiceRings(1, 10*time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"lifeline/hal/voice/voicetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +23,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lifeline/hal/voice/voicetest"
 
 	"lifeline/hal/kamailio"
 	"lifeline/hal/kamailio/siprig"
@@ -197,22 +198,10 @@ type gwSIPp struct {
 
 func startGatewaySIPp(t *testing.T) *gwSIPp {
 	t.Helper()
-	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
-		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	} else {
-		f.Close()
-	}
 	rig := siprig.New(t) // skips without kamailio/sipp or with -short
 	// One ring of 300 ms: long enough to CANCEL while dialling, and NO
 	// ANSWER (AnswerNever) after two.
-	sim, err := modemsim.NewVoice(t.TempDir(), modemsim.VoiceRings(1, 300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	sim.SetPlayback(modemsim.PlayEchoPaced)
-	e := e2eWith(t, gatewayBin(t))
-	e.board = "generic"
+	e, sim := newGatewayE2E(t, modemsim.VoiceRings(1, 300*time.Millisecond))
 	g := &gwSIPp{t: t, e: e, sim: sim, rig: rig}
 	gwPort := siprig.FreePort(t)
 	g.gwURI = fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
