@@ -379,20 +379,28 @@ func echoCompare(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr) {
 	echoCompareWith(t, conn, gw, rtp.NewPacketizer(rtp.PayloadPCMA, 42, 100, 1000))
 }
 
-// echoCompareWith is echoCompare continuing the stream of pk (a second
-// second of the same call keeps its sequence numbers going).
-func echoCompareWith(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.Packetizer) {
+// toneAndEcho is the test tone, 50 A-law frames, and the echo the analog
+// profile's simulated line must return of it: each frame through the
+// modem's 8-bit linear and back.
+func toneAndEcho(t *testing.T) (frames, echo [][]byte) {
 	t.Helper()
 	modemFmt, err := voice.ParseFormat("linear8u")
 	if err != nil {
 		t.Fatal(err)
 	}
-	frames := voicetest.Tone(voice.FormatALaw, 50)
-	var want [][]byte
+	frames = voicetest.Tone(voice.FormatALaw, 50)
 	for _, f := range frames {
 		lin := voice.Transcode(nil, modemFmt, f, voice.FormatALaw)
-		want = append(want, voice.Transcode(nil, voice.FormatALaw, lin, modemFmt))
+		echo = append(echo, voice.Transcode(nil, voice.FormatALaw, lin, modemFmt))
 	}
+	return frames, echo
+}
+
+// echoCompareWith is echoCompare continuing the stream of pk (a second
+// second of the same call keeps its sequence numbers going).
+func echoCompareWith(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.Packetizer) {
+	t.Helper()
+	frames, want := toneAndEcho(t)
 	// Packets queued while nobody read (the line's silence) would pace a
 	// burst of sends below, deeper than the jitter buffer: drop them.
 	buf := make([]byte, 2048)

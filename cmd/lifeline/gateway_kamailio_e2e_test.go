@@ -139,17 +139,8 @@ func TestE2EGatewayKamailio(t *testing.T) {
 		t.Fatalf("next hop %q, %v", hop, err)
 	}
 
-	// What is sent, and what the echo must be: each frame through the
-	// modem's 8-bit linear and back.
-	modemFmt, err := voice.ParseFormat("linear8u")
-	if err != nil {
-		t.Fatal(err)
-	}
-	frames := voicetest.Tone(voice.FormatALaw, 50)
-	var want [][]byte
-	for _, f := range frames {
-		want = append(want, voice.Transcode(nil, voice.FormatALaw, voice.Transcode(nil, modemFmt, f, voice.FormatALaw), modemFmt))
-	}
+	// What is sent, and what the echo must be.
+	frames, want := toneAndEcho(t)
 	pcap := filepath.Join(rig.Dir, "tone.pcap")
 	writeRTPPcap(t, pcap, frames)
 
