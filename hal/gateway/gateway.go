@@ -313,7 +313,7 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}
-	rtpConn, port, err := listenRTP(g.cfg.RTPAddr)
+	rtpConn, local, err := g.listenRTP()
 	if err != nil {
 		log.Warn("gateway: RTP socket", "err", err)
 		respond(sip.StatusServiceUnavailable, "Service Unavailable")
@@ -325,8 +325,7 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 			rtpConn.Close()
 		}
 	}()
-	now := g.cfg.Clock.Now()
-	answer, choice, err := sdp.Answer(offer, sdp.Local{Addr: g.cfg.RTPAddr, Port: port, SessionID: uint64(now.Unix()), Version: 1, Username: "lifeline"})
+	answer, choice, err := sdp.Answer(offer, local)
 	if err != nil {
 		log.Info("gateway: no common codec", "err", err)
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
@@ -416,17 +415,19 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	respond(code, reason)
 }
 
-// listenRTP opens a UDP socket on an even port (RFC 3550 section 11).
-func listenRTP(addr netip.Addr) (net.PacketConn, int, error) {
+// listenRTP opens a call's RTP socket, a UDP socket on an even port of
+// RTPAddr (RFC 3550 section 11), and describes it for SDP.
+func (g *Gateway) listenRTP() (net.PacketConn, sdp.Local, error) {
+	addr := g.cfg.RTPAddr
 	for range 32 {
 		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
 		if err != nil {
-			return nil, 0, err
+			return nil, sdp.Local{}, err
 		}
 		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 && p >= 1024 {
-			return c, p, nil
+			return c, sdp.Local{Addr: addr, Port: p, SessionID: uint64(g.cfg.Clock.Now().Unix()), Version: 1, Username: "lifeline"}, nil
 		}
 		c.Close()
 	}
-	return nil, 0, fmt.Errorf("gateway: no even RTP port on %s", addr)
+	return nil, sdp.Local{}, fmt.Errorf("gateway: no even RTP port on %s", addr)
 }

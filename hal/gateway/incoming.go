@@ -90,7 +90,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 	}
 	log = log.With("caller", displayNumber(caller.Number))
 
-	rtpConn, port, err := listenRTP(g.cfg.RTPAddr)
+	rtpConn, local, err := g.listenRTP()
 	if err != nil {
 		log.Warn("gateway: RTP socket for a call from the line", "err", err)
 		return false
@@ -101,8 +101,6 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 			rtpConn.Close()
 		}
 	}()
-	now := g.cfg.Clock.Now()
-	local := sdp.Local{Addr: g.cfg.RTPAddr, Port: port, SessionID: uint64(now.Unix()), Version: 1, Username: "lifeline"}
 	offer, err := sdp.Offer(local)
 	if err != nil {
 		log.Error("gateway: SDP offer", "err", err)
