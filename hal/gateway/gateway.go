@@ -20,6 +20,7 @@ import (
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
 	"lifeline/hal/voice"
+	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/sdp"
 )
 
@@ -417,14 +418,14 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 
 // listenRTP opens a call's RTP socket, a UDP socket on an even port of
 // RTPAddr (RFC 3550 section 11), and describes it for SDP.
-func (g *Gateway) listenRTP() (net.PacketConn, sdp.Local, error) {
+func (g *Gateway) listenRTP() (*bridge.Socket, sdp.Local, error) {
 	addr := g.cfg.RTPAddr
 	for range 32 {
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
+		c, err := bridge.ListenRTP(netip.AddrPortFrom(addr, 0))
 		if err != nil {
 			return nil, sdp.Local{}, err
 		}
-		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 && p >= 1024 {
+		if p := int(c.AddrPort().Port()); p%2 == 0 && p >= 1024 {
 			return c, sdp.Local{Addr: addr, Port: p, SessionID: uint64(g.cfg.Clock.Now().Unix()), Version: 1, Username: "lifeline"}, nil
 		}
 		c.Close()

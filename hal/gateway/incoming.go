@@ -212,7 +212,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 // leg is the SIP side of a call the line carries.
 type leg struct {
 	log       *slog.Logger
-	rtp       net.PacketConn // handed to the bridge
+	rtp       *bridge.Socket // handed to the bridge
 	choice    sdp.Choice
 	callID    string
 	direction string // "out": SIP to the line; "in": from the line
