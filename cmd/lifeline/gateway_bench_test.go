@@ -84,6 +84,12 @@ import (
 //   - lost-frames/min: frames sent by the phone whose echo never came back
 //     intact (missing, or not equal to the expected bytes), scaled to a
 //     minute of call.
+//   - ctxsw/s-call, ctxsw/s-idle: the daemon's context switches (all
+//     threads, voluntary and not, /proc/PID/task/*/status) per second of
+//     call and of idle; rss-MiB-call, rss-MiB-idle: its largest VmRSS,
+//     sampled every 50 ms, in each period; cpu-us/frame, ctxsw/frame: the
+//     call's CPU time and switches per frame the phone sent, which a
+//     simulator slowed down by a busy machine does not skew.
 //   - cpu-ms/s-call, cpu-ms/s-idle, cpu-call/idle: the daemon process's CPU
 //     time (all its threads' run time from /proc/PID/task/*/schedstat, or
 //     utime+stime from /proc/PID/stat) per second of wall time during the
@@ -197,6 +203,12 @@ func BenchmarkGatewayCall(b *testing.B) {
 	b.ReportMetric(idlePerSec, "cpu-ms/s-idle")
 	if idlePerSec > 0 {
 		b.ReportMetric(callPerSec/idlePerSec, "cpu-call/idle")
+	}
+	if all.sent > 0 {
+		// Per frame: a simulator slowed by a busy machine sends fewer
+		// frames a second, and the per-second figures fall with it.
+		b.ReportMetric(float64(all.cpu)/float64(time.Microsecond)/float64(all.sent), "cpu-us/frame")
+		b.ReportMetric(float64(all.switches)/float64(all.sent), "ctxsw/frame")
 	}
 	b.ReportMetric(float64(all.switches)/all.dur.Seconds(), "ctxsw/s-call")
 	b.ReportMetric(float64(sw1-sw0)/idleWall, "ctxsw/s-idle")

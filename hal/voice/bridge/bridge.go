@@ -28,7 +28,10 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
+	"time"
 
+	"lifeline/hal/clock"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 )
@@ -73,9 +76,21 @@ type Config struct {
 	// Conn is the local RTP socket (a *Socket from ListenRTP); the
 	// bridge owns it and closes it. It is read once per modem frame.
 	Conn Conn
-	// Remote is where RTP is sent (a *net.UDPAddr). Packets are accepted
-	// from any source (symmetric RTP behind NAT sends from elsewhere).
+	// Remote is where RTP is sent (a *net.UDPAddr). RTP is accepted only
+	// from Remote's IP address, and from the first port seen sending from
+	// it (most phones send from the port they receive on; some do not):
+	// packets from anywhere else, DTMF included, are dropped and counted
+	// (Stats.PacketsForeign), so that no host that did not negotiate the
+	// call can inject audio or digits.
 	Remote net.Addr
+	// HoldSend starts the bridge without sending RTP until StartSending:
+	// the gateway answers a call's INVITE and sends no media before the
+	// phone's ACK, so that an offer aimed at a third party draws no
+	// traffic from a call that is never confirmed. The modem's frames are
+	// still read (and dropped) meanwhile, and the RTP timestamp runs on.
+	HoldSend bool
+	// Clock stamps the RTP received (LastReceived); default the real one.
+	Clock clock.Clock
 	// SSRC, Seq and Timestamp start the outgoing stream; zero values are
 	// replaced by random ones (RFC 3550 section 5.1).
 	SSRC      uint32
@@ -107,6 +122,8 @@ type Stats struct {
 	SendErrors      uint64 // RTP packets the socket refused
 	PacketsReceived uint64 // RTP audio packets offered to the jitter buffer
 	PacketsIgnored  uint64 // not RTP, or another payload type
+	PacketsForeign  uint64 // from a source other than the call's (dropped unread)
+	FramesHeld      uint64 // frames from the modem not sent while HoldSend held them
 	Digits          uint64 // RFC 4733 digits
 	DTMFFrames      uint64 // frames to the modem that carried DTMF tones or their pauses instead of RTP audio
 	DigitsDropped   uint64 // digits not played: more than 32 were waiting
@@ -159,7 +176,12 @@ func Start(cfg Config) (*Bridge, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Bridge{cfg: cfg, remote: remote, modemFmt: cfg.ModemFormat, codecFmt: codecFmt, log: log, jit: jit, modemDone: make(chan struct{})}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
+	b := &Bridge{cfg: cfg, remote: remote, modemFmt: cfg.ModemFormat, codecFmt: codecFmt, log: log, jit: jit, modemDone: make(chan struct{}),
+		lastRTP: cfg.Clock.Now()}
+	b.sending.Store(!cfg.HoldSend)
 	if !cfg.DisableDTMFTones {
 		b.dtmf = newDTMFPlayer()
 	}
@@ -191,6 +213,9 @@ type Bridge struct {
 	wg        sync.WaitGroup // the reading goroutine of a Modem that cannot push
 	closeOnce sync.Once
 	closeErr  error
+	sending   atomic.Bool // RTP goes out (HoldSend, StartSending)
+	lastRTP   time.Time   // under mu: when the call's RTP last arrived (or Start)
+	srcPort   uint16      // under mu: the port latched for Remote's address; 0 none yet
 
 	// The modem side's state: only the goroutine that delivers the
 	// modem's bytes touches it.
@@ -296,6 +321,19 @@ func (b *Bridge) end(err error) {
 	})
 }
 
+// StartSending ends HoldSend: the next frame from the modem goes out as
+// RTP (with the marker bit). Safe from any goroutine.
+func (b *Bridge) StartSending() { b.sending.Store(true) }
+
+// LastReceived returns when RTP from the call's source last arrived (its
+// audio or its events), or when the bridge started if none has. The
+// gateway ends a call whose phone has gone silent for too long.
+func (b *Bridge) LastReceived() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lastRTP
+}
+
 // Stats returns a snapshot of the counters.
 func (b *Bridge) Stats() Stats {
 	b.mu.Lock()
@@ -397,14 +435,23 @@ func (b *Bridge) fromModem(data []byte, err error) {
 // back to the modem. It returns the modem's write error.
 func (b *Bridge) frame() error {
 	m := &b.m
-	m.payload = voice.Transcode(m.payload[:0], b.codecFmt, m.frame, b.modemFmt)
-	sendErr := b.cfg.Conn.Send(m.pk.Packet(m.payload, voice.FrameSamples), b.remote)
-	if sendErr != nil {
-		b.log.Debug("bridge: send RTP", "to", b.remote, "err", sendErr)
+	var sendErr error
+	held := !b.sending.Load()
+	if held {
+		m.pk.Skip(voice.FrameSamples)
+	} else {
+		m.payload = voice.Transcode(m.payload[:0], b.codecFmt, m.frame, b.modemFmt)
+		sendErr = b.cfg.Conn.Send(m.pk.Packet(m.payload, voice.FrameSamples), b.remote)
+		if sendErr != nil {
+			b.log.Debug("bridge: send RTP", "to", b.remote, "err", sendErr)
+		}
 	}
 	b.mu.Lock()
 	if sendErr != nil {
 		b.stats.SendErrors++
+	}
+	if held {
+		b.stats.FramesHeld++
 	}
 	b.stats.FramesFromModem++
 	b.receive()
@@ -444,7 +491,7 @@ const maxPerFrame = 64
 func (b *Bridge) receive() {
 	m := &b.m
 	for range maxPerFrame {
-		n, _, ok, err := b.cfg.Conn.Recv(m.rbuf)
+		n, from, ok, err := b.cfg.Conn.Recv(m.rbuf)
 		if err != nil {
 			if !errors.Is(err, ErrSocketClosed) {
 				b.log.Debug("bridge: RTP socket", "err", err)
@@ -454,8 +501,29 @@ func (b *Bridge) receive() {
 		if !ok {
 			return
 		}
+		if !b.fromCall(from) {
+			b.stats.PacketsForeign++
+			continue
+		}
+		b.lastRTP = b.cfg.Clock.Now()
 		b.packet(m.rbuf[:n])
 	}
+}
+
+// fromCall reports whether a datagram from from belongs to the call:
+// from Remote's address and the first port seen sending from it. Caller
+// holds b.mu.
+func (b *Bridge) fromCall(from netip.AddrPort) bool {
+	if from.Addr().Unmap() != b.remote.Addr() {
+		return false
+	}
+	if b.srcPort == 0 {
+		b.srcPort = from.Port()
+		if from.Port() != b.remote.Port() {
+			b.log.Info("bridge: RTP comes from another port than the SDP's", "sdp", b.remote, "from", from)
+		}
+	}
+	return from.Port() == b.srcPort
 }
 
 // packet takes one datagram. Caller holds b.mu.
