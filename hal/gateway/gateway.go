@@ -72,6 +72,14 @@ type Config struct {
 	// a call that is not an emergency call: that call is ended (BYE to
 	// its phone, the line hung up) and the emergency number dialled.
 	Emergency []string
+	// MediaNetworks are the networks the phones' SDP may name for their
+	// RTP besides the SIP request's source; none means the networks the
+	// host is directly attached to (see checkMediaAddr).
+	MediaNetworks []netip.Prefix
+	// RTPTimeout ends a call when no RTP has come from the phone for this
+	// long (a BYE to the phone, the line hung up), unless the call is on
+	// hold; 0 means DefaultRTPTimeout, negative never.
+	RTPTimeout time.Duration
 	// OnCallsChanged, when set, is called after a call starts or ends
 	// (Calls changed), from the call's goroutine; it must not block.
 	OnCallsChanged func()
@@ -329,6 +337,11 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	answer, choice, err := sdp.Answer(offer, local)
 	if err != nil {
 		log.Info("gateway: no common codec", "err", err)
+		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
+		return
+	}
+	if err := checkMediaAddr(choice.Remote.Addr(), tx.Source().Addr(), g.mediaNetworks()); err != nil {
+		log.Warn("gateway: refused the offer's media address", "err", err)
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}

@@ -23,6 +23,7 @@ type Dialog struct {
 	routes       []sip.Uri
 	uac          bool
 	done         chan struct{}
+	ackCh        chan struct{} // closed by ack, or at creation for a UAC dialog
 
 	// Loop-owned.
 	localSeq uint32
@@ -38,6 +39,11 @@ func dialogKey(callID, localTag, remoteTag string) string {
 // Done is closed when the dialog ends: a BYE received or sent, a non-2xx
 // final ending an early dialog, no ACK for the 2xx, or Serve ending.
 func (d *Dialog) Done() <-chan struct{} { return d.done }
+
+// Acked is closed once the 2xx that made a UAS dialog has been
+// acknowledged (at once for a UAC dialog: the UA ACKs the 2xx itself).
+// Until then no media should flow: the peer has not confirmed the call.
+func (d *Dialog) Acked() <-chan struct{} { return d.ackCh }
 
 // CallID returns the dialog's Call-ID.
 func (d *Dialog) CallID() string { return d.callID }
@@ -109,6 +115,9 @@ func (d *Dialog) end() {
 
 // ack records the ACK for the 2xx (loop).
 func (d *Dialog) ack() {
+	if !d.acked {
+		close(d.ackCh)
+	}
 	d.acked = true
 	if d.uasTx != nil {
 		d.uasTx.stop2xx()
@@ -143,7 +152,7 @@ func (ua *UA) newUASDialog(tx *ServerTx, res *sip.Response) *Dialog {
 	req := tx.req
 	remoteTag, _ := req.From().Params.Get("tag")
 	d := &Dialog{ua: ua, callID: req.CallID().Value(), localTag: tx.toTag, remoteTag: remoteTag,
-		local: *req.To().Address.Clone(), remote: *req.From().Address.Clone(), uasTx: tx, done: make(chan struct{})}
+		local: *req.To().Address.Clone(), remote: *req.From().Address.Clone(), uasTx: tx, done: make(chan struct{}), ackCh: make(chan struct{})}
 	if c := req.Contact(); c != nil {
 		d.remoteTarget = *c.Address.Clone()
 	} else {
@@ -159,13 +168,19 @@ func (ua *UA) newUASDialog(tx *ServerTx, res *sip.Response) *Dialog {
 	return d
 }
 
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
 // newUACDialog makes the dialog of an INVITE we sent from its 2xx (loop).
 func (ua *UA) newUACDialog(invite *sip.Request, res *sip.Response) *Dialog {
 	localTag, _ := invite.From().Params.Get("tag")
 	remoteTag, _ := res.To().Params.Get("tag")
 	d := &Dialog{ua: ua, callID: invite.CallID().Value(), localTag: localTag, remoteTag: remoteTag, uac: true,
 		local: *invite.From().Address.Clone(), remote: *invite.To().Address.Clone(),
-		localSeq: invite.CSeq().SeqNo, acked: true, done: make(chan struct{})}
+		localSeq: invite.CSeq().SeqNo, acked: true, done: make(chan struct{}), ackCh: closedChan()}
 	if c := res.Contact(); c != nil {
 		d.remoteTarget = *c.Address.Clone()
 	} else {
