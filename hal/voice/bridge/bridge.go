@@ -125,6 +125,7 @@ type Stats struct {
 	PacketsForeign  uint64 // from a source other than the call's (dropped unread)
 	FramesHeld      uint64 // frames from the modem not sent while HoldSend held them
 	Digits          uint64 // RFC 4733 digits
+	DigitsSent      uint64 // digits heard on the line and sent to the phone as RFC 4733 events
 	DTMFFrames      uint64 // frames to the modem that carried DTMF tones or their pauses instead of RTP audio
 	DigitsDropped   uint64 // digits not played: more than 32 were waiting
 	Jitter          rtp.JitterStats
@@ -238,6 +239,7 @@ type modemSide struct {
 	rbuf    []byte // a datagram read from Conn
 	h       rtp.Header
 	dd      rtp.DigitDetector
+	dtmf    dtmfSender // digits heard on the line, to the phone
 }
 
 // pusher is implemented by *voice.DataStream.
@@ -412,6 +414,9 @@ func (b *Bridge) fromModem(data []byte, err error) {
 			}
 		}
 		if ev {
+			if b.cfg.EventPT >= 0 && voice.IsDTMF(code) && !m.dtmf.digit(code) {
+				b.log.Warn("bridge: DTMF from the line dropped", "digit", string(rune(code)))
+			}
 			if b.cfg.OnModemEvent != nil {
 				b.cfg.OnModemEvent(voice.Event{Code: code, Offset: m.offset})
 			}
@@ -437,9 +442,18 @@ func (b *Bridge) frame() error {
 	m := &b.m
 	var sendErr error
 	held := !b.sending.Load()
-	if held {
+	switch {
+	case held:
 		m.pk.Skip(voice.FrameSamples)
-	} else {
+	case m.dtmf.active():
+		_, ts := m.pk.Next()
+		e, start, first := m.dtmf.next(ts)
+		sendErr = b.cfg.Conn.Send(m.pk.EventPacket(uint8(b.cfg.EventPT), start, first, e), b.remote)
+		m.pk.Skip(voice.FrameSamples) // the event replaces the frame's audio
+		b.mu.Lock()
+		b.stats.DigitsSent += uint64(boolInt(e.End && !m.dtmf.on))
+		b.mu.Unlock()
+	default:
 		m.payload = voice.Transcode(m.payload[:0], b.codecFmt, m.frame, b.modemFmt)
 		sendErr = b.cfg.Conn.Send(m.pk.Packet(m.payload, voice.FrameSamples), b.remote)
 		if sendErr != nil {
@@ -557,4 +571,11 @@ func (b *Bridge) packet(pkt []byte) {
 	default:
 		b.stats.PacketsIgnored++
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
