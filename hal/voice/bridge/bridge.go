@@ -86,7 +86,9 @@ type Config struct {
 	// HoldSend starts the bridge without sending RTP until StartSending:
 	// the gateway answers a call's INVITE and sends no media before the
 	// phone's ACK, so that an offer aimed at a third party draws no
-	// traffic from a call that is never confirmed. The modem's frames are
+	// traffic from a call that is never confirmed. RTP from the call's
+	// source ends the hold too (the phone is there: its ACK may come
+	// later through a proxy than its media). The modem's frames are
 	// still read (and dropped) meanwhile, and the RTP timestamp runs on.
 	HoldSend bool
 	// Clock stamps the RTP received (LastReceived); default the real one.
@@ -216,7 +218,8 @@ type Bridge struct {
 	closeErr  error
 	sending   atomic.Bool // RTP goes out (HoldSend, StartSending)
 	lastRTP   time.Time   // under mu: when the call's RTP last arrived (or Start)
-	srcPort   uint16      // under mu: the port latched for Remote's address; 0 none yet
+	srcPort   uint16      // under mu: the port latched for Remote's address
+	latched   bool        // under mu: srcPort is set
 
 	// The modem side's state: only the goroutine that delivers the
 	// modem's bytes touches it.
@@ -520,6 +523,9 @@ func (b *Bridge) receive() {
 			continue
 		}
 		b.lastRTP = b.cfg.Clock.Now()
+		// RTP from the negotiated address shows that the phone is there
+		// and wants the call's media: no reason to hold ours back.
+		b.sending.Store(true)
 		b.packet(m.rbuf[:n])
 	}
 }
@@ -531,8 +537,8 @@ func (b *Bridge) fromCall(from netip.AddrPort) bool {
 	if from.Addr().Unmap() != b.remote.Addr() {
 		return false
 	}
-	if b.srcPort == 0 {
-		b.srcPort = from.Port()
+	if !b.latched {
+		b.latched, b.srcPort = true, from.Port()
 		if from.Port() != b.remote.Port() {
 			b.log.Info("bridge: RTP comes from another port than the SDP's", "sdp", b.remote, "from", from)
 		}

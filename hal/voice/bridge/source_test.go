@@ -66,11 +66,7 @@ func TestRTPForeignAddress(t *testing.T) {
 	m := newFakeModem()
 	phone, gw := udp(t), rtpSocket(t)
 	defer phone.Close()
-	other, err := net.ListenPacket("udp", "127.0.0.2:0")
-	if err != nil {
-		t.Skipf("needs 127.0.0.2: %v", err)
-	}
-	defer other.Close()
+	other := otherHost(t)
 	b, err := bridge.Start(bridge.Config{
 		Modem: m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: 101,
 		Conn: gw, Remote: phone.LocalAddr(), Logger: logger(),
@@ -84,6 +80,18 @@ func TestRTPForeignAddress(t *testing.T) {
 	if st := b.Stats(); st.Digits != 0 || st.PacketsForeign == 0 || st.PacketsIgnored != 0 {
 		t.Fatalf("stats %+v: want everything from 127.0.0.2 foreign", st)
 	}
+}
+
+// otherHost is a UDP socket on another loopback address than the phone's
+// (a host that never negotiated the call), closed when t ends.
+func otherHost(t *testing.T) net.PacketConn {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("needs 127.0.0.2: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // TestHoldSend: with HoldSend the bridge sends no RTP, however many
@@ -134,11 +142,7 @@ func TestLastReceived(t *testing.T) {
 	m := newFakeModem()
 	phone, gw := udp(t), rtpSocket(t)
 	defer phone.Close()
-	other, err := net.ListenPacket("udp", "127.0.0.2:0")
-	if err != nil {
-		t.Skipf("needs 127.0.0.2: %v", err)
-	}
-	defer other.Close()
+	other := otherHost(t)
 	b, err := bridge.Start(bridge.Config{
 		Modem: m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: -1,
 		Conn: gw, Remote: phone.LocalAddr(), Logger: logger(), Clock: clk,
@@ -163,5 +167,41 @@ func TestLastReceived(t *testing.T) {
 	m.feed(t, voice.FormatALaw, 1)
 	if got, want := b.LastReceived(), start.Add(10*time.Second); !got.Equal(want) {
 		t.Fatalf("LastReceived %v, want %v", got, want)
+	}
+}
+
+// TestHoldSendEndsWithPhoneRTP: RTP from the call's source ends the hold
+// (the phone is there, its ACK may trail its media through a proxy); RTP
+// from another host does not.
+func TestHoldSendEndsWithPhoneRTP(t *testing.T) {
+	m := newFakeModem()
+	phone, gw := udp(t), rtpSocket(t)
+	defer phone.Close()
+	other := otherHost(t)
+	b, err := bridge.Start(bridge.Config{
+		Modem: m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: -1,
+		Conn: gw, Remote: phone.LocalAddr(), Logger: logger(), HoldSend: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 9, 1, 0)
+	frame := voice.FormatALaw.Encode(nil, make([]int16, voice.FrameSamples))
+	other.WriteTo(pk.Packet(frame, voice.FrameSamples), gw.LocalAddr())
+	m.feed(t, voice.FormatALaw, 2)
+	if st := b.Stats(); st.FramesHeld != 2 {
+		t.Fatalf("stats %+v: a foreign packet released the hold", st)
+	}
+	phone.WriteTo(pk.Packet(frame, voice.FrameSamples), gw.LocalAddr())
+	m.feed(t, voice.FormatALaw, 2)
+	// The frame that reads the phone's packet has decided already; the
+	// next one goes out.
+	if st := b.Stats(); st.FramesHeld != 3 {
+		t.Fatalf("stats %+v: want the frames after the phone's RTP sent", st)
+	}
+	phone.SetReadDeadline(time.Now().Add(safety))
+	if _, _, err := phone.ReadFrom(make([]byte, 2048)); err != nil {
+		t.Fatalf("no RTP after the phone's: %v", err)
 	}
 }
