@@ -55,7 +55,13 @@ type GatewayConfig struct {
 	// caller's number in From), e.g. the phones' proxy; "" leaves
 	// incoming calls to the telephone on the line.
 	Incoming string
+	// RTPTimeout ends a call whose phone has sent no RTP for this long
+	// (option rtp_timeout, default DefaultRTPTimeout); 0 never does.
+	RTPTimeout time.Duration
 }
+
+// DefaultRTPTimeout is the gateway's default RTP inactivity timeout.
+const DefaultRTPTimeout = 30 * time.Second
 
 // DefaultGatewayPrefix is the PSTN access code of FXO adapters such as the
 // Grandstream HT503.
@@ -253,6 +259,7 @@ func (r *reader) gateway() *GatewayConfig {
 	g.Prefix = r.str("prefix", DefaultGatewayPrefix, dialString)
 	g.Emergency = r.list("emergency", dialString)
 	g.Incoming = r.str("incoming", "", sipURI)
+	g.RTPTimeout = r.dur("rtp_timeout", DefaultRTPTimeout, 0, 24*time.Hour)
 	if r.err != nil {
 		return g
 	}

@@ -50,7 +50,11 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 	if err != nil {
 		return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, gc.Listen, err)
 	}
-	g, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
+	rtpTimeout := gc.RTPTimeout
+	if rtpTimeout == 0 {
+		rtpTimeout = -1 // off
+	}
+	g, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix, RTPTimeout: rtpTimeout,
 		Incoming: gc.Incoming, Emergency: gc.Emergency, Clock: hw.clk, Logger: hw.log.With("part", "gateway"),
 		// The daemon's queue is short work: status.json shows the call
 		// when it starts and ends, not at the next unrelated change.
