@@ -129,17 +129,16 @@ func (s *Socket) Send(b []byte, to netip.AddrPort) error {
 	defer s.sendMu.Unlock()
 	var sa unsafe.Pointer
 	var salen uintptr
-	port := [2]byte{byte(to.Port() >> 8), byte(to.Port())} // network byte order
 	if s.v6 {
 		s.to6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: to.Addr().As16()}
-		s.to6.Port = *(*uint16)(unsafe.Pointer(&port))
+		putPort(&s.to6.Port, to.Port())
 		sa, salen = unsafe.Pointer(&s.to6), unix.SizeofSockaddrInet6
 	} else {
 		if !to.Addr().Unmap().Is4() {
 			return fmt.Errorf("RTP socket %v: cannot send to %v", s.local, to)
 		}
 		s.to4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: to.Addr().Unmap().As4()}
-		s.to4.Port = *(*uint16)(unsafe.Pointer(&port))
+		putPort(&s.to4.Port, to.Port())
 		sa, salen = unsafe.Pointer(&s.to4), unix.SizeofSockaddrInet4
 	}
 	var p unsafe.Pointer
@@ -171,6 +170,13 @@ func (s *Socket) Close() error {
 
 // String describes the socket for logs.
 func (s *Socket) String() string { return "udp " + s.local.String() }
+
+// putPort stores port in network byte order into a sockaddr's port field,
+// byte by byte (whatever the host's byte order and alignment rules).
+func putPort(field *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(field))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
 
 // rawAddrPort decodes a source address that recvfrom filled in.
 func rawAddrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
