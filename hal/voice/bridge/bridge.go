@@ -17,6 +17,8 @@
 // Q.23 dual tones synthesised into the frames written to the modem (see
 // DTMFFrequencies and Config.DisableDTMFTones): V.253's AT+VTS works only
 // in voice command state, not in the AT+VTR data period the bridge holds.
+// Digits heard on the line (the modem's <DLE> digit reports) go to the
+// phone as RFC 4733 events (see DTMFEventLen).
 package bridge
 
 import (
