@@ -11,6 +11,43 @@ import (
 	"lifeline/hal/voice/rtp"
 )
 
+// sourceRig is a bridge over a fake modem (A-law) with a phone socket as
+// its Remote; cfg's other fields come from mut. send sends one silent
+// PCMA packet from c to the bridge.
+type sourceRig struct {
+	m     *fakeModem
+	phone net.PacketConn
+	gw    *bridge.Socket
+	b     *bridge.Bridge
+	pk    *rtp.Packetizer
+}
+
+func newSourceRig(t *testing.T, mut func(*bridge.Config)) *sourceRig {
+	t.Helper()
+	r := &sourceRig{m: newFakeModem(), phone: udp(t), gw: rtpSocket(t), pk: rtp.NewPacketizer(rtp.PayloadPCMA, 9, 1, 0)}
+	t.Cleanup(func() { r.phone.Close() })
+	cfg := bridge.Config{Modem: r.m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: -1,
+		Conn: r.gw, Remote: r.phone.LocalAddr(), Logger: logger()}
+	if mut != nil {
+		mut(&cfg)
+	}
+	b, err := bridge.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	r.b = b
+	return r
+}
+
+func (r *sourceRig) send(t *testing.T, c net.PacketConn) {
+	t.Helper()
+	frame := voice.FormatALaw.Encode(nil, make([]int16, voice.FrameSamples))
+	if _, err := c.WriteTo(r.pk.Packet(frame, voice.FrameSamples), r.gw.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRTPSourceLock: RTP is taken only from the negotiated address, and
 // only from the first port seen sending from it. Audio and digits from a
 // host that never negotiated the call are dropped unread; the call's own
@@ -139,33 +176,21 @@ func TestHoldSend(t *testing.T) {
 func TestLastReceived(t *testing.T) {
 	start := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(start)
-	m := newFakeModem()
-	phone, gw := udp(t), rtpSocket(t)
-	defer phone.Close()
+	r := newSourceRig(t, func(c *bridge.Config) { c.Clock = clk })
 	other := otherHost(t)
-	b, err := bridge.Start(bridge.Config{
-		Modem: m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: -1,
-		Conn: gw, Remote: phone.LocalAddr(), Logger: logger(), Clock: clk,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if got := b.LastReceived(); !got.Equal(start) {
+	if got := r.b.LastReceived(); !got.Equal(start) {
 		t.Fatalf("LastReceived %v before any RTP, want the start %v", got, start)
 	}
-	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 9, 1, 0)
-	frame := voice.FormatALaw.Encode(nil, make([]int16, voice.FrameSamples))
 	clk.Advance(5 * time.Second)
-	other.WriteTo(pk.Packet(frame, voice.FrameSamples), gw.LocalAddr())
-	m.feed(t, voice.FormatALaw, 1)
-	if got := b.LastReceived(); !got.Equal(start) {
+	r.send(t, other)
+	r.m.feed(t, voice.FormatALaw, 1)
+	if got := r.b.LastReceived(); !got.Equal(start) {
 		t.Fatalf("LastReceived %v after a foreign packet, want %v", got, start)
 	}
 	clk.Advance(5 * time.Second)
-	phone.WriteTo(pk.Packet(frame, voice.FrameSamples), gw.LocalAddr())
-	m.feed(t, voice.FormatALaw, 1)
-	if got, want := b.LastReceived(), start.Add(10*time.Second); !got.Equal(want) {
+	r.send(t, r.phone)
+	r.m.feed(t, voice.FormatALaw, 1)
+	if got, want := r.b.LastReceived(), start.Add(10*time.Second); !got.Equal(want) {
 		t.Fatalf("LastReceived %v, want %v", got, want)
 	}
 }
@@ -174,34 +199,21 @@ func TestLastReceived(t *testing.T) {
 // (the phone is there, its ACK may trail its media through a proxy); RTP
 // from another host does not.
 func TestHoldSendEndsWithPhoneRTP(t *testing.T) {
-	m := newFakeModem()
-	phone, gw := udp(t), rtpSocket(t)
-	defer phone.Close()
-	other := otherHost(t)
-	b, err := bridge.Start(bridge.Config{
-		Modem: m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: -1,
-		Conn: gw, Remote: phone.LocalAddr(), Logger: logger(), HoldSend: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 9, 1, 0)
-	frame := voice.FormatALaw.Encode(nil, make([]int16, voice.FrameSamples))
-	other.WriteTo(pk.Packet(frame, voice.FrameSamples), gw.LocalAddr())
-	m.feed(t, voice.FormatALaw, 2)
-	if st := b.Stats(); st.FramesHeld != 2 {
+	r := newSourceRig(t, func(c *bridge.Config) { c.HoldSend = true })
+	r.send(t, otherHost(t))
+	r.m.feed(t, voice.FormatALaw, 2)
+	if st := r.b.Stats(); st.FramesHeld != 2 {
 		t.Fatalf("stats %+v: a foreign packet released the hold", st)
 	}
-	phone.WriteTo(pk.Packet(frame, voice.FrameSamples), gw.LocalAddr())
-	m.feed(t, voice.FormatALaw, 2)
+	r.send(t, r.phone)
+	r.m.feed(t, voice.FormatALaw, 2)
 	// The frame that reads the phone's packet has decided already; the
 	// next one goes out.
-	if st := b.Stats(); st.FramesHeld != 3 {
+	if st := r.b.Stats(); st.FramesHeld != 3 {
 		t.Fatalf("stats %+v: want the frames after the phone's RTP sent", st)
 	}
-	phone.SetReadDeadline(time.Now().Add(safety))
-	if _, _, err := phone.ReadFrom(make([]byte, 2048)); err != nil {
+	r.phone.SetReadDeadline(time.Now().Add(safety))
+	if _, _, err := r.phone.ReadFrom(make([]byte, 2048)); err != nil {
 		t.Fatalf("no RTP after the phone's: %v", err)
 	}
 }
