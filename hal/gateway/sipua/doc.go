@@ -47,6 +47,16 @@
 // from then on it keeps the bytes of that response for retransmissions,
 // and a client transaction the bytes of its request.
 //
+// # Bounds
+//
+// Datagrams over Config.MaxDatagram (8 KiB) are dropped unread. At most
+// Config.MaxTransactions (1024) server transactions live at once; beyond,
+// a request outside a dialog gets a stateless 503 (and a BYE or CANCEL
+// that matches nothing a stateless 481), sent only when it is no longer
+// than the request, and leaves nothing behind. Requests in a dialog and
+// CANCELs of a live INVITE are not refused: the dialogs and INVITEs bound
+// them.
+//
 // # Client side (UAC)
 //
 // Invite sends an INVITE (Timer A retransmits until a provisional, Timer

@@ -85,12 +85,22 @@ func (m ioMulti) Write(p []byte) (int, error) {
 // newHarness starts a UA with handlers; it stops with the test.
 func newHarness(t testing.TB, handlers map[sip.Method]func(*ServerTx)) *harness {
 	t.Helper()
+	return newHarnessWith(t, handlers, nil)
+}
+
+// newHarnessWith is newHarness with tweak applied to the UA's Config.
+func newHarnessWith(t testing.TB, handlers map[sip.Method]func(*ServerTx), tweak func(*Config)) *harness {
+	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), net: newMemNet(),
 		logs: &syncBuffer{}, parser: gosip.NewParser()}
 	conn := h.net.listen(uaAddr)
 	h.peer = h.net.listen(peerAddr)
-	ua, err := New(Config{Conn: conn, Contact: sip.URI{Scheme: "sip", User: "ua", Host: "10.0.0.1", Port: 5060},
-		UserAgent: "sipua-test", Clock: h.clk, Logger: testLogger(h.logs)})
+	cfg := Config{Conn: conn, Contact: sip.URI{Scheme: "sip", User: "ua", Host: "10.0.0.1", Port: 5060},
+		UserAgent: "sipua-test", Clock: h.clk, Logger: testLogger(h.logs)}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	ua, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,8 @@ type ServerTx struct {
 	hasTagIn bool   // the request came with a To tag (in a dialog)
 }
 
-// Request returns the request; the handler may read and modify its copy.
+// Request returns the request while the handler runs (nil after it has
+// returned); the handler may read and modify its copy.
 func (tx *ServerTx) Request() *sip.Request { return tx.userReq }
 
 // Source is the address the request came from.
@@ -266,23 +267,25 @@ func (ua *UA) receiveRequest(in *inbound) {
 		}
 		return
 	case sip.CANCEL:
-		tx := ua.newServerTx(in, key)
 		inv := ua.servers[txKey(in.via, sip.INVITE)]
 		if inv == nil || inv.state == stTerminated {
-			tx.respond(sip.StatusCallDoesNotExist, "", nil)
+			ua.refuse(in, key, sip.StatusCallDoesNotExist)
 			return
 		}
+		tx := ua.newServerTx(in, key) // bounded by the INVITEs
 		tx.respond(sip.StatusOK, "", nil)
 		inv.cancel()
 		return
 	}
 	if toTag != "" { // in a dialog
 		d := ua.dialogs[dialogKey(in.cid, toTag, fromTag)]
-		tx := ua.newServerTx(in, key)
+		if d == nil {
+			ua.refuse(in, key, sip.StatusCallDoesNotExist)
+			return
+		}
+		tx := ua.newServerTx(in, key) // bounded by the dialogs
 		tx.hasTagIn = true
 		switch {
-		case d == nil:
-			tx.respond(sip.StatusCallDoesNotExist, "", nil)
 		case req.Method == sip.BYE:
 			tx.respond(sip.StatusOK, "", nil)
 			if d.uasTx != nil {
@@ -299,11 +302,16 @@ func (ua *UA) receiveRequest(in *inbound) {
 		}
 		return
 	}
-	tx := ua.newServerTx(in, key)
 	if req.Method == sip.BYE {
-		tx.respond(sip.StatusCallDoesNotExist, "", nil)
+		ua.refuse(in, key, sip.StatusCallDoesNotExist)
 		return
 	}
+	if len(ua.servers) >= ua.cfg.MaxTransactions {
+		ua.log.Debug("sipua: too many transactions, refused", "from", from, "method", req.Method, "max", ua.cfg.MaxTransactions)
+		ua.stateless(in, sip.StatusServiceUnavailable)
+		return
+	}
+	tx := ua.newServerTx(in, key)
 	if mf := strings.TrimSpace(req.Header.Get("Max-Forwards")); mf == "0" && req.Method != sip.OPTIONS {
 		tx.respond(sip.StatusTooManyHops, "", nil)
 		return
@@ -329,6 +337,7 @@ func (ua *UA) dispatch(tx *ServerTx) {
 		defer ua.wg.Done()
 		h(tx)
 		ua.do(func() {
+			tx.userReq = nil // the handler is done with it
 			if tx.state == stProceeding {
 				ua.log.Debug("sipua: handler returned without a final response", "method", method)
 				tx.respond(sip.StatusServerInternalError, "", nil)
@@ -348,8 +357,37 @@ func (ua *UA) allow() string {
 	return strings.Join(allow, ", ")
 }
 
+// refuse answers a request that starts no work with code: in a
+// transaction of its own while there is room, else statelessly (loop).
+func (ua *UA) refuse(in *inbound, key string, code int) {
+	if len(ua.servers) >= ua.cfg.MaxTransactions {
+		ua.stateless(in, code)
+		return
+	}
+	tx := ua.newServerTx(in, key)
+	tx.hasTagIn = in.to.Tag() != ""
+	tx.respond(code, "", nil)
+}
+
+// stateless answers in's request with code and keeps nothing; the
+// answer goes out only if it is no longer than the request, so that a
+// spoofed source gets no more bytes than were sent in its name (loop).
+func (ua *UA) stateless(in *inbound, code int) {
+	res := sip.NewResponse(in.req, code, "")
+	if in.to.Tag() == "" {
+		res.Header.Set("To", in.req.Header.Get("To")+";tag="+sip.NewTag())
+	}
+	dst, err := responseDest(in.via)
+	if err != nil {
+		return
+	}
+	if b := res.Append(nil); len(b) <= in.size {
+		ua.send(b, dst)
+	}
+}
+
 func (ua *UA) newServerTx(in *inbound, key string) *ServerTx {
-	tx := &ServerTx{ua: ua, key: key, req: in.req, in: in, callID: in.cid, from: in.src,
+	tx := &ServerTx{ua: ua, key: key, req: in.req, in: in, callID: strings.Clone(in.cid), from: in.src,
 		invite: in.req.Method == sip.INVITE, ctx: ua.hctx, cancelled: make(chan struct{}), toTag: sip.NewTag()}
 	ua.servers[key] = tx
 	return tx

@@ -54,6 +54,14 @@ type Config struct {
 	Logger *slog.Logger
 	// T1, T2, T4 are RFC 3261's timer bases (0: 500 ms, 4 s, 5 s).
 	T1, T2, T4 time.Duration
+	// MaxTransactions caps the server transactions alive at once (0:
+	// 1024). A request outside a dialog that would start one more is
+	// answered 503 without a transaction, and only if the answer is no
+	// longer than the request; requests in a dialog still get theirs.
+	MaxTransactions int
+	// MaxDatagram is the largest datagram the UA reads (0: 8192 bytes);
+	// larger ones are dropped.
+	MaxDatagram int
 }
 
 // UA is a SIP user agent on one UDP socket. Its methods are safe for
@@ -101,6 +109,7 @@ type inbound struct {
 	cid  string
 	cseq sip.CSeq
 	src  netip.AddrPort
+	size int // bytes of the datagram
 }
 
 // New checks cfg and returns a UA; nothing runs until Serve.
@@ -128,6 +137,12 @@ func New(cfg Config) (*UA, error) {
 	}
 	if cfg.T4 <= 0 {
 		cfg.T4 = 5 * time.Second
+	}
+	if cfg.MaxTransactions <= 0 {
+		cfg.MaxTransactions = 1024
+	}
+	if cfg.MaxDatagram <= 0 {
+		cfg.MaxDatagram = 8192
 	}
 	return &UA{
 		cfg: cfg, log: cfg.Logger,
@@ -262,7 +277,7 @@ func (ua *UA) do(fn func()) error {
 
 // read parses datagrams until Conn is closed.
 func (ua *UA) read() {
-	buf := make([]byte, 65535)
+	buf := make([]byte, ua.cfg.MaxDatagram+1) // one more: a full buffer is a datagram too big
 	for {
 		n, addr, err := ua.cfg.Conn.ReadFrom(buf)
 		if err != nil {
@@ -278,6 +293,10 @@ func (ua *UA) read() {
 			if n == 0 {
 				continue
 			}
+		}
+		if n > ua.cfg.MaxDatagram {
+			ua.log.Debug("sipua: datagram too big dropped", "from", addr, "max", ua.cfg.MaxDatagram)
+			continue
 		}
 		from, ok := addrPort(addr)
 		if !ok {
@@ -320,7 +339,7 @@ func parseDatagram(data []byte, src netip.AddrPort) (*inbound, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &inbound{hdr: m.Headers(), src: src}
+	in := &inbound{hdr: m.Headers(), src: src, size: len(data)}
 	if in.via, err = in.hdr.TopVia(); err != nil {
 		return nil, err
 	}
