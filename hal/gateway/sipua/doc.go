@@ -57,6 +57,11 @@
 // CANCELs of a live INVITE are not refused: the dialogs and INVITEs bound
 // them.
 //
+// To a source Config.Trusted does not trust, a transaction sends at most
+// the bytes the source sent it (1:1 reflection): provisional responses
+// only in answer to a retransmitted request, the final and its
+// retransmissions only while they fit.
+//
 // # Client side (UAC)
 //
 // Invite sends an INVITE (Timer A retransmits until a provisional, Timer

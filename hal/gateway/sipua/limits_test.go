@@ -160,3 +160,53 @@ func BenchmarkFlood(b *testing.B) {
 	b.ReportMetric(float64(maxLive), "max-live-tx")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 }
+
+// TestReflection: to an untrusted source, the responses of a transaction
+// (the final and Timer G's retransmissions of it; the 100 is held back)
+// add up to no more bytes than the source sent, and the final is among
+// them; a retransmission of the request adds its bytes. A trusted source
+// gets the 100 and every retransmission.
+func TestReflection(t *testing.T) {
+	inv := dlgReq{method: sip.INVITE, branch: "z9hG4bK-refl", cid: "refl", fromTag: "pt", cseq: 1}.String()
+	for _, tc := range []struct {
+		name    string
+		trusted func(netip.AddrPort) bool
+		resend  bool // the source retransmits the INVITE once, after the final
+		max     int  // most bytes the source may receive
+		minMsgs int
+	}{
+		{"untrusted", func(netip.AddrPort) bool { return false }, false, len(inv), 1},
+		{"untrusted, retransmitting", func(netip.AddrPort) bool { return false }, true, 2 * len(inv), 2},
+		{"trusted", func(netip.AddrPort) bool { return true }, false, 1 << 20, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarnessWith(t, map[sip.Method]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
+				tx.Respond(100, "Trying", nil)
+				tx.Respond(488, "Not Acceptable Here", nil)
+			}}, func(c *Config) { c.Trusted = tc.trusted })
+			h.send(inv)
+			got := h.rawRecv() // the 488 (untrusted: no 100), or the 100
+			total, msgs := len(got), 1
+			h.sync()
+			if tc.resend {
+				h.send(inv)
+				got := h.rawRecv() // the 488 again, from the cache
+				total, msgs = total+len(got), msgs+1
+			}
+			for d := time.Duration(0); d < 64*t1; d += t1 {
+				h.advance(t1)
+				for len(h.peer.in) > 0 {
+					total += len((<-h.peer.in).data)
+					msgs++
+				}
+			}
+			if !tc.resend && tc.max < 1<<20 && !strings.HasPrefix(string(got), "SIP/2.0 488 ") {
+				t.Errorf("first response to the untrusted source:\n%s\nwant the 488", got)
+			}
+			if total > tc.max || msgs < tc.minMsgs {
+				t.Fatalf("the source received %d bytes in %d messages for %d-byte INVITE(s); want at most %d bytes, at least %d messages",
+					total, msgs, len(inv), tc.max, tc.minMsgs)
+			}
+		})
+	}
+}

@@ -48,6 +48,7 @@ type ServerTx struct {
 	timers   []*timer
 	retrans  *timer // the UAS core's 2xx retransmission
 	hasTagIn bool   // the request came with a To tag (in a dialog)
+	budget   int    // bytes it may still send to an untrusted source; -1: no limit
 }
 
 // Request returns the request while the handler runs (nil after it has
@@ -123,7 +124,7 @@ func (tx *ServerTx) respond(code int, reason string, body []byte, hdrs ...sip.Fi
 			interval := t1
 			var again func(at time.Time)
 			again = func(at time.Time) {
-				ua.send(tx.last, tx.lastDst)
+				tx.send()
 				interval = min(2*interval, t2)
 				tx.retrans = ua.at(at.Add(interval), again)
 			}
@@ -141,7 +142,7 @@ func (tx *ServerTx) respond(code int, reason string, body []byte, hdrs ...sip.Fi
 		interval := t1
 		var again func(at time.Time)
 		again = func(at time.Time) { // Timer G
-			ua.send(tx.last, tx.lastDst)
+			tx.send()
 			interval = min(2*interval, t2)
 			tx.timers = append(tx.timers, ua.at(at.Add(interval), again))
 		}
@@ -157,8 +158,27 @@ func (tx *ServerTx) respond(code int, reason string, body []byte, hdrs ...sip.Fi
 	if code >= 200 { // from now on only the bytes of the final matter
 		tx.req, tx.in = nil, nil
 	}
-	ua.send(tx.last, dst)
+	if code < 200 && tx.budget >= 0 {
+		// An untrusted source gets its bytes' worth: the final. A
+		// provisional goes out only as the answer to a retransmission.
+		return nil
+	}
+	tx.send()
 	return nil
+}
+
+// send sends the last response, within the reflection budget of an
+// untrusted source (loop).
+func (tx *ServerTx) send() {
+	if tx.budget >= 0 {
+		if len(tx.last) > tx.budget {
+			tx.ua.log.Debug("sipua: response not sent: more bytes than the untrusted source sent", "to", tx.lastDst,
+				"bytes", len(tx.last), "left", tx.budget)
+			return
+		}
+		tx.budget -= len(tx.last)
+	}
+	tx.ua.send(tx.last, tx.lastDst)
 }
 
 // stopTimers stops the transaction's timers but the 2xx retransmission.
@@ -210,12 +230,16 @@ func (tx *ServerTx) cancel() {
 	tx.respond(sip.StatusRequestTerminated, "", nil)
 }
 
-// retransmitted answers a retransmitted request from the cache (loop).
-func (tx *ServerTx) retransmitted() {
+// retransmitted answers a retransmitted request of size bytes from the
+// cache (loop).
+func (tx *ServerTx) retransmitted(size int) {
+	if tx.budget >= 0 {
+		tx.budget += size
+	}
 	switch tx.state {
 	case stProceeding, stCompleted, stAccepted:
 		if tx.last != nil {
-			tx.ua.send(tx.last, tx.lastDst)
+			tx.send()
 		} else if tx.invite { // §17.2.1: stop the INVITE's retransmissions
 			tx.respond(sip.StatusTrying, "", nil)
 		}
@@ -253,7 +277,7 @@ func (ua *UA) receiveRequest(in *inbound) {
 		if req.Method == sip.ACK {
 			tx.ack()
 		} else {
-			tx.retransmitted()
+			tx.retransmitted(in.size)
 		}
 		return
 	}
@@ -388,7 +412,10 @@ func (ua *UA) stateless(in *inbound, code int) {
 
 func (ua *UA) newServerTx(in *inbound, key string) *ServerTx {
 	tx := &ServerTx{ua: ua, key: key, req: in.req, in: in, callID: strings.Clone(in.cid), from: in.src,
-		invite: in.req.Method == sip.INVITE, ctx: ua.hctx, cancelled: make(chan struct{}), toTag: sip.NewTag()}
+		invite: in.req.Method == sip.INVITE, ctx: ua.hctx, cancelled: make(chan struct{}), toTag: sip.NewTag(), budget: -1}
+	if ua.cfg.Trusted != nil && !ua.cfg.Trusted(in.src) {
+		tx.budget = in.size
+	}
 	ua.servers[key] = tx
 	return tx
 }

@@ -62,6 +62,14 @@ type Config struct {
 	// MaxDatagram is the largest datagram the UA reads (0: 8192 bytes);
 	// larger ones are dropped.
 	MaxDatagram int
+	// Trusted tells the sources that may draw more bytes than they send
+	// (the proxy, authenticated phones). To any other, a transaction sends
+	// at most as many bytes as the source sent it (the request and its
+	// retransmissions): provisional responses only in answer to a
+	// retransmission, and no response that would exceed the bytes
+	// received, so a spoofed request reflects at most 1:1. nil trusts
+	// every source. It is called on the loop and must not block.
+	Trusted func(src netip.AddrPort) bool
 }
 
 // UA is a SIP user agent on one UDP socket. Its methods are safe for
