@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -98,7 +97,7 @@ func parseParams(s string, sep byte) (Params, error) {
 			}
 		}
 		if quoted {
-			return nil, fmt.Errorf("%w: unclosed quote in parameters %q", ErrMalformed, clip(s))
+			return nil, malformed("unclosed quote in parameters " + q(s))
 		}
 		item := s[:min(end, len(s))]
 		if end < len(s) {
@@ -109,7 +108,7 @@ func parseParams(s string, sep byte) (Params, error) {
 		name, value, _ := strings.Cut(item, "=")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if !isToken(name) {
-			return nil, fmt.Errorf("%w: parameter %q", ErrMalformed, clip(item))
+			return nil, malformed("parameter " + q(item))
 		}
 		out = append(out, Param{Name: name, Value: value})
 	}
@@ -145,17 +144,17 @@ func ParseAddress(s string) (Address, error) {
 	case strings.HasPrefix(s, "\""):
 		d, after, err := unquote(s)
 		if err != nil {
-			return a, fmt.Errorf("address %q: %w", clip(s), err)
+			return a, within("address "+q(s), err)
 		}
 		a.Display, rest = d, strings.TrimLeft(after, " \t")
 		if !strings.HasPrefix(rest, "<") {
-			return a, fmt.Errorf("%w: address %q: display name without <URI>", ErrMalformed, clip(s))
+			return a, malformed("address " + q(s) + ": display name without <URI>")
 		}
 	case lt >= 0:
 		a.Display, rest = strings.TrimSpace(s[:lt]), s[lt:]
 		for _, w := range strings.Fields(a.Display) {
 			if !isToken(w) {
-				return a, fmt.Errorf("%w: address %q: display name %q", ErrMalformed, clip(s), clip(a.Display))
+				return a, malformed("address " + q(s) + ": display name " + q(a.Display))
 			}
 		}
 	default: // addr-spec: parameters after the URI are the header's
@@ -168,11 +167,11 @@ func ParseAddress(s string) (Address, error) {
 	if rest != "" {
 		gt := strings.IndexByte(rest, '>')
 		if gt < 0 {
-			return a, fmt.Errorf("%w: address %q: unclosed <", ErrMalformed, clip(s))
+			return a, malformed("address " + q(s) + ": unclosed <")
 		}
 		uri, params = rest[1:gt], strings.TrimSpace(rest[gt+1:])
 		if params != "" && params[0] != ';' {
-			return a, fmt.Errorf("%w: address %q: %q after the URI", ErrMalformed, clip(s), clip(params))
+			return a, malformed("address " + q(s) + ": " + q(params) + " after the URI")
 		}
 	}
 	var err error
@@ -181,7 +180,7 @@ func ParseAddress(s string) (Address, error) {
 	}
 	if params != "" {
 		if a.Params, err = parseParams(params[1:], ';'); err != nil {
-			return a, fmt.Errorf("address %q: %w", clip(s), err)
+			return a, within("address "+q(s), err)
 		}
 	}
 	return a, nil
@@ -195,19 +194,19 @@ func unquote(s string) (string, string, error) {
 		switch c := s[i]; c {
 		case '\\':
 			if i+1 >= len(s) {
-				return "", "", fmt.Errorf("%w: quoted string ends in \\", ErrMalformed)
+				return "", "", malformed("quoted string ends in \\")
 			}
 			i++
 			b.WriteByte(s[i])
 		case '"':
 			return b.String(), s[i+1:], nil
 		case '\r', '\n':
-			return "", "", fmt.Errorf("%w: line end in a quoted string", ErrMalformed)
+			return "", "", malformed("line end in a quoted string")
 		default:
 			b.WriteByte(c)
 		}
 	}
-	return "", "", fmt.Errorf("%w: unclosed quoted string", ErrMalformed)
+	return "", "", malformed("unclosed quoted string")
 }
 
 // String formats a as name-addr: "Display" <uri>;params.
@@ -261,29 +260,29 @@ func ParseVia(s string) (Via, error) {
 	s = strings.TrimSpace(s)
 	proto, rest, ok := cutSpace(s)
 	if !ok {
-		return v, fmt.Errorf("%w: Via %q: no sent-by", ErrMalformed, clip(s))
+		return v, malformed("Via " + q(s) + ": no sent-by")
 	}
 	// LWS is allowed around the slashes: "SIP / 2.0 / UDP".
 	for strings.Count(proto, "/") < 2 || strings.HasSuffix(proto, "/") {
 		more, after, ok := cutSpace(rest)
 		if !ok {
-			return v, fmt.Errorf("%w: Via %q: protocol", ErrMalformed, clip(s))
+			return v, malformed("Via " + q(s) + ": protocol")
 		}
 		proto, rest = proto+more, after
 	}
 	parts := strings.Split(proto, "/")
 	if len(parts) != 3 || !strings.EqualFold(parts[0], "SIP") || parts[1] != "2.0" || !isToken(parts[2]) {
-		return v, fmt.Errorf("%w: Via %q: protocol %q", ErrMalformed, clip(s), clip(proto))
+		return v, malformed("Via " + q(s) + ": protocol " + q(proto))
 	}
 	v.Transport = strings.ToUpper(parts[2])
 	sentBy, params, _ := strings.Cut(rest, ";")
 	var err error
 	sentBy = strings.ReplaceAll(strings.TrimSpace(sentBy), " ", "")
 	if v.Host, v.Port, err = parseHostPort(sentBy); err != nil {
-		return v, fmt.Errorf("Via %q: %w", clip(s), err)
+		return v, within("Via "+q(s), err)
 	}
 	if v.Params, err = parseParams(params, ';'); err != nil {
-		return v, fmt.Errorf("Via %q: %w", clip(s), err)
+		return v, within("Via "+q(s), err)
 	}
 	return v, nil
 }
@@ -325,7 +324,7 @@ func ParseCSeq(s string) (CSeq, error) {
 	num, method, ok := cutSpace(strings.TrimSpace(s))
 	n, err := strconv.ParseUint(num, 10, 32)
 	if !ok || err != nil || !isToken(method) {
-		return CSeq{}, fmt.Errorf("%w: CSeq %q", ErrMalformed, clip(s))
+		return CSeq{}, malformed("CSeq " + q(s))
 	}
 	return CSeq{Seq: uint32(n), Method: Method(method)}, nil
 }

@@ -2,8 +2,9 @@
 // §25): the parser and writer of requests and responses, URIs, name-addr
 // headers (From, To, Contact, Route, Record-Route, Refer-To), Via and
 // CSeq, shared by the provider prober (hal/sipprobe) and the gateway's
-// user agent (hal/gateway/sipua). It has no transport and links nothing
-// but the standard library's bytes, strings and strconv.
+// user agent (hal/gateway/sipua). It has no transport and needs nothing
+// but the standard library (no fmt, no crypto: tags, branches and Call-IDs
+// come from math/rand/v2's ChaCha8).
 //
 // # Model
 //

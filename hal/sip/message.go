@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -177,7 +176,7 @@ func NewResponse(req *Request, code int, reason string) *Response {
 // Errors wrap ErrMalformed.
 func Parse(b []byte) (Message, error) {
 	if len(b) > MaxMessage {
-		return nil, fmt.Errorf("%w: %d bytes exceed %d", ErrMalformed, len(b), MaxMessage)
+		return nil, malformed(strconv.Itoa(len(b)) + " bytes exceed " + strconv.Itoa(MaxMessage))
 	}
 	head, body, found := bytes.Cut(b, []byte("\r\n\r\n"))
 	if !found {
@@ -220,7 +219,7 @@ func ParseRequest(b []byte) (*Request, error) {
 	}
 	r, ok := m.(*Request)
 	if !ok {
-		return nil, fmt.Errorf("%w: a response where a request was expected", ErrMalformed)
+		return nil, malformed("a response where a request was expected")
 	}
 	return r, nil
 }
@@ -233,7 +232,7 @@ func ParseResponse(b []byte) (*Response, error) {
 	}
 	r, ok := m.(*Response)
 	if !ok {
-		return nil, fmt.Errorf("%w: a request where a response was expected", ErrMalformed)
+		return nil, malformed("a request where a response was expected")
 	}
 	return r, nil
 }
@@ -252,7 +251,7 @@ func parseHeader(text string) (Header, error) {
 		}
 		if line[0] == ' ' || line[0] == '\t' { // folded continuation (LWS)
 			if len(h) == 0 {
-				return nil, fmt.Errorf("%w: line %d: continuation without a header", ErrMalformed, lineNo)
+				return nil, malformed("line " + strconv.Itoa(lineNo) + ": continuation without a header")
 			}
 			if more := strings.TrimSpace(line); more != "" {
 				last := &h[len(h)-1]
@@ -267,10 +266,10 @@ func parseHeader(text string) (Header, error) {
 		k, v, ok := strings.Cut(line, ":")
 		k = strings.TrimRight(k, " \t")
 		if !ok || !isToken(k) {
-			return nil, fmt.Errorf("%w: line %d: bad header %q", ErrMalformed, lineNo, clip(line))
+			return nil, malformed("line " + strconv.Itoa(lineNo) + ": bad header " + q(line))
 		}
 		if len(h) == MaxHeaders {
-			return nil, fmt.Errorf("%w: more than %d headers", ErrMalformed, MaxHeaders)
+			return nil, malformed("more than " + strconv.Itoa(MaxHeaders) + " headers")
 		}
 		if h == nil {
 			h = make(Header, 0, min(16, strings.Count(text, "\n")+1))
@@ -287,15 +286,15 @@ func bodyOf(h Header, body []byte) ([]byte, error) {
 	if len(lines) > 0 {
 		for _, cl := range lines[1:] {
 			if cl != lines[0] {
-				return nil, fmt.Errorf("%w: Content-Length %q and %q", ErrMalformed, clip(lines[0]), clip(cl))
+				return nil, malformed("Content-Length " + q(lines[0]) + " and " + q(cl))
 			}
 		}
 		l, err := strconv.Atoi(lines[0])
 		if err != nil || l < 0 || lines[0][0] == '+' {
-			return nil, fmt.Errorf("%w: bad Content-Length %q", ErrMalformed, clip(lines[0]))
+			return nil, malformed("bad Content-Length " + q(lines[0]))
 		}
 		if l > len(body) {
-			return nil, fmt.Errorf("%w: body of %d bytes, Content-Length %d", ErrMalformed, len(body), l)
+			return nil, malformed("body of " + strconv.Itoa(len(body)) + " bytes, Content-Length " + strconv.Itoa(l))
 		}
 		body = body[:l]
 	}
@@ -308,12 +307,12 @@ func bodyOf(h Header, body []byte) ([]byte, error) {
 func (r *Response) parseStatusLine(line string) error {
 	proto, rest, ok := strings.Cut(line, " ")
 	if !ok || !strings.EqualFold(proto, "SIP/2.0") {
-		return fmt.Errorf("%w: status line %q", ErrMalformed, clip(line))
+		return malformed("status line " + q(line))
 	}
 	code, reason, _ := strings.Cut(rest, " ")
 	st, err := strconv.Atoi(code)
 	if len(code) != 3 || err != nil || st < 100 || st > 699 {
-		return fmt.Errorf("%w: status code %q", ErrMalformed, clip(code))
+		return malformed("status code " + q(code))
 	}
 	r.Status, r.Reason = st, strings.TrimSpace(reason)
 	return nil
@@ -322,11 +321,11 @@ func (r *Response) parseStatusLine(line string) error {
 func (r *Request) parseRequestLine(line string) error {
 	parts := strings.Split(line, " ")
 	if len(parts) != 3 || !isToken(parts[0]) || !strings.EqualFold(parts[2], "SIP/2.0") {
-		return fmt.Errorf("%w: request line %q", ErrMalformed, clip(line))
+		return malformed("request line " + q(line))
 	}
 	u, err := ParseURI(parts[1])
 	if err != nil {
-		return fmt.Errorf("request line: %w", err)
+		return within("request line", err)
 	}
 	r.Method, r.URI = Method(parts[0]), u
 	return nil
@@ -352,7 +351,28 @@ func clip(s string) string {
 	return s
 }
 
-func errMissing(name string) error { return fmt.Errorf("%w: no %s", ErrMalformed, name) }
+func errMissing(name string) error { return malformed("no " + name) }
+
+// parseError is malformed input: what is wrong and where, outermost
+// first. It wraps ErrMalformed. (Built by concatenation rather than
+// fmt.Errorf: some 50 call sites, and fmt's boxing costs flash on MIPS.)
+type parseError struct{ msg string }
+
+func (e *parseError) Error() string { return ErrMalformed.Error() + ": " + e.msg }
+func (e *parseError) Unwrap() error { return ErrMalformed }
+
+func malformed(msg string) error { return &parseError{msg} }
+
+// within puts the context ctx before err's message.
+func within(ctx string, err error) error {
+	if p, ok := err.(*parseError); ok {
+		return &parseError{ctx + ": " + p.msg}
+	}
+	return err
+}
+
+// q quotes s for an error message, clipped.
+func q(s string) string { return strconv.Quote(clip(s)) }
 
 // ReadStream reads one message from a stream transport (TCP): the header
 // up to the blank line, then Content-Length bytes of body (none without
@@ -365,7 +385,7 @@ func ReadStream(br *bufio.Reader) ([]byte, error) {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
 			if errors.Is(err, bufio.ErrBufferFull) {
-				return nil, fmt.Errorf("%w: header line too long", ErrMalformed)
+				return nil, malformed("header line too long")
 			}
 			return nil, err
 		}
@@ -374,7 +394,7 @@ func ReadStream(br *bufio.Reader) ([]byte, error) {
 		}
 		msg = append(msg, line...)
 		if len(msg) > MaxMessage {
-			return nil, fmt.Errorf("%w: header over %d bytes", ErrMalformed, MaxMessage)
+			return nil, malformed("header over " + strconv.Itoa(MaxMessage) + " bytes")
 		}
 		trimmed := bytes.TrimRight(line, "\r\n")
 		if len(trimmed) == 0 {
@@ -383,7 +403,7 @@ func ReadStream(br *bufio.Reader) ([]byte, error) {
 		if k, v, ok := bytes.Cut(trimmed, []byte(":")); ok && strings.EqualFold(fullName(string(bytes.TrimSpace(k))), "Content-Length") {
 			l, err := strconv.Atoi(string(bytes.TrimSpace(v)))
 			if err != nil || l < 0 || l > MaxMessage-len(msg) {
-				return nil, fmt.Errorf("%w: bad Content-Length %q", ErrMalformed, clip(string(v)))
+				return nil, malformed("bad Content-Length " + q(string(v)))
 			}
 			length = l
 		}

@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -23,23 +22,23 @@ func ParseURI(s string) (URI, error) {
 	var u URI
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok || !isToken(scheme) {
-		return u, fmt.Errorf("%w: URI %q: no scheme", ErrMalformed, clip(s))
+		return u, malformed("URI " + q(s) + ": no scheme")
 	}
 	u.Scheme = strings.ToLower(scheme)
 	if !uriChars(rest) {
-		return u, fmt.Errorf("%w: URI %q: characters that must be escaped", ErrMalformed, clip(s))
+		return u, malformed("URI " + q(s) + ": characters that must be escaped")
 	}
 	if rest, u.Headers, ok = strings.Cut(rest, "?"); ok && u.Headers == "" {
-		return u, fmt.Errorf("%w: URI %q: empty headers", ErrMalformed, clip(s))
+		return u, malformed("URI " + q(s) + ": empty headers")
 	}
 	if u.Scheme != "sip" && u.Scheme != "sips" {
 		user, params, _ := strings.Cut(rest, ";")
 		var err error
 		if u.User, err = unescape(user); err != nil || user == "" {
-			return u, fmt.Errorf("%w: URI %q: bad %s number", ErrMalformed, clip(s), u.Scheme)
+			return u, malformed("URI " + q(s) + ": bad " + u.Scheme + " number")
 		}
 		if u.Params, err = parseParams(params, ';'); err != nil {
-			return u, fmt.Errorf("URI %q: %w", clip(s), err)
+			return u, within("URI "+q(s), err)
 		}
 		return u, nil
 	}
@@ -47,20 +46,20 @@ func ParseURI(s string) (URI, error) {
 		user, pass, hasPass := strings.Cut(userinfo, ":")
 		var err error
 		if u.User, err = unescape(user); err != nil || user == "" {
-			return u, fmt.Errorf("%w: URI %q: bad user part", ErrMalformed, clip(s))
+			return u, malformed("URI " + q(s) + ": bad user part")
 		}
 		if u.Password, err = unescape(pass); err != nil || hasPass && pass == "" {
-			return u, fmt.Errorf("%w: URI %q: bad password", ErrMalformed, clip(s))
+			return u, malformed("URI " + q(s) + ": bad password")
 		}
 		rest = hostpart
 	}
 	hostport, params, _ := strings.Cut(rest, ";")
 	var err error
 	if u.Host, u.Port, err = parseHostPort(hostport); err != nil {
-		return u, fmt.Errorf("URI %q: %w", clip(s), err)
+		return u, within("URI "+q(s), err)
 	}
 	if u.Params, err = parseParams(params, ';'); err != nil {
-		return u, fmt.Errorf("URI %q: %w", clip(s), err)
+		return u, within("URI "+q(s), err)
 	}
 	return u, nil
 }
@@ -72,34 +71,34 @@ func parseHostPort(s string) (string, int, error) {
 	if strings.HasPrefix(s, "[") {
 		end := strings.IndexByte(s, ']')
 		if end < 0 {
-			return "", 0, fmt.Errorf("%w: host %q: unclosed [", ErrMalformed, clip(s))
+			return "", 0, malformed("host " + q(s) + ": unclosed [")
 		}
 		host = s[1:end]
 		rest := s[end+1:]
 		if rest != "" {
 			if rest[0] != ':' {
-				return "", 0, fmt.Errorf("%w: host %q", ErrMalformed, clip(s))
+				return "", 0, malformed("host " + q(s))
 			}
 			port = rest[1:]
 			if port == "" {
-				return "", 0, fmt.Errorf("%w: host %q: empty port", ErrMalformed, clip(s))
+				return "", 0, malformed("host " + q(s) + ": empty port")
 			}
 		}
 		if host == "" || strings.Trim(host, "0123456789abcdefABCDEF:.") != "" {
-			return "", 0, fmt.Errorf("%w: IPv6 reference %q", ErrMalformed, clip(s))
+			return "", 0, malformed("IPv6 reference " + q(s))
 		}
 	} else {
 		var hasPort bool
 		host, port, hasPort = strings.Cut(s, ":")
 		if hasPort && port == "" {
-			return "", 0, fmt.Errorf("%w: host %q: empty port", ErrMalformed, clip(s))
+			return "", 0, malformed("host " + q(s) + ": empty port")
 		}
 		if host == "" {
-			return "", 0, fmt.Errorf("%w: empty host", ErrMalformed)
+			return "", 0, malformed("empty host")
 		}
 		for _, c := range []byte(host) {
 			if !(isAlnum(c) || c == '-' || c == '.') {
-				return "", 0, fmt.Errorf("%w: host %q", ErrMalformed, clip(host))
+				return "", 0, malformed("host " + q(host))
 			}
 		}
 	}
@@ -108,7 +107,7 @@ func parseHostPort(s string) (string, int, error) {
 	}
 	p, err := strconv.Atoi(port)
 	if err != nil || p < 1 || p > 65535 || port[0] == '+' {
-		return "", 0, fmt.Errorf("%w: port %q", ErrMalformed, clip(port))
+		return "", 0, malformed("port " + q(port))
 	}
 	return host, p, nil
 }
