@@ -147,7 +147,7 @@ func TestParseErrors(t *testing.T) {
 	// The message names what is wrong and where.
 	for in, want := range map[string]string{
 		"SIP/2.0 200 OK\r\nCSeq: 1 OPTIONS\r\nVia\r\n\r\n": `sip: malformed message: line 3: bad header "Via"`,
-		"INVITE sip:a@b:99999 SIP/2.0\r\n\r\n":            `sip: malformed message: request line: URI "sip:a@b:99999": port "99999"`,
+		"INVITE sip:a@b:99999 SIP/2.0\r\n\r\n":             `sip: malformed message: request line: URI "sip:a@b:99999": port "99999"`,
 	} {
 		if _, err := Parse([]byte(in)); err == nil || err.Error() != want {
 			t.Errorf("%q: error %v, want %s", in, err, want)
