@@ -486,3 +486,20 @@ func (e *e2e) waitLog(s string) {
 		}
 	}
 }
+
+// `lifeline sim` against a daemon on a real board is refused with a clear
+// error, and the daemon lives on (a typed nil simulator in the daemon's
+// interface used to crash it on the first sim command).
+func TestE2ESimOnRealBoard(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.board = "generic"
+	e.writeConfig(fmt.Sprintf("config lifeline 'main'\n\toption hooks_dir '%s'\n", filepath.Join(e.dir, "hooks.d")))
+	e.start()
+	_, errs, code := e.cli("sim", "wan", "down", "--socket", e.sock)
+	if code != 1 || !strings.Contains(errs, `board "generic" is not simulated`) {
+		t.Errorf("sim on generic: exit %d, stderr %q; want exit 1 and a clear error", code, errs)
+	}
+	if st := e.status(); st == nil || st["board"] != "generic" {
+		t.Fatalf("daemon gone after `lifeline sim` on a real board:\n%s", e.stderr)
+	}
+}

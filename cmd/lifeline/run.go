@@ -105,7 +105,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	defer hw.Close()
 	d, err := daemon.New(daemon.Options{
 		Config: cfg, StateDir: *stateDir, Board: board.Name, Version: version, Log: log,
-		Sim: hw.sim, Actuators: hw.actuators, Observers: hw.observers, LineInfo: hw.lineInfo(cfg),
+		Sim: hw.simDriver(), Actuators: hw.actuators, Observers: hw.observers, LineInfo: hw.lineInfo(cfg),
 		Shedder: hw.shedder, DryRunShutdown: hw.sim != nil, Calls: hw.gatewayCalls,
 	})
 	if err != nil {
