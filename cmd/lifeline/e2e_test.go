@@ -380,8 +380,12 @@ func TestE2EBadConfig(t *testing.T) {
 		}
 	}
 	e.writeConfig("config lifeline 'main'\n\toption board 'sim'\nconfig hotkey 'x'\n\tlist key 'fire'\n")
-	if _, errs, code := e.cli("check", "-c", e.cfg); code != 1 || !strings.Contains(errs, `board sim has no key "fire"`) || !strings.Contains(errs, ":3:") {
-		t.Errorf("check unknown key: exit %d, %q", code, errs)
+	// check and run refuse it alike (run used to start without checking
+	// hotkeys, and then refused every reload).
+	for _, args := range [][]string{{"check", "-c", e.cfg}, {"run", "-c", e.cfg, "--state-dir", e.dir, "--socket", e.sock}} {
+		if _, errs, code := e.cli(args...); code != 1 || !strings.Contains(errs, `board sim has no key "fire"`) || !strings.Contains(errs, ":3:") {
+			t.Errorf("%s with an unknown key: exit %d, %q", args[0], code, errs)
+		}
 	}
 	// A GPIO board on a machine without that GPIO: the line is named.
 	if _, err := os.Stat("/sys/kernel/config/gpio-sim"); err != nil {

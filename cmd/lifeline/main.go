@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"lifeline/boards"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=...".
@@ -36,7 +38,7 @@ func init() {
 		{"status", "[--json] [--socket PATH]", "show the route, power, WAN, line and override", cmdStatus},
 		{"override", "auto|sip|pstn [--for DURATION] [--socket PATH]", "force a route (auto clears the override)", cmdOverride},
 		{"check", "[-c FILE] [--board NAME]", "validate the configuration, the board and its hardware", cmdCheck},
-		{"boards", "", "list the embedded board definitions", cmdBoards},
+		{"boards", "[--dir DIR]", "list the board definitions: the embedded ones and those of DIR (default " + boards.DefaultDir + ")", cmdBoards},
 		{"sim", "SIGNAL VALUE [--socket PATH]", "drive the simulated board: mains on|off, battery PERCENT, wan|provider|line up|down, key NAME press|release", cmdSim},
 		{"version", "", "print the version", cmdVersion},
 	}

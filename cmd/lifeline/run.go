@@ -36,7 +36,7 @@ func resolveBoard(flagVal string, c *daemon.Config) (*boards.Board, string, erro
 		name = c.Board
 	}
 	if name == "auto" || name == "" {
-		b, id, err := boards.Detect("/")
+		b, id, err := boards.DetectIn("/", c.BoardsDir)
 		if err != nil {
 			return nil, "", err
 		}
@@ -46,7 +46,7 @@ func resolveBoard(flagVal string, c *daemon.Config) (*boards.Board, string, erro
 		}
 		return b, how, nil
 	}
-	b, err := boards.Get(name)
+	b, err := boards.GetIn(c.BoardsDir, name)
 	return b, "", err
 }
 
@@ -81,6 +81,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	board, how, err := resolveBoard(*boardName, cfg)
 	if err != nil {
+		return err
+	}
+	// Start, reload and `lifeline check` apply one and the same validation.
+	if err := checkConfig(cfg, board); err != nil {
 		return err
 	}
 	if *sock == "" {
@@ -143,14 +147,23 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 					"running", board.Name, "configured", next.Board)
 			}
 			hw.Stop()
+			if err := hw.Start(ctx, d, next); err != nil {
+				// What the new configuration needs cannot start (a gateway
+				// address this machine does not have, a port taken): the
+				// running line and gateway were kept or are restarted, and
+				// the watchers go back to the running configuration.
+				log.Error("reload refused, keeping the running configuration", "err", err)
+				hw.Stop()
+				if err := hw.Start(ctx, d, cfg); err != nil {
+					log.Error("restarting hardware with the running configuration failed", "err", err)
+				}
+				continue
+			}
 			if err := d.Reconfigure(ctx, next); err != nil {
 				log.Error("reload failed", "err", err)
 				continue
 			}
 			cfg = next
-			if err := hw.Start(ctx, d, cfg); err != nil {
-				log.Error("restarting hardware after reload failed", "err", err)
-			}
 		}
 	}
 }

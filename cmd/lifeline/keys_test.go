@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"lifeline/boards"
+	"lifeline/daemon"
+	"lifeline/hal/keys"
+)
+
+// A gpio-button-hotplug uevent as an OpenWrt router sends it (the WPS
+// button of a TP-Link Archer C7, pressed: button_hotplug_work's "%s@" and
+// the variables of button_hotplug_fill_event, each NUL-terminated) is a
+// key of the generic board that a hotkey can name.
+func TestGenericBoardKeyFromRecordedUevent(t *testing.T) {
+	const wpsPressed = "pressed@\x00HOME=/\x00PATH=/sbin:/bin:/usr/sbin:/usr/bin\x00SUBSYSTEM=button\x00ACTION=pressed\x00BUTTON=wps\x00SEEN=41\x00SEQNUM=1187\x00"
+	b, err := boards.Get("generic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := keys.ParseUevent([]byte(wpsPressed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	btn, ok := u.ButtonEvent()
+	if !ok {
+		t.Fatalf("not a button event: %+v", u)
+	}
+	key, ok := buttonKeys(b)[btn.Name]
+	if !ok || key != "wps" || !btn.Pressed {
+		t.Fatalf("BUTTON=%s → key %q (%v), pressed %v; want wps pressed", btn.Name, key, ok, btn.Pressed)
+	}
+	cfg, err := daemon.ParseConfig("c", []byte("config hotkey 'force'\n\tlist key 'wps'\n\toption hold '3s'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkConfig(cfg, b); err != nil {
+		t.Fatalf("a hotkey on the generic board's wps: %v", err)
+	}
+	cfg.Hotkeys[0].Keys = []string{"fire"}
+	if err := checkConfig(cfg, b); err == nil {
+		t.Fatal("a hotkey on a key no router reports was accepted")
+	}
+}
+
+// The package's /etc/config/lifeline is valid on the board every router
+// without a board file of its own falls back to.
+func TestShippedConfigValidOnGeneric(t *testing.T) {
+	const shipped = "../../scripts/openwrt/lifeline/files/lifeline.config"
+	if _, err := os.Stat(shipped); err != nil {
+		t.Skip(err)
+	}
+	cfg, err := daemon.LoadConfig(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"generic", "sim"} {
+		b, err := boards.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkConfig(cfg, b); err != nil {
+			t.Errorf("shipped config on %s: %v", name, err)
+		}
+	}
+}
