@@ -17,8 +17,8 @@ type voiceSlot struct {
 	key      string // voiceKey of the running sections
 	running  bool
 	gwListen netip.AddrPort // the running gateway's address; zero: none
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // voiceKey identifies what the line and the gateway were started from:
