@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +78,7 @@ type e2e struct {
 	sock   string
 	cmd    *exec.Cmd
 	wrap   []string // command prefix for `run`, e.g. ip netns exec NS
+	extra  []string // more flags for `run`
 	board  string   // --board for `run`; empty: the config's
 	stderr *logBuffer
 	exited chan error
@@ -108,6 +110,7 @@ func (e *e2e) start() {
 	if e.board != "" {
 		argv = append(argv, "--board", e.board)
 	}
+	argv = append(argv, e.extra...)
 	e.cmd = exec.Command(argv[0], argv[1:]...)
 	e.stderr = newLogBuffer()
 	e.cmd.Stderr = e.stderr
@@ -505,5 +508,61 @@ func TestE2ESimOnRealBoard(t *testing.T) {
 	}
 	if st := e.status(); st == nil || st["board"] != "generic" {
 		t.Fatalf("daemon gone after `lifeline sim` on a real board:\n%s", e.stderr)
+	}
+}
+
+// Under procd the daemon logs to the syslog socket (--syslog): every line
+// at its own priority, none on stderr, a config error still on stderr.
+func TestE2ESyslog(t *testing.T) {
+	e := newE2E(t, "1s")
+	logPath := filepath.Join(e.dir, "log")
+	logSock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: logPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logSock.Close()
+	lines := make(chan string, 256)
+	go func() {
+		buf := make([]byte, 8192)
+		for {
+			n, err := logSock.Read(buf)
+			if err != nil {
+				close(lines)
+				return
+			}
+			lines <- string(buf[:n])
+		}
+	}()
+	e.extra = []string{"--syslog", "--syslog-socket", logPath}
+	e.start()
+	// waitLine waits for a line of priority pri (facility daemon) saying
+	// msg; every line must have syslog(3)'s form, without a stamp or a
+	// level of slog's inside.
+	waitLine := func(pri, msg string) {
+		t.Helper()
+		deadline := time.After(15 * time.Second)
+		for {
+			select {
+			case l := <-lines:
+				if !strings.Contains(l, " lifeline[") || strings.Contains(l, "time=") || strings.Contains(l, "level=") {
+					t.Fatalf("syslog line %q: want <PRI>stamp lifeline[pid]: message, no second stamp or level", l)
+				}
+				if strings.HasPrefix(l, pri) && strings.Contains(l, msg) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %s line %q reached syslog", pri, msg)
+			}
+		}
+	}
+	e.mustCLI("sim", "wan", "down")
+	waitLine("<30>", "route changed") // daemon.info
+	good, _ := os.ReadFile(e.cfg)
+	e.writeConfig(string(good) + "\tbogus\n")
+	e.cmd.Process.Signal(syscall.SIGHUP)
+	waitLine("<27>", "reload refused") // daemon.err
+	e.kill(syscall.SIGTERM)
+	if strings.Contains(e.stderr.String(), "route changed") {
+		t.Errorf("with --syslog the log still went to stderr:\n%s", e.stderr)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"lifeline/boards"
@@ -63,5 +64,25 @@ func TestShippedConfigValidOnGeneric(t *testing.T) {
 		if err := checkConfig(cfg, b); err != nil {
 			t.Errorf("shipped config on %s: %v", name, err)
 		}
+	}
+}
+
+// The guard's list: the kernel's BUTTON= names of the hotkeys' keys, which
+// differ from the key names where a board renames a button.
+func TestHotkeyButtons(t *testing.T) {
+	b, err := boards.Parse("r.board", []byte("config board 'r'\n\toption driver 'linux'\n"+
+		"config key 'phone'\n\toption source 'button'\n\toption button 'BTN_0'\n"+
+		"config key 'wps'\n\toption source 'button'\n\toption button 'wps'\n"+
+		"config key 'pad'\n\toption source 'gpio'\n\toption line 'pad'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := daemon.ParseConfig("c", []byte("config hotkey 'a'\n\tlist key 'wps'\n\tlist key 'phone'\n"+
+		"config hotkey 'b'\n\tlist key 'phone'\n\tlist key 'pad'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(hotkeyButtons(cfg, b), " "); got != "wps BTN_0" {
+		t.Fatalf("hotkeyButtons = %q, want \"wps BTN_0\"", got)
 	}
 }

@@ -34,10 +34,10 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[-c FILE] [--board NAME|auto] [--state-dir DIR] [--socket PATH]", "run the daemon", cmdRun},
+		{"run", "[-c FILE] [--board NAME|auto] [--state-dir DIR] [--socket PATH] [--syslog]", "run the daemon", cmdRun},
 		{"status", "[--json] [--socket PATH]", "show the route, power, WAN, line and override", cmdStatus},
 		{"override", "auto|sip|pstn [--for DURATION] [--socket PATH]", "force a route (auto clears the override)", cmdOverride},
-		{"check", "[-c FILE] [--board NAME]", "validate the configuration, the board and its hardware", cmdCheck},
+		{"check", "[-c FILE] [--board NAME] [--no-hardware] [--buttons]", "validate the configuration, the board and its hardware", cmdCheck},
 		{"boards", "[--dir DIR]", "list the board definitions: the embedded ones and those of DIR (default " + boards.DefaultDir + ")", cmdBoards},
 		{"sim", "SIGNAL VALUE [--socket PATH]", "drive the simulated board: mains on|off, battery PERCENT, wan|provider|line up|down, key NAME press|release", cmdSim},
 		{"version", "", "print the version", cmdVersion},

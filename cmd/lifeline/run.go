@@ -16,6 +16,7 @@ import (
 	"lifeline/boards"
 	"lifeline/daemon"
 	"lifeline/hal/clock"
+	"lifeline/hal/syslog"
 )
 
 // loadConfig reads the configuration. Without -c, a missing default file
@@ -56,12 +57,29 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+// newSyslogLogger logs to the syslog socket at path, each line at its own
+// priority (facility daemon, tag lifeline); if the socket cannot be
+// reached it says so on stderr and logs there.
+func newSyslogLogger(path string, stderr io.Writer, level string) (*slog.Logger, func()) {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	h, err := syslog.Dial(path, "lifeline", syslog.Daemon, l, syslog.WithFallback(stderr))
+	if err != nil {
+		log := newLogger(stderr, level)
+		log.Warn("syslog unavailable, logging to stderr", "err", err)
+		return log, func() {}
+	}
+	return slog.New(h), func() { h.Close() }
+}
+
 func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	cfgPath := fs.String("c", daemon.DefaultConfigPath, "configuration file (UCI)")
 	boardName := fs.String("board", "", "board name, or auto (default: the config's board option)")
 	stateDir := fs.String("state-dir", daemon.DefaultStateDir, "state directory (route, status.json, override)")
 	sock := fs.String("socket", "", "control socket (default STATE-DIR/lifeline.sock)")
+	toSyslog := fs.Bool("syslog", false, "log to the syslog socket, each line at its own priority (as under procd), instead of stderr")
+	syslogPath := fs.String("syslog-socket", syslog.DefaultPath, "the syslog socket for --syslog")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -76,6 +94,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	if *toSyslog {
+		var closeLog func()
+		log, closeLog = newSyslogLogger(*syslogPath, stderr, cfg.LogLevel)
+		defer closeLog()
+	}
 	if cfg.Source == "" {
 		log.Warn("no configuration file, using defaults", "file", *cfgPath)
 	}
