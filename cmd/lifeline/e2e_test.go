@@ -566,3 +566,42 @@ func TestE2ESyslog(t *testing.T) {
 		t.Errorf("with --syslog the log still went to stderr:\n%s", e.stderr)
 	}
 }
+
+// The rpcd plugin protocol, as rpcd runs /usr/libexec/rpcd/lifeline: list,
+// then call status and call override with the arguments on stdin.
+func TestE2ERpcdPlugin(t *testing.T) {
+	e := newE2E(t, "1s")
+	rpcd := func(stdin string, args ...string) map[string]any {
+		t.Helper()
+		c := exec.Command(e.bin, append([]string{"rpcd"}, append(args, "--socket", e.sock)...)...)
+		c.Stdin = strings.NewReader(stdin)
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("rpcd %v: %v\n%s", args, err, out)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("rpcd %v: not a JSON object: %q", args, out)
+		}
+		return m
+	}
+	if m := rpcd("", "list"); m["status"] == nil || field(m, "override.mode") != "pstn" {
+		t.Fatalf("list = %v", m)
+	}
+	if m := rpcd("{}", "call", "status"); !strings.Contains(fmt.Sprint(m["error"]), "cannot reach lifeline") {
+		t.Fatalf("status without a daemon = %v", m)
+	}
+	e.start()
+	if m := rpcd("{}", "call", "status"); m["route"] != "sip" || m["board"] != "sim" {
+		t.Fatalf("call status = %v", m)
+	}
+	if m := rpcd(`{"mode":"pstn","for":"10m"}`, "call", "override"); m["route"] != "pstn" || field(m, "override.mode") != "pstn" || field(m, "override.until") == nil {
+		t.Fatalf("call override pstn = %v", m)
+	}
+	if m := rpcd(`{"mode":"isdn"}`, "call", "override"); m["error"] == nil {
+		t.Fatalf("call override isdn = %v, want an error", m)
+	}
+	if m := rpcd(`{"mode":"auto"}`, "call", "override"); field(m, "override.mode") != "auto" {
+		t.Fatalf("call override auto = %v", m)
+	}
+}
