@@ -605,3 +605,25 @@ func TestE2ERpcdPlugin(t *testing.T) {
 		t.Fatalf("call override auto = %v", m)
 	}
 }
+
+// Status shows times in the router's zone: TZ as a POSIX string (what
+// OpenWrt's /etc/TZ holds), which Go's time package alone would ignore.
+func TestE2EStatusInPOSIXZone(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.start()
+	st := e.status()
+	since, err := time.Parse(time.RFC3339, st["since"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(e.bin, "status", "--socket", e.sock)
+	c.Env = append(os.Environ(), "TZ=<+0530>-5:30")
+	out, err := c.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := since.UTC().Add(5*time.Hour + 30*time.Minute).Format("15:04:05")
+	if !strings.Contains(string(out), "since "+want) {
+		t.Fatalf("status in TZ=<+0530>-5:30 does not show since %s (UTC %s):\n%s", want, since.UTC().Format("15:04:05"), out)
+	}
+}

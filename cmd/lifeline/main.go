@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"lifeline/boards"
+	"lifeline/hal/localtime"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=...".
@@ -45,7 +46,15 @@ func init() {
 	}
 }
 
+// tzFrom and tzErr say where the local time zone came from when Go's own
+// time.Local was not it (OpenWrt's /etc/TZ), for run's log.
+var tzFrom, tzErr = "", error(nil)
+
 func main() {
+	// Times shown (status, logs on stderr) are the router's, as `date`
+	// shows them: on OpenWrt the zone is a POSIX TZ string in /etc/TZ,
+	// which Go's time package does not read.
+	tzFrom, tzErr = localtime.Setup()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

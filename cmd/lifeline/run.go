@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"lifeline/boards"
 	"lifeline/daemon"
@@ -117,6 +118,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		"config", cfg.Source, "state_dir", *stateDir, "socket", *sock)
 	if how != "" {
 		log.Info("board detection", "result", how)
+	}
+	switch {
+	case tzErr != nil:
+		log.Warn("local time zone unusable, times are shown in UTC", "err", tzErr)
+	case tzFrom != "":
+		log.Info("local time zone", "from", tzFrom, "zone", time.Local.String())
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
