@@ -172,3 +172,42 @@ func TestBoardsDir(t *testing.T) {
 }
 
 func slicesContains(list []string, s string) bool { return contains(list, s) }
+
+// Every router's board file is derived from OpenWrt's device tree and says
+// which: a comment names target/linux/.../*.dts, and the board matches the
+// device tree's compatible string (what /tmp/sysinfo/board_name holds).
+func TestRouterBoardsCiteTheirDeviceTree(t *testing.T) {
+	routers := 0
+	for _, n := range Names() {
+		if n == "generic" || n == "sim" || n == "qemu-gpiosim" {
+			continue
+		}
+		routers++
+		data, err := defs.ReadFile("defs/" + n + ".board")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Get(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(data)
+		if !strings.Contains(src, "target/linux/") || !strings.Contains(src, ".dts") {
+			t.Errorf("%s: does not cite its OpenWrt device tree", n)
+		}
+		if len(b.Match) == 0 || !strings.Contains(src, `"`+b.Match[0]+`"`) {
+			t.Errorf("%s: match %v is not the compatible string the comment quotes", n, b.Match)
+		}
+		if len(b.Keys) == 0 || len(b.LEDs) == 0 {
+			t.Errorf("%s: no keys or no LEDs: %+v", n, b)
+		}
+		for _, k := range b.Keys {
+			if k.Source != "button" || k.Button == "" {
+				t.Errorf("%s: key %+v is not a gpio-button-hotplug button", n, k)
+			}
+		}
+	}
+	if routers < 5 {
+		t.Errorf("%d router boards, want at least five", routers)
+	}
+}

@@ -20,13 +20,13 @@ func cmdBoards(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDRIVER\tKEYS\tDESCRIPTION")
+	fmt.Fprintln(tw, "NAME\tDRIVER\tDESCRIPTION\tKEYS")
 	for _, b := range all {
 		var keys []string
 		for _, k := range b.Keys {
 			keys = append(keys, k.Name)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.Name, b.Driver, strings.Join(keys, " "), b.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.Name, b.Driver, b.Description, strings.Join(keys, " "))
 	}
 	return tw.Flush()
 }

@@ -45,8 +45,9 @@ func TestGenericBoardKeyFromRecordedUevent(t *testing.T) {
 	}
 }
 
-// The package's /etc/config/lifeline is valid on the board every router
-// without a board file of its own falls back to.
+// The package's /etc/config/lifeline is valid on every embedded board:
+// generic, which every router without a board file of its own falls back
+// to, and each router's board that auto may pick.
 func TestShippedConfigValidOnGeneric(t *testing.T) {
 	const shipped = "../../scripts/openwrt/lifeline/files/lifeline.config"
 	if _, err := os.Stat(shipped); err != nil {
@@ -56,7 +57,7 @@ func TestShippedConfigValidOnGeneric(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"generic", "sim"} {
+	for _, name := range boards.Names() {
 		b, err := boards.Get(name)
 		if err != nil {
 			t.Fatal(err)
@@ -84,5 +85,17 @@ func TestHotkeyButtons(t *testing.T) {
 	}
 	if got := strings.Join(hotkeyButtons(cfg, b), " "); got != "wps BTN_0" {
 		t.Fatalf("hotkeyButtons = %q, want \"wps BTN_0\"", got)
+	}
+}
+
+// The README's first hotkey (wps held 3 s) is valid on generic.
+func TestReadmeHotkeyOnGeneric(t *testing.T) {
+	cfg, err := daemon.ParseConfig("c", []byte("config hotkey 'force_pstn'\n\tlist key 'wps'\n\toption hold '3s'\n\toption action 'toggle'\n\toption for '1h'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := boards.Get("generic")
+	if err := checkConfig(cfg, b); err != nil {
+		t.Fatal(err)
 	}
 }
