@@ -358,26 +358,15 @@ func TestDaemonLineInfoInput(t *testing.T) {
 	}
 }
 
-// logSink collects log lines for assertions (the daemon logs from its own
-// goroutine; harness.post returns after the loop handled the input).
-type logSink struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// take returns what was logged since the last take.
-func (l *logSink) take() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	l.b.Reset()
-	return s
+// take returns what was written since the last take (the daemon logs
+// from its own goroutine; harness.post returns after the loop handled the
+// input).
+func (s *syncBuffer) take() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.b.String()
+	s.b.Reset()
+	return out
 }
 
 // The provider going down and coming back by itself, the route first
@@ -386,7 +375,7 @@ func (l *logSink) take() string {
 // that stopped answering.
 func TestDaemonLogsTransitionsAndNoStaleRTT(t *testing.T) {
 	clk := clock.NewFake(t0)
-	logs := &logSink{}
+	logs := &syncBuffer{}
 	dir := t.TempDir()
 	cfg := DefaultConfig()
 	cfg.HooksDir = filepath.Join(dir, "hooks.d")
