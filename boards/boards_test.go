@@ -99,8 +99,18 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := Parse("fuzz", data)
-		if err == nil && b.Name == "" {
+		if err != nil {
+			return
+		}
+		if b.Name == "" {
 			t.Fatal("board without a name accepted")
+		}
+		seen := map[string]bool{}
+		for _, k := range b.Keys {
+			if seen[k.Name] {
+				t.Fatalf("key %q twice", k.Name)
+			}
+			seen[k.Name] = true
 		}
 	})
 }

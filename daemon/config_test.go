@@ -149,6 +149,8 @@ func TestParseDuration(t *testing.T) {
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(designExample))
 	f.Add([]byte("config provider\n\toption interval '10ms'\n\toption timeout '1m'\n"))
+	f.Add([]byte("config gateway 'gw'\n\toption listen '192.168.1.1:5080'\n\toption incoming 'sip:phones@[fd00::1]:5060;transport=udp'\n" +
+		"config proxy 'k'\n\toption provider_uri 'sip:p.example'\n\toption pstn_uri 'sip:gw@192.168.1.1:5080?x=y'\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig("fuzz", data)
 		if err != nil {
@@ -156,6 +158,16 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("error not wrapping ErrConfig: %v", err)
 			}
 			return
+		}
+		if c.Proxy != nil && c.Gateway != nil {
+			if _, port, err := sipHostPort(c.Proxy.PSTNURI); err != nil || port != int(c.Gateway.Listen.Port()) {
+				t.Fatalf("pstn_uri %q accepted for gateway listen %v", c.Proxy.PSTNURI, c.Gateway.Listen)
+			}
+		}
+		if g := c.Gateway; g != nil && g.Incoming != "" {
+			if err := sipURIWithIP(g.Incoming); err != nil {
+				t.Fatalf("incoming %q accepted: %v", g.Incoming, err)
+			}
 		}
 		if c.Provider.DownAfter < 1 || c.Provider.Interval <= 0 || c.Provider.Port < 1 {
 			t.Fatalf("invalid config accepted: %+v", c.Provider)
