@@ -282,6 +282,14 @@ printf '#!/bin/sh\necho "guard $*"\n' >"$tmp/guard-spy"
 chmod 755 "$tmp/guard-spy"
 trace=$(sh -c ". '$tmp/stubs.sh'; . '$files/lifeline.init'; GUARD='$tmp/guard-spy'; unguard_buttons" 2>&1)
 [ "$trace" = "guard remove-all" ] && ok "init: unguard_buttons restores every guarded button (remove-all)" || bad "init: unguard_buttons runs '$trace'"
+# guard_buttons guards the hotkeys' buttons, and nothing when the config is invalid.
+printf '#!/bin/sh\necho "lifeline $*" >&2\ncase "$*" in *bad*) echo "bad.config:2: nope" >&2; exit 1 ;; esac\necho wps\necho BTN_0\n' >"$tmp/prog-spy"
+chmod 755 "$tmp/prog-spy"
+out=$(sh -c ". '$tmp/stubs.sh'; . '$files/lifeline.init'; PROG='$tmp/prog-spy'; GUARD='$tmp/guard-spy'; CONF=/etc/config/lifeline; guard_buttons" 2>&1)
+echo "$out" | grep -qx 'guard install wps BTN_0' && ok "init: guard_buttons installs the guard for the BUTTON= names check --buttons gives" || bad "init: guard_buttons: $out"
+out=$(sh -c ". '$tmp/stubs.sh'; . '$files/lifeline.init'; PROG='$tmp/prog-spy'; GUARD='$tmp/guard-spy'; CONF=/etc/bad; guard_buttons" 2>&1)
+rc=$?
+[ "$rc" != 0 ] && ! echo "$out" | grep -q 'guard install' && ok "init: guard_buttons with an invalid config guards nothing and fails" || bad "init: guard_buttons with a bad config: rc=$rc $out"
 # The package's prerm (the Makefile's Package/lifeline/prerm, $$ as make passes it).
 sed -n '/^define Package\/lifeline\/prerm/,/^endef/p' "$pkg/Makefile" | sed '1d;$d' | sed 's/\$\$/$/g' |
 	sed "s|/usr/libexec/lifeline/button-guard|sh $guard|" >"$tmp/prerm"
