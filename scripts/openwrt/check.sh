@@ -218,6 +218,9 @@ else
 fi
 
 # ---- 6. button-guard --------------------------------------------------------------------
+# The guard runs under OpenWrt's busybox ash: so here too, when busybox is installed.
+ash=(sh)
+command -v busybox >/dev/null && ash=(busybox sh)
 rb=$tmp/rc.button
 mkdir -p "$rb" "$tmp/stubbin"
 guard=$files/button-guard.sh
@@ -233,14 +236,14 @@ printf "config lifeline 'main'\n\toption board 'r'\n\toption boards_dir '%s'\nco
 names=$("$bin" check -c "$tmp/hotkey.config" --buttons 2>&1 | tr '\n' ' ')
 [ "$names" = "wps BTN_0 " ] && ok "lifeline check --buttons: the kernel's BUTTON= names (wps BTN_0)" || bad "lifeline check --buttons: '$names', want 'wps BTN_0 '"
 # shellcheck disable=SC2086 # one word per name
-RC_BUTTON_DIR=$rb sh "$guard" install reset $names >/dev/null
+RC_BUTTON_DIR=$rb "${ash[@]}" "$guard" install reset $names >/dev/null
 if [ -L "$rb/reset" ] && [ "$(readlink "$rb/reset")" = /usr/libexec/lifeline/button-guard ] && [ -x "$rb/reset.lifeline-orig" ] &&
 	[ -L "$rb/BTN_0" ] && [ -x "$rb/wps.lifeline-orig" ]; then
 	ok "button-guard install: /etc/rc.button/{reset,wps,BTN_0} -> guard, originals kept"
 else
 	bad "button-guard install did not guard reset, wps, BTN_0: $(ls -l "$rb")"
 fi
-RC_BUTTON_DIR=$rb sh "$guard" install reset >/dev/null # idempotent
+RC_BUTTON_DIR=$rb "${ash[@]}" "$guard" install reset >/dev/null # idempotent
 [ -x "$rb/reset.lifeline-orig" ] && [ ! -e "$rb/reset.lifeline-orig.lifeline-orig" ] && ok "button-guard install is idempotent" || bad "button-guard install twice broke the original"
 grep -v '^[[:space:]]*#' "$guard" | grep -q 'pidof' && bad "button-guard tests liveness with pidof (matches the init script and CLI clients)" || ok "button-guard does not use pidof"
 # Liveness is procd's view of the service (ubus call service list), stubbed here.
@@ -250,7 +253,7 @@ printf '#!/bin/sh\n:\n' >"$tmp/stubbin/logger"
 chmod 755 "$tmp/stubbin/"*
 running() { printf '{"lifeline":{"instances":{"instance1":{"running":%s,"pid":42}}}}\n' "$1" >"$tmp/service.json"; }
 running false
-PATH=$tmp/stubbin:$PATH RC_BUTTON_DIR=$rb BUTTON=reset ACTION=pressed sh "$guard"
+PATH=$tmp/stubbin:$PATH RC_BUTTON_DIR=$rb BUTTON=reset ACTION=pressed "${ash[@]}" "$guard"
 rc=$?
 if [ "$rc" = 5 ] && grep -q 'orig reset pressed' "$tmp/ran" 2>/dev/null; then
 	ok "button-guard while procd reports lifeline not running runs the original action (exit 5 = procd timeout kept)"
@@ -259,25 +262,25 @@ else
 fi
 : >"$tmp/ran"
 echo '{}' >"$tmp/service.json" # service not even known to procd
-PATH=$tmp/stubbin:$PATH RC_BUTTON_DIR=$rb BUTTON=reset ACTION=pressed sh "$guard"
+PATH=$tmp/stubbin:$PATH RC_BUTTON_DIR=$rb BUTTON=reset ACTION=pressed "${ash[@]}" "$guard"
 grep -q 'orig reset pressed' "$tmp/ran" && ok "button-guard with no lifeline service in procd passes through" || bad "button-guard with no service: ran: $(cat "$tmp/ran")"
 : >"$tmp/ran"
 running true
-PATH=$tmp/stubbin:$PATH RC_BUTTON_DIR=$rb BUTTON=reset ACTION=released SEEN=0 sh "$guard"
+PATH=$tmp/stubbin:$PATH RC_BUTTON_DIR=$rb BUTTON=reset ACTION=released SEEN=0 "${ash[@]}" "$guard"
 rc=$?
 if [ "$rc" = 0 ] && [ ! -s "$tmp/ran" ]; then
 	ok "button-guard while procd reports lifeline running suppresses the default action"
 else
 	bad "button-guard with Lifeline running: rc=$rc, ran: $(cat "$tmp/ran")"
 fi
-RC_BUTTON_DIR=$rb sh "$guard" remove reset >/dev/null
+RC_BUTTON_DIR=$rb "${ash[@]}" "$guard" remove reset >/dev/null
 if [ -f "$rb/reset" ] && [ ! -L "$rb/reset" ] && [ ! -e "$rb/reset.lifeline-orig" ]; then
 	ok "button-guard remove restores the original"
 else
 	bad "button-guard remove: $(ls -l "$rb")"
 fi
 # unguard_buttons restores every link to the guard, not only the keys still in a hotkey.
-RC_BUTTON_DIR=$rb sh "$guard" install reset >/dev/null
+RC_BUTTON_DIR=$rb "${ash[@]}" "$guard" install reset >/dev/null
 printf '#!/bin/sh\necho "guard $*"\n' >"$tmp/guard-spy"
 chmod 755 "$tmp/guard-spy"
 trace=$(sh -c ". '$tmp/stubs.sh'; . '$files/lifeline.init'; GUARD='$tmp/guard-spy'; unguard_buttons" 2>&1)
@@ -293,7 +296,7 @@ rc=$?
 # The package's prerm (the Makefile's Package/lifeline/prerm, $$ as make passes it).
 sed -n '/^define Package\/lifeline\/prerm/,/^endef/p' "$pkg/Makefile" | sed '1d;$d' | sed 's/\$\$/$/g' |
 	sed "s|/usr/libexec/lifeline/button-guard|sh $guard|" >"$tmp/prerm"
-RC_BUTTON_DIR=$rb sh "$tmp/prerm" >/dev/null
+RC_BUTTON_DIR=$rb "${ash[@]}" "$tmp/prerm" >/dev/null
 rc=$?
 left=$(find "$rb" -type l -o -name '*.lifeline-orig' | wc -l)
 if [ "$rc" = 0 ] && [ "$left" = 0 ] && [ -f "$rb/reset" ] && [ -f "$rb/wps" ] && [ ! -e "$rb/BTN_0" ]; then
@@ -302,7 +305,7 @@ else
 	bad "prerm: rc=$rc, left: $(ls -l "$rb")"
 fi
 : >"$tmp/ran"
-PATH=$tmp/stubbin:$PATH BUTTON=reset ACTION=pressed sh "$rb/reset"
+PATH=$tmp/stubbin:$PATH BUTTON=reset ACTION=pressed "${ash[@]}" "$rb/reset"
 grep -q 'orig reset pressed' "$tmp/ran" && ok "after prerm /etc/rc.button/reset is the original again" || bad "after prerm reset does nothing"
 
 # ---- 7. sysupgrade -----------------------------------------------------------------------
