@@ -38,7 +38,7 @@ type hardware struct {
 	proxy       *proxyAdapter
 	shedder     ifctl.Actuator
 	closers     []func() error // process-lifetime resources, closed by Close
-	gw          gatewaySlot    // the running SIP-to-line gateway (gateway.go; empty without the build tag)
+	gw          gatewaySlot    // the running SIP-to-line gateway (gateway.go)
 
 	mu     sync.Mutex // guards d, cfg, ctx, line (read by callbacks from other goroutines)
 	line   *modem.Line
@@ -120,6 +120,17 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 		})
 	}
 	return hw, nil
+}
+
+// simDriver is the daemon's SimDriver: the sim board, or a nil interface on
+// any other board. (hw.sim itself would be a typed nil *simboard.Board in
+// the interface, which is not == nil, and `lifeline sim` against a real
+// board would call a method on it and crash the daemon.)
+func (hw *hardware) simDriver() daemon.SimDriver {
+	if hw.sim == nil {
+		return nil
+	}
+	return hw.sim
 }
 
 func (hw *hardware) lineInfo(cfg *daemon.Config) daemon.LineStatus {
