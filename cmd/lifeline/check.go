@@ -31,6 +31,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err := checkConfig(cfg, board); err != nil {
 		return err
 	}
+	// `run` refuses such hooks one by one and routes on: the telephone
+	// matters more than a hook. `check` names the first.
+	if err := daemon.CheckHooks(cfg.HooksDir); err != nil {
+		return err
+	}
 	if err := checkHardware(board, cfg, stdout); err != nil {
 		return err
 	}

@@ -486,3 +486,31 @@ func (e *e2e) waitLog(s string) {
 		}
 	}
 }
+
+// Hooks that another user could have written are refused by `check` and
+// not run by the daemon, as sshd's StrictModes does (issue 15.9).
+func TestE2EUntrustedHooks(t *testing.T) {
+	e := newE2E(t, "1s")
+	hooks := filepath.Join(e.dir, "hooks.d")
+	os.Mkdir(hooks, 0o755)
+	os.Chmod(hooks, 0o777)
+	out := filepath.Join(e.dir, "hook.out")
+	os.WriteFile(filepath.Join(hooks, "10-log"), []byte("#!/bin/sh\necho $LIFELINE_EVENT >> "+out+"\necho ran $LIFELINE_EVENT\n"), 0o755)
+	if _, errs, code := e.cli("check", "-c", e.cfg); code != 1 || !strings.Contains(errs, hooks+" is writable by group or others") {
+		t.Fatalf("check of a world-writable hooks dir: exit %d, %q", code, errs)
+	}
+	e.start()
+	e.waitLog(`msg="hook refused, not run"`)
+	e.mustCLI("sim", "wan", "down")
+	e.waitFor("pstn", routeIs("pstn"))
+	os.Chmod(hooks, 0o755)
+	e.mustCLI("sim", "wan", "up")
+	e.waitLog("line=\"ran route\"")
+	e.kill(syscall.SIGTERM)
+	if data, _ := os.ReadFile(out); string(data) != "route\nstop\n" {
+		t.Fatalf("hook ran for %q, want only the events after its dir was fixed", data)
+	}
+	if _, errs, code := e.cli("check", "-c", e.cfg); code != 0 {
+		t.Fatalf("check of the fixed dir: exit %d, %q", code, errs)
+	}
+}
