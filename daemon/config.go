@@ -3,12 +3,15 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"lifeline/daemon/uci"
@@ -134,11 +137,59 @@ func DefaultConfig() *Config {
 
 // LoadConfig reads and validates the UCI file at path.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return ParseConfig(path, data)
+}
+
+// readConfigFile reads a regular file of at most uci.MaxSize bytes. The
+// open does not block (a FIFO would hold the daemon's loop for ever) and
+// the read stops at the limit (a link to /dev/zero never ends, a 1 GB file
+// would take 1 GB of memory).
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, fileKind(st.Mode()))
+	}
+	tooBig := fmt.Errorf("%s: larger than %d bytes", path, uci.MaxSize)
+	if st.Size() > uci.MaxSize {
+		return nil, tooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(f, uci.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > uci.MaxSize {
+		return nil, tooBig
+	}
+	return data, nil
+}
+
+// fileKind names a file type for errors.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return m.Type().String()
 }
 
 // ParseConfig validates UCI text; name is used in errors, which have the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -513,4 +514,51 @@ func TestE2EUntrustedHooks(t *testing.T) {
 	if _, errs, code := e.cli("check", "-c", e.cfg); code != 0 {
 		t.Fatalf("check of the fixed dir: exit %d, %q", code, errs)
 	}
+}
+
+// The configuration is read only from a regular file and only up to the
+// limit: a FIFO, a link to /dev/zero, a directory or a huge file is refused
+// at once with the file named, by check, run and a reload (issue 15.13).
+func TestE2EConfigNotARegularFile(t *testing.T) {
+	e := newE2E(t, "1s")
+	fifo := filepath.Join(e.dir, "fifo.conf")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(e.dir, "zero.conf")
+	os.Symlink("/dev/zero", zero)
+	huge := filepath.Join(e.dir, "huge.conf")
+	f, _ := os.Create(huge)
+	f.Truncate(1 << 30) // sparse: 1 GiB of nothing on disk
+	f.Close()
+	cases := []struct{ path, want string }{
+		{fifo, "not a regular file (a FIFO)"},
+		{zero, "not a regular file (a character device)"},
+		{e.dir, "not a regular file (a directory)"},
+		{huge, "larger than 1048576 bytes"},
+	}
+	for _, c := range cases {
+		for _, args := range [][]string{{"check", "-c", c.path}, {"run", "-c", c.path, "--state-dir", e.dir, "--socket", e.sock}} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			var errb bytes.Buffer
+			cmd := exec.CommandContext(ctx, e.bin, args...)
+			cmd.Stderr = &errb
+			err := cmd.Run()
+			cancel()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errb.String(), c.path+": "+c.want) {
+				t.Errorf("lifeline %s -c %s: %v, %q; want exit 1 saying %q", args[0], filepath.Base(c.path), err, errb.String(), c.want)
+			}
+		}
+	}
+	// A reload from a FIFO is refused too, and the daemon goes on.
+	e.start()
+	good := e.cfg
+	for _, c := range cases {
+		os.Remove(good)
+		os.Symlink(c.path, good)
+		e.cmd.Process.Signal(syscall.SIGHUP)
+		e.waitLog(c.want)
+	}
+	e.mustCLI("sim", "wan", "down")
+	e.waitFor("pstn after the refused reloads", routeIs("pstn"))
 }
