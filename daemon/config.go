@@ -34,6 +34,7 @@ type Config struct {
 	FailbackHold        time.Duration // health needed before going back to SIP
 	HooksDir            string
 	HookTimeout         time.Duration
+	PersistDir          string // "" : lifeline run decides (see README)
 	PreferPSTNOnBattery bool
 	LogLevel            string // debug | info | warn | error
 
@@ -218,6 +219,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			c.FailbackHold = r.dur("failback_hold", c.FailbackHold, 0, 24*time.Hour)
 			c.HooksDir = r.str("hooks_dir", c.HooksDir, absPath)
 			c.HookTimeout = r.dur("hook_timeout", c.HookTimeout, 100*time.Millisecond, time.Hour)
+			c.PersistDir = r.str("persist_dir", c.PersistDir, absPath)
 			c.PreferPSTNOnBattery = r.boolean("prefer_pstn_on_battery", c.PreferPSTNOnBattery)
 			c.LogLevel = r.enum("log_level", c.LogLevel, "debug", "info", "warn", "error")
 		case "provider":

@@ -210,6 +210,9 @@ func (s *ControlServer) handle(line []byte) Response {
 			st, err = s.d.Status(ctx)
 		}
 	}
+	if errors.Is(err, ErrNotDurable) {
+		return Response{Error: err.Error(), Status: &st}
+	}
 	if err != nil {
 		return Response{Error: err.Error()}
 	}

@@ -74,6 +74,7 @@ type e2e struct {
 	t      *testing.T
 	bin    string
 	dir    string
+	state  string // --state-dir; default dir
 	cfg    string
 	sock   string
 	cmd    *exec.Cmd
@@ -92,6 +93,7 @@ func newE2E(t *testing.T, failbackHold string) *e2e {
 // e2eWith prepares a run of bin in a temp dir; the caller writes the config.
 func e2eWith(t *testing.T, bin string) *e2e {
 	e := &e2e{t: t, bin: bin, dir: t.TempDir()}
+	e.state = e.dir
 	e.cfg = filepath.Join(e.dir, "lifeline.conf")
 	e.sock = filepath.Join(e.dir, "lifeline.sock")
 	return e
@@ -105,7 +107,7 @@ func (e *e2e) writeConfig(s string) {
 
 func (e *e2e) start() {
 	e.t.Helper()
-	argv := append(append([]string{}, e.wrap...), e.bin, "run", "-c", e.cfg, "--state-dir", e.dir, "--socket", e.sock)
+	argv := append(append([]string{}, e.wrap...), e.bin, "run", "-c", e.cfg, "--state-dir", e.state, "--socket", e.sock)
 	if e.board != "" {
 		argv = append(argv, "--board", e.board)
 	}

@@ -86,8 +86,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if *sock == "" {
 		*sock = filepath.Join(*stateDir, "lifeline.sock")
 	}
+	persist := cfg.PersistDir
+	switch {
+	case persist != "":
+	case *stateDir == daemon.DefaultStateDir:
+		// The default state dir is on tmpfs on OpenWrt: the override
+		// goes where it survives a power cycle.
+		persist = daemon.DefaultPersistDir
+	default:
+		persist = *stateDir
+	}
 	log.Info("lifeline starting", "version", version, "board", board.Name,
-		"config", cfg.Source, "state_dir", *stateDir, "socket", *sock)
+		"config", cfg.Source, "state_dir", *stateDir, "persist_dir", persist, "socket", *sock)
 	if how != "" {
 		log.Info("board detection", "result", how)
 	}
@@ -104,7 +114,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	defer hw.Close()
 	d, err := daemon.New(daemon.Options{
-		Config: cfg, StateDir: *stateDir, Board: board.Name, Version: version, Log: log,
+		Config: cfg, StateDir: *stateDir, PersistDir: persist, Board: board.Name, Version: version, Log: log,
 		Sim: hw.sim, Actuators: hw.actuators, Observers: hw.observers, LineInfo: hw.lineInfo(cfg),
 		Shedder: hw.shedder, DryRunShutdown: hw.sim != nil, Calls: hw.gatewayCalls,
 	})
@@ -137,6 +147,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				log.Error("reload refused, keeping the running configuration", "err", err)
 				continue
+			}
+			if next.PersistDir != cfg.PersistDir {
+				log.Warn("option persist_dir changed: it is read at start, restart lifeline to use it",
+					"running", persist, "configured", next.PersistDir)
 			}
 			if next.Board != cfg.Board && *boardName == "" {
 				log.Warn("option board changed: the board is chosen at start, restart lifeline to use it",
