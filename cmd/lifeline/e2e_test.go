@@ -564,3 +564,37 @@ func TestE2EConfigNotARegularFile(t *testing.T) {
 	e.mustCLI("sim", "wan", "down")
 	e.waitFor("pstn after the refused reloads", routeIs("pstn"))
 }
+
+// A reload restarts only what changed (issue 15.14): with the provider
+// dead and a SIGHUP every 100 ms — less than the probe's 300 ms timeout,
+// so a probe restarted by each reload would never count a loss — the
+// route still goes pstn.
+func TestE2EReloadStormKeepsProbe(t *testing.T) {
+	e := newE2E(t, "1s")
+	cfg, _ := os.ReadFile(e.cfg)
+	e.writeConfig(strings.Replace(string(cfg), "\toption interval '50ms'\n", "\toption interval '1s'\n\toption timeout '300ms'\n", 1))
+	e.start()
+	e.waitFor("provider up", func(st map[string]any) bool { return field(st, "wan.provider") == "up" })
+	e.mustCLI("sim", "provider", "down")
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				e.cmd.Process.Signal(syscall.SIGHUP)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	e.waitLog("provider section unchanged: probe kept across the reload")
+	st := e.waitFor("pstn despite the reloads", routeIs("pstn"))
+	if !strings.Contains(st["reason"].(string), "provider not answering") {
+		t.Fatalf("reason %v", st["reason"])
+	}
+}

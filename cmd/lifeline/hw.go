@@ -40,6 +40,9 @@ type hardware struct {
 	closers     []func() error // process-lifetime resources, closed by Close
 	gw          gatewaySlot    // the running SIP-to-line gateway (gateway.go; empty without the build tag)
 
+	// The watchers, each restarted only when what it depends on changes.
+	probe, wan, power, keys, proxyRun slot
+
 	mu     sync.Mutex // guards d, cfg, ctx, line (read by callbacks from other goroutines)
 	line   *modem.Line
 	d      *daemon.Daemon
@@ -132,15 +135,26 @@ func (hw *hardware) lineInfo(cfg *daemon.Config) daemon.LineStatus {
 	return daemon.LineStatus{State: string(daemon.LineNone)}
 }
 
-// Start starts the watchers for cfg, reporting to d.
+// Start starts the watchers for cfg, reporting to d. Called again after a
+// reload, it restarts only the watchers whose sections changed.
 func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.Config) error {
-	ctx, cancel := context.WithCancel(parent)
 	hw.mu.Lock()
-	hw.d, hw.cfg, hw.ctx, hw.cancel = d, cfg, ctx, cancel
-	hw.mu.Unlock()
-	if cfg.Proxy != nil {
-		hw.goOwned(func() { hw.proxy.run(ctx, cfg) })
+	if hw.ctx == nil {
+		hw.ctx, hw.cancel = context.WithCancel(parent)
 	}
+	ctx := hw.ctx
+	hw.d, hw.cfg = d, cfg
+	hw.mu.Unlock()
+	var proxyKey string
+	if cfg.Proxy != nil {
+		proxyKey = fmt.Sprintf("%#v", *cfg.Proxy)
+	}
+	hw.proxyRun.run(ctx, proxyKey, func(ctx context.Context, goOwned func(func())) error {
+		if cfg.Proxy != nil {
+			goOwned(func() { hw.proxy.run(ctx, cfg) })
+		}
+		return nil
+	})
 	if err := hw.startVoice(parent, cfg); err != nil {
 		return err
 	}
@@ -158,9 +172,13 @@ func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.
 func (hw *hardware) Stop() {
 	hw.mu.Lock()
 	cancel := hw.cancel
+	hw.ctx, hw.cancel = nil, nil
 	hw.mu.Unlock()
 	if cancel != nil {
 		cancel()
+	}
+	for _, s := range []*slot{&hw.probe, &hw.wan, &hw.power, &hw.keys, &hw.proxyRun} {
+		s.stop()
 	}
 	hw.wg.Wait()
 }
@@ -203,29 +221,45 @@ func (hw *hardware) startSim(ctx context.Context, d *daemon.Daemon, cfg *daemon.
 	s := hw.sim.Signals()
 	hw.post(simWAN(cfg, s))
 	hw.post(simPower(s))
-	hw.startProbe(ctx, cfg, sipprobe.Target{Host: "127.0.0.1", Port: hw.simProvider.Port(), Transport: "udp"})
-	return nil
+	return hw.startProbe(ctx, cfg, sipprobe.Target{Host: "127.0.0.1", Port: hw.simProvider.Port(), Transport: "udp"})
 }
 
 // startProbe runs the SIP provider probe on its adaptive schedule, each
-// result an input of the route machine.
-func (hw *hardware) startProbe(ctx context.Context, cfg *daemon.Config, t sipprobe.Target) {
+// result an input of the route machine. A probe already running for the
+// same target and provider section is kept: restarting it would restart
+// its schedule, and a SIGHUP every 250 ms kept a dead provider "up".
+// Target zero stops it (no provider host).
+func (hw *hardware) startProbe(ctx context.Context, cfg *daemon.Config, t sipprobe.Target) error {
 	p := cfg.Provider
-	pr := sipprobe.New(t, sipprobe.WithClock(hw.clk), sipprobe.WithLogger(hw.log),
-		sipprobe.WithInterval(p.Interval), sipprobe.WithFastInterval(p.FastInterval),
-		sipprobe.WithTimeout(p.Timeout), sipprobe.WithFastProbes(p.DownAfter))
-	hw.log.Info("probing the SIP provider", "target", t.String(), "interval", p.Interval, "down_after", p.DownAfter)
-	hw.goOwned(func() {
-		err := pr.Run(ctx, func(r sipprobe.Result) {
-			if !r.OK {
-				hw.log.Debug("provider probe lost", "target", t.String(), "err", r.Err)
-			}
-			hw.post(daemon.ProbeInput{OK: r.OK, RTT: r.RTT})
-		})
-		if err != nil {
-			hw.log.Error("provider probe stopped", "err", err)
+	key := ""
+	if t != (sipprobe.Target{}) {
+		key = fmt.Sprintf("%#v %#v", t, p)
+	}
+	kept, err := hw.probe.run(ctx, key, func(ctx context.Context, goOwned func(func())) error {
+		if key == "" {
+			return nil
 		}
+		pr := sipprobe.New(t, sipprobe.WithClock(hw.clk), sipprobe.WithLogger(hw.log),
+			sipprobe.WithInterval(p.Interval), sipprobe.WithFastInterval(p.FastInterval),
+			sipprobe.WithTimeout(p.Timeout), sipprobe.WithFastProbes(p.DownAfter))
+		hw.log.Info("probing the SIP provider", "target", t.String(), "interval", p.Interval, "down_after", p.DownAfter)
+		goOwned(func() {
+			err := pr.Run(ctx, func(r sipprobe.Result) {
+				if !r.OK {
+					hw.log.Debug("provider probe lost", "target", t.String(), "err", r.Err)
+				}
+				hw.post(daemon.ProbeInput{OK: r.OK, RTT: r.RTT})
+			})
+			if err != nil {
+				hw.log.Error("provider probe stopped", "err", err)
+			}
+		})
+		return nil
 	})
+	if kept && key != "" {
+		hw.log.Info("provider section unchanged: probe kept across the reload", "target", t.String())
+	}
+	return err
 }
 
 // simChanged turns a simulated signal change into the daemon input real

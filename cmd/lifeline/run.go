@@ -156,7 +156,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 				log.Warn("option board changed: the board is chosen at start, restart lifeline to use it",
 					"running", board.Name, "configured", next.Board)
 			}
-			hw.Stop()
+			// The watchers run on: Start restarts those whose sections
+			// changed once the daemon has the new configuration.
 			if err := d.Reconfigure(ctx, next); err != nil {
 				log.Error("reload failed", "err", err)
 				continue
