@@ -598,3 +598,24 @@ func TestE2EReloadStormKeepsProbe(t *testing.T) {
 		t.Fatalf("reason %v", st["reason"])
 	}
 }
+
+// The sim board's modem lives in the state dir, reused after kill -9 and
+// removed at a clean stop: nothing accumulates in /tmp (issue 15.16).
+func TestE2ESimModemDirNotLeaked(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.start()
+	dev := field(e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" }), "line.device").(string)
+	want := filepath.Join(e.state, "sim-modem", "modem")
+	if dev != want {
+		t.Fatalf("sim modem at %s, want %s", dev, want)
+	}
+	e.kill(syscall.SIGKILL)
+	e.start()
+	e.waitFor("line idle after kill -9", func(st map[string]any) bool {
+		return field(st, "line.state") == "idle" && field(st, "line.device") == want
+	})
+	e.kill(syscall.SIGTERM)
+	if _, err := os.Stat(filepath.Dir(want)); err == nil {
+		t.Fatalf("%s left after a clean stop", filepath.Dir(want))
+	}
+}

@@ -57,7 +57,9 @@ type hardware struct {
 	voice voiceSlot
 }
 
-func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk clock.Clock) (*hardware, error) {
+// newHardware wires board b; stateDir holds the sim board's modem
+// directory.
+func newHardware(b *boards.Board, cfg *daemon.Config, stateDir string, log *slog.Logger, clk clock.Clock) (*hardware, error) {
 	hw := &hardware{board: b, log: log, clk: clk}
 	hw.proxy = newProxyAdapter(log, clk)
 	hw.actuators = append(hw.actuators, hw.proxy)
@@ -94,7 +96,7 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 		}
 		hw.simProvider = p
 		hw.closers = append(hw.closers, p.Close)
-		if err := hw.newSimModem(); err != nil {
+		if err := hw.newSimModem(stateDir); err != nil {
 			hw.Close()
 			return nil, err
 		}

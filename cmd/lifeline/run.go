@@ -108,7 +108,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	hw, err := newHardware(board, cfg, log, clock.Real())
+	// The state dir is checked before anything is put in it.
+	sd, err := daemon.OpenStateDir(*stateDir)
+	if err != nil {
+		return err
+	}
+	sd.Close()
+	hw, err := newHardware(board, cfg, *stateDir, log, clock.Real())
 	if err != nil {
 		return err
 	}
