@@ -15,6 +15,7 @@ qemu-system-x86  the gpio-sim guest (its script installs the kernel packages it 
 busybox-static   the guest's initramfs
 cpio             the guest's initramfs
 xz-utils         compressed sizes in the cross table
+stress-ng        make stress: the unit suite with every core hogged
 "
 
 need=""
