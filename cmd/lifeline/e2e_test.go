@@ -54,7 +54,8 @@ const e2eConfig = `config lifeline 'main'
 
 config provider 'sip'
 	option host 'sip.example.net'
-	option interval '50ms'
+	option interval '200ms'
+	option timeout '200ms'
 	option down_after '3'
 
 config battery 'battery'
@@ -269,8 +270,8 @@ func TestE2EWANAndProviderFailback(t *testing.T) {
 	if data, _ := os.ReadFile(filepath.Join(e.dir, "route")); string(data) != "pstn\n" {
 		t.Fatalf("route file = %q", data)
 	}
+	up := time.Now() // before the command: the daemon's hold starts later
 	e.mustCLI("sim", "wan", "up")
-	up := time.Now()
 	st = e.waitFor("route sip after failback_hold", routeIs("sip"))
 	if held := time.Since(up); held < 2*time.Second-100*time.Millisecond {
 		t.Fatalf("failed back after %v, before failback_hold 2s", held)
@@ -283,8 +284,10 @@ func TestE2EWANAndProviderFailback(t *testing.T) {
 		t.Fatalf("status = %v", st)
 	}
 	e.mustCLI("sim", "provider", "up")
-	e.waitFor("provider up again", func(st map[string]any) bool { return field(st, "wan.provider") == "up" })
-	if st := e.status(); st["route"] != "pstn" {
+	// The first status that shows the provider up (its hold just begun)
+	// still routes pstn: no second call that a busy machine could delay
+	// past the hold.
+	if st := e.waitFor("provider up again", func(st map[string]any) bool { return field(st, "wan.provider") == "up" }); st["route"] != "pstn" {
 		t.Fatalf("failed back at once: %v", st)
 	}
 	e.waitFor("route sip after provider failback", routeIs("sip"))
@@ -350,12 +353,10 @@ func TestE2EOverrideExpiresAndSurvivesKill9(t *testing.T) {
 	e := newE2E(t, "1s")
 	e.start()
 	out := e.mustCLI("override", "pstn", "--for", "3s")
-	if !strings.Contains(out, "override  pstn by cli until") {
+	// The command's own answer is the status as the override left it: a
+	// second call could come after the expiry on a busy machine.
+	if !strings.Contains(out, "override  pstn by cli until") || !strings.Contains(out, "route     pstn") {
 		t.Fatalf("override output:\n%s", out)
-	}
-	st := e.status()
-	if st["route"] != "pstn" || field(st, "override.mode") != "pstn" || field(st, "override.source") != "cli" || field(st, "override.until") == nil {
-		t.Fatalf("status = %v", st)
 	}
 	e.waitFor("override expired", func(st map[string]any) bool {
 		return field(st, "override.mode") == "auto" && field(st, "override.until") == nil && st["route"] == "sip"
@@ -365,7 +366,7 @@ func TestE2EOverrideExpiresAndSurvivesKill9(t *testing.T) {
 	e.mustCLI("override", "pstn")
 	e.kill(syscall.SIGKILL)
 	e.start()
-	st = e.status()
+	st := e.status()
 	if st["route"] != "pstn" || field(st, "override.mode") != "pstn" {
 		t.Fatalf("after kill -9 and restart: %v", st)
 	}
@@ -572,7 +573,7 @@ func TestE2EConfigNotARegularFile(t *testing.T) {
 func TestE2EReloadStormKeepsProbe(t *testing.T) {
 	e := newE2E(t, "1s")
 	cfg, _ := os.ReadFile(e.cfg)
-	e.writeConfig(strings.Replace(string(cfg), "\toption interval '50ms'\n", "\toption interval '1s'\n\toption timeout '300ms'\n", 1))
+	e.writeConfig(strings.Replace(string(cfg), "\toption interval '200ms'\n\toption timeout '200ms'\n", "\toption interval '1s'\n\toption timeout '300ms'\n", 1))
 	e.start()
 	e.waitFor("provider up", func(st map[string]any) bool { return field(st, "wan.provider") == "up" })
 	e.mustCLI("sim", "provider", "down")
