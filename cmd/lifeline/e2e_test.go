@@ -617,6 +617,6 @@ func TestE2ESimModemDirNotLeaked(t *testing.T) {
 	})
 	e.kill(syscall.SIGTERM)
 	if _, err := os.Stat(filepath.Dir(want)); err == nil {
-		t.Fatalf("%s left after a clean stop", filepath.Dir(want))
+		t.Fatalf("%s left after a clean stop; log:\n%s", filepath.Dir(want), e.stderr)
 	}
 }

@@ -211,7 +211,7 @@ func (hw *hardware) post(in daemon.Input) {
 	hw.mu.Lock()
 	d, ctx := hw.d, hw.ctx
 	hw.mu.Unlock()
-	if d == nil {
+	if d == nil || ctx == nil { // not started, or stopped
 		return
 	}
 	if err := d.Post(ctx, in); err != nil && ctx.Err() == nil {

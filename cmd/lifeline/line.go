@@ -97,7 +97,7 @@ func (hw *hardware) checkLineNow() {
 	hw.mu.Lock()
 	l, ctx := hw.line, hw.ctx
 	hw.mu.Unlock()
-	if l == nil {
+	if l == nil || ctx == nil {
 		return
 	}
 	hw.goOwned(func() {
