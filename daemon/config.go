@@ -155,22 +155,37 @@ func readConfigFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readRegular(f, path, uci.MaxSize, nil)
+}
+
+// errNotRegular is wrapped by readRegular's refusal of a FIFO, device,
+// directory or socket.
+var errNotRegular = errors.New("not a regular file")
+
+// readRegular reads the open file f, named path in errors: a regular file
+// of at most limit bytes, which check (if not nil) also accepts.
+func readRegular(f *os.File, path string, limit int64, check func(fs.FileInfo) error) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file (%s)", path, fileKind(st.Mode()))
+		return nil, fmt.Errorf("%s: %w (%s)", path, errNotRegular, fileKind(st.Mode()))
 	}
-	tooBig := fmt.Errorf("%s: larger than %d bytes", path, uci.MaxSize)
-	if st.Size() > uci.MaxSize {
+	if check != nil {
+		if err := check(st); err != nil {
+			return nil, err
+		}
+	}
+	tooBig := fmt.Errorf("%s: larger than %d bytes", path, limit)
+	if st.Size() > limit {
 		return nil, tooBig
 	}
-	data, err := io.ReadAll(io.LimitReader(f, uci.MaxSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(data) > uci.MaxSize {
+	if int64(len(data)) > limit {
 		return nil, tooBig
 	}
 	return data, nil

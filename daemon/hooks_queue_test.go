@@ -46,6 +46,17 @@ func TestHookQueueCoalescesButNeverDropsMustDeliver(t *testing.T) {
 	}
 }
 
+// hooksDir makes a temp dir with an empty hooks.d in it.
+func hooksDir(t *testing.T) (dir, hooks string) {
+	t.Helper()
+	dir = t.TempDir()
+	hooks = filepath.Join(dir, "hooks.d")
+	if err := os.Mkdir(hooks, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, hooks
+}
+
 // gate is a FIFO a hook blocks on (`read x < FIFO`) until the test lets
 // it go, one event per line written.
 type gate struct {
@@ -110,9 +121,7 @@ func readLines(t *testing.T, sc *bufio.Scanner, n int) []string {
 // A hook stuck behind a flood of line events still hears the route change
 // (issue 15.4: 672 short calls once pushed a failover's route event out).
 func TestHookRunnerRouteSurvivesFlood(t *testing.T) {
-	dir := t.TempDir()
-	hooks := filepath.Join(dir, "hooks.d")
-	os.Mkdir(hooks, 0o755)
+	dir, hooks := hooksDir(t)
 	g := newGate(t, dir)
 	out := filepath.Join(dir, "out")
 	writeHook(t, hooks, "10-asterisk", "#!/bin/sh\nread x < "+g.path+"\necho $LIFELINE_EVENT $LIFELINE_REASON >> "+out+"\n")
@@ -138,9 +147,7 @@ func TestHookRunnerRouteSurvivesFlood(t *testing.T) {
 // Each hook has its own queue: one stuck hook does not hold back another,
 // and each sees its events in order (issue 15.5).
 func TestHookRunnerSlowHookDelaysNoOther(t *testing.T) {
-	dir := t.TempDir()
-	hooks := filepath.Join(dir, "hooks.d")
-	os.Mkdir(hooks, 0o755)
+	dir, hooks := hooksDir(t)
 	g := newGate(t, dir)
 	rec, sc := record(t, dir)
 	writeHook(t, hooks, "10-slow", "#!/bin/sh\nread x < "+g.path+"\n")
@@ -162,9 +169,7 @@ func TestHookRunnerSlowHookDelaysNoOther(t *testing.T) {
 // A hook's background children die when it exits (issue 15.9), and the
 // hook is not held up by the output pipe they keep open.
 func TestHookRunnerKillsChildrenOnExit(t *testing.T) {
-	dir := t.TempDir()
-	hooks := filepath.Join(dir, "hooks.d")
-	os.Mkdir(hooks, 0o755)
+	dir, hooks := hooksDir(t)
 	pidFile := filepath.Join(dir, "child.pid")
 	writeHook(t, hooks, "daemonize", "#!/bin/sh\nsleep 300 &\necho $! > "+pidFile+"\necho started\n")
 	var buf syncBuffer

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -142,24 +141,13 @@ func (d *StateDir) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
+	data, err := readRegular(f, d.path(name), maxStateFile, func(st fs.FileInfo) error {
+		return checkTrusted(d.path(name), st, false)
+	})
+	if errors.Is(err, errNotRegular) {
+		err = fmt.Errorf("%w: %w", ErrUntrusted, err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file (%s)", ErrUntrusted, d.path(name), fileKind(st.Mode()))
-	}
-	if err := checkTrusted(d.path(name), st, false); err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
-	if err == nil && len(data) > maxStateFile {
-		err = fmt.Errorf("larger than %d bytes", maxStateFile)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.path(name), err)
-	}
-	return data, nil
+	return data, err
 }
 
 // WriteJSON writes v as indented JSON with WriteFile.
