@@ -16,6 +16,8 @@ busybox-static   the guest's initramfs
 cpio             the guest's initramfs
 xz-utils         compressed sizes in the cross table
 stress-ng        make stress: the unit suite with every core hogged
+e2fsprogs        chattr +i: a state dir that refuses writes (daemon storage test)
+util-linux       prlimit: the control socket flood under a low descriptor limit
 "
 
 need=""
