@@ -1,14 +1,14 @@
 package daemon
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -100,9 +100,9 @@ func (d *StateDir) path(name string) string { return filepath.Join(d.Path, name)
 // written, synced and renamed over the old one, so a reader or a crash sees
 // the old or the new content, never a mix.
 func (d *StateDir) WriteFile(name string, data []byte) error {
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	tmp := "." + name + ".tmp" + hex.EncodeToString(rnd[:])
+	// O_EXCL makes a clash an error, never a shared file; the dir is
+	// ours alone, so a random suffix is only against our own leftovers.
+	tmp := "." + name + ".tmp" + strconv.FormatUint(rand.Uint64(), 36)
 	f, err := d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", d.path(name), err)
