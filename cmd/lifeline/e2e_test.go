@@ -620,3 +620,30 @@ func TestE2ESimModemDirNotLeaked(t *testing.T) {
 		t.Fatalf("%s left after a clean stop; log:\n%s", filepath.Dir(want), e.stderr)
 	}
 }
+
+// Through the binary: a hook stuck on its first event does not hold back
+// another hook's route event (issue 15.5).
+func TestE2ESlowHookDelaysNoOther(t *testing.T) {
+	e := newE2E(t, "1s")
+	hooks := filepath.Join(e.dir, "hooks.d")
+	os.Mkdir(hooks, 0o755)
+	gate := filepath.Join(e.dir, "gate")
+	if err := syscall.Mkfifo(gate, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(hooks, "10-slow"), []byte("#!/bin/sh\nread x < "+gate+"\n"), 0o755)
+	os.WriteFile(filepath.Join(hooks, "20-fast"), []byte("#!/bin/sh\necho fast $LIFELINE_EVENT $LIFELINE_ROUTE\n"), 0o755)
+	cfg, _ := os.ReadFile(e.cfg)
+	e.writeConfig(strings.Replace(string(cfg), "config lifeline 'main'\n", "config lifeline 'main'\n\toption hook_timeout '1h'\n", 1))
+	e.start()
+	e.mustCLI("sim", "wan", "down")
+	e.waitLog(`line="fast route pstn"`)
+	// Let the slow hook go (one line per event) so the daemon stops at once.
+	g, err := os.OpenFile(gate, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close() // after the stop: a FIFO without a writer blocks its readers' open
+	g.WriteString(strings.Repeat("go\n", 10))
+	e.kill(syscall.SIGTERM)
+}
