@@ -257,11 +257,11 @@ func (s *ControlServer) serve(c net.Conn) {
 		writeResponse(c, Response{Error: fmt.Sprintf("%v: larger than %d bytes", ErrRequest, MaxRequest)})
 		// Closing with the rest unread would reset the connection, and
 		// the client would lose the answer: end our side, then read
-		// what is still coming (bounded by the deadline and 1 MiB).
+		// what is still coming (bounded by the connection's deadline
+		// and 1 MiB).
 		if uc, ok := c.(*net.UnixConn); ok {
 			uc.CloseWrite()
 		}
-		c.SetReadDeadline(time.Now().Add(time.Second))
 		io.Copy(io.Discard, io.LimitReader(c, 1<<20))
 		return
 	}
