@@ -32,7 +32,7 @@ func (hw *hardware) runKeys(ctx context.Context, goOwned func(func())) error {
 			s.Close()
 		}
 	}
-	buttons := map[string]string{} // uevent BUTTON= → key name
+	buttons := buttonKeys(hw.board)
 	inputs := map[string]map[uint16]string{}
 	for _, k := range hw.board.Keys {
 		switch k.Source {
@@ -43,8 +43,6 @@ func (hw *hardware) runKeys(ctx context.Context, goOwned func(func())) error {
 				return fmt.Errorf("key %q: %w", k.Name, err)
 			}
 			srcs = append(srcs, src)
-		case "button":
-			buttons[k.Button] = k.Name
 		case "input":
 			if inputs[k.Device] == nil {
 				inputs[k.Device] = map[uint16]string{}
@@ -87,6 +85,18 @@ func (hw *hardware) runKeys(ctx context.Context, goOwned func(func())) error {
 		}
 	})
 	return nil
+}
+
+// buttonKeys maps the uevent BUTTON= names of the board's button keys to
+// the keys' names.
+func buttonKeys(b *boards.Board) map[string]string {
+	m := map[string]string{}
+	for _, k := range b.Keys {
+		if k.Source == "button" {
+			m[k.Button] = k.Name
+		}
+	}
+	return m
 }
 
 // filterKeys passes only the board's buttons: OpenWrt broadcasts every
