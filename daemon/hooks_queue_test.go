@@ -136,11 +136,33 @@ func TestHookRunnerRouteSurvivesFlood(t *testing.T) {
 	g.open(800)
 	h.Close(context.Background())
 	data, _ := os.ReadFile(out)
-	// The waiting line events coalesce into the latest, which comes after
-	// the route event it followed.
-	want := "start first\nroute failover\nline 699\n"
-	if string(data) != want {
-		t.Fatalf("hook saw\n%s\nwant\n%s", data, want)
+	// Whatever the interleaving of Notify, the dispatcher and the hook,
+	// the hook sees start first, the route change once and in its place
+	// among the line events, and the latest line last. When the gate
+	// opens, at most one line event waits in the runner's queue, one in
+	// the hook's and one in the dispatcher's hands: 700 line events
+	// coalesce into at most 3 runs.
+	got := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(got) < 3 || got[0] != "start first" || got[len(got)-1] != "line 699" || len(got) > 5 {
+		t.Fatalf("hook saw\n%s", data)
+	}
+	routes, last := 0, -1
+	for _, l := range got[1:] {
+		if l == "route failover" {
+			routes++
+			if last > 350 {
+				t.Fatalf("route after line %d:\n%s", last, data)
+			}
+			continue
+		}
+		var n int
+		if _, err := fmt.Sscanf(l, "line %d", &n); err != nil || n <= last || (routes == 1) != (n > 350) {
+			t.Fatalf("line events out of order around the route:\n%s", data)
+		}
+		last = n
+	}
+	if routes != 1 {
+		t.Fatalf("route event seen %d times:\n%s", routes, data)
 	}
 }
 
