@@ -38,7 +38,7 @@ type hardware struct {
 	proxy       *proxyAdapter
 	shedder     ifctl.Actuator
 	closers     []func() error // process-lifetime resources, closed by Close
-	gw          gatewaySlot    // the running SIP-to-line gateway (gateway.go; empty without the build tag)
+	gw          gatewaySlot    // the running SIP-to-line gateway (gateway.go)
 
 	// The watchers, each restarted only when what it depends on changes.
 	probe, wan, power, keys, proxyRun slot
