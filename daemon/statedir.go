@@ -31,15 +31,15 @@ const (
 const maxStateFile = 64 << 10
 
 // StateDir reads and atomically writes the files of one directory: the
-// state dir or the persist dir. It holds the directory open and resolves
-// every name beneath it, so no symbolic link leads out of it (os.Root),
-// and it reads only regular files owned by root or the daemon's user:
+// state dir or the persist dir. It holds the directory open and opens its
+// files relative to it (openat) with O_NOFOLLOW, so no symbolic link leads
+// out of it, and it reads only regular files owned by root or the daemon's user:
 // anything else is reported as ErrUntrusted and ignored by the callers.
 // Its methods are safe for concurrent use; the daemon calls them from its
 // loop only.
 type StateDir struct {
 	Path string
-	root *os.Root
+	dir  *os.File // the directory, opened once; nil after Close
 }
 
 // OpenStateDir opens path, creating it (mode 0755) if needed. It refuses
@@ -64,13 +64,16 @@ func OpenStateDir(path string) (*StateDir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state dir %s: %w", path, err)
 	}
-	root, err := os.OpenRoot(real)
+	dir, err := os.Open(real)
 	if err != nil {
 		return nil, fmt.Errorf("state dir %s: %w", path, err)
 	}
 	// Checked on the opened directory: a rename after the check does not
 	// change what is used.
-	st, err := root.Stat(".")
+	st, err := dir.Stat()
+	if err == nil && !st.IsDir() {
+		err = fmt.Errorf("%s: not a directory", real)
+	}
 	if err == nil {
 		err = checkTrusted(real, st, false)
 	}
@@ -78,20 +81,33 @@ func OpenStateDir(path string) (*StateDir, error) {
 		err = checkParents(real)
 	}
 	if err != nil {
-		root.Close()
+		dir.Close()
 		return nil, fmt.Errorf("state dir %s: %w", path, err)
 	}
-	return &StateDir{Path: path, root: root}, nil
+	return &StateDir{Path: path, dir: dir}, nil
 }
 
 // Close releases the directory. It is idempotent.
 func (d *StateDir) Close() error {
-	if d == nil || d.root == nil {
+	if d == nil || d.dir == nil {
 		return nil
 	}
-	err := d.root.Close()
-	d.root = nil
+	err := d.dir.Close()
+	d.dir = nil
 	return err
+}
+
+// openat opens name, a plain name in the directory (no slash), never
+// through a symbolic link (ELOOP instead).
+func (d *StateDir) openat(name string, flags int, perm uint32) (*os.File, error) {
+	if strings.ContainsRune(name, '/') || name == ".." || name == "." {
+		return nil, &fs.PathError{Op: "open", Path: d.path(name), Err: fs.ErrInvalid}
+	}
+	fd, err := syscall.Openat(int(d.dir.Fd()), name, flags|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: d.path(name), Err: err}
+	}
+	return os.NewFile(uintptr(fd), d.path(name)), nil
 }
 
 func (d *StateDir) path(name string) string { return filepath.Join(d.Path, name) }
@@ -103,24 +119,25 @@ func (d *StateDir) WriteFile(name string, data []byte) error {
 	// O_EXCL makes a clash an error, never a shared file; the dir is
 	// ours alone, so a random suffix is only against our own leftovers.
 	tmp := "." + name + ".tmp" + strconv.FormatUint(rand.Uint64(), 36)
-	f, err := d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	f, err := d.openat(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", d.path(name), err)
 	}
-	defer d.root.Remove(tmp) // no-op after a successful rename
+	dirfd := int(d.dir.Fd())
 	if _, err = f.Write(data); err == nil {
+		err = f.Chmod(0o644) // whatever the umask
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = d.root.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = d.root.Rename(tmp, name)
+		err = syscall.Renameat(dirfd, tmp, dirfd, name)
 	}
 	if err != nil {
+		syscall.Unlinkat(dirfd, tmp)
 		return fmt.Errorf("write %s: %w", d.path(name), err)
 	}
 	return nil
@@ -131,12 +148,10 @@ func (d *StateDir) WriteFile(name string, data []byte) error {
 // an error satisfying errors.Is(err, fs.ErrNotExist); a file another user
 // planted, one satisfying errors.Is(err, ErrUntrusted).
 func (d *StateDir) ReadFile(name string) ([]byte, error) {
-	if st, err := d.root.Lstat(name); err != nil {
-		return nil, err
-	} else if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file (%s)", ErrUntrusted, d.path(name), fileKind(st.Mode()))
+	f, err := d.openat(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%w: %s is a symbolic link", ErrUntrusted, d.path(name))
 	}
-	f, err := d.root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
