@@ -23,11 +23,8 @@ type Caller struct {
 // ParseCLIP parses "+CLIP: <number>,<type>[,<subaddr>,<satype>[,<alpha>[,<CLI validity>]]]"
 // (3GPP TS 27.007 section 7.6).
 func ParseCLIP(line string) (Caller, error) {
-	fs, err := Split(line, "+CLIP:")
+	fs, err := splitN(line, "+CLIP:", 2)
 	if err != nil {
-		return Caller{}, err
-	}
-	if err := need(fs, 2, line); err != nil {
 		return Caller{}, err
 	}
 	c := Caller{Number: fs[0].Text, Validity: -1}
@@ -288,11 +285,8 @@ type IMS struct {
 
 // ParseQCFGIMS parses the answer to AT+QCFG="ims".
 func ParseQCFGIMS(line string) (IMS, error) {
-	fs, err := Split(line, "+QCFG:")
+	fs, err := splitN(line, "+QCFG:", 2)
 	if err != nil {
-		return IMS{}, err
-	}
-	if err := need(fs, 2, line); err != nil {
 		return IMS{}, err
 	}
 	if fs[0].Text != "ims" {

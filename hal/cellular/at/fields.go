@@ -82,6 +82,15 @@ func splitFields(s, line string) ([]Field, error) {
 	}
 }
 
+// splitN is Split requiring at least n fields.
+func splitN(line, prefix string, n int) ([]Field, error) {
+	fs, err := Split(line, prefix)
+	if err == nil {
+		err = need(fs, n, line)
+	}
+	return fs, err
+}
+
 // ints converts fields to integers; an empty field becomes -1 (omitted).
 func ints(fs []Field, line string) ([]int, error) {
 	out := make([]int, len(fs))

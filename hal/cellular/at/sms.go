@@ -15,11 +15,8 @@ type NewMessage struct {
 
 // ParseCMTI parses "+CMTI: <mem>,<index>" (3GPP TS 27.005 section 3.4.1).
 func ParseCMTI(line string) (NewMessage, error) {
-	fs, err := Split(line, "+CMTI:")
+	fs, err := splitN(line, "+CMTI:", 2)
 	if err != nil {
-		return NewMessage{}, err
-	}
-	if err := need(fs, 2, line); err != nil {
 		return NewMessage{}, err
 	}
 	i, err := fs[1].Int()
@@ -59,11 +56,8 @@ func ParseCMT(line string) (MessageHeader, error) {
 // ParseCMGR parses "+CMGR: <stat>,[<alpha>],<length>" (PDU mode) or
 // "+CMGR: <stat>,<oa>,[<alpha>],[<scts>][,...]" (text mode).
 func ParseCMGR(line string) (MessageHeader, error) {
-	fs, err := Split(line, "+CMGR:")
+	fs, err := splitN(line, "+CMGR:", 2)
 	if err != nil {
-		return MessageHeader{}, err
-	}
-	if err := need(fs, 2, line); err != nil {
 		return MessageHeader{}, err
 	}
 	h, err := messageHeader(fs[1:], line)

@@ -229,11 +229,8 @@ type Signal struct {
 
 // ParseCSQ parses "+CSQ: <rssi>,<ber>".
 func ParseCSQ(line string) (Signal, error) {
-	fs, err := Split(line, "+CSQ:")
+	fs, err := splitN(line, "+CSQ:", 2)
 	if err != nil {
-		return Signal{}, err
-	}
-	if err := need(fs, 2, line); err != nil {
 		return Signal{}, err
 	}
 	n, err := ints(fs[:2], line)

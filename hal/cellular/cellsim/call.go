@@ -179,8 +179,18 @@ func (s *Sim) ringLines(number string) []string {
 
 // repeatRing repeats RING and +CLIP until stop closes.
 func (s *Sim) repeatRing(p *plug, number string, stop <-chan struct{}) {
+	s.every(p, stop, RingEvery, func() bool {
+		s.send(p, s.ringLines(number)...)
+		return true
+	})
+}
+
+// every calls fn each period on the injected clock until stop or the
+// plug's stop closes or fn returns false. It runs as a goroutine of p
+// (the caller did p.wg.Add).
+func (s *Sim) every(p *plug, stop <-chan struct{}, period time.Duration, fn func() bool) {
 	defer p.wg.Done()
-	t := s.clk.NewTimer(RingEvery)
+	t := s.clk.NewTimer(period)
 	defer t.Stop()
 	for {
 		select {
@@ -190,8 +200,10 @@ func (s *Sim) repeatRing(p *plug, number string, stop <-chan struct{}) {
 			return
 		case <-t.C():
 		}
-		s.send(p, s.ringLines(number)...)
-		t.Reset(RingEvery)
+		if !fn() {
+			return
+		}
+		t.Reset(period)
 	}
 }
 
@@ -253,34 +265,24 @@ func (s *Sim) readAudio(p *plug) {
 
 // runAudio writes one frame every frame period until stop closes: the
 // oldest echoed audio, or silence. A frame the host does not read in time
-// is dropped, as a USB serial port's would be.
+// is dropped, as a USB serial port's would be (the write deadline is a
+// bailout on the real clock, not a synchronisation).
 func (s *Sim) runAudio(p *plug, stop <-chan struct{}) {
-	defer p.wg.Done()
 	size := s.prof.Audio.FrameBytes
-	t := s.clk.NewTimer(s.frame)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-p.stop:
-			return
-		case <-t.C():
-		}
+	s.every(p, stop, s.frame, func() bool {
 		frame := make([]byte, size)
 		s.mu.Lock()
 		n := copy(frame, s.echo)
 		s.echo = s.echo[:copy(s.echo, s.echo[n:])]
 		s.mu.Unlock()
 		p.auM.SetWriteDeadline(time.Now().Add(5 * time.Millisecond))
-		if _, err := p.auM.Write(frame); err == nil {
+		_, err := p.auM.Write(frame)
+		if err == nil {
 			s.mu.Lock()
 			s.st.AudioOut++
 			s.notify()
 			s.mu.Unlock()
-		} else if !os.IsTimeout(err) {
-			return
 		}
-		t.Reset(s.frame)
-	}
+		return err == nil || os.IsTimeout(err)
+	})
 }
