@@ -56,7 +56,13 @@ type GatewayConfig struct {
 	// caller's number in From), e.g. the phones' proxy; "" leaves
 	// incoming calls to the telephone on the line.
 	Incoming string
+	// RTPTimeout ends a call whose phone has sent no RTP for this long
+	// (option rtp_timeout, default DefaultRTPTimeout); 0 never does.
+	RTPTimeout time.Duration
 }
+
+// DefaultRTPTimeout is the gateway's default RTP inactivity timeout.
+const DefaultRTPTimeout = 30 * time.Second
 
 // DefaultGatewayPrefix is the PSTN access code of FXO adapters such as the
 // Grandstream HT503.
@@ -336,6 +342,7 @@ func (r *reader) gateway() *GatewayConfig {
 	g.Emergency = r.list("emergency", dialString)
 	// The gateway's user agent does no DNS: rings go to an IP address.
 	g.Incoming = r.str("incoming", "", sipURIWithIP)
+	g.RTPTimeout = r.dur("rtp_timeout", DefaultRTPTimeout, 0, 24*time.Hour)
 	if r.err != nil {
 		return g
 	}
