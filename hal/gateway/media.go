@@ -166,3 +166,18 @@ func (w *rtpWatch) Stop() {
 		w.timer.Stop()
 	}
 }
+
+// rtcpRemote is where a call's RTCP goes: the phone's a=rtcp when its
+// address is the RTP's (or passes the same media address check), else the
+// RTP port + 1 (zero: the bridge's default).
+func (g *Gateway) rtcpRemote(l leg) netip.AddrPort {
+	r := l.choice.RTCP
+	if !r.IsValid() || r.Addr() == l.choice.Remote.Addr() {
+		return r
+	}
+	if err := checkMediaAddr(r.Addr(), l.choice.Remote.Addr(), g.mediaNetworks()); err != nil {
+		l.log.Warn("gateway: the phone's RTCP address is not allowed, using the RTP port + 1", "err", err)
+		return netip.AddrPort{}
+	}
+	return r
+}
