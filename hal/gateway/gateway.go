@@ -10,13 +10,14 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"lifeline/hal/clock"
+	"lifeline/hal/gateway/dialplan"
+	"lifeline/hal/gateway/guard"
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
 	"lifeline/hal/voice"
@@ -71,6 +72,24 @@ type Config struct {
 	// a call that is not an emergency call: that call is ended (BYE to
 	// its phone, the line hung up) and the emergency number dialled.
 	Emergency []string
+	// Numbering turns E.164 numbers ("+4930…") into what the line dials;
+	// its Prefix is ignored (Prefix above is stripped).
+	Numbering dialplan.Numbering
+	// Allow and Block are the dial plan's patterns (dialplan.Plan): with
+	// Emergency they decide which numbers may go out; a number they keep
+	// in gets 403. nil Block blocks nothing.
+	Allow, Block []string
+	// Sources, when not nil, are who may send SIP to the gateway (the
+	// proxy): anyone else gets one 403 at most (hal/gateway/guard). nil
+	// lets anyone in.
+	Sources []netip.Prefix
+	// CallsPerMinute bounds the calls dialled in any 60 s (emergency calls
+	// are neither counted nor refused); beyond it an INVITE gets 503 with
+	// Retry-After. 0: no bound.
+	CallsPerMinute int
+	// MaxDuration ends a call that has lasted this long since the line
+	// answered (BYE to the phone, the line hung up); 0: no bound.
+	MaxDuration time.Duration
 	// OnCallsChanged, when set, is called after a call starts or ends
 	// (Calls changed), from the call's goroutine; it must not block.
 	OnCallsChanged func()
@@ -88,10 +107,14 @@ type Gateway struct {
 	incomingTarget sip.Uri      // cfg.Incoming parsed
 	incomingLine   IncomingLine // nil: no calls from the line
 
-	mu      sync.Mutex // guards running, active and users
+	numbering dialplan.Numbering
+	plan      dialplan.Plan
+
+	mu      sync.Mutex // guards running, active, users and dialled
 	running bool
 	active  map[string]CallStatus
 	users   map[*lineUser]struct{} // calls holding or setting up the line
+	dialled []time.Time            // when the calls of the last minute were admitted, oldest first
 }
 
 // lineUser is a call holding the line, or setting it up; an emergency
@@ -213,8 +236,22 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "lifeline"
 	}
+	if cfg.CallsPerMinute < 0 || cfg.MaxDuration < 0 {
+		return nil, fmt.Errorf("%w: negative CallsPerMinute or MaxDuration", ErrConfig)
+	}
+	if cfg.Sources != nil {
+		sources := slices.Clone(cfg.Sources)
+		cfg.Conn = guard.New(cfg.Conn, guard.Config{Clock: cfg.Clock, Logger: cfg.Logger, Allowed: func(a netip.Addr) bool {
+			return slices.ContainsFunc(sources, func(p netip.Prefix) bool { return p.Contains(a) })
+		}})
+	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{}, users: map[*lineUser]struct{}{},
-		contact: sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}
+		contact:   sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port},
+		numbering: cfg.Numbering, plan: dialplan.Plan{Allow: cfg.Allow, Block: cfg.Block, Emergency: cfg.Emergency}}
+	g.numbering.Prefix = ""
+	if cfg.Prefix != "-" {
+		g.numbering.Prefix = cfg.Prefix
+	}
 	if cfg.Incoming != "" {
 		u, err := parseIncoming(cfg.Incoming)
 		if err != nil {
@@ -229,15 +266,11 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// Number returns the number to dial for the request URI's user part: the
-// prefix stripped (and "tel:"-style visual separators removed).
-func (g *Gateway) Number(user string) string {
-	n := strings.NewReplacer("-", "", ".", "", " ", "", "(", "", ")", "").Replace(user)
-	if g.cfg.Prefix != "-" {
-		n = strings.TrimPrefix(n, g.cfg.Prefix)
-	}
-	return n
-}
+// Number returns the number to dial for a sip: Request-URI's user part
+// (see dialplan.Numbering.Dial): escapes undone, parameters and visual
+// separators dropped, the prefix stripped, E.164 turned into the line's
+// form. A user part that is no dialable number is dialplan.ErrNumber.
+func (g *Gateway) Number(user string) (string, error) { return g.numbering.Dial("sip", user) }
 
 // Run serves SIP on Conn until ctx ends, then ends every call (BYE to the
 // phone, the line hung up), closes Conn and returns nil once every
@@ -298,12 +331,20 @@ func Status(err error) (int, string) {
 // goroutine for the request.
 func (g *Gateway) invite(tx *sipua.ServerTx) {
 	req := tx.Request()
-	number := g.Number(req.Recipient.User)
-	log := g.log.With("call-id", req.CallID().Value(), "number", number)
-	respond := func(code int, reason string) {
-		if err := tx.Respond(code, reason, nil); err != nil {
+	log := g.log.With("call-id", req.CallID().Value(), "from", tx.Source())
+	respond := func(code int, reason string, hdrs ...sip.Header) {
+		if err := tx.Respond(code, reason, nil, hdrs...); err != nil {
 			log.Debug("gateway: respond", "code", code, "err", err)
 		}
+	}
+	number, refusal := g.admit(req.Recipient)
+	if number != "" {
+		log = log.With("number", number)
+	}
+	if refusal != nil {
+		log.Warn("gateway: call refused", "code", refusal.code, "why", refusal.why)
+		respond(refusal.code, refusal.reason, refusal.hdrs...)
+		return
 	}
 	respond(sip.StatusTrying, "Trying")
 

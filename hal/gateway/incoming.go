@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -249,6 +251,14 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	// the call in the status.
 	defer g.track(CallStatus{CallID: l.callID, Direction: l.direction, Number: l.number, Codec: l.choice.Codec,
 		Format: c.Format, Started: c.Started})()
+	// MaxDuration counts from here, the line's answer, on the gateway's
+	// clock; armed before the 200 goes out.
+	var limit <-chan time.Time
+	if g.cfg.MaxDuration > 0 {
+		t := g.cfg.Clock.NewTimer(g.cfg.MaxDuration)
+		defer t.Stop()
+		limit = t.C()
+	}
 	dlg, err := up()
 	if err != nil {
 		return err
@@ -258,6 +268,8 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	case <-dlg.Done():
 		l.log.Info("gateway: the SIP side hung up")
 		return nil
+	case <-limit:
+		why = "maximum call duration " + g.cfg.MaxDuration.String() + " reached"
 	case <-b.Done():
 		why = "modem ended its stream"
 	case ev := <-lineGone:
@@ -265,7 +277,7 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	case <-cctx.Done():
 		why = "line hung up"
 	}
-	l.log.Info("gateway: the line side ended the call", "why", why)
+	l.log.Info("gateway: ending the call", "why", why)
 	b.Close()
 	byeCtx, cancelBye := context.WithTimeout(context.WithoutCancel(cctx), g.cfg.ByeTimeout)
 	defer cancelBye()
@@ -308,7 +320,48 @@ func (g *Gateway) callerFrom(c modem.CallerID) *sip.FromHeader {
 	if !dialable(c.Number) && c.Name == "" {
 		name = "Anonymous"
 	}
-	return &sip.FromHeader{DisplayName: name, Address: g.callerURI(c), Params: sip.NewParams()}
+	return &sip.FromHeader{DisplayName: quoteDisplayName(name), Address: g.callerURI(c), Params: sip.NewParams()}
+}
+
+// maxDisplayName bounds a display name from the line, in runes (caller
+// ID names are 15 characters in ETSI EN 300 659-3, some more elsewhere).
+const maxDisplayName = 64
+
+// quoteDisplayName makes a caller's name from the line the inside of an
+// RFC 3261 quoted-string display name (the header writer adds the quotes):
+// '"' and '\' become quoted-pairs, control characters (CR and LF
+// included) and invalid UTF-8 are dropped, space runs folded, and the name
+// cut at maxDisplayName runes.
+func quoteDisplayName(s string) string {
+	var b strings.Builder
+	n := 0
+	space := false
+	for _, r := range strings.ToValidUTF8(s, "") {
+		if n == maxDisplayName {
+			break
+		}
+		switch {
+		case r == utf8.RuneError, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
+			continue
+		case r == ' ':
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+			if n == maxDisplayName {
+				break
+			}
+		}
+		if r == '"' || r == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
 }
 
 // dialable: digits, *, # and a leading +, as caller ID numbers are.
