@@ -55,6 +55,9 @@ type GatewayConfig struct {
 	// caller's number in From), e.g. the phones' proxy; "" leaves
 	// incoming calls to the telephone on the line.
 	Incoming string
+	// GatewayPolicy: who may call, what may be dialled and how
+	// (config_gateway.go).
+	GatewayPolicy
 }
 
 // DefaultGatewayPrefix is the PSTN access code of FXO adapters such as the
@@ -74,7 +77,7 @@ type ProxyConfig struct {
 // ProviderConfig is the SIP provider probed for health.
 type ProviderConfig struct {
 	Host         string // empty: no probe, the provider counts as up
-	Port         int
+	Port         int    // 0 (no port option): SRV (_sip._udp / _sip._tcp), else 5060 (RFC 3263)
 	Transport    string // udp | tcp
 	Interval     time.Duration
 	FastInterval time.Duration
@@ -122,7 +125,7 @@ func DefaultConfig() *Config {
 		HookTimeout:  10 * time.Second,
 		LogLevel:     "info",
 		Provider: ProviderConfig{
-			Port: 5060, Transport: "udp", Interval: time.Second,
+			Transport: "udp", Interval: time.Second,
 			FastInterval: 200 * time.Millisecond, Timeout: 300 * time.Millisecond, DownAfter: 3,
 		},
 		Battery: BatteryConfig{
@@ -253,6 +256,7 @@ func (r *reader) gateway() *GatewayConfig {
 	g.Prefix = r.str("prefix", DefaultGatewayPrefix, dialString)
 	g.Emergency = r.list("emergency", dialString)
 	g.Incoming = r.str("incoming", "", sipURI)
+	g.GatewayPolicy = r.gatewayPolicy()
 	if r.err != nil {
 		return g
 	}

@@ -157,7 +157,7 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			return
 		}
-		if c.Provider.DownAfter < 1 || c.Provider.Interval <= 0 || c.Provider.Port < 1 {
+		if c.Provider.DownAfter < 1 || c.Provider.Interval <= 0 || c.Provider.Port < 0 || c.Provider.Port > 65535 {
 			t.Fatalf("invalid config accepted: %+v", c.Provider)
 		}
 	})
