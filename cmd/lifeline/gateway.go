@@ -21,13 +21,18 @@ type gatewaySlot struct {
 }
 
 // checkGateway: a gateway needs a line to carry its calls (the sim board
-// brings its own modem).
+// brings its own modem), and must not listen on the WAN.
 func checkGateway(c *daemon.Config, b *boards.Board) error {
-	if g := c.Gateway; g != nil && c.Line == nil && b.Driver != "sim" {
+	g := c.Gateway
+	if g == nil {
+		return nil
+	}
+	if c.Line == nil && b.Driver != "sim" {
 		return fmt.Errorf("%w: %s:%d: gateway '%s': needs a line section to carry the calls",
 			daemon.ErrConfig, c.Source, g.Line, g.Name)
 	}
-	return nil
+	_, err := gatewayBind(c)
+	return err
 }
 
 // startGateway serves SIP on the gateway's listen address and carries the
@@ -46,12 +51,18 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 		hw.log.Warn("gateway configured but no line to carry its calls", "gateway", gc.Name)
 		return nil
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(gc.Listen))
+	bind, err := gatewayBind(cfg)
 	if err != nil {
-		return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, gc.Listen, err)
+		return err
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(bind))
+	if err != nil {
+		return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, bind, err)
 	}
 	g, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
 		Incoming: gc.Incoming, Emergency: gc.Emergency, Clock: hw.clk, Logger: hw.log.With("part", "gateway"),
+		Numbering: gc.Numbering(), Allow: gc.Allow, Block: gc.Block, Sources: gatewaySources(gc, bind.Addr()),
+		CallsPerMinute: gc.CallsPerMinute, MaxDuration: gc.MaxDuration,
 		// The daemon's queue is short work: status.json shows the call
 		// when it starts and ends, not at the next unrelated change.
 		OnCallsChanged: func() { hw.post(daemon.CallsInput{}) }})
@@ -63,7 +74,9 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 	hw.gw.g = g
 	hw.gw.mu.Unlock()
 	hw.log.Info("SIP-to-line gateway", "listen", conn.LocalAddr(), "rtp_address", gc.RTPAddress,
-		"prefix", gc.Prefix, "emergency", gc.Emergency, "incoming", gc.Incoming)
+		"prefix", gc.Prefix, "emergency", gc.Emergency, "incoming", gc.Incoming,
+		"block", gc.Block, "allow", gc.Allow, "allow_source", gc.AllowSource,
+		"calls_per_minute", gc.CallsPerMinute, "max_duration", gc.MaxDuration)
 	hw.goVoice(func() {
 		defer func() {
 			hw.gw.mu.Lock()

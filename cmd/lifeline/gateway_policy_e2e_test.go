@@ -1,0 +1,152 @@
+//go:build gateway
+
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"lifeline/hal/kamailio/siprig"
+	"lifeline/hal/voice/voicetest"
+)
+
+// hostAddr returns an interface of this machine with a non-loopback IPv4
+// address, to play the WAN (or a stranger on it); it skips without one.
+func hostAddr(t *testing.T) (string, netip.Addr) {
+	t.Helper()
+	ifs, _ := net.Interfaces()
+	for _, ifi := range ifs {
+		addrs, _ := ifi.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP.To4()); ok && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() && ifi.Flags&net.FlagUp != 0 {
+					return ifi.Name, ip
+				}
+			}
+		}
+	}
+	t.Skip("needs an interface with a non-loopback IPv4 address")
+	return "", netip.Addr{}
+}
+
+// TestE2EGatewayListenNotOnWAN (issue 15 item 1): a gateway whose listen
+// or rtp_address is an address of the WAN interface is refused by check
+// and by run, naming the option and the interface.
+func TestE2EGatewayListenNotOnWAN(t *testing.T) {
+	wan, addr := hostAddr(t)
+	e, sim := newGatewayE2E(t)
+	base := fmt.Sprintf(gwLineConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), 5080)
+	base = strings.Replace(base, "option wan_interface 'lo'", "option wan_interface '"+wan+"'", 1)
+	for _, tc := range []struct{ name, config, opt string }{
+		{"listen", strings.Replace(base, "127.0.0.1:5080", addr.String()+":5080", 1), "listen"},
+		{"wildcard listen binds rtp_address", strings.Replace(base, "'127.0.0.1:5080'", "':5080'\n\toption rtp_address '"+addr.String()+"'", 1), "listen"},
+		{"rtp_address", strings.Replace(base, "'127.0.0.1:5080'", "'127.0.0.1:5080'\n\toption rtp_address '"+addr.String()+"'", 1), "rtp_address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.writeConfig(tc.config)
+			want := fmt.Sprintf("gateway 'gw' option '%s': %s is an address of the WAN interface %s", tc.opt, addr, wan)
+			for _, args := range [][]string{
+				{"check", "-c", e.cfg, "--board", "generic"},
+				{"run", "-c", e.cfg, "--board", "generic", "--state-dir", e.dir, "--socket", e.sock},
+			} {
+				_, errs, code := e.cli(args...)
+				if code != 1 || !strings.Contains(errs, want) {
+					t.Fatalf("lifeline %s: exit %d, stderr %q; want exit 1 and %q", args[0], code, errs, want)
+				}
+			}
+		})
+	}
+}
+
+// TestE2EGatewayPolicy (issues 14 item 7 and 15 item 1) through the real
+// binary with the default policy and a country code: E.164 numbers are
+// dialled in the national form, international and premium-rate numbers
+// get 403, a source that is not the proxy gets one 403 and dials nothing,
+// and beyond calls_per_minute an INVITE gets 503.
+func TestE2EGatewayPolicy(t *testing.T) {
+	_, stranger := hostAddr(t)
+	e, sim := newGatewayE2E(t)
+	sipPort := siprig.FreePort(t)
+	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort) +
+		"\toption country_code '49'\n\toption calls_per_minute '1'\n")
+	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
+		t.Fatalf("check: exit %d: %s%s", code, out, errs)
+	}
+	e.start()
+	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	e.waitLog("SIP-to-line gateway")
+	phone := newSIPPhone(t, sipPort)
+	final := func(codes []int) int {
+		if len(codes) == 0 {
+			return 0
+		}
+		return codes[len(codes)-1]
+	}
+	dialled := func() []string {
+		var out []string
+		for _, c := range sim.Commands() {
+			if strings.HasPrefix(c, "ATD") && c != "ATDT;" {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+
+	var rtpPort int
+	for _, user := range []string{"*00%2B33123456", "0033123456", "*0009001234567", "11833"} {
+		_, rtpPort = voicetest.EvenUDP(t)
+		if _, codes, _ := phone.invite(user, rtpPort); final(codes) != 403 {
+			t.Fatalf("%s: responses %v, want 403", user, codes)
+		}
+	}
+
+	// A stranger (this host's address is not loopback, not the gateway's
+	// and not listed) gets one 403 no larger than its INVITE.
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(stranger, 0)))
+	if err != nil {
+		t.Skipf("cannot bind %s: %v", stranger, err)
+	}
+	defer conn.Close()
+	inv := fmt.Sprintf("INVITE sip:5551234@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-stranger\r\n"+
+		"From: <sip:x@%s>;tag=1\r\nTo: <sip:5551234@127.0.0.1>\r\nCall-ID: stranger\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"+
+		"Content-Length: 0\r\n\r\n", sipPort, conn.LocalAddr(), stranger)
+	if _, err := conn.WriteTo([]byte(inv), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sipPort}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	n, err := conn.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 403 Forbidden\r\n") || n > len(inv) {
+		t.Fatalf("stranger got %q, %v; want one 403 no larger than its %d-byte INVITE", buf[:n], err, len(inv))
+	}
+	e.waitLog("SIP request from a source that may not use the gateway refused")
+
+	_, rtpPort = voicetest.EvenUDP(t)
+	sess, codes, err := phone.invite("*00+4930123", rtpPort)
+	if err != nil || final(codes) != 200 {
+		t.Fatalf("+4930123: %v, responses %v; want 200\nlog:\n%s", err, codes, e.stderr)
+	}
+	if err := sess.Ack(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Bye(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("line idle", func(st map[string]any) bool {
+		calls, _ := st["calls"].([]any)
+		return len(calls) == 0 && field(st, "line.state") == "idle"
+	})
+	_, rtpPort = voicetest.EvenUDP(t)
+	if _, codes, _ := phone.invite("5559876", rtpPort); final(codes) != 503 {
+		t.Fatalf("second call in a minute with calls_per_minute 1: responses %v, want 503", codes)
+	}
+	if got, want := dialled(), []string{"ATDT030123"}; !slices.Equal(got, want) {
+		t.Fatalf("dialled %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"lifeline/daemon"
+)
+
+// gatewayBind returns the address the gateway's SIP socket binds: listen,
+// or for a wildcard listen (":5080") rtp_address with listen's port — never
+// every address, so never the WAN's. It refuses a bind address (or an
+// rtp_address) that the WAN interface holds now: the gateway must not be
+// reachable from the internet. A WAN interface that does not exist (yet)
+// holds no address; a loopback address is reachable from this host only,
+// whichever interface holds it.
+func gatewayBind(c *daemon.Config) (netip.AddrPort, error) {
+	g := c.Gateway
+	bind := g.Listen
+	if bind.Addr().IsUnspecified() {
+		bind = netip.AddrPortFrom(g.RTPAddress, g.Listen.Port())
+	}
+	wan := wanAddrs(c.WANInterface)
+	for _, o := range []struct {
+		opt  string
+		addr netip.Addr
+	}{{"listen", bind.Addr()}, {"rtp_address", g.RTPAddress}} {
+		if wan[o.addr] && !o.addr.IsLoopback() {
+			return netip.AddrPort{}, fmt.Errorf("%w: %s:%d: gateway '%s' option '%s': %s is an address of the WAN interface %s "+
+				"(wan_interface): the gateway must not be reachable from the internet; use a LAN or loopback address",
+				daemon.ErrConfig, c.Source, g.Line, g.Name, o.opt, o.addr, c.WANInterface)
+		}
+	}
+	return bind, nil
+}
+
+// wanAddrs returns the addresses the WAN interface holds now (none if it
+// does not exist).
+func wanAddrs(name string) map[netip.Addr]bool {
+	out := map[netip.Addr]bool{}
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return out
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return out
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok {
+				out[ip.Unmap()] = true
+			}
+		}
+	}
+	return out
+}
+
+// gatewaySources are who may send SIP to the gateway: loopback (a
+// Kamailio on the router; the kernel drops loopback and local sources
+// arriving from outside), the gateway's own address, the host of
+// incoming (the phones' proxy), and allow_source.
+func gatewaySources(g *daemon.GatewayConfig, bound netip.Addr) []netip.Prefix {
+	out := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
+		netip.PrefixFrom(bound, bound.BitLen()), netip.PrefixFrom(g.RTPAddress, g.RTPAddress.BitLen())}
+	if a, ok := incomingHost(g.Incoming); ok {
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return append(out, g.AllowSource...)
+}
+
+// incomingHost is the numeric host of a sip:user@host[:port] URI.
+func incomingHost(uri string) (netip.Addr, bool) {
+	rest, ok := strings.CutPrefix(uri, "sip:")
+	if !ok {
+		return netip.Addr{}, false
+	}
+	rest = rest[strings.LastIndexByte(rest, '@')+1:]
+	if i := strings.IndexAny(rest, ";?"); i >= 0 {
+		rest = rest[:i]
+	}
+	if ap, err := netip.ParseAddrPort(rest); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
+	return a.Unmap(), err == nil
+}
