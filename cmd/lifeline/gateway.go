@@ -11,6 +11,7 @@ import (
 	"lifeline/boards"
 	"lifeline/daemon"
 	"lifeline/hal/gateway"
+	"lifeline/hal/gateway/guard"
 )
 
 // gatewaySlot holds the running gateway for the status; mu guards g, which
@@ -51,17 +52,22 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 		hw.log.Warn("gateway configured but no line to carry its calls", "gateway", gc.Name)
 		return nil
 	}
-	bind, err := gatewayBind(cfg)
+	binds, err := gatewayBind(cfg)
 	if err != nil {
 		return err
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(bind))
+	var conn net.PacketConn
+	if len(binds) == 1 {
+		conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(binds[0]))
+	} else {
+		conn, err = guard.ListenMulti(binds...)
+	}
 	if err != nil {
-		return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, bind, err)
+		return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, binds, err)
 	}
 	g, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
 		Incoming: gc.Incoming, Emergency: gc.Emergency, Clock: hw.clk, Logger: hw.log.With("part", "gateway"),
-		Numbering: gc.Numbering(), Allow: gc.Allow, Block: gc.Block, Sources: gatewaySources(gc, bind.Addr()),
+		Numbering: gc.Numbering(), Allow: gc.Allow, Block: gc.Block, Sources: gatewaySources(gc, binds[0].Addr()),
 		CallsPerMinute: gc.CallsPerMinute, MaxDuration: gc.MaxDuration,
 		// The daemon's queue is short work: status.json shows the call
 		// when it starts and ends, not at the next unrelated change.
@@ -73,7 +79,7 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 	hw.gw.mu.Lock()
 	hw.gw.g = g
 	hw.gw.mu.Unlock()
-	hw.log.Info("SIP-to-line gateway", "listen", conn.LocalAddr(), "rtp_address", gc.RTPAddress,
+	hw.log.Info("SIP-to-line gateway", "listen", binds, "rtp_address", gc.RTPAddress,
 		"prefix", gc.Prefix, "emergency", gc.Emergency, "incoming", gc.Incoming,
 		"block", gc.Block, "allow", gc.Allow, "allow_source", gc.AllowSource,
 		"calls_per_minute", gc.CallsPerMinute, "max_duration", gc.MaxDuration)

@@ -3,12 +3,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -148,5 +150,48 @@ func TestE2EGatewayPolicy(t *testing.T) {
 	}
 	if got, want := dialled(), []string{"ATDT030123"}; !slices.Equal(got, want) {
 		t.Fatalf("dialled %q, want %q", got, want)
+	}
+}
+
+// TestE2EGatewayWildcardListen (issue 15 item 1): listen ':PORT' binds
+// rtp_address and loopback, not every address: a phone on loopback
+// calls, another loopback address has nothing listening.
+func TestE2EGatewayWildcardListen(t *testing.T) {
+	_, lan := hostAddr(t)
+	e, sim := newGatewayE2E(t)
+	sipPort := siprig.FreePort(t)
+	cfg := fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort)
+	cfg = strings.Replace(cfg, fmt.Sprintf("'127.0.0.1:%d'", sipPort), fmt.Sprintf("':%d'\n\toption rtp_address '%s'", sipPort, lan), 1)
+	e.writeConfig(cfg)
+	e.start()
+	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	e.waitLog("SIP-to-line gateway")
+
+	phone := newSIPPhone(t, sipPort)
+	_, rtpPort := voicetest.EvenUDP(t)
+	sess, codes, err := phone.invite("5551234", rtpPort)
+	if err != nil || codes[len(codes)-1] != 200 {
+		t.Fatalf("call over loopback: %v, responses %v\nlog:\n%s", err, codes, e.stderr)
+	}
+	if err := sess.Ack(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Bye(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+
+	// 127.0.0.2 is this host's too, but not bound: the kernel answers
+	// port unreachable, which a connected UDP socket reads as refused.
+	c, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: sipPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("OPTIONS sip:x@127.0.0.2 SIP/2.0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(make([]byte, 100)); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("127.0.0.2:%d: %v, want connection refused (nothing bound there)", sipPort, err)
 	}
 }

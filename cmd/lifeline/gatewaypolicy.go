@@ -9,31 +9,38 @@ import (
 	"lifeline/daemon"
 )
 
-// gatewayBind returns the address the gateway's SIP socket binds: listen,
-// or for a wildcard listen (":5080") rtp_address with listen's port — never
-// every address, so never the WAN's. It refuses a bind address (or an
-// rtp_address) that the WAN interface holds now: the gateway must not be
-// reachable from the internet. A WAN interface that does not exist (yet)
-// holds no address; a loopback address is reachable from this host only,
-// whichever interface holds it.
-func gatewayBind(c *daemon.Config) (netip.AddrPort, error) {
+// gatewayBind returns the addresses the gateway's SIP socket binds:
+// listen, or for a wildcard listen (":5080") rtp_address and loopback with
+// listen's port — never every address, so never the WAN's. It refuses a
+// bind address or an rtp_address that the WAN interface holds now: the
+// gateway must not be reachable from the internet. A WAN interface that
+// does not exist (yet) holds no address; a loopback address is reachable
+// from this host only, whichever interface holds it.
+func gatewayBind(c *daemon.Config) ([]netip.AddrPort, error) {
 	g := c.Gateway
-	bind := g.Listen
-	if bind.Addr().IsUnspecified() {
-		bind = netip.AddrPortFrom(g.RTPAddress, g.Listen.Port())
+	binds := []netip.AddrPort{g.Listen}
+	if g.Listen.Addr().IsUnspecified() {
+		binds = []netip.AddrPort{netip.AddrPortFrom(g.RTPAddress, g.Listen.Port())}
+		lo := netip.IPv6Loopback()
+		if g.RTPAddress.Is4() {
+			lo = netip.MustParseAddr("127.0.0.1")
+		}
+		if !g.RTPAddress.IsLoopback() {
+			binds = append(binds, netip.AddrPortFrom(lo, g.Listen.Port()))
+		}
 	}
 	wan := wanAddrs(c.WANInterface)
 	for _, o := range []struct {
 		opt  string
 		addr netip.Addr
-	}{{"listen", bind.Addr()}, {"rtp_address", g.RTPAddress}} {
+	}{{"listen", binds[0].Addr()}, {"rtp_address", g.RTPAddress}} {
 		if wan[o.addr] && !o.addr.IsLoopback() {
-			return netip.AddrPort{}, fmt.Errorf("%w: %s:%d: gateway '%s' option '%s': %s is an address of the WAN interface %s "+
+			return nil, fmt.Errorf("%w: %s:%d: gateway '%s' option '%s': %s is an address of the WAN interface %s "+
 				"(wan_interface): the gateway must not be reachable from the internet; use a LAN or loopback address",
 				daemon.ErrConfig, c.Source, g.Line, g.Name, o.opt, o.addr, c.WANInterface)
 		}
 	}
-	return bind, nil
+	return binds, nil
 }
 
 // wanAddrs returns the addresses the WAN interface holds now (none if it

@@ -189,3 +189,65 @@ func TestConn(t *testing.T) {
 		t.Fatalf("Refused = %d, want 11", n)
 	}
 }
+
+// TestMulti: one PacketConn on a LAN address and loopback with the same
+// port: datagrams to either arrive, and the answer leaves from the socket
+// the peer reaches (loopback peers from loopback).
+func TestMulti(t *testing.T) {
+	lan := lanAddr(t)
+	probe := listen(t, "127.0.0.1:0")
+	port := probe.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+	probe.Close()
+	m, err := guard.ListenMulti(netip.AddrPortFrom(lan, port), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port))
+	if err != nil {
+		t.Skipf("cannot bind %s and loopback on port %d: %v", lan, port, err)
+	}
+	defer m.Close()
+	if got := m.LocalAddr().(*net.UDPAddr).AddrPort(); got != netip.AddrPortFrom(lan, port) {
+		t.Fatalf("LocalAddr %v", got)
+	}
+	buf := make([]byte, 100)
+	for _, tc := range []struct{ peer, to netip.Addr }{
+		{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.1")},
+		{lan, lan},
+	} {
+		peer := listen(t, netip.AddrPortFrom(tc.peer, 0).String())
+		if _, err := peer.WriteTo([]byte("ping"), net.UDPAddrFromAddrPort(netip.AddrPortFrom(tc.to, port))); err != nil {
+			t.Fatal(err)
+		}
+		n, from, err := m.ReadFrom(buf)
+		if err != nil || string(buf[:n]) != "ping" || from.String() != peer.LocalAddr().String() {
+			t.Fatalf("ReadFrom = %q from %v, %v", buf[:n], from, err)
+		}
+		if _, err := m.WriteTo([]byte("pong"), from); err != nil {
+			t.Fatal(err)
+		}
+		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, src, err := peer.ReadFrom(buf)
+		if err != nil || string(buf[:n]) != "pong" || src.(*net.UDPAddr).AddrPort() != netip.AddrPortFrom(tc.to, port) {
+			t.Fatalf("peer %s got %q from %v, %v; want pong from %s:%d", tc.peer, buf[:n], src, err, tc.to, port)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.ReadFrom(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("ReadFrom after Close: %v", err)
+	}
+	m.Close() // idempotent
+}
+
+// lanAddr is a non-loopback IPv4 address of this host; it skips without.
+func lanAddr(t *testing.T) netip.Addr {
+	t.Helper()
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP.To4()); ok && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() {
+				return ip
+			}
+		}
+	}
+	t.Skip("needs a non-loopback IPv4 address on this host")
+	return netip.Addr{}
+}
