@@ -139,3 +139,14 @@ func FuzzDial(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDialAndCheck(b *testing.B) {
+	plan := dialplan.Plan{Block: dialplan.DefaultBlock(germany), Allow: []string{"0033"}, Emergency: []string{"112"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		n, err := germany.Dial("sip", "*00%2B49-30-1234567;phone-context=+49")
+		if err != nil || plan.Check(n) != nil {
+			b.Fatal(n, err)
+		}
+	}
+}

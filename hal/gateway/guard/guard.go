@@ -40,7 +40,7 @@ type Conn struct {
 	net.PacketConn
 	cfg Config
 
-	mu      sync.Mutex // guards the reply window: ReadFrom's goroutine only, but the test reads Refused
+	mu      sync.Mutex // guards window, sent and refused: written by ReadFrom's goroutine, refused read by Refused
 	window  time.Time
 	sent    int
 	refused uint64
@@ -91,26 +91,30 @@ func source(a net.Addr) (netip.AddrPort, bool) {
 }
 
 // refuse answers a request from an unlisted source with one 403 if the
-// reply budget allows.
+// second's reply budget allows; beyond it the datagram is not even read.
+// ReadFrom's goroutine only.
 func (c *Conn) refuse(req []byte, addr net.Addr, src netip.AddrPort) {
-	res := Forbidden(req)
 	now := c.cfg.Clock.Now()
 	c.mu.Lock()
 	c.refused++
 	if now.Sub(c.window) >= time.Second || now.Before(c.window) {
 		c.window, c.sent = now, 0
 	}
-	budget := res != nil && c.sent < c.cfg.RepliesPerSecond
-	if budget {
-		c.sent++
+	budget := c.sent < c.cfg.RepliesPerSecond
+	c.mu.Unlock()
+	if !budget {
+		return
 	}
-	first := budget && c.sent == 1
+	res := Forbidden(req)
+	if res == nil {
+		return
+	}
+	c.mu.Lock()
+	c.sent++
+	first := c.sent == 1
 	c.mu.Unlock()
 	if first {
 		c.cfg.Logger.Warn("gateway: SIP request from a source that may not use the gateway refused (logged once a second at most)", "from", src)
-	}
-	if !budget {
-		return
 	}
 	if _, err := c.PacketConn.WriteTo(res, addr); err != nil {
 		c.cfg.Logger.Debug("gateway: 403 to an unlisted source", "to", src, "err", err)

@@ -251,3 +251,15 @@ func lanAddr(t *testing.T) netip.Addr {
 	t.Skip("needs a non-loopback IPv4 address on this host")
 	return netip.Addr{}
 }
+
+// BenchmarkForbidden: the cost of answering one INVITE from an unlisted
+// source (the work a flood of them makes).
+func BenchmarkForbidden(b *testing.B) {
+	req := []byte(invite)
+	b.ReportAllocs()
+	for b.Loop() {
+		if guard.Forbidden(req) == nil {
+			b.Fatal("no 403")
+		}
+	}
+}
