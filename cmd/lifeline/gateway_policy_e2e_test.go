@@ -195,3 +195,38 @@ func TestE2EGatewayWildcardListen(t *testing.T) {
 		t.Fatalf("127.0.0.2:%d: %v, want connection refused (nothing bound there)", sipPort, err)
 	}
 }
+
+// TestE2EGatewayMaxDuration (issue 15 item 2) through the real binary:
+// with max_duration '1s' an answered call is ended by the gateway: BYE
+// to the phone, the line hung up. (The gateway's own test runs the
+// default 4 h on a fake clock.)
+func TestE2EGatewayMaxDuration(t *testing.T) {
+	e, sim := newGatewayE2E(t)
+	sipPort := siprig.FreePort(t)
+	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort) + "\toption max_duration '1s'\n")
+	e.start()
+	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	e.waitLog("SIP-to-line gateway")
+	phone := newSIPPhone(t, sipPort)
+	_, rtpPort := voicetest.EvenUDP(t)
+	sess, codes, err := phone.invite("5551234", rtpPort)
+	if err != nil || codes[len(codes)-1] != 200 {
+		t.Fatalf("call: %v, responses %v", err, codes)
+	}
+	if err := sess.Ack(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-phone.byes:
+	case <-stepCtx(t).Done():
+		t.Fatalf("no BYE from the gateway after max_duration\nlog:\n%s", e.stderr)
+	}
+	e.waitFor("call gone, line idle", func(st map[string]any) bool {
+		calls, _ := st["calls"].([]any)
+		return len(calls) == 0 && field(st, "line.state") == "idle"
+	})
+	e.waitLog("maximum call duration 1s reached")
+	if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
+		t.Fatalf("the line was not hung up: %q", cmds)
+	}
+}
