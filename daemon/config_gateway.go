@@ -35,6 +35,9 @@ type GatewayPolicy struct {
 	AllowSource    []netip.Prefix
 	CallsPerMinute int           // 0: no bound
 	MaxDuration    time.Duration // 0: no bound
+	// AuthUser and AuthPassword, when set, make every call but an
+	// emergency call authenticate with SIP digest (realm "lifeline").
+	AuthUser, AuthPassword string
 }
 
 // Numbering is the policy's dialplan.Numbering (without the prefix).
@@ -72,6 +75,25 @@ func (r *reader) gatewayPolicy() GatewayPolicy {
 	}
 	p.CallsPerMinute = r.integer("calls_per_minute", DefaultCallsPerMinute, 0, 1000)
 	p.MaxDuration = r.dur("max_duration", DefaultMaxCallDuration, 0, 7*24*time.Hour)
+	p.AuthUser = r.str("auth_user", "", func(v string) error {
+		if v == "" || len(v) > 64 || strings.ContainsAny(v, "\"\\:@ \t") {
+			return errors.New("want a user name of at most 64 characters without quotes, backslashes, ':', '@' or spaces")
+		}
+		return nil
+	})
+	p.AuthPassword = r.str("auth_password", "", func(v string) error {
+		if v == "" || len(v) > 128 {
+			return errors.New("want a password of 1 to 128 characters")
+		}
+		return nil
+	})
+	if (p.AuthUser == "") != (p.AuthPassword == "") && r.err == nil {
+		missing := "auth_password"
+		if p.AuthUser == "" {
+			missing = "auth_user"
+		}
+		r.errAt(r.sec.Line, missing, "is required with %s", map[string]string{"auth_user": "auth_password", "auth_password": "auth_user"}[missing])
+	}
 	return p
 }
 

@@ -33,6 +33,8 @@ func TestParseConfigGatewayPolicy(t *testing.T) {
 	list allow_source 'fd00::/8'
 	option calls_per_minute '0'
 	option max_duration '0'
+	option auth_user 'kamailio'
+	option auth_password 's3cret'
 `))
 		if err != nil {
 			t.Fatal(err)
@@ -40,7 +42,8 @@ func TestParseConfigGatewayPolicy(t *testing.T) {
 		p := c.Gateway.GatewayPolicy
 		want := []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24"), netip.MustParsePrefix("192.168.2.7/32"), netip.MustParsePrefix("fd00::/8")}
 		if p.CountryCode != "1" || p.InternationalPrefix != "011" || p.NationalPrefix != "" || !slices.Equal(p.Allow, []string{"0113"}) ||
-			!slices.Equal(p.Block, []string{"011", "1900"}) || !slices.Equal(p.AllowSource, want) || p.CallsPerMinute != 0 || p.MaxDuration != 0 {
+			!slices.Equal(p.Block, []string{"011", "1900"}) || !slices.Equal(p.AllowSource, want) || p.CallsPerMinute != 0 || p.MaxDuration != 0 ||
+			p.AuthUser != "kamailio" || p.AuthPassword != "s3cret" {
 			t.Fatalf("policy = %+v", p)
 		}
 		if n := p.Numbering(); n.CountryCode != "1" || n.InternationalPrefix != "011" || n.NationalPrefix != "" {
@@ -68,6 +71,9 @@ func TestParseConfigGatewayPolicy(t *testing.T) {
 		{"source any", "\tlist allow_source '0.0.0.0'\n", "option 'allow_source'"},
 		{"calls per minute", "\toption calls_per_minute '-1'\n", "option 'calls_per_minute'"},
 		{"max duration", "\toption max_duration 'long'\n", "option 'max_duration'"},
+		{"auth user alone", "\toption auth_user 'kamailio'\n", "f:1: section gateway 'gw' option 'auth_password': is required with auth_user"},
+		{"auth password alone", "\toption auth_password 's3cret'\n", "option 'auth_user': is required with auth_password"},
+		{"auth user with a quote", "\toption auth_user 'a\"b'\n\toption auth_password 'x'\n", "option 'auth_user'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantConfigError(t, head+tc.src, tc.want) })
 	}

@@ -68,7 +68,7 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 	g, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
 		Incoming: gc.Incoming, Emergency: gc.Emergency, Clock: hw.clk, Logger: hw.log.With("part", "gateway"),
 		Numbering: gc.Numbering(), Allow: gc.Allow, Block: gc.Block, Sources: gatewaySources(gc, binds[0].Addr()),
-		CallsPerMinute: gc.CallsPerMinute, MaxDuration: gc.MaxDuration,
+		CallsPerMinute: gc.CallsPerMinute, MaxDuration: gc.MaxDuration, AuthUser: gc.AuthUser, AuthPassword: gc.AuthPassword,
 		// The daemon's queue is short work: status.json shows the call
 		// when it starts and ends, not at the next unrelated change.
 		OnCallsChanged: func() { hw.post(daemon.CallsInput{}) }})
@@ -82,7 +82,7 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 	hw.log.Info("SIP-to-line gateway", "listen", binds, "rtp_address", gc.RTPAddress,
 		"prefix", gc.Prefix, "emergency", gc.Emergency, "incoming", gc.Incoming,
 		"block", gc.Block, "allow", gc.Allow, "allow_source", gc.AllowSource,
-		"calls_per_minute", gc.CallsPerMinute, "max_duration", gc.MaxDuration)
+		"calls_per_minute", gc.CallsPerMinute, "max_duration", gc.MaxDuration, "auth_user", gc.AuthUser)
 	hw.goVoice(func() {
 		defer func() {
 			hw.gw.mu.Lock()

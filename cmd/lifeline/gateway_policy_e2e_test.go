@@ -14,7 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
 	"lifeline/hal/kamailio/siprig"
+	"lifeline/hal/voice/sdp"
 	"lifeline/hal/voice/voicetest"
 )
 
@@ -228,5 +232,45 @@ func TestE2EGatewayMaxDuration(t *testing.T) {
 	e.waitLog("maximum call duration 1s reached")
 	if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
 		t.Fatalf("the line was not hung up: %q", cmds)
+	}
+}
+
+// TestE2EGatewayDigestAuth (issue 15 item 1) through the real binary:
+// with auth_user and auth_password a call without credentials gets 401,
+// one that answers the challenge goes out.
+func TestE2EGatewayDigestAuth(t *testing.T) {
+	e, sim := newGatewayE2E(t)
+	sipPort := siprig.FreePort(t)
+	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort) +
+		"\toption auth_user 'kamailio'\n\toption auth_password 's3cret'\n")
+	e.start()
+	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	e.waitLog("SIP-to-line gateway")
+	phone := newSIPPhone(t, sipPort)
+	_, rtpPort := voicetest.EvenUDP(t)
+	if _, codes, _ := phone.invite("5551234", rtpPort); len(codes) == 0 || codes[len(codes)-1] != 401 {
+		t.Fatalf("without credentials: responses %v, want 401", codes)
+	}
+	offer, err := sdp.Offer(sdp.Local{Addr: loopback4, Port: rtpPort, SessionID: 7, Version: 1}, "PCMA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := phone.dc.Invite(stepCtx(t), sip.Uri{Scheme: "sip", User: "5551234", Host: "127.0.0.1", Port: sipPort}, offer,
+		sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := sess.WaitAnswer(stepCtx(t), sipgo.AnswerOptions{Username: "kamailio", Password: "s3cret"}); err != nil {
+		t.Fatalf("with credentials: %v\nlog:\n%s", err, e.stderr)
+	}
+	if err := sess.Ack(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Bye(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := sim.Commands(); !slices.Contains(got, "ATDT5551234") {
+		t.Fatalf("the authenticated call was not dialled: %q", got)
 	}
 }

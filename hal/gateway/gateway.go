@@ -17,12 +17,16 @@ import (
 
 	"lifeline/hal/clock"
 	"lifeline/hal/gateway/dialplan"
+	"lifeline/hal/gateway/digest"
 	"lifeline/hal/gateway/guard"
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/sdp"
 )
+
+// AuthRealm is the realm of the gateway's digest challenges.
+const AuthRealm = "lifeline"
 
 // DefaultPrefix is stripped from dialled numbers: the PSTN access code of
 // FXO adapters such as the Grandstream HT503.
@@ -90,6 +94,11 @@ type Config struct {
 	// MaxDuration ends a call that has lasted this long since the line
 	// answered (BYE to the phone, the line hung up); 0: no bound.
 	MaxDuration time.Duration
+	// AuthUser and AuthPassword, when set, make every INVITE but one to
+	// an Emergency number authenticate with SIP digest (RFC 3261 §22.4,
+	// MD5, realm AuthRealm): 401 with a challenge without credentials or
+	// with an expired nonce, 403 with wrong ones.
+	AuthUser, AuthPassword string
 	// OnCallsChanged, when set, is called after a call starts or ends
 	// (Calls changed), from the call's goroutine; it must not block.
 	OnCallsChanged func()
@@ -109,6 +118,7 @@ type Gateway struct {
 
 	numbering dialplan.Numbering
 	plan      dialplan.Plan
+	auth      *digest.Server // nil: no authentication
 
 	mu      sync.Mutex // guards running, active, users and dialled
 	running bool
@@ -248,6 +258,13 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{}, users: map[*lineUser]struct{}{},
 		contact:   sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port},
 		numbering: cfg.Numbering, plan: dialplan.Plan{Allow: cfg.Allow, Block: cfg.Block, Emergency: cfg.Emergency}}
+	if cfg.AuthUser != "" || cfg.AuthPassword != "" {
+		a, err := digest.New(AuthRealm, cfg.AuthUser, cfg.AuthPassword, 0, cfg.Clock)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		g.auth = a
+	}
 	g.numbering.Prefix = ""
 	if cfg.Prefix != "-" {
 		g.numbering.Prefix = cfg.Prefix
@@ -337,12 +354,16 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 			log.Debug("gateway: respond", "code", code, "err", err)
 		}
 	}
-	number, refusal := g.admit(req.Recipient)
+	number, refusal := g.admit(req.Recipient, authorization(req))
 	if number != "" {
 		log = log.With("number", number)
 	}
 	if refusal != nil {
-		log.Warn("gateway: call refused", "code", refusal.code, "why", refusal.why)
+		level := slog.LevelWarn
+		if refusal.code == sip.StatusUnauthorized {
+			level = slog.LevelInfo // a challenge, most often answered
+		}
+		log.Log(tx.Context(), level, "gateway: call refused", "code", refusal.code, "why", refusal.why)
 		respond(refusal.code, refusal.reason, refusal.hdrs...)
 		return
 	}

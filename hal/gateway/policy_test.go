@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"lifeline/hal/clock"
@@ -222,5 +223,65 @@ func TestSources(t *testing.T) {
 	r.waitIdle()
 	if cmds := r.sim.Commands(); slices.Contains(cmds, "ATDT5551234") {
 		t.Fatalf("the stranger's number was dialled: %q", cmds)
+	}
+}
+
+// TestDigestAuth (issue 15 item 1): with AuthUser and AuthPassword an
+// INVITE is challenged (401); sipgo's client answers the challenge and
+// the call goes out; a wrong password gets 403, no credentials 401, and
+// nothing is dialled for them; an emergency call needs none.
+func TestDigestAuth(t *testing.T) {
+	r := newRigWith(t, func(c *gateway.Config, _ *modem.Profile, _ string) {
+		c.AuthUser, c.AuthPassword, c.Emergency = "kamailio", "s3cret", []string{"112"}
+	})
+	call := func(user, name, password string) (*sipgo.DialogClientSession, []int, error) {
+		_, port := voicetest.EvenUDP(t)
+		sess, err := r.dc.Invite(r.ctx(), sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: r.gwAddr.Port},
+			offerFor(t, port), sip.NewHeader("Content-Type", "application/sdp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sess.Close() })
+		var codes []int
+		err = sess.WaitAnswer(r.ctx(), sipgo.AnswerOptions{Username: name, Password: password,
+			OnResponse: func(res *sip.Response) error { codes = append(codes, int(res.StatusCode)); return nil }})
+		if sess.InviteResponse != nil {
+			codes = append(codes, int(sess.InviteResponse.StatusCode))
+		}
+		return sess, codes, err
+	}
+	hangup := func(sess *sipgo.DialogClientSession) {
+		if err := sess.Ack(r.ctx()); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Bye(r.ctx()); err != nil {
+			t.Fatal(err)
+		}
+		r.waitIdle()
+	}
+	sess, codes, err := call("5551", "kamailio", "s3cret")
+	if err != nil || !slices.Contains(codes, 401) || codes[len(codes)-1] != 200 {
+		t.Fatalf("with credentials: %v, responses %v; want 401 then 200", err, codes)
+	}
+	hangup(sess)
+	if _, codes, _ := call("5552", "kamailio", "guess"); codes[len(codes)-1] != 403 {
+		t.Fatalf("wrong password: responses %v, want 403 at last", codes)
+	}
+	if _, codes, _ := call("5553", "", ""); codes[len(codes)-1] != 401 {
+		t.Fatalf("no credentials: responses %v, want 401", codes)
+	}
+	sess, codes, err = call("112", "", "")
+	if err != nil || slices.Contains(codes, 401) || codes[len(codes)-1] != 200 {
+		t.Fatalf("emergency without credentials: %v, responses %v; want 200 without a challenge", err, codes)
+	}
+	hangup(sess)
+	var dialled []string
+	for _, c := range r.sim.Commands() {
+		if isDial(c) {
+			dialled = append(dialled, c)
+		}
+	}
+	if want := []string{"ATDT5551", "ATDT112"}; !slices.Equal(dialled, want) {
+		t.Fatalf("dialled %q, want %q", dialled, want)
 	}
 }
