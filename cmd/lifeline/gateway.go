@@ -6,12 +6,15 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"strings"
 	"sync"
 
 	"lifeline/boards"
 	"lifeline/daemon"
 	"lifeline/hal/gateway"
 	"lifeline/hal/gateway/guard"
+	"lifeline/hal/modem"
 )
 
 // gatewaySlot holds the running gateway for the status; mu guards g, which
@@ -22,7 +25,10 @@ type gatewaySlot struct {
 }
 
 // checkGateway: a gateway needs a line to carry its calls (the sim board
-// brings its own modem), and must not listen on the WAN.
+// brings its own modem), must not listen on the WAN (gatewayBind), and
+// gateway.New must accept what the section makes of it — a dry run on a
+// line that is never opened and a socket that is never read, so that
+// check and reload refuse what start would.
 func checkGateway(c *daemon.Config, b *boards.Board) error {
 	g := c.Gateway
 	if g == nil {
@@ -32,29 +38,41 @@ func checkGateway(c *daemon.Config, b *boards.Board) error {
 		return fmt.Errorf("%w: %s:%d: gateway '%s': needs a line section to carry the calls",
 			daemon.ErrConfig, c.Source, g.Line, g.Name)
 	}
-	_, err := gatewayBind(c)
-	return err
+	if _, err := gatewayBind(c); err != nil {
+		return err
+	}
+	profile := "analog" // the sim board's modem
+	if c.Line != nil {
+		profile = c.Line.Profile
+	}
+	p, err := modem.LoadProfile(profile)
+	if err != nil {
+		return nil // checkLineProfile names it
+	}
+	conn := dryRunConn{addr: net.UDPAddrFromAddrPort(g.Listen)}
+	if _, err := gateway.New(gatewayConfig(g, modem.New(os.DevNull, p), conn)); err != nil {
+		return fmt.Errorf("%w: %s:%d: gateway '%s': %w", daemon.ErrConfig, c.Source, g.Line, g.Name, err)
+	}
+	return nil
 }
 
-// startGateway serves SIP on the gateway's listen address and carries the
-// calls over the running line, on a goroutine stopVoice waits for: ctx's end
-// hangs up every call (BYE to the phone, ATH on the line) and closes the
-// socket. Without a gateway section or a line it does nothing.
-func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error {
+// gatewayConfig is what the gateway section makes of gateway.Config, for
+// the dry run of checkGateway and for startGateway alike.
+func gatewayConfig(gc *daemon.GatewayConfig, line gateway.Line, conn net.PacketConn) gateway.Config {
+	return gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
+		Incoming: gc.Incoming, Emergency: gc.Emergency,
+		Numbering: gc.Numbering(), Allow: gc.Allow, Block: gc.Block, Sources: gatewaySources(gc),
+		CallsPerMinute: gc.CallsPerMinute, MaxDuration: gc.MaxDuration, AuthUser: gc.AuthUser, AuthPassword: gc.AuthPassword}
+}
+
+// bindGateway binds the gateway's SIP socket on the addresses gatewayBind
+// allows: one UDP socket, or for a wildcard listen one guard.Multi over
+// rtp_address and loopback.
+func bindGateway(cfg *daemon.Config) (net.PacketConn, error) {
 	gc := cfg.Gateway
-	if gc == nil {
-		return nil
-	}
-	hw.mu.Lock()
-	line := hw.line
-	hw.mu.Unlock()
-	if line == nil {
-		hw.log.Warn("gateway configured but no line to carry its calls", "gateway", gc.Name)
-		return nil
-	}
 	binds, err := gatewayBind(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var conn net.PacketConn
 	if len(binds) == 1 {
@@ -63,23 +81,83 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 		conn, err = guard.ListenMulti(binds...)
 	}
 	if err != nil {
-		return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, binds, err)
+		var addrs []string
+		for _, b := range binds {
+			addrs = append(addrs, b.String())
+		}
+		return nil, fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, strings.Join(addrs, " and "), err)
 	}
-	g, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
-		Incoming: gc.Incoming, Emergency: gc.Emergency, Clock: hw.clk, Logger: hw.log.With("part", "gateway"),
-		Numbering: gc.Numbering(), Allow: gc.Allow, Block: gc.Block, Sources: gatewaySources(gc, binds[0].Addr()),
-		CallsPerMinute: gc.CallsPerMinute, MaxDuration: gc.MaxDuration, AuthUser: gc.AuthUser, AuthPassword: gc.AuthPassword,
-		// The daemon's queue is short work: status.json shows the call
-		// when it starts and ends, not at the next unrelated change.
-		OnCallsChanged: func() { hw.post(daemon.CallsInput{}) }})
+	return conn, nil
+}
+
+// dryRunConn is the socket of checkGateway's dry run: gateway.New reads
+// only its address.
+type dryRunConn struct {
+	net.PacketConn
+	addr *net.UDPAddr
+}
+
+func (c dryRunConn) LocalAddr() net.Addr { return c.addr }
+
+// prepareGateway binds the new gateway's socket while the running one
+// still serves, so an address this machine does not have or a port that
+// another program holds refuses the reload and leaves the running gateway
+// alone. The running gateway's own address is bound after it closes.
+func (hw *hardware) prepareGateway(cfg *daemon.Config) (*preparedGateway, error) {
+	gc := cfg.Gateway
+	if gc == nil || hw.voice.running && hw.voice.gwListen == gc.Listen {
+		return nil, nil
+	}
+	conn, err := bindGateway(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &preparedGateway{conn: conn}, nil
+}
+
+// startGateway serves SIP on the gateway's listen address (the socket
+// prepareGateway bound, or a new one) and carries the calls over the
+// running line, on a goroutine stopVoice waits for: ctx's end hangs up
+// every call (BYE to the phone, ATH on the line) and closes the socket.
+// Without a gateway section or a line it does nothing.
+func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config, prep *preparedGateway) error {
+	gc := cfg.Gateway
+	if gc == nil {
+		return nil
+	}
+	hw.mu.Lock()
+	line := hw.line
+	hw.mu.Unlock()
+	if line == nil {
+		prep.close()
+		hw.log.Warn("gateway configured but no line to carry its calls", "gateway", gc.Name)
+		return nil
+	}
+	var conn net.PacketConn
+	if prep != nil {
+		conn = prep.conn
+	}
+	if conn == nil {
+		var err error
+		if conn, err = bindGateway(cfg); err != nil {
+			return err
+		}
+	}
+	gcfg := gatewayConfig(gc, line, conn)
+	gcfg.Clock, gcfg.Logger = hw.clk, hw.log.With("part", "gateway")
+	// The daemon's queue is short work: status.json shows the call when it
+	// starts and ends, not at the next unrelated change.
+	gcfg.OnCallsChanged = func() { hw.post(daemon.CallsInput{}) }
+	g, err := gateway.New(gcfg)
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("gateway '%s': %w", gc.Name, err)
 	}
+	hw.voice.gwListen = gc.Listen
 	hw.gw.mu.Lock()
 	hw.gw.g = g
 	hw.gw.mu.Unlock()
-	hw.log.Info("SIP-to-line gateway", "listen", binds, "rtp_address", gc.RTPAddress,
+	hw.log.Info("SIP-to-line gateway", "listen", conn.LocalAddr(), "rtp_address", gc.RTPAddress,
 		"prefix", gc.Prefix, "emergency", gc.Emergency, "incoming", gc.Incoming,
 		"block", gc.Block, "allow", gc.Allow, "allow_source", gc.AllowSource,
 		"calls_per_minute", gc.CallsPerMinute, "max_duration", gc.MaxDuration, "auth_user", gc.AuthUser)

@@ -67,11 +67,15 @@ func wanAddrs(name string) map[netip.Addr]bool {
 
 // gatewaySources are who may send SIP to the gateway: loopback (a
 // Kamailio on the router; the kernel drops loopback and local sources
-// arriving from outside), the gateway's own address, the host of
-// incoming (the phones' proxy), and allow_source.
-func gatewaySources(g *daemon.GatewayConfig, bound netip.Addr) []netip.Prefix {
+// arriving from outside), the gateway's own addresses (listen's and
+// rtp_address), the host of incoming (the phones' proxy), and
+// allow_source.
+func gatewaySources(g *daemon.GatewayConfig) []netip.Prefix {
 	out := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
-		netip.PrefixFrom(bound, bound.BitLen()), netip.PrefixFrom(g.RTPAddress, g.RTPAddress.BitLen())}
+		netip.PrefixFrom(g.RTPAddress, g.RTPAddress.BitLen())}
+	if a := g.Listen.Addr(); !a.IsUnspecified() {
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
 	if a, ok := incomingHost(g.Incoming); ok {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}

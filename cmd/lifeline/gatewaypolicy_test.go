@@ -35,9 +35,9 @@ func TestIncomingHost(t *testing.T) {
 }
 
 func TestGatewaySources(t *testing.T) {
-	g := &daemon.GatewayConfig{RTPAddress: netip.MustParseAddr("192.168.1.1"), Incoming: "sip:phones@192.168.1.5:5060",
+	g := &daemon.GatewayConfig{Listen: netip.MustParseAddrPort("[::]:5080"), RTPAddress: netip.MustParseAddr("192.168.1.1"), Incoming: "sip:phones@192.168.1.5:5060",
 		GatewayPolicy: daemon.GatewayPolicy{AllowSource: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
-	src := gatewaySources(g, netip.MustParseAddr("192.168.1.1"))
+	src := gatewaySources(g)
 	in := func(a string) bool {
 		return slices.ContainsFunc(src, func(p netip.Prefix) bool { return p.Contains(netip.MustParseAddr(a)) })
 	}
