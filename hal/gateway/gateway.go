@@ -1,5 +1,3 @@
-//go:build gateway
-
 package gateway
 
 import (
@@ -13,14 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"lifeline/hal/clock"
 	"lifeline/hal/gateway/dialplan"
 	"lifeline/hal/gateway/digest"
 	"lifeline/hal/gateway/guard"
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
+	"lifeline/hal/sip"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/sdp"
 )
@@ -111,9 +108,9 @@ type Config struct {
 type Gateway struct {
 	cfg     Config
 	log     *slog.Logger
-	contact sip.Uri
+	contact sip.URI
 
-	incomingTarget sip.Uri      // cfg.Incoming parsed
+	incomingTarget sip.URI      // cfg.Incoming parsed
 	incomingLine   IncomingLine // nil: no calls from the line
 
 	numbering dialplan.Numbering
@@ -197,7 +194,13 @@ func (g *Gateway) Calls() []CallStatus {
 	for _, c := range g.active {
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b CallStatus) int { return a.Started.Compare(b.Started) })
+	// Oldest first. An insertion sort: a handful of calls, and
+	// slices.SortFunc instantiated for CallStatus costs 12 KB on mipsle.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Started.Before(out[j-1].Started); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
 	return out
 }
 
@@ -256,7 +259,7 @@ func New(cfg Config) (*Gateway, error) {
 		}})
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{}, users: map[*lineUser]struct{}{},
-		contact:   sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port},
+		contact:   sip.URI{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port},
 		numbering: cfg.Numbering, plan: dialplan.Plan{Allow: cfg.Allow, Block: cfg.Block, Emergency: cfg.Emergency}}
 	if cfg.AuthUser != "" || cfg.AuthPassword != "" {
 		a, err := digest.New(AuthRealm, cfg.AuthUser, cfg.AuthPassword, 0, cfg.Clock)
@@ -348,13 +351,13 @@ func Status(err error) (int, string) {
 // goroutine for the request.
 func (g *Gateway) invite(tx *sipua.ServerTx) {
 	req := tx.Request()
-	log := g.log.With("call-id", req.CallID().Value(), "from", tx.Source())
-	respond := func(code int, reason string, hdrs ...sip.Header) {
+	log := g.log.With("call-id", req.CallID(), "from", tx.Source())
+	respond := func(code int, reason string, hdrs ...sip.Field) {
 		if err := tx.Respond(code, reason, nil, hdrs...); err != nil {
 			log.Debug("gateway: respond", "code", code, "err", err)
 		}
 	}
-	number, refusal := g.admit(req.Recipient, authorization(req))
+	number, refusal := g.admit(req.URI, req.Header.Get("Authorization"))
 	if number != "" {
 		log = log.With("number", number)
 	}
@@ -369,7 +372,7 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	}
 	respond(sip.StatusTrying, "Trying")
 
-	offer, err := sdp.Parse(req.Body())
+	offer, err := sdp.Parse(req.Body)
 	if err != nil {
 		log.Info("gateway: unusable offer", "err", err)
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
@@ -444,9 +447,9 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		endSetup()
 		rwg.Wait()      // 180 before 200
 		rtpOwned = true // carry hands it to the bridge
-		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, callID: req.CallID().Value(), direction: "out", number: number},
+		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, callID: req.CallID(), direction: "out", number: number},
 			func() (*sipua.Dialog, error) {
-				if err := tx.Respond(sip.StatusOK, "OK", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
+				if err := tx.Respond(sip.StatusOK, "OK", answer, sip.Field{Name: "Content-Type", Value: "application/sdp"}); err != nil {
 					return nil, fmt.Errorf("gateway: 200 OK for %s: %w", number, err)
 				}
 				answered = true

@@ -1,5 +1,3 @@
-//go:build gateway
-
 package gateway
 
 import (
@@ -13,10 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/emiago/sipgo/sip"
-
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
+	"lifeline/hal/sip"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/sdp"
@@ -113,12 +110,12 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 	// phone answers.
 	ictx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ci, err := ua.Invite(ictx, g.incomingTarget, g.callerURI(caller), offer, g.callerFrom(caller))
+	ci, err := ua.Invite(ictx, g.incomingTarget, g.callerFrom(caller), offer)
 	if err != nil {
 		log.Warn("gateway: INVITE for a call from the line", "target", g.incomingTarget.String(), "err", err)
 		return false
 	}
-	log = log.With("call-id", ci.Request().CallID().Value())
+	log = log.With("call-id", ci.Request().CallID())
 	log.Info("gateway: the line rings, calling", "target", g.incomingTarget.String())
 	var final *sip.Response
 	rings := ch
@@ -130,7 +127,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 				log.Info("gateway: no answer to the INVITE", "err", ci.Err())
 				return ended
 			}
-			if res.StatusCode >= 200 {
+			if res.Status >= 200 {
 				final = res
 			}
 		case r, ok := <-rings:
@@ -156,8 +153,8 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 			return ended
 		}
 	}
-	if !final.IsSuccess() {
-		log.Info("gateway: call from the line refused", "code", final.StatusCode, "reason", final.Reason)
+	if final.Status >= 300 {
+		log.Info("gateway: call from the line refused", "code", final.Status, "reason", final.Reason)
 		return ended
 	}
 	dlg := ci.Dialog()
@@ -175,7 +172,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 		hangupSIP("the line stopped ringing or the gateway is stopping")
 		return ended
 	}
-	answer, err := sdp.Parse(final.Body())
+	answer, err := sdp.Parse(final.Body)
 	var choice sdp.Choice
 	if err == nil {
 		// The answer lists the codecs it took from our offer: choosing
@@ -303,16 +300,16 @@ func displayNumber(n string) string {
 
 // callerURI is the From URI of a call from the line: the caller's number
 // as the user part at the gateway, or RFC 3323's anonymous URI.
-func (g *Gateway) callerURI(c modem.CallerID) sip.Uri {
+func (g *Gateway) callerURI(c modem.CallerID) sip.URI {
 	if !dialable(c.Number) {
-		return sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}
+		return sip.URI{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}
 	}
-	return sip.Uri{Scheme: "sip", User: c.Number, Host: g.contact.Host, Port: g.contact.Port}
+	return sip.URI{Scheme: "sip", User: c.Number, Host: g.contact.Host, Port: g.contact.Port}
 }
 
 // callerFrom is the From header with the caller's name (or number) as the
 // display name, which phones show.
-func (g *Gateway) callerFrom(c modem.CallerID) *sip.FromHeader {
+func (g *Gateway) callerFrom(c modem.CallerID) sip.Address {
 	name := c.Name
 	if name == "" {
 		name = displayNumber(c.Number)
@@ -320,19 +317,19 @@ func (g *Gateway) callerFrom(c modem.CallerID) *sip.FromHeader {
 	if !dialable(c.Number) && c.Name == "" {
 		name = "Anonymous"
 	}
-	return &sip.FromHeader{DisplayName: quoteDisplayName(name), Address: g.callerURI(c), Params: sip.NewParams()}
+	return sip.Address{Display: cleanDisplayName(name), URI: g.callerURI(c)}
 }
 
 // maxDisplayName bounds a display name from the line, in runes (caller
 // ID names are 15 characters in ETSI EN 300 659-3, some more elsewhere).
 const maxDisplayName = 64
 
-// quoteDisplayName makes a caller's name from the line the inside of an
-// RFC 3261 quoted-string display name (the header writer adds the quotes):
-// '"' and '\' become quoted-pairs, control characters (CR and LF
-// included) and invalid UTF-8 are dropped, space runs folded, and the name
-// cut at maxDisplayName runes.
-func quoteDisplayName(s string) string {
+// cleanDisplayName makes a caller's name from the line fit for a display
+// name: invalid UTF-8 and control characters (CR and LF, C1 controls, the
+// Unicode line and paragraph separators) dropped, space runs folded, the
+// name cut at maxDisplayName runes. sip.Address quotes it, '"' and '\' as
+// quoted-pairs.
+func cleanDisplayName(s string) string {
 	var b strings.Builder
 	n := 0
 	space := false
@@ -355,9 +352,6 @@ func quoteDisplayName(s string) string {
 				break
 			}
 		}
-		if r == '"' || r == '\\' {
-			b.WriteByte('\\')
-		}
 		b.WriteRune(r)
 		n++
 	}
@@ -379,9 +373,9 @@ func dialable(n string) bool {
 
 // parseIncoming checks the incoming target: a sip: URI with a numeric host
 // (the user agent does no DNS).
-func parseIncoming(s string) (sip.Uri, error) {
-	var u sip.Uri
-	if err := sip.ParseUri(s, &u); err != nil {
+func parseIncoming(s string) (sip.URI, error) {
+	u, err := sip.ParseURI(s)
+	if err != nil {
 		return u, fmt.Errorf("%w: incoming target %q: %v", ErrConfig, s, err)
 	}
 	if _, err := netip.ParseAddr(u.Host); err != nil || u.Scheme != "sip" {

@@ -1,5 +1,3 @@
-//go:build gateway
-
 package gateway
 
 import (
@@ -7,9 +5,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"lifeline/hal/gateway/digest"
+	"lifeline/hal/sip"
 )
 
 // refusal is why an INVITE is not dialled, and its final response.
@@ -17,7 +14,7 @@ type refusal struct {
 	code   int
 	reason string
 	why    string
-	hdrs   []sip.Header
+	hdrs   []sip.Field
 }
 
 // admit decides whether the INVITE to ruri is dialled: the number it holds
@@ -27,12 +24,11 @@ type refusal struct {
 // with Retry-After; emergency numbers are exempt). It returns the number
 // to dial, or the number as far as known and a refusal. An admitted call
 // counts against CallsPerMinute.
-func (g *Gateway) admit(ruri sip.Uri, authorization string) (string, *refusal) {
-	user := ruri.User
-	if ruri.Scheme == "tel" {
-		user = ruri.Raw()
-	}
-	number, err := g.numbering.Dial(ruri.Scheme, user)
+func (g *Gateway) admit(ruri sip.URI, authorization string) (string, *refusal) {
+	// The parser has undone the user part's escapes; Dial undoes none
+	// left (a literal '%' is no digit) and drops a tel: URI's parameters,
+	// which the parser keeps apart.
+	number, err := g.numbering.Dial(ruri.Scheme, ruri.User)
 	if err != nil {
 		return "", &refusal{code: sip.StatusAddressIncomplete, reason: "Address Incomplete", why: err.Error()}
 	}
@@ -51,7 +47,7 @@ func (g *Gateway) admit(ruri sip.Uri, authorization string) (string, *refusal) {
 		secs := int((wait + time.Second - 1) / time.Second)
 		return number, &refusal{code: sip.StatusServiceUnavailable, reason: "Too Many Calls",
 			why:  errTooManyCalls.Error() + ", the next in " + strconv.Itoa(secs) + " s",
-			hdrs: []sip.Header{sip.NewHeader("Retry-After", strconv.Itoa(secs))}}
+			hdrs: []sip.Field{{Name: "Retry-After", Value: strconv.Itoa(secs)}}}
 	}
 	return number, nil
 }
@@ -64,17 +60,9 @@ func (g *Gateway) authenticate(authorization string) *refusal {
 		return nil
 	case errors.Is(err, digest.ErrNoCredentials), errors.Is(err, digest.ErrStale):
 		return &refusal{code: sip.StatusUnauthorized, reason: "Unauthorized", why: err.Error(),
-			hdrs: []sip.Header{sip.NewHeader("WWW-Authenticate", g.auth.Challenge(errors.Is(err, digest.ErrStale)))}}
+			hdrs: []sip.Field{{Name: "WWW-Authenticate", Value: g.auth.Challenge(errors.Is(err, digest.ErrStale))}}}
 	}
 	return &refusal{code: sip.StatusForbidden, reason: "Forbidden (bad credentials)", why: err.Error()}
-}
-
-// authorization is the value of the request's Authorization header, or "".
-func authorization(req *sip.Request) string {
-	if h := req.GetHeader("Authorization"); h != nil {
-		return h.Value()
-	}
-	return ""
 }
 
 var errTooManyCalls = errors.New("calls_per_minute reached")

@@ -1,5 +1,3 @@
-//go:build gateway
-
 package gateway_test
 
 import (
@@ -30,7 +28,12 @@ func (r *rig) dialledAs(ruri sip.Uri) string {
 	_, port := voicetest.EvenUDP(r.t)
 	// A tel: URI has no host: a loose Route takes it to the gateway.
 	route := &sip.RouteHeader{Address: sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: r.gwAddr.Port, UriParams: sip.HeaderParams{{K: "lr"}}}}
-	c := r.inviteURI(r.ctx(), ruri, offerFor(r.t, port), nil, route)
+	// sipgo makes From and To from the Request-URI's parts, which a tel:
+	// URI has not: the phone's own From, the tel: URI as To.
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1"},
+		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(16)}}}
+	to := &sip.ToHeader{Address: ruri, Params: sip.NewParams()}
+	c := r.inviteURI(r.ctx(), ruri, offerFor(r.t, port), nil, route, from, to)
 	if c.err != nil || c.codes[len(c.codes)-1] != 200 {
 		r.t.Fatalf("%s: %v, responses %v; want 200", ruri.String(), c.err, c.codes)
 	}

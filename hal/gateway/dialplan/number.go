@@ -63,7 +63,10 @@ func (n Numbering) Dial(scheme, user string) (string, error) {
 	default:
 		return "", fmt.Errorf("%w: %s: URI is not sip: or tel:", ErrNumber, scheme)
 	}
-	num, _, _ := strings.Cut(user, ";") // RFC 3966 parameters
+	num, params, hasParams := strings.Cut(user, ";") // RFC 3966 parameters
+	if hasParams && !telParams(params) {
+		return "", fmt.Errorf("%w: %q: ';' not followed by parameters", ErrNumber, user)
+	}
 	num, err := unescape(num)
 	if err != nil {
 		return "", fmt.Errorf("%w: %q: %v", ErrNumber, user, err)
@@ -96,6 +99,20 @@ func (n Numbering) Dial(scheme, user string) (string, error) {
 		return "", fmt.Errorf("%w: %q: want digits, * and # (at most %d)", ErrNumber, user, MaxDigits)
 	}
 	return num, nil
+}
+
+// telParams reports whether s (what follows the number's first ';') is
+// RFC 3966 parameters: each name=value, or the flag npdi. A user part
+// whose escapes a parser has undone ("030%3B123" → "030;123") is no
+// number then, not the number before the ';'.
+func telParams(s string) bool {
+	for _, p := range strings.Split(s, ";") {
+		name, _, ok := strings.Cut(p, "=")
+		if name == "" || !ok && !strings.EqualFold(name, "npdi") {
+			return false
+		}
+	}
+	return true
 }
 
 func digitsOnly(s string) bool {
