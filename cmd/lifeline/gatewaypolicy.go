@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 
 	"lifeline/daemon"
+	"lifeline/hal/netmon"
 )
 
 // gatewayBind returns the addresses the gateway's SIP socket binds:
@@ -44,23 +44,15 @@ func gatewayBind(c *daemon.Config) ([]netip.AddrPort, error) {
 }
 
 // wanAddrs returns the addresses the WAN interface holds now (none if it
-// does not exist).
+// does not exist or cannot be read).
 func wanAddrs(name string) map[netip.Addr]bool {
 	out := map[netip.Addr]bool{}
-	ifi, err := net.InterfaceByName(name)
+	st, err := netmon.Read(name)
 	if err != nil {
 		return out
 	}
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return out
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok {
-				out[ip.Unmap()] = true
-			}
-		}
+	for _, p := range st.Addrs {
+		out[p.Addr().Unmap()] = true
 	}
 	return out
 }
@@ -71,7 +63,7 @@ func wanAddrs(name string) map[netip.Addr]bool {
 // rtp_address), the host of incoming (the phones' proxy), and
 // allow_source.
 func gatewaySources(g *daemon.GatewayConfig) []netip.Prefix {
-	out := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
+	out := []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{127}), 8), netip.PrefixFrom(netip.IPv6Loopback(), 128),
 		netip.PrefixFrom(g.RTPAddress, g.RTPAddress.BitLen())}
 	if a := g.Listen.Addr(); !a.IsUnspecified() {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))

@@ -7,16 +7,12 @@
 package digest
 
 import (
-	"crypto/hmac"
-	"crypto/md5"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	rand "math/rand/v2"
 	"strings"
 	"time"
 
@@ -44,7 +40,7 @@ type Server struct {
 	realm, user, password string
 	ttl                   time.Duration
 	clk                   clock.Clock
-	key                   [32]byte // signs nonces; random per Server
+	key                   [16]byte // signs nonces; random per Server
 }
 
 // New returns a Server for realm and one user; ttl 0 is DefaultNonceTTL,
@@ -60,9 +56,11 @@ func New(realm, user, password string, ttl time.Duration, clk clock.Clock) (*Ser
 		clk = clock.Real()
 	}
 	s := &Server{realm: realm, user: user, password: password, ttl: ttl, clk: clk}
-	if _, err := rand.Read(s.key[:]); err != nil {
-		return nil, fmt.Errorf("digest: nonce key: %w", err)
-	}
+	// math/rand/v2's global ChaCha8 is seeded from the kernel's entropy:
+	// unpredictable enough for a nonce key, without crypto/rand's FIPS
+	// module (about 140 KB on a router's flash).
+	binary.BigEndian.PutUint64(s.key[:8], rand.Uint64())
+	binary.BigEndian.PutUint64(s.key[8:], rand.Uint64())
 	return s, nil
 }
 
@@ -76,25 +74,29 @@ func (s *Server) Challenge(stale bool) string {
 	return v
 }
 
-// nonce is the issue time and its HMAC, base64url: stateless, and nobody
-// but this Server can make one.
+// nonce is the issue time and a keyed MD5 of it, in hex: stateless, and
+// nobody without the key can make one. (A forged nonce would not let
+// anyone in without the password; the key keeps clients from choosing
+// nonces, and expiry from replaying old answers for long.)
 func (s *Server) nonce(at time.Time) string {
-	b := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))
-	m := hmac.New(sha256.New, s.key[:])
-	m.Write(b)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(b)[:8+16])
+	ts := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))
+	return hex.EncodeToString(append(ts, s.mac(ts)...))
+}
+
+// mac is MD5(key ts key), cut to 12 bytes.
+func (s *Server) mac(ts []byte) []byte {
+	sum := md5sum(s.key[:], ts, s.key[:])
+	return sum[:12]
 }
 
 // nonceAge returns how long ago nonce was issued, or false if it is not
 // one of ours.
 func (s *Server) nonceAge(nonce string) (time.Duration, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != 8+16 {
+	raw, err := hex.DecodeString(nonce)
+	if err != nil || len(raw) != 8+12 {
 		return 0, false
 	}
-	m := hmac.New(sha256.New, s.key[:])
-	m.Write(raw[:8])
-	if !hmac.Equal(m.Sum(nil)[:16], raw[8:]) {
+	if subtle.ConstantTimeCompare(s.mac(raw[:8]), raw[8:]) != 1 {
 		return 0, false
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8])))
@@ -156,7 +158,7 @@ func Response(user, realm, password, method, uri, nonce, qop, nc, cnonce string)
 }
 
 func md5hex(s string) string {
-	h := md5.Sum([]byte(s))
+	h := md5sum([]byte(s))
 	return hex.EncodeToString(h[:])
 }
 

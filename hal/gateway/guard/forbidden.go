@@ -2,27 +2,25 @@ package guard
 
 import (
 	"bytes"
+	"strings"
 )
-
-// copied are the headers a response copies from its request (RFC 3261
-// §8.2.6.2), long and compact forms, lower case.
-var copied = map[string]bool{"via": true, "v": true, "from": true, "f": true, "to": true, "t": true,
-	"call-id": true, "i": true, "cseq": true}
 
 // Forbidden returns a 403 response to the SIP request req, or nil when req
 // is no request (a response, junk), is an ACK, lacks a header the response
 // needs, or the response would be larger than req. It reads only the
-// start line and the header lines it copies; folded header lines are
-// joined with a space (RFC 3261 §7.3.1).
+// start line and the header lines it copies (Via, From, To, Call-ID and
+// CSeq, long or compact names, RFC 3261 §8.2.6.2); folded header lines
+// are joined with a space (§7.3.1).
 func Forbidden(req []byte) []byte {
 	head, _, _ := bytes.Cut(req, []byte("\r\n\r\n"))
 	lines := bytes.Split(head, []byte("\r\n"))
 	method, _, ok := bytes.Cut(lines[0], []byte(" "))
-	if !ok || len(method) == 0 || bytes.HasPrefix(lines[0], []byte("SIP/")) || string(method) == "ACK" ||
-		!bytes.HasSuffix(lines[0], []byte(" SIP/2.0")) || !token(method) {
+	if !ok || len(method) == 0 || string(method) == "ACK" || !bytes.HasSuffix(lines[0], []byte(" SIP/2.0")) ||
+		bytes.IndexFunc(method, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
 		return nil
 	}
-	var hdrs [][]byte // "Name: value", folded lines joined
+	// Unfold: a line starting with a space or tab continues the last.
+	var hdrs [][]byte
 	for _, l := range lines[1:] {
 		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') {
 			if len(hdrs) > 0 {
@@ -33,32 +31,28 @@ func Forbidden(req []byte) []byte {
 		hdrs = append(hdrs, bytes.Clone(l))
 	}
 	res := []byte("SIP/2.0 403 Forbidden\r\n")
-	seen := map[string]bool{}
+	var seen [5]bool // by the index in names
 	for _, h := range hdrs {
 		name, value, ok := bytes.Cut(h, []byte(":"))
-		if !ok {
+		if !ok || bytes.ContainsAny(value, "\r\n\x00") {
 			continue
 		}
-		n := string(bytes.ToLower(bytes.TrimSpace(name)))
-		if !copied[n] || bytes.ContainsAny(value, "\r\n\x00") {
+		i := headerIndex(string(bytes.TrimSpace(name)))
+		if i < 0 || i > 0 && seen[i] { // several Vias, one of the others
 			continue
 		}
-		n = long(n)
-		if n != "via" && seen[n] {
-			continue // one From, To, Call-ID, CSeq
-		}
-		seen[n] = true
+		seen[i] = true
 		value = bytes.TrimSpace(value)
-		if n == "to" && !bytes.Contains(bytes.ToLower(value), []byte(";tag=")) {
-			value = append(bytes.Clone(value), ";tag=lifeline-403"...)
-		}
-		res = append(res, canonical[n]...)
+		res = append(res, names[i]...)
 		res = append(res, ": "...)
 		res = append(res, value...)
+		if i == 2 && !bytes.Contains(bytes.ToLower(value), []byte(";tag=")) {
+			res = append(res, ";tag=lifeline-403"...)
+		}
 		res = append(res, "\r\n"...)
 	}
-	for _, n := range []string{"via", "from", "to", "call-id", "cseq"} {
-		if !seen[n] {
+	for _, ok := range seen {
+		if !ok {
 			return nil
 		}
 	}
@@ -69,28 +63,15 @@ func Forbidden(req []byte) []byte {
 	return res
 }
 
-var canonical = map[string]string{"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
+// names are the copied headers, in canonical form; headerIndex finds a
+// header name (any case, compact forms) among them, or -1.
+var names = [5]string{"Via", "From", "To", "Call-ID", "CSeq"}
 
-func long(n string) string {
-	switch n {
-	case "v":
-		return "via"
-	case "f":
-		return "from"
-	case "t":
-		return "to"
-	case "i":
-		return "call-id"
-	}
-	return n
-}
-
-// token: a SIP method is an RFC 3261 token of letters here.
-func token(b []byte) bool {
-	for _, c := range b {
-		if c < 'A' || c > 'Z' {
-			return false
+func headerIndex(n string) int {
+	for i, c := range [5]string{"v", "f", "t", "i", ""} {
+		if strings.EqualFold(n, names[i]) || c != "" && strings.EqualFold(n, c) {
+			return i
 		}
 	}
-	return true
+	return -1
 }
