@@ -19,6 +19,7 @@ import (
 	"lifeline/hal/modem"
 	"lifeline/hal/sip"
 	"lifeline/hal/voice"
+	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/sdp"
 )
 
@@ -96,6 +97,14 @@ type Config struct {
 	// MD5, realm AuthRealm): 401 with a challenge without credentials or
 	// with an expired nonce, 403 with wrong ones.
 	AuthUser, AuthPassword string
+	// MediaNetworks are the networks the phones' SDP may name for their
+	// RTP besides the SIP request's source; none means the networks the
+	// host is directly attached to (see checkMediaAddr).
+	MediaNetworks []netip.Prefix
+	// RTPTimeout ends a call when no RTP has come from the phone for this
+	// long (a BYE to the phone, the line hung up), unless the call is on
+	// hold; 0 means DefaultRTPTimeout, negative never.
+	RTPTimeout time.Duration
 	// OnCallsChanged, when set, is called after a call starts or ends
 	// (Calls changed), from the call's goroutine; it must not block.
 	OnCallsChanged func()
@@ -396,6 +405,11 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}
+	if err := checkMediaAddr(choice.Remote.Addr(), tx.Source().Addr(), g.mediaNetworks()); err != nil {
+		log.Warn("gateway: refused the offer's media address", "err", err)
+		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
+		return
+	}
 	codecFmt, _ := voice.CodecFormat(choice.Codec)
 
 	ctx, cancel := context.WithCancel(tx.Context())
@@ -482,14 +496,14 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 
 // listenRTP opens a call's RTP socket, a UDP socket on an even port of
 // RTPAddr (RFC 3550 section 11), and describes it for SDP.
-func (g *Gateway) listenRTP() (net.PacketConn, sdp.Local, error) {
+func (g *Gateway) listenRTP() (*bridge.Socket, sdp.Local, error) {
 	addr := g.cfg.RTPAddr
 	for range 32 {
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
+		c, err := bridge.ListenRTP(netip.AddrPortFrom(addr, 0))
 		if err != nil {
 			return nil, sdp.Local{}, err
 		}
-		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 && p >= 1024 {
+		if p := int(c.AddrPort().Port()); p%2 == 0 && p >= 1024 {
 			return c, sdp.Local{Addr: addr, Port: p, SessionID: uint64(g.cfg.Clock.Now().Unix()), Version: 1, Username: "lifeline"}, nil
 		}
 		c.Close()

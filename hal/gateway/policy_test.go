@@ -132,6 +132,7 @@ func TestCallsPerMinute(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	r := newRigWith(t, func(c *gateway.Config, _ *modem.Profile, _ string) {
 		c.Clock, c.CallsPerMinute, c.Emergency = clk, 2, []string{"112"}
+		c.RTPTimeout = -1 // the fake clock's minutes are no silence
 	})
 	hangup := func(c *call) {
 		if err := c.sess.Bye(r.ctx()); err != nil {
@@ -171,6 +172,7 @@ func TestMaxDuration(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_800_000_000, 0))
 	r := newRigWith(t, func(c *gateway.Config, _ *modem.Profile, _ string) {
 		c.Clock, c.MaxDuration = clk, 4*time.Hour
+		c.RTPTimeout = -1 // the phone sends no RTP: only the duration ends the call
 	})
 	r.answered("call", "5551234")
 	clk.Advance(4*time.Hour - time.Second)
