@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"lifeline/hal/kamailio/siprig"
+	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/voice/sdp"
 	"lifeline/hal/voice/voicetest"
 )
@@ -75,16 +76,7 @@ func TestE2EGatewayListenNotOnWAN(t *testing.T) {
 // and beyond calls_per_minute an INVITE gets 503.
 func TestE2EGatewayPolicy(t *testing.T) {
 	_, stranger := hostAddr(t)
-	e, sim := newGatewayE2E(t)
-	sipPort := siprig.FreePort(t)
-	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort) +
-		"\toption country_code '49'\n\toption calls_per_minute '1'\n")
-	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
-		t.Fatalf("check: exit %d: %s%s", code, out, errs)
-	}
-	e.start()
-	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
-	e.waitLog("SIP-to-line gateway")
+	e, sim, sipPort := startGatewayPolicy(t, "\toption country_code '49'\n\toption calls_per_minute '1'\n")
 	phone := newSIPPhone(t, sipPort)
 	final := func(codes []int) int {
 		if len(codes) == 0 {
@@ -203,12 +195,7 @@ func TestE2EGatewayWildcardListen(t *testing.T) {
 // to the phone, the line hung up. (The gateway's own test runs the
 // default 4 h on a fake clock.)
 func TestE2EGatewayMaxDuration(t *testing.T) {
-	e, sim := newGatewayE2E(t)
-	sipPort := siprig.FreePort(t)
-	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort) + "\toption max_duration '1s'\n")
-	e.start()
-	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
-	e.waitLog("SIP-to-line gateway")
+	e, sim, sipPort := startGatewayPolicy(t, "\toption max_duration '1s'\n")
 	phone := newSIPPhone(t, sipPort)
 	_, rtpPort := voicetest.EvenUDP(t)
 	sess, codes, err := phone.invite("5551234", rtpPort)
@@ -237,13 +224,7 @@ func TestE2EGatewayMaxDuration(t *testing.T) {
 // with auth_user and auth_password a call without credentials gets 401,
 // one that answers the challenge goes out.
 func TestE2EGatewayDigestAuth(t *testing.T) {
-	e, sim := newGatewayE2E(t)
-	sipPort := siprig.FreePort(t)
-	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort) +
-		"\toption auth_user 'kamailio'\n\toption auth_password 's3cret'\n")
-	e.start()
-	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
-	e.waitLog("SIP-to-line gateway")
+	e, sim, sipPort := startGatewayPolicy(t, "\toption auth_user 'kamailio'\n\toption auth_password 's3cret'\n")
 	phone := newSIPPhone(t, sipPort)
 	_, rtpPort := voicetest.EvenUDP(t)
 	if _, codes, _ := phone.invite("5551234", rtpPort); len(codes) == 0 || codes[len(codes)-1] != 401 {
@@ -271,4 +252,18 @@ func TestE2EGatewayDigestAuth(t *testing.T) {
 	if got := sim.Commands(); !slices.Contains(got, "ATDT5551234") {
 		t.Fatalf("the authenticated call was not dialled: %q", got)
 	}
+}
+
+// startGatewayPolicy starts the binary with gwE2EConfig plus extra options
+// of the gateway section and waits until its gateway serves; it returns
+// the gateway's SIP port.
+func startGatewayPolicy(t *testing.T, extra string) (*e2e, *modemsim.VoiceSim, int) {
+	t.Helper()
+	e, sim := newGatewayE2E(t)
+	sipPort := siprig.FreePort(t)
+	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), sipPort) + extra)
+	e.start()
+	e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" })
+	e.waitLog("SIP-to-line gateway")
+	return e, sim, sipPort
 }
