@@ -121,9 +121,10 @@ func (g *Gateway) rtpTimeout() time.Duration {
 // timer per call, re-armed from the last packet's time: no work per frame.
 type rtpWatch struct {
 	g       *Gateway
-	b       *bridge.Bridge
+	last    func() time.Time // the bridge's LastReceived
 	timeout time.Duration
 	hold    bool
+	since   time.Time // the last resume: silence before it does not count
 	timer   interface {
 		C() <-chan time.Time
 		Reset(time.Duration) bool
@@ -134,7 +135,10 @@ type rtpWatch struct {
 // newRTPWatch starts watching b; C is nil (never ready) when the timeout is
 // off or the call is on hold.
 func (g *Gateway) newRTPWatch(b *bridge.Bridge, direction string) *rtpWatch {
-	w := &rtpWatch{g: g, b: b, timeout: g.rtpTimeout(), hold: direction != "" && direction != "sendrecv"}
+	w := &rtpWatch{g: g, timeout: g.rtpTimeout(), hold: direction != "" && direction != "sendrecv"}
+	if b != nil {
+		w.last = b.LastReceived
+	}
 	if w.timeout > 0 && !w.hold {
 		w.timer = g.cfg.Clock.NewTimer(w.timeout)
 	}
@@ -143,7 +147,7 @@ func (g *Gateway) newRTPWatch(b *bridge.Bridge, direction string) *rtpWatch {
 
 // C fires when the timeout may have passed; call Expired then.
 func (w *rtpWatch) C() <-chan time.Time {
-	if w.timer == nil {
+	if w.timer == nil || w.hold {
 		return nil
 	}
 	return w.timer.C()
@@ -152,12 +156,39 @@ func (w *rtpWatch) C() <-chan time.Time {
 // Expired reports whether the phone has been silent for the timeout;
 // if not, it re-arms the timer for when it would be.
 func (w *rtpWatch) Expired() (silent time.Duration, expired bool) {
-	silent = w.g.cfg.Clock.Now().Sub(w.b.LastReceived())
+	last := w.last()
+	if w.since.After(last) {
+		last = w.since
+	}
+	silent = w.g.cfg.Clock.Now().Sub(last)
 	if silent >= w.timeout {
 		return silent, true
 	}
 	w.timer.Reset(w.timeout - silent)
 	return silent, false
+}
+
+// SetDirection follows the phone's session after a re-INVITE or UPDATE
+// (the answer's direction): on hold the timer is off; on resuming the
+// silence is counted from now.
+func (w *rtpWatch) SetDirection(direction string) {
+	hold := direction != "" && direction != "sendrecv"
+	if hold == w.hold {
+		return
+	}
+	w.hold = hold
+	if hold || w.timeout <= 0 {
+		if w.timer != nil {
+			w.timer.Stop()
+		}
+		return
+	}
+	w.since = w.g.cfg.Clock.Now()
+	if w.timer == nil {
+		w.timer = w.g.cfg.Clock.NewTimer(w.timeout)
+	} else {
+		w.timer.Reset(w.timeout)
+	}
 }
 
 // Stop releases the timer.
