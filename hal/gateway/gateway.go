@@ -445,20 +445,13 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		case <-ringing:
 			respond(sip.StatusRinging, "Ringing")
 		case <-setup:
-			select { // the dial was accepted just before the line came up
-			case <-ringing:
-				respond(sip.StatusRinging, "Ringing")
-			default:
-			}
 		}
 	}()
 	defer rwg.Wait()
 	defer endSetup()
 
 	answered := false
-	// 180 once the modem has accepted the dial, never before a failure
-	// (NO DIALTONE gets its 503 alone).
-	opts := modem.VoiceOptions{Prefer: []voice.Format{codecFmt}, Accepted: func() {
+	opts := modem.VoiceOptions{Prefer: []voice.Format{codecFmt}, Dialing: func() {
 		select {
 		case ringing <- struct{}{}:
 		default:

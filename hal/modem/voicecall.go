@@ -27,15 +27,12 @@ type VoiceOptions struct {
 	// Prefer lists sample formats to try first (the negotiated codec's,
 	// so that the modem needs no transcoding); then the profile's order.
 	Prefer []voice.Format
-	// Accepted, when set, is called from the line's goroutine once the
-	// modem has accepted the dial: its final result is one of the
-	// profile's voice Connected ones (V.253 VCON: the number is dialled;
-	// an analog line signals neither ringback nor answer to the modem),
-	// before the data state starts. It is not called when the dial fails
-	// (NO DIALTONE, BUSY, ERROR, a timeout): the gateway answers 180
-	// Ringing here, never before a failure. It must not block and must not
-	// call the Line.
-	Accepted func()
+	// Dialing, when set, is called from the line's goroutine just before
+	// the dial command is sent, once voice mode is entered and a format
+	// selected (the gateway answers 180 Ringing: an analog line signals
+	// neither ringback nor answer to the modem). It must not block and
+	// must not call the Line.
+	Dialing func()
 }
 
 // Call is a voice call in progress, handed by Line.VoiceCall to its
@@ -69,8 +66,8 @@ type activeCall struct {
 // VoiceCall places a voice call to number and, once it is up, runs fn with
 // it in the caller's goroutine. Setting up is done by Run's goroutine:
 // the profile's Voice.Enter commands, the first AT+VSM format the modem
-// accepts (opts.Prefer first), Voice.LineSelect, the dial
-// until a Voice.Connected result (VCON), opts.Accepted, then Voice.Stream until CONNECT.
+// accepts (opts.Prefer first), Voice.LineSelect, opts.Dialing, the dial
+// until a Voice.Connected result (VCON), then Voice.Stream until CONNECT.
 // The state is in-call from the start; health checks, Dial and CheckNow
 // wait out the call (ErrLineBusy) while fn runs, and RING is ignored.
 //
@@ -102,7 +99,7 @@ func (l *Line) VoiceCall(ctx context.Context, number string, opts VoiceOptions, 
 // (opts.Prefer first), selects the line (Voice.LineSelect) and sends the
 // profile's answer command (Voice.Answer, "ATA") until one of
 // Voice.AnswerConnected (VCON, or OK on some modems), then starts
-// Voice.Stream (AT+VTR) until CONNECT. opts.Accepted is not called. The
+// Voice.Stream (AT+VTR) until CONNECT. opts.Dialing is not called. The
 // state goes from ringing to in-call at once (RINGs that follow are
 // ignored), so a second VoiceAnswer, Dial or VoiceCall gets ErrLineBusy.
 //
@@ -240,6 +237,8 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 	cmd, timeout2, connected := fmt.Sprintf(v.Dial, r.number), v.DialTimeout.D(), v.Connected
 	if incoming {
 		cmd, timeout2, connected = v.answer(l.prof.CommandTimeout)
+	} else if r.voice.Dialing != nil {
+		r.voice.Dialing()
 	}
 	rep, err := s.command(ctx, cmd, timeout2)
 	if err != nil {
@@ -261,9 +260,6 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 			return lerr
 		}
 		return wrap(err)
-	}
-	if !incoming && r.voice.Accepted != nil {
-		r.voice.Accepted()
 	}
 	ds, err := s.conn.ExpectData()
 	if err != nil {

@@ -146,14 +146,8 @@ func TestVoiceCallEcho(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v := newVoiceLine(t, "analog", allFormats)
 			dialing := make(chan struct{}, 1)
-			err := v.line.VoiceCall(v.ctx(), "5551234", modem.VoiceOptions{Prefer: tc.prefer, Accepted: func() { dialing <- struct{}{} }},
+			err := v.line.VoiceCall(v.ctx(), "5551234", modem.VoiceOptions{Prefer: tc.prefer, Dialing: func() { dialing <- struct{}{} }},
 				func(ctx context.Context, c *modem.Call) error {
-					select {
-					case <-dialing:
-						dialing <- struct{}{} // checked again below
-					default:
-						t.Error("fn ran before Accepted")
-					}
 					if c.Number != "5551234" || c.Format != tc.want || v.sim.Format() != tc.want || c.Started.IsZero() {
 						t.Errorf("call %+v, sim format %v", c, v.sim.Format())
 					}
@@ -205,7 +199,7 @@ func TestVoiceCallEcho(t *testing.T) {
 			select {
 			case <-dialing:
 			default:
-				t.Error("Accepted was not called")
+				t.Error("Dialing was not called")
 			}
 			v.idleAfter(t, tc.vsm, "ATDT5551234")
 		})
@@ -292,14 +286,10 @@ func TestVoiceCallFailures(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(v.sim)
 			}
-			accepted := false // Run's goroutine sets it before VoiceCall returns
-			err := v.line.VoiceCall(v.ctx(), "5551234", modem.VoiceOptions{Accepted: func() { accepted = true }}, func(context.Context, *modem.Call) error {
+			err := v.line.VoiceCall(v.ctx(), "5551234", modem.VoiceOptions{}, func(context.Context, *modem.Call) error {
 				t.Error("fn ran for a failed call")
 				return nil
 			})
-			if accepted {
-				t.Error("Accepted was called for a failed dial")
-			}
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("VoiceCall = %v, want %v", err, tc.want)
 			}
