@@ -88,8 +88,9 @@ type Gateway struct {
 	incomingTarget sip.Uri      // cfg.Incoming parsed
 	incomingLine   IncomingLine // nil: no calls from the line
 
-	mu      sync.Mutex // guards running, active and users
+	mu      sync.Mutex // guards running, runCtx, active and users
 	running bool
+	runCtx  context.Context // Run's; its error says the gateway is stopping
 	active  map[string]CallStatus
 	users   map[*lineUser]struct{} // calls holding or setting up the line
 }
@@ -249,6 +250,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	g.running = true
+	g.runCtx = ctx
 	g.mu.Unlock()
 
 	ua, err := sipua.New(sipua.Config{Conn: g.cfg.Conn, Contact: g.contact, UserAgent: g.cfg.UserAgent,

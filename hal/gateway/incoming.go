@@ -263,7 +263,7 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	case ev := <-lineGone:
 		why = "line: " + ev
 	case <-cctx.Done():
-		why = "line hung up"
+		why = g.lineEnded(cctx)
 	}
 	l.log.Info("gateway: the line side ended the call", "why", why)
 	b.Close()
@@ -273,6 +273,18 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 		l.log.Warn("gateway: BYE", "err", err)
 	}
 	return nil
+}
+
+// lineEnded says why the line's call context ended: lifeline stopping
+// (the line is hung up before the phone gets its BYE) or the line hung up.
+func (g *Gateway) lineEnded(cctx context.Context) string {
+	g.mu.Lock()
+	stopping := g.runCtx != nil && g.runCtx.Err() != nil
+	g.mu.Unlock()
+	if stopping || errors.Is(context.Cause(cctx), modem.ErrStopped) {
+		return "lifeline stopping: the line is hung up first"
+	}
+	return "line hung up"
 }
 
 // displayNumber is a caller's number for logs and the status: analog
