@@ -21,6 +21,8 @@ build:
 
 # The daemon on the sim board, everything under ./run (no root needed).
 # In a second terminal: ./bin/lifeline sim wan down; ./bin/lifeline status
+# scripts/sim.config has a gateway section, so this build has the gateway.
+run: TAGS += gateway
 run: build
 	@mkdir -p $(RUNDIR)/hooks.d
 	@sed 's|@RUN@|$(RUNDIR)|g' scripts/sim.config > $(RUNDIR)/lifeline.conf

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"lifeline/daemon"
 	"lifeline/hal/modem"
@@ -25,22 +26,23 @@ func lineModeOf(l *daemon.LineConfig) (serialport.Mode, error) {
 	return serialport.Mode{Baud: l.Baud, Parity: par, Flow: flow}, nil
 }
 
-// newSimModem plugs the sim board's modem simulator in: a pseudo-terminal
-// behind a symlink in a private temp dir, speaking the analog profile.
+// newSimModem plugs the sim board's modem simulator in: a V.253 voice
+// modem on a pseudo-terminal behind a symlink in a private temp dir,
+// driven with the analog profile. The far end answers a call after one
+// ring and echoes what it hears, so a gateway section on the sim board
+// carries calls; `lifeline sim ring NUMBER` rings it with caller ID.
 func (hw *hardware) newSimModem() error {
-	p, err := modem.LoadProfile("analog")
-	if err != nil {
-		return err
-	}
 	dir, err := os.MkdirTemp("", "lifeline-sim-modem")
 	if err != nil {
 		return fmt.Errorf("sim modem: %w", err)
 	}
-	sim, err := modemsim.New(dir, p, modemsim.WithClock(hw.clk), modemsim.WithLogger(hw.log.With("part", "modemsim")))
+	sim, err := modemsim.NewVoice(dir, modemsim.VoiceClock(hw.clk), modemsim.VoiceRings(1, time.Second), modemsim.VoiceLinkName("modem"),
+		modemsim.VoiceLogger(hw.log.With("part", "modemsim")))
 	if err != nil {
 		os.RemoveAll(dir)
 		return fmt.Errorf("sim modem: %w", err)
 	}
+	sim.SetPlayback(modemsim.PlayEchoPaced)
 	hw.simModem = sim
 	hw.closers = append(hw.closers, func() error { os.RemoveAll(dir); return nil }, sim.Close)
 	return nil
