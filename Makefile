@@ -83,6 +83,9 @@ fuzz:
 # Debian packages of test-deps; they skip otherwise).
 # The gateway's call (one 60 s call: one-way delay, frames lost, CPU per
 # call against an idle daemon; LIFELINE_BENCH_CALL=15s for a shorter one).
+# Calls lost across a silent provider death (calls-lost, at 5 calls/s
+# through the real binary and Kamailio): BenchmarkCallsLostSilentProviderDeath
+# in ./cmd/lifeline, one death per run.
 bench: test-deps
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
 	CGO_ENABLED=1 $(GO) test -tags gateway -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./hal/gateway/...
