@@ -314,4 +314,3 @@ func modemHeard(rec []byte) []int16 {
 	}
 	return s
 }
-
