@@ -218,19 +218,11 @@ func (b *baresip) heard(t *testing.T) []int16 {
 	if len(m) == 0 {
 		t.Fatalf("baresip dumped no received audio in %s", b.dir)
 	}
-	raw, err := os.ReadFile(m[len(m)-1])
-	if err != nil {
-		t.Fatal(err)
+	x, rate, err := readWAV(m[len(m)-1])
+	if err != nil || rate != 8000 {
+		t.Fatalf("baresip's dump: %v (%d Hz)", err, rate)
 	}
-	if len(raw) < 44 {
-		return nil
-	}
-	pcm := raw[44:]
-	s := make([]int16, len(pcm)/2)
-	for i := range s {
-		s[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
-	}
-	return s
+	return x
 }
 
 // writeToneWAV writes d of a sine at hz, 8 kHz mono S16LE, as aufile wants.

@@ -17,7 +17,7 @@ import (
 // both ends: the phone's events and audio, and the line (the simulated
 // modem's commands and audio), the provider or the daemon's status.
 func TestE2EPhonesBaresip(t *testing.T) {
-	r := newPhoneRig(t, "baresip")
+	r := newPhoneRig(t, "alice@"+lanPhoneIP+":5060", "baresip")
 	e, sim := r.e, r.sim
 
 	// The route is pstn (a manual override with a healthy provider): calls

@@ -57,14 +57,15 @@ type phoneRig struct {
 }
 
 // newPhoneRig builds the namespaces and starts the provider, Kamailio and
-// the daemon (route sip, provider healthy). phones lists the binaries the
-// caller needs, for the skip.
-func newPhoneRig(t *testing.T, phones ...string) *phoneRig {
+// the daemon (route sip, provider healthy). phone is Kamailio's PHONES,
+// the target of calls from the line (user@LAN-address:port); bins lists
+// the binaries the caller needs, for the skip.
+func newPhoneRig(t *testing.T, phone string, bins ...string) *phoneRig {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("real phone tests skipped with -short")
 	}
-	netnstest.Require(t, append([]string{"kamailio"}, phones...)...)
+	netnstest.Require(t, append([]string{"kamailio"}, bins...)...)
 	e, sim := newGatewayE2E(t) // skips without pseudo-terminals
 	p := netnstest.NewPair(t)
 	r := &phoneRig{t: t, net: p, e: e, sim: sim, gwURI: fmt.Sprintf("sip:%s:%d", lanRouterIP, gwSIPPort)}
@@ -85,7 +86,7 @@ func newPhoneRig(t *testing.T, phones ...string) *phoneRig {
 	p.In(p.Internet, "route", "add", "198.51.100.0/24", "via", netnstest.RouterIP4)
 
 	r.provider = startFakeProvider(t, p.Internet, netnstest.InternetIP4+":5060")
-	r.startKamailio()
+	r.startKamailio("sip:" + phone)
 
 	e.wrap = []string{"ip", "netns", "exec", p.Router}
 	e.writeConfig(fmt.Sprintf(`config lifeline 'main'
@@ -126,7 +127,7 @@ config proxy 'kamailio'
 
 // startKamailio runs the shipped config in the router namespace, listening
 // on the LAN, with the phone as PHONES.
-func (r *phoneRig) startKamailio() {
+func (r *phoneRig) startKamailio(phones string) {
 	t := r.t
 	dir := t.TempDir()
 	r.rpc = filepath.Join(dir, "rpc.sock")
@@ -140,7 +141,7 @@ func (r *phoneRig) startKamailio() {
 		"-A", fmt.Sprintf("LISTEN=udp:%s:5060", lanRouterIP),
 		"-A", fmt.Sprintf("PROVIDER=\"sip:%s:5060\"", netnstest.InternetIP4),
 		"-A", fmt.Sprintf("PSTN_GW=%q", r.gwURI),
-		"-A", fmt.Sprintf("PHONES=\"sip:alice@%s:5060\"", lanPhoneIP),
+		"-A", fmt.Sprintf("PHONES=%q", phones),
 		"-A", fmt.Sprintf("RPC_SOCKET=%q", r.rpc),
 		"-A", fmt.Sprintf("RUN_DIR=%q", dir),
 		"-A", fmt.Sprintf("MPATH=%q", siprig.ModulesDir()))
