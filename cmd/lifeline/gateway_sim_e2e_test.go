@@ -11,10 +11,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+
 	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/voice/sdp"
 	"lifeline/hal/voice/voicetest"
 )
+
+// answeredCall calls number through the gateway from phone, ACKs the 200
+// and returns the dialog, the phone's RTP socket and the gateway's RTP
+// address from its answer.
+func answeredCall(t *testing.T, e *e2e, phone *sipPhone, number string) (*sipgo.DialogClientSession, *net.UDPConn, *net.UDPAddr) {
+	t.Helper()
+	rtpConn, rtpPort := voicetest.EvenUDP(t)
+	sess, codes, err := phone.invite(number, rtpPort)
+	if err != nil || codes[len(codes)-1] != 200 {
+		t.Fatalf("call %s: %v (responses %v)\nlog:\n%s", number, err, codes, e.stderr)
+	}
+	if err := sess.Ack(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := sdp.Parse(sess.InviteResponse.Body())
+	if err != nil || len(ans.Media) == 0 {
+		t.Fatalf("SDP answer: %v", err)
+	}
+	return sess, rtpConn, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ans.Media[0].Port}
+}
 
 // TestE2ESimBoardGateway runs `make run`'s configuration
 // (scripts/sim.config, its ports moved to free ones) on the sim board: its
@@ -54,19 +76,8 @@ func TestE2ESimBoardGateway(t *testing.T) {
 	e.waitLog("SIP-to-line gateway")
 
 	phone := newSIPPhone(t, gwPort)
-	rtpConn, rtpPort := voicetest.EvenUDP(t)
-	sess, codes, err := phone.invite("5551234", rtpPort)
-	if err != nil || codes[len(codes)-1] != 200 {
-		t.Fatalf("call on the sim board: %v (responses %v)\nlog:\n%s", err, codes, e.stderr)
-	}
-	if err := sess.Ack(stepCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	ans, err := sdp.Parse(sess.InviteResponse.Body())
-	if err != nil || len(ans.Media) == 0 {
-		t.Fatalf("SDP answer: %v", err)
-	}
-	echoCompare(t, rtpConn, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ans.Media[0].Port})
+	sess, rtpConn, gwRTP := answeredCall(t, e, phone, "5551234")
+	echoCompare(t, rtpConn, gwRTP)
 	if err := sess.Bye(stepCtx(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"lifeline/hal/kamailio/siprig"
-	"lifeline/hal/voice/voicetest"
 )
 
 // TestE2EGatewayStopDuringCall: the real binary stopped (SIGTERM) during a
@@ -32,14 +31,7 @@ func TestE2EGatewayStopDuringCall(t *testing.T) {
 
 	callUp := func(number string) {
 		t.Helper()
-		_, rtpPort := voicetest.EvenUDP(t)
-		sess, codes, err := phone.invite(number, rtpPort)
-		if err != nil || codes[len(codes)-1] != 200 {
-			t.Fatalf("call: %v (responses %v)\nlog:\n%s", err, codes, e.stderr)
-		}
-		if err := sess.Ack(stepCtx(t)); err != nil {
-			t.Fatal(err)
-		}
+		answeredCall(t, e, phone, number)
 		e.waitFor("line in call", func(st map[string]any) bool { return field(st, "line.state") == "in-call" })
 	}
 

@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,29 +43,12 @@ func TestE2EPhonesBaresip(t *testing.T) {
 	t.Run("outgoing over the line: audio both ways, DTMF, the phone hangs up", func(t *testing.T) {
 		phone.command(t, "dial", "sip:5551234@"+netnstest.InternetIP4)
 		phone.waitEvent(t, "CALL_ESTABLISHED", 15*time.Second, "CALL_CLOSED")
-		if !slices.Contains(sim.Commands(), "ATDT5551234") {
-			t.Fatalf("the line never dialled 5551234: %q\n%s", sim.Commands(), r.logs())
-		}
-		e.waitFor("the call in the status", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 1 && field(st, "line.state") == "in-call"
-		})
-		// Two seconds of the phone's tone at the line (and so, echoed,
-		// back at the phone): a condition, polled with a real-clock bound.
-		deadline := time.Now().Add(15 * time.Second)
-		for len(sim.Recorded()) < 2*8000 {
-			if time.Now().After(deadline) {
-				t.Fatalf("the line heard %d samples of the phone\n%s", len(sim.Recorded()), r.logs())
-			}
-			time.Sleep(50 * time.Millisecond) // polling a separate process's progress
-		}
-		if share := toneShare(modemHeard(sim.Recorded()), phoneToneHz); share < 0.5 {
-			t.Fatalf("the line heard the phone's 1 kHz tone at %.2f of its energy", share)
-		}
+		r.lineInCall(t, "5551234")
+		r.lineHearsTone(t, 0)
 		// DTMF from the phone (RFC 4733) is played to the line: digit 5 is
 		// 770 Hz + 1336 Hz.
 		phone.command(t, "sndcode", "5")
-		deadline = time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(10 * time.Second)
 		for dtmfBlocks(modemHeard(sim.Recorded()), 770, 1336) < 2 {
 			if time.Now().After(deadline) {
 				t.Fatalf("the line never heard the phone's DTMF 5\n%s", r.logs())
@@ -75,14 +57,7 @@ func TestE2EPhonesBaresip(t *testing.T) {
 		}
 		phone.command(t, "hangup", "")
 		phone.waitEvent(t, "CALL_CLOSED", 10*time.Second)
-		e.waitFor("line idle after the phone hung up", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 0 && field(st, "line.state") == "idle"
-		})
-		cmds := sim.Commands()
-		if !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
-			t.Fatalf("the line was not hung up: %q", cmds)
-		}
+		r.lineIdle(t, "5551234")
 		if share := toneShare(phone.heard(t), phoneToneHz); share < 0.5 {
 			t.Fatalf("the phone heard its tone echoed by the line at %.2f of the energy", share)
 		}
@@ -98,7 +73,7 @@ func TestE2EPhonesBaresip(t *testing.T) {
 		}
 		phone.command(t, "accept", "")
 		phone.waitEvent(t, "CALL_ESTABLISHED", 10*time.Second, "CALL_CLOSED")
-		e.waitFor("line in call", func(st map[string]any) bool { return field(st, "line.state") == "in-call" })
+		r.lineInCall(t, "")
 		if !sim.InCall() {
 			t.Fatal("the line is not in the call the phone answered")
 		}
@@ -106,10 +81,7 @@ func TestE2EPhonesBaresip(t *testing.T) {
 			t.Fatal(err)
 		}
 		phone.waitEvent(t, "CALL_CLOSED", 10*time.Second)
-		e.waitFor("line idle after the caller hung up", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 0 && field(st, "line.state") == "idle"
-		})
+		r.lineIdle(t, "")
 	})
 
 	t.Run("hold and resume", func(t *testing.T) {

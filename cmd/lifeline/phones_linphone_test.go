@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -215,34 +214,11 @@ func TestE2EPhonesLinphone(t *testing.T) {
 	t.Run("outgoing over the line: audio both ways, the phone hangs up", func(t *testing.T) {
 		phone.command(t, "call sip:5551234@"+netnstest.InternetIP4)
 		phone.waitLine(t, connected, 15*time.Second)
-		if !slices.Contains(sim.Commands(), "ATDT5551234") {
-			t.Fatalf("the line never dialled 5551234: %q\n%s", sim.Commands(), r.logs())
-		}
-		e.waitFor("the call in the status", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 1 && field(st, "line.state") == "in-call"
-		})
-		mark := len(sim.Recorded())
-		deadline := time.Now().Add(15 * time.Second)
-		for len(sim.Recorded()) < mark+2*8000 {
-			if time.Now().After(deadline) {
-				t.Fatalf("the line heard %d samples of the phone\n%s", len(sim.Recorded())-mark, r.logs())
-			}
-			time.Sleep(50 * time.Millisecond) // polling a separate process's progress
-		}
-		if share := toneShare(modemHeard(sim.Recorded()[mark:]), phoneToneHz); share < 0.5 {
-			t.Fatalf("the line heard linphone's 1 kHz tone at %.2f of its energy", share)
-		}
+		r.lineInCall(t, "5551234")
+		r.lineHearsTone(t, len(sim.Recorded()))
 		phone.command(t, "terminate")
 		phone.waitLine(t, ended, 10*time.Second)
-		e.waitFor("line idle after the phone hung up", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 0 && field(st, "line.state") == "idle"
-		})
-		cmds := sim.Commands()
-		if !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
-			t.Fatalf("the line was not hung up: %q", cmds)
-		}
+		r.lineIdle(t, "5551234")
 		if share := toneShare(phone.heard(t), phoneToneHz); share < 0.5 {
 			t.Fatalf("linphone heard its tone echoed by the line at %.2f of the energy", share)
 		}
@@ -258,7 +234,7 @@ func TestE2EPhonesLinphone(t *testing.T) {
 		}
 		phone.command(t, "answer")
 		phone.waitLine(t, connected, 10*time.Second)
-		e.waitFor("line in call", func(st map[string]any) bool { return field(st, "line.state") == "in-call" })
+		r.lineInCall(t, "")
 		if !sim.InCall() {
 			t.Fatal("the line is not in the call the phone answered")
 		}
@@ -266,9 +242,6 @@ func TestE2EPhonesLinphone(t *testing.T) {
 			t.Fatal(err)
 		}
 		phone.waitLine(t, ended, 10*time.Second)
-		e.waitFor("line idle after the caller hung up", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 0 && field(st, "line.state") == "idle"
-		})
+		r.lineIdle(t, "")
 	})
 }

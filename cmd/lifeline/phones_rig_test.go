@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -194,6 +195,55 @@ func (r *phoneRig) waitNextHop(uri string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	waitNextHop(r.t, ctx, c, uri)
+}
+
+// lineHearsTone waits until the line has heard two seconds more than mark
+// (bytes of sim.Recorded) and checks that it was the phones' 1 kHz tone;
+// it returns the new mark.
+func (r *phoneRig) lineHearsTone(t *testing.T, mark int) int {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for len(r.sim.Recorded()) < mark+2*8000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the line heard %d samples of the phone\n%s", len(r.sim.Recorded())-mark, r.logs())
+		}
+		time.Sleep(50 * time.Millisecond) // polling a separate process's progress
+	}
+	rec := r.sim.Recorded()
+	if share := toneShare(modemHeard(rec[mark:]), phoneToneHz); share < 0.5 {
+		t.Fatalf("the line heard the phone's 1 kHz tone at %.2f of its energy", share)
+	}
+	return len(rec)
+}
+
+// lineInCall waits for the daemon's status to show the line in a call
+// (and, for an outgoing call, the call in its list).
+func (r *phoneRig) lineInCall(t *testing.T, dialled string) {
+	t.Helper()
+	if dialled != "" && !slices.Contains(r.sim.Commands(), "ATDT"+dialled) {
+		t.Fatalf("the line never dialled %s: %q\n%s", dialled, r.sim.Commands(), r.logs())
+	}
+	r.e.waitFor("the line in a call", func(st map[string]any) bool {
+		calls, _ := st["calls"].([]any)
+		return len(calls) == 1 && field(st, "line.state") == "in-call"
+	})
+}
+
+// lineIdle waits for the line to be idle with no call, and for an
+// outgoing call checks that the line was hung up after the dial.
+func (r *phoneRig) lineIdle(t *testing.T, dialled string) {
+	t.Helper()
+	r.e.waitFor("line idle, no call", func(st map[string]any) bool {
+		calls, _ := st["calls"].([]any)
+		return len(calls) == 0 && field(st, "line.state") == "idle"
+	})
+	if dialled == "" {
+		return
+	}
+	cmds := r.sim.Commands()
+	if !slices.Contains(cmds[slices.Index(cmds, "ATDT"+dialled):], "ATH0") {
+		t.Fatalf("the line was not hung up: %q", cmds)
+	}
 }
 
 // logs is what a failing case prints: the daemon's and Kamailio's logs.
