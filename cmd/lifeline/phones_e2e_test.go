@@ -84,11 +84,28 @@ func TestE2EPhonesBaresip(t *testing.T) {
 		r.lineIdle(t, "")
 	})
 
-	t.Run("hold and resume", func(t *testing.T) {
-		t.Skip("needs issue 14 item 4 (re-INVITE and UPDATE answered with the current session, hal/gateway/sipua): waits for the new SIP layer on main")
-	})
-	t.Run("a transfer attempt keeps the call", func(t *testing.T) {
-		t.Skip("needs issue 14 item 4 (REFER answered, hal/gateway/sipua): waits for the new SIP layer on main")
+	// A call that is held and resumed (re-INVITE with a=sendonly, then
+	// a=sendrecv), and then transferred (REFER): it survives both, the
+	// phone's audio reaches the line again after each.
+	t.Run("hold, resume and a transfer attempt keep the call", func(t *testing.T) {
+		phone.command(t, "dial", "sip:5550000@"+netnstest.InternetIP4)
+		phone.waitEvent(t, "CALL_ESTABLISHED", 15*time.Second, "CALL_CLOSED")
+		r.lineInCall(t, "5550000")
+		mark := r.lineHearsTone(t, len(sim.Recorded()))
+		phone.command(t, "hold", "")
+		phone.command(t, "resume", "")
+		mark = r.lineHearsTone(t, mark)
+		phone.command(t, "transfer", "5550001")
+		mark = r.lineHearsTone(t, mark)
+		r.lineHearsTone(t, mark)
+		for len(phone.events) > 0 {
+			if ev := <-phone.events; ev.Type == "CALL_CLOSED" || ev.Type == "CALL_TRANSFER_FAILED" {
+				t.Fatalf("the phone: %s %s\nbaresip:\n%s\n%s", ev.Type, ev.Param, phone.out, r.logs())
+			}
+		}
+		phone.command(t, "hangup", "")
+		phone.waitEvent(t, "CALL_CLOSED", 10*time.Second)
+		r.lineIdle(t, "5550000")
 	})
 	t.Run("DTMF from the line to the phone", func(t *testing.T) {
 		t.Skip("needs issue 14 item 8 (line DTMF as RFC 4733, A2's media path): not on main yet")

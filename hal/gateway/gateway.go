@@ -260,7 +260,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	ua.Handle(sip.INVITE, g.invite)
-	ua.Handle(sip.OPTIONS, func(tx *sipua.ServerTx) { tx.Respond(sip.StatusOK, "OK", nil) })
+	ua.Handle(sip.OPTIONS, func(tx *sipua.ServerTx) {
+		tx.Respond(sip.StatusOK, "OK", nil, sip.NewHeader("Allow", ua.Allow()),
+			sip.NewHeader("Accept", "application/sdp"), sip.NewHeader("Supported", strings.Join(sipua.Supported, ", ")))
+	})
 	g.log.Info("gateway: serving SIP", "addr", g.cfg.Conn.LocalAddr(), "prefix", g.cfg.Prefix, "incoming", g.cfg.Incoming)
 	var wg sync.WaitGroup
 	if g.incomingLine != nil {

@@ -25,10 +25,12 @@ type Dialog struct {
 	done         chan struct{}
 
 	// Loop-owned.
-	localSeq uint32
-	ended    bool
-	acked    bool
-	uasTx    *ServerTx
+	localSeq  uint32
+	ended     bool
+	acked     bool
+	uasTx     *ServerTx
+	refreshTx *ServerTx // the last re-INVITE answered 2xx, until its ACK
+	localSDP  []byte    // the session description this side sent last
 }
 
 func dialogKey(callID, localTag, remoteTag string) string {
@@ -113,6 +115,10 @@ func (d *Dialog) ack() {
 	if d.uasTx != nil {
 		d.uasTx.stop2xx()
 	}
+	if d.refreshTx != nil {
+		d.refreshTx.stop2xx()
+		d.refreshTx = nil
+	}
 }
 
 // newRequest is a request within the dialog, CSeq incremented (loop).
@@ -165,7 +171,7 @@ func (ua *UA) newUACDialog(invite *sip.Request, res *sip.Response) *Dialog {
 	remoteTag, _ := res.To().Params.Get("tag")
 	d := &Dialog{ua: ua, callID: invite.CallID().Value(), localTag: localTag, remoteTag: remoteTag, uac: true,
 		local: *invite.From().Address.Clone(), remote: *invite.To().Address.Clone(),
-		localSeq: invite.CSeq().SeqNo, acked: true, done: make(chan struct{})}
+		localSeq: invite.CSeq().SeqNo, acked: true, localSDP: invite.Body(), done: make(chan struct{})}
 	if c := res.Contact(); c != nil {
 		d.remoteTarget = *c.Address.Clone()
 	} else {

@@ -95,6 +95,9 @@ func (tx *ServerTx) respond(code int, reason string, body []byte, hdrs ...sip.He
 	if tx.invite && code > 100 && code < 300 {
 		res.AppendHeader(ua.contactHeader())
 	}
+	if tx.invite && code >= 200 && code < 300 {
+		hdrs = append(hdrs, sessionTimer(tx.req)...)
+	}
 	if ua.cfg.UserAgent != "" {
 		res.AppendHeader(sip.NewHeader("Server", ua.cfg.UserAgent))
 	}
@@ -113,6 +116,9 @@ func (tx *ServerTx) respond(code int, reason string, body []byte, hdrs ...sip.He
 		if tx.dlg == nil && !tx.hasTagIn {
 			tx.dlg = ua.newUASDialog(tx, res)
 			tx.dialog.Store(tx.dlg)
+		}
+		if tx.dlg != nil && code >= 200 && len(body) > 0 {
+			tx.dlg.localSDP = body
 		}
 		if code >= 200 {
 			tx.state = stAccepted
@@ -280,8 +286,11 @@ func (ua *UA) receiveRequest(req *sip.Request, from netip.AddrPort) {
 				d.uasTx.stop2xx() // the BYE implies the 2xx arrived
 			}
 			d.end()
-		case req.Method == sip.INVITE:
-			tx.respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+		case ua.badExtension(tx):
+		case req.Method == sip.INVITE || req.Method == sip.UPDATE:
+			ua.refresh(tx, d)
+		case req.Method == sip.REFER:
+			ua.refer(tx, d)
 		default:
 			ua.dispatch(tx)
 		}
@@ -296,7 +305,22 @@ func (ua *UA) receiveRequest(req *sip.Request, from netip.AddrPort) {
 		tx.respond(sip.StatusTooManyHops, "Too Many Hops", nil)
 		return
 	}
+	if ua.badExtension(tx) {
+		return
+	}
 	ua.dispatch(tx)
+}
+
+// badExtension answers 420 Bad Extension, with Unsupported listing them,
+// when tx's request requires option tags the UA does not support, and
+// reports whether it did (loop).
+func (ua *UA) badExtension(tx *ServerTx) bool {
+	tags := unsupported(tx.req)
+	if len(tags) == 0 || tx.req.Method == sip.ACK || tx.req.Method == sip.CANCEL {
+		return false
+	}
+	tx.respond(sip.StatusBadExtension, "Bad Extension", nil, sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+	return true
 }
 
 // dispatch runs the handler of tx's method in a goroutine (loop).
@@ -307,11 +331,7 @@ func (ua *UA) dispatch(tx *ServerTx) {
 	}
 	h := ua.handlers[tx.req.Method]
 	if h == nil {
-		allow := []string{"ACK", "CANCEL", "BYE"}
-		for m := range ua.handlers {
-			allow = append(allow, string(m))
-		}
-		tx.respond(sip.StatusMethodNotAllowed, "Method Not Allowed", nil, sip.NewHeader("Allow", strings.Join(allow, ", ")))
+		tx.respond(sip.StatusMethodNotAllowed, "Method Not Allowed", nil, ua.allowHeader())
 		return
 	}
 	tx.userReq = tx.req.Clone()
