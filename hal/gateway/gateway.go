@@ -3,6 +3,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -312,11 +313,17 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	}
 	respond(sip.StatusTrying, "Trying")
 
-	offer, err := sdp.Parse(req.Body())
-	if err != nil {
-		log.Info("gateway: unusable offer", "err", err)
-		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
-		return
+	// An INVITE without a body is a delayed offer (RFC 3261 §13.2.1):
+	// the 200 carries the gateway's offer, the ACK the answer.
+	delayed := len(bytes.TrimSpace(req.Body())) == 0
+	var offer *sdp.Session
+	var err error
+	if !delayed {
+		if offer, err = sdp.Parse(req.Body()); err != nil {
+			log.Info("gateway: unusable offer", "err", err)
+			respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
+			return
+		}
 	}
 	rtpConn, local, err := g.listenRTP()
 	if err != nil {
@@ -330,7 +337,28 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 			rtpConn.Close()
 		}
 	}()
-	answer, choice, err := sdp.Answer(offer, local)
+	var answer []byte
+	var choice sdp.Choice
+	var late func(context.Context, *sipua.Dialog) (sdp.Choice, error)
+	if delayed {
+		answer, err = sdp.Offer(local)
+		choice.Codec = "PCMA" // the modem's format preference until the answer says
+		late = func(ctx context.Context, dlg *sipua.Dialog) (sdp.Choice, error) {
+			body, err := dlg.AckBody(ctx)
+			if err != nil {
+				return sdp.Choice{}, err
+			}
+			ans, err := sdp.Parse(body)
+			if err != nil {
+				return sdp.Choice{}, err
+			}
+			// Read as an offer, the answer gives the codec and where to send.
+			_, ch, err := sdp.Answer(ans, local)
+			return ch, err
+		}
+	} else {
+		answer, choice, err = sdp.Answer(offer, local)
+	}
 	if err != nil {
 		log.Info("gateway: no common codec", "err", err)
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
@@ -387,7 +415,7 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		endSetup()
 		rwg.Wait()      // 180 before 200
 		rtpOwned = true // carry hands it to the bridge
-		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, callID: req.CallID().Value(), direction: "out", number: number},
+		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, late: late, callID: req.CallID().Value(), direction: "out", number: number},
 			func() (*sipua.Dialog, error) {
 				if err := tx.Respond(sip.StatusOK, "OK", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
 					return nil, fmt.Errorf("gateway: 200 OK for %s: %w", number, err)

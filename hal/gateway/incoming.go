@@ -211,9 +211,12 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 
 // leg is the SIP side of a call the line carries.
 type leg struct {
-	log       *slog.Logger
-	rtp       net.PacketConn // handed to the bridge
-	choice    sdp.Choice
+	log    *slog.Logger
+	rtp    net.PacketConn // handed to the bridge
+	choice sdp.Choice
+	// late, for an INVITE without an offer, reads the answer from the
+	// ACK of the 200 (which carried the offer) and makes choice of it.
+	late      func(context.Context, *sipua.Dialog) (sdp.Choice, error)
 	callID    string
 	direction string // "out": SIP to the line; "in": from the line
 	number    string
@@ -224,6 +227,26 @@ type leg struct {
 // outgoing direction answers 200 there). carry owns l.rtp: it closes it.
 // It runs in the line's call function (fn of VoiceCall or VoiceAnswer).
 func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*sipua.Dialog, error)) error {
+	var dlg *sipua.Dialog
+	if l.late != nil {
+		// Delayed offer: the 200 carries the offer, the ACK the answer
+		// that says where to send; the bridge starts once it is in.
+		var err error
+		if dlg, err = up(); err != nil {
+			l.rtp.Close()
+			return err
+		}
+		if l.choice, err = l.late(cctx, dlg); err != nil {
+			l.rtp.Close()
+			l.log.Info("gateway: no usable answer in the ACK", "err", err)
+			byeCtx, cancel := context.WithTimeout(context.WithoutCancel(cctx), g.cfg.ByeTimeout)
+			defer cancel()
+			if berr := dlg.Bye(byeCtx); berr != nil && !errors.Is(berr, sipua.ErrDialogEnded) {
+				l.log.Warn("gateway: BYE", "err", berr)
+			}
+			return err
+		}
+	}
 	lineGone := make(chan string, 1)
 	b, err := bridge.Start(bridge.Config{
 		Modem: c.Stream, ModemFormat: c.Format, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
@@ -249,9 +272,10 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	// the call in the status.
 	defer g.track(CallStatus{CallID: l.callID, Direction: l.direction, Number: l.number, Codec: l.choice.Codec,
 		Format: c.Format, Started: c.Started})()
-	dlg, err := up()
-	if err != nil {
-		return err
+	if dlg == nil {
+		if dlg, err = up(); err != nil {
+			return err
+		}
 	}
 	why := ""
 	select {

@@ -31,6 +31,9 @@ type Dialog struct {
 	uasTx     *ServerTx
 	refreshTx *ServerTx // the last re-INVITE answered 2xx, until its ACK
 	localSDP  []byte    // the session description this side sent last
+
+	acks    chan struct{} // closed by the first ACK of a UAS dialog
+	ackBody []byte        // its body, written before acks closes
 }
 
 func dialogKey(callID, localTag, remoteTag string) string {
@@ -109,8 +112,36 @@ func (d *Dialog) end() {
 	}
 }
 
-// ack records the ACK for the 2xx (loop).
-func (d *Dialog) ack() {
+// AckBody waits for the ACK of the INVITE's 2xx in a UAS dialog and
+// returns its body: the answer when the INVITE had no offer and the 2xx
+// carried one (RFC 3261 §13.2.1, delayed offer). ErrDialogEnded when the
+// dialog ends first; ctx's error when ctx does. A UAC dialog has nothing
+// to wait for: nil, nil.
+func (d *Dialog) AckBody(ctx context.Context) ([]byte, error) {
+	if d.acks == nil {
+		return nil, nil
+	}
+	select {
+	case <-d.acks:
+		return d.ackBody, nil
+	case <-d.done:
+		select {
+		case <-d.acks:
+			return d.ackBody, nil
+		default:
+		}
+		return nil, ErrDialogEnded
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// ack records the ACK for the 2xx and its body (loop).
+func (d *Dialog) ack(body []byte) {
+	if !d.acked && d.acks != nil {
+		d.ackBody = body
+		close(d.acks)
+	}
 	d.acked = true
 	if d.uasTx != nil {
 		d.uasTx.stop2xx()
@@ -149,7 +180,8 @@ func (ua *UA) newUASDialog(tx *ServerTx, res *sip.Response) *Dialog {
 	req := tx.req
 	remoteTag, _ := req.From().Params.Get("tag")
 	d := &Dialog{ua: ua, callID: req.CallID().Value(), localTag: tx.toTag, remoteTag: remoteTag,
-		local: *req.To().Address.Clone(), remote: *req.From().Address.Clone(), uasTx: tx, done: make(chan struct{})}
+		local: *req.To().Address.Clone(), remote: *req.From().Address.Clone(), uasTx: tx, done: make(chan struct{}),
+		acks: make(chan struct{})}
 	if c := req.Contact(); c != nil {
 		d.remoteTarget = *c.Address.Clone()
 	} else {

@@ -187,7 +187,7 @@ func (tx *ServerTx) ack(req *sip.Request) {
 		tx.timers = append(tx.timers, tx.ua.after(tx.ua.cfg.T4, func(time.Time) { tx.terminate() })) // Timer I
 	case stAccepted:
 		if tx.dlg != nil {
-			tx.dlg.ack()
+			tx.dlg.ack(req.Body())
 		}
 	}
 }
@@ -254,7 +254,7 @@ func (ua *UA) receiveRequest(req *sip.Request, from netip.AddrPort) {
 	switch req.Method {
 	case sip.ACK:
 		if d := ua.dialogs[dialogKey(req.CallID().Value(), toTag, fromTag)]; d != nil {
-			d.ack()
+			d.ack(req.Body())
 		} else {
 			ua.log.Debug("sipua: ACK matches nothing", "from", from, "call-id", req.CallID().Value())
 		}
