@@ -80,22 +80,43 @@ type Serial struct {
 // Roles of GPIO inputs a board may have.
 var gpioRoles = []string{"mains", "on_battery", "battery_low"}
 
+// DefaultDir is where a router keeps board files of its own
+// (NAME.board, the format of the embedded ones).
+const DefaultDir = "/etc/lifeline/boards.d"
+
 // Names lists the embedded boards, sorted.
-func Names() []string {
+func Names() []string { return NamesIn("") }
+
+// NamesIn lists the embedded boards and those of dir (NAME.board files;
+// "" or a missing dir: none), sorted, each once.
+func NamesIn(dir string) []string {
+	seen := map[string]bool{}
 	entries, _ := defs.ReadDir("defs")
+	if dir != "" {
+		more, _ := os.ReadDir(dir)
+		entries = append(entries, more...)
+	}
 	var out []string
 	for _, e := range entries {
-		out = append(out, strings.TrimSuffix(e.Name(), ".board"))
+		n, ok := strings.CutSuffix(e.Name(), ".board")
+		if ok && !e.IsDir() && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out
 }
 
 // All returns every embedded board, parsed.
-func All() ([]*Board, error) {
+func All() ([]*Board, error) { return AllIn("") }
+
+// AllIn returns every board of NamesIn(dir), parsed; a bad file in dir is
+// an error naming it.
+func AllIn(dir string) ([]*Board, error) {
 	var out []*Board
-	for _, n := range Names() {
-		b, err := Get(n)
+	for _, n := range NamesIn(dir) {
+		b, err := GetIn(dir, n)
 		if err != nil {
 			return nil, err
 		}
@@ -105,19 +126,43 @@ func All() ([]*Board, error) {
 }
 
 // Get returns the embedded board called name.
-func Get(name string) (*Board, error) {
+func Get(name string) (*Board, error) { return GetIn("", name) }
+
+// GetIn returns the board called name: dir/NAME.board when dir has one
+// (a router's own file wins over an embedded one of the same name), else
+// the embedded definition. The board section must be named as the file.
+func GetIn(dir, name string) (*Board, error) {
+	if dir != "" && name != "" && !strings.ContainsAny(name, "/\x00") {
+		file := filepath.Join(dir, name+".board")
+		data, err := os.ReadFile(file)
+		if err == nil {
+			b, err := Parse(file, data)
+			if err == nil && b.Name != name {
+				err = fmt.Errorf("%w: %s: the board section is named %q, want %q (the file's name)", ErrBoard, file, b.Name, name)
+			}
+			return b, err
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %w", ErrBoard, err)
+		}
+	}
 	data, err := defs.ReadFile(path.Join("defs", name+".board"))
 	if err != nil {
-		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownBoard, name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownBoard, name, strings.Join(NamesIn(dir), ", "))
 	}
 	return Parse(name+".board", data)
 }
 
-// Detect picks the board for this machine: the first whose match list holds
-// /tmp/sysinfo/board_name (OpenWrt) or one of the device tree's compatible
-// strings. root prefixes both paths (tests use a temp dir); "" is "/". It
-// returns "generic" when nothing matches.
-func Detect(root string) (*Board, string, error) {
+// Detect picks the embedded board for this machine (DetectIn without a
+// directory).
+func Detect(root string) (*Board, string, error) { return DetectIn(root, "") }
+
+// DetectIn picks the board for this machine among the embedded ones and
+// those of dir: the first whose match list holds /tmp/sysinfo/board_name
+// (OpenWrt) or one of the device tree's compatible strings. root prefixes
+// both paths (tests use a temp dir); "" is "/". It returns "generic" when
+// nothing matches.
+func DetectIn(root, dir string) (*Board, string, error) {
 	var ids []string
 	if data, err := os.ReadFile(filepath.Join(root, "/tmp/sysinfo/board_name")); err == nil {
 		ids = append(ids, strings.TrimSpace(string(data)))
@@ -132,7 +177,7 @@ func Detect(root string) (*Board, string, error) {
 			break
 		}
 	}
-	all, err := All()
+	all, err := AllIn(dir)
 	if err != nil {
 		return nil, "", err
 	}
@@ -145,7 +190,7 @@ func Detect(root string) (*Board, string, error) {
 			}
 		}
 	}
-	b, err := Get("generic")
+	b, err := GetIn(dir, "generic")
 	return b, "", err
 }
 
@@ -173,6 +218,9 @@ func Parse(name string, data []byte) (*Board, error) {
 			}
 			b.GPIO[s.Name] = p.gpio()
 		case "key":
+			if b.hasKey(s.Name) {
+				p.fail(s.Line, "", "key %q is defined twice (a 'buttons' section before it names it too?)", s.Name)
+			}
 			k := Key{Name: s.Name, Source: p.str("source")}
 			switch k.Source {
 			case "sim":
@@ -188,6 +236,17 @@ func Parse(name string, data []byte) (*Board, error) {
 				p.fail(s.Line, "source", "want sim, gpio, button or input, got %q", k.Source)
 			}
 			b.Keys = append(b.Keys, k)
+		case "buttons":
+			// Keys named as OpenWrt's gpio-button-hotplug names them: each
+			// name is a key reading the uevents with BUTTON=name.
+			for _, n := range p.list("name") {
+				if n == "" || strings.ContainsAny(n, " \t=") {
+					p.fail(s.Line, "name", "%q is not a button name", n)
+				}
+				if !b.hasKey(n) {
+					b.Keys = append(b.Keys, Key{Name: n, Source: "button", Button: n})
+				}
+			}
 		case "relay":
 			g := p.gpio()
 			b.Relay = &g
@@ -209,6 +268,15 @@ func Parse(name string, data []byte) (*Board, error) {
 		return nil, fmt.Errorf("%w: %s: no named 'board' section", ErrBoard, name)
 	}
 	return b, nil
+}
+
+func (b *Board) hasKey(name string) bool {
+	for _, k := range b.Keys {
+		if k.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 type sectionReader struct {

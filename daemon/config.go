@@ -27,6 +27,7 @@ type Config struct {
 	Source string // file it was read from; empty for the defaults
 
 	Board               string        // board name or "auto"
+	BoardsDir           string        // more board files (NAME.board); "" none
 	WANInterface        string        // kernel interface name of the WAN
 	FailbackHold        time.Duration // health needed before going back to SIP
 	HooksDir            string
@@ -68,6 +69,7 @@ type ProxyConfig struct {
 	Socket        string // Kamailio's jsonrpcs datagram socket
 	ProviderURI   string // next hop while the route is sip
 	PSTNURI       string // next hop while the route is pstn (the line gateway)
+	PSTNURILine   int    // where pstn_uri is, for errors found across sections
 	CheckInterval time.Duration
 }
 
@@ -116,6 +118,7 @@ type HotkeyConfig struct {
 func DefaultConfig() *Config {
 	return &Config{
 		Board:        "auto",
+		BoardsDir:    "/etc/lifeline/boards.d",
 		WANInterface: "wan",
 		FailbackHold: 30 * time.Second,
 		HooksDir:     "/etc/lifeline/hooks.d",
@@ -163,6 +166,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		switch s.Type {
 		case "lifeline":
 			c.Board = r.str("board", c.Board, nonEmpty)
+			c.BoardsDir = r.str("boards_dir", c.BoardsDir, absPath)
 			c.WANInterface = r.str("wan_interface", c.WANInterface, ifName)
 			c.FailbackHold = r.dur("failback_hold", c.FailbackHold, 0, 24*time.Hour)
 			c.HooksDir = r.str("hooks_dir", c.HooksDir, absPath)
@@ -212,6 +216,10 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			p.Socket = r.str("socket", "/var/run/kamailio/kamailio_rpc.sock", absPath)
 			p.ProviderURI = r.str("provider_uri", "", sipURI)
 			p.PSTNURI = r.str("pstn_uri", "", sipURI)
+			p.PSTNURILine = s.Line
+			if o := s.Option("pstn_uri"); o != nil {
+				p.PSTNURILine = o.Line
+			}
 			p.CheckInterval = r.dur("check_interval", 2*time.Second, 100*time.Millisecond, time.Hour)
 			for _, req := range []struct{ opt, v string }{{"provider_uri", p.ProviderURI}, {"pstn_uri", p.PSTNURI}} {
 				if req.v == "" && r.err == nil {
@@ -231,7 +239,81 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			return nil, r.err
 		}
 	}
+	if err := c.crossCheck(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// crossCheck validates what spans sections: with a gateway, the proxy's
+// pstn_uri must reach it (the same port, and the same address when the
+// gateway listens on one), or every call routed to the line would go
+// nowhere.
+func (c *Config) crossCheck() error {
+	p, g := c.Proxy, c.Gateway
+	if p == nil || g == nil {
+		return nil
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s:%d: section proxy '%s' option 'pstn_uri': %q: %s",
+			ErrConfig, c.Source, p.PSTNURILine, p.Name, p.PSTNURI, fmt.Sprintf(format, args...))
+	}
+	host, port, err := sipHostPort(p.PSTNURI)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if port != int(g.Listen.Port()) {
+		return fail("port %d is not the gateway '%s' listen port %d (line %d)", port, g.Name, g.Listen.Port(), g.Line)
+	}
+	if a := g.Listen.Addr(); !a.IsUnspecified() {
+		if h, err := netip.ParseAddr(host); err != nil || h.Unmap() != a {
+			return fail("host %s is not the gateway '%s' listen address %s (line %d)", host, g.Name, a, g.Line)
+		}
+	}
+	return nil
+}
+
+// sipHostPort returns the host and port of a sip: URI
+// (sip:[user@]host[:port][;params][?headers]); the port defaults to 5060.
+func sipHostPort(v string) (string, int, error) {
+	rest, ok := strings.CutPrefix(v, "sip:")
+	if !ok {
+		return "", 0, errors.New("not a sip: URI")
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if i := strings.IndexAny(rest, ";?"); i >= 0 {
+		rest = rest[:i]
+	}
+	host, port := rest, 5060
+	if h, p, err := net.SplitHostPort(rest); err == nil {
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil || n == 0 {
+			return "", 0, fmt.Errorf("bad port %q", p)
+		}
+		host, port = h, int(n)
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	if host == "" {
+		return "", 0, errors.New("no host")
+	}
+	return host, port, nil
+}
+
+// sipURIWithIP checks a sip: URI whose host is an IP address.
+func sipURIWithIP(v string) error {
+	if err := sipURI(v); err != nil {
+		return err
+	}
+	host, _, err := sipHostPort(v)
+	if err == nil {
+		if _, err = netip.ParseAddr(host); err != nil {
+			err = fmt.Errorf("host %q is not an IP address (the gateway does no DNS): want sip:user@IP[:port]", host)
+		}
+	}
+	return err
 }
 
 func (r *reader) gateway() *GatewayConfig {
@@ -252,7 +334,8 @@ func (r *reader) gateway() *GatewayConfig {
 	})
 	g.Prefix = r.str("prefix", DefaultGatewayPrefix, dialString)
 	g.Emergency = r.list("emergency", dialString)
-	g.Incoming = r.str("incoming", "", sipURI)
+	// The gateway's user agent does no DNS: rings go to an IP address.
+	g.Incoming = r.str("incoming", "", sipURIWithIP)
 	if r.err != nil {
 		return g
 	}

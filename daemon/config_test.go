@@ -149,6 +149,8 @@ func TestParseDuration(t *testing.T) {
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(designExample))
 	f.Add([]byte("config provider\n\toption interval '10ms'\n\toption timeout '1m'\n"))
+	f.Add([]byte("config gateway 'gw'\n\toption listen '192.168.1.1:5080'\n\toption incoming 'sip:phones@[fd00::1]:5060;transport=udp'\n" +
+		"config proxy 'k'\n\toption provider_uri 'sip:p.example'\n\toption pstn_uri 'sip:gw@192.168.1.1:5080?x=y'\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig("fuzz", data)
 		if err != nil {
@@ -156,6 +158,16 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("error not wrapping ErrConfig: %v", err)
 			}
 			return
+		}
+		if c.Proxy != nil && c.Gateway != nil {
+			if _, port, err := sipHostPort(c.Proxy.PSTNURI); err != nil || port != int(c.Gateway.Listen.Port()) {
+				t.Fatalf("pstn_uri %q accepted for gateway listen %v", c.Proxy.PSTNURI, c.Gateway.Listen)
+			}
+		}
+		if g := c.Gateway; g != nil && g.Incoming != "" {
+			if err := sipURIWithIP(g.Incoming); err != nil {
+				t.Fatalf("incoming %q accepted: %v", g.Incoming, err)
+			}
 		}
 		if c.Provider.DownAfter < 1 || c.Provider.Interval <= 0 || c.Provider.Port < 1 {
 			t.Fatalf("invalid config accepted: %+v", c.Provider)
@@ -179,6 +191,10 @@ func TestParseConfigGateway(t *testing.T) {
 			"127.0.0.1:5080", "127.0.0.2", "#9", []string{"112", "110"}, ""},
 		{"incoming", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption incoming 'sip:phones@127.0.0.1:5060'\n",
 			"127.0.0.1:5080", "127.0.0.1", "*00", nil, "sip:phones@127.0.0.1:5060"},
+		{"incoming ipv6", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption incoming 'sip:phones@[fd00::1]:5060;transport=udp'\n",
+			"127.0.0.1:5080", "127.0.0.1", "*00", nil, "sip:phones@[fd00::1]:5060;transport=udp"},
+		{"with a proxy to it", "config gateway 'gw'\n\toption listen ':5080'\n\toption rtp_address '192.168.1.1'\nconfig proxy 'k'\n\toption provider_uri 'sip:p.example'\n\toption pstn_uri 'sip:192.168.1.1:5080'\n",
+			"[::]:5080", "192.168.1.1", "*00", nil, ""},
 	}
 	for _, tc := range ok {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,6 +223,14 @@ func TestParseConfigGateway(t *testing.T) {
 		{"emergency as option", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption emergency '112'\n", "option 'emergency': must be given with 'list'"},
 		{"emergency bad", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\tlist emergency '11 2'\n", "f:3: section gateway 'gw' option 'emergency': \"11 2\""},
 		{"incoming not sip", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption incoming 'phones@127.0.0.1'\n", "f:3: section gateway 'gw' option 'incoming'"},
+		{"incoming host name", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption incoming 'sip:phones@router.lan:5060'\n",
+			"f:3: section gateway 'gw' option 'incoming': \"sip:phones@router.lan:5060\": host \"router.lan\" is not an IP address"},
+		{"pstn_uri other port", "config gateway 'gw'\n\toption listen '192.168.1.1:5080'\nconfig proxy 'k'\n\toption provider_uri 'sip:p.example'\n\toption pstn_uri 'sip:192.168.1.1:5060'\n",
+			"f:5: section proxy 'k' option 'pstn_uri': \"sip:192.168.1.1:5060\": port 5060 is not the gateway 'gw' listen port 5080 (line 1)"},
+		{"pstn_uri default port", "config gateway 'gw'\n\toption listen '192.168.1.1:5080'\nconfig proxy 'k'\n\toption provider_uri 'sip:p.example'\n\toption pstn_uri 'sip:gw@192.168.1.1'\n",
+			"port 5060 is not the gateway 'gw' listen port 5080"},
+		{"pstn_uri other host", "config proxy 'k'\n\toption provider_uri 'sip:p.example'\n\toption pstn_uri 'sip:192.168.1.2:5080;transport=udp'\nconfig gateway 'gw'\n\toption listen '192.168.1.1:5080'\n",
+			"f:3: section proxy 'k' option 'pstn_uri': \"sip:192.168.1.2:5080;transport=udp\": host 192.168.1.2 is not the gateway 'gw' listen address 192.168.1.1 (line 4)"},
 		{"unknown option", "config gateway 'gw'\n\toption listen '127.0.0.1:5080'\n\toption codec 'PCMA'\n", "f:3: section gateway 'gw' option 'codec': unknown option"},
 		{"second section", "config gateway 'a'\n\toption listen '127.0.0.1:5080'\nconfig gateway 'b'\n\toption listen '127.0.0.1:5081'\n", "f:3: section gateway 'b': a second \"gateway\" section (the first is on line 1)"},
 	}

@@ -134,6 +134,7 @@ type Daemon struct {
 	keys       *hotkey.Matcher
 	lastStatus []byte
 	cmds       sync.WaitGroup // shutdown commands started
+	settled    bool           // the route has been logged as settled since start
 }
 
 // New prepares a daemon: it creates the state dir and restores the last
@@ -397,7 +398,9 @@ func (d *Daemon) handle(in Input) {
 // actions, then refreshes status.json if anything visible changed.
 func (d *Daemon) apply(ev Event) {
 	var acts []Action
+	before := d.rs
 	d.rs, acts = Step(d.params, d.rs, ev, d.clk.Now())
+	defer d.logTransitions(before)
 	for _, a := range acts {
 		switch a := a.(type) {
 		case RouteChanged:
@@ -426,6 +429,38 @@ func (d *Daemon) apply(ev Event) {
 		}
 	}
 	d.writeStatus()
+}
+
+// providerDown reports whether the probe has failed down_after times in a
+// row (a provider never probed is not down).
+func (d *Daemon) providerDown(rs RouteState) bool {
+	return rs.ProviderProbed && rs.ProviderLosses >= d.params.DownAfter
+}
+
+// logTransitions logs, once each, what changed by itself between before
+// and the current state: the provider going down or coming back, the
+// status entering or leaving degraded, and the route first settled after
+// start (once the WAN has been seen and, with a provider to probe, a probe
+// has answered or failed).
+func (d *Daemon) logTransitions(before RouteState) {
+	rs := d.rs
+	host := d.cfg.Provider.Host
+	switch was, now := d.providerDown(before), d.providerDown(rs); {
+	case !was && now:
+		d.log.Warn("provider down", "host", host, "losses", rs.ProviderLosses)
+	case was && !now:
+		d.log.Info("provider up", "host", host, "rtt", d.rtt)
+	}
+	switch {
+	case !before.Degraded && rs.Degraded:
+		d.log.Warn("degraded", "route", rs.Route, "reason", rs.Reason)
+	case before.Degraded && !rs.Degraded:
+		d.log.Info("no longer degraded", "route", rs.Route, "reason", rs.Reason)
+	}
+	if !d.settled && d.wanSeen && (rs.ProviderProbed || host == "") {
+		d.settled = true
+		d.log.Info("route settled", "route", rs.Route, "reason", rs.Reason, "degraded", rs.Degraded)
+	}
 }
 
 func (d *Daemon) writeRoute() {
@@ -505,12 +540,14 @@ func (d *Daemon) status() Status {
 	switch {
 	case !rs.ProviderProbed:
 		w.Provider = "unprobed"
-	case rs.ProviderLosses >= d.params.DownAfter:
+	case d.providerDown(*rs):
 		w.Provider = "down"
 	default:
 		w.Provider = "up"
 	}
-	if rs.ProviderProbed && d.rtt > 0 {
+	// The RTT of the last answered probe, only while the provider answers:
+	// a figure from before it went silent would be stale.
+	if w.Provider == "up" && rs.ProviderLosses == 0 && d.rtt > 0 {
 		ms := math.Round(float64(d.rtt)/float64(time.Millisecond)*10) / 10
 		w.RTTms = &ms
 	}

@@ -48,7 +48,9 @@ func startDaemon(t *testing.T, dir string, clk *clock.Fake, mutate func(*Config)
 // ends or stop is called.
 func startWith(t *testing.T, o Options) *harness {
 	t.Helper()
-	o.Log = testLogger(t)
+	if o.Log == nil {
+		o.Log = testLogger(t)
+	}
 	d, err := New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -353,5 +355,74 @@ func TestDaemonLineInfoInput(t *testing.T) {
 	h.post(LineInfoInput{Device: "/dev/ttyACM0", Profile: "isdn-ta"})
 	if st := h.status(); st.Line.Device != "/dev/ttyACM0" || st.Line.Profile != "isdn-ta" {
 		t.Fatalf("line %+v after LineInfoInput", st.Line)
+	}
+}
+
+// take returns what was written since the last take (the daemon logs
+// from its own goroutine; harness.post returns after the loop handled the
+// input).
+func (s *syncBuffer) take() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.b.String()
+	s.b.Reset()
+	return out
+}
+
+// The provider going down and coming back by itself, the route first
+// settled after start, and entering and leaving degraded are each logged
+// once; the status shows the provider's host and no RTT for a provider
+// that stopped answering.
+func TestDaemonLogsTransitionsAndNoStaleRTT(t *testing.T) {
+	clk := clock.NewFake(t0)
+	logs := &syncBuffer{}
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.HooksDir = filepath.Join(dir, "hooks.d")
+	cfg.Provider.Host = "sip.example.net"
+	h := startWith(t, Options{Config: cfg, StateDir: dir, Board: "test", Version: "t", Clock: clk,
+		Log: slog.New(slog.NewTextHandler(logs, nil))})
+	wan := WANInput{Interface: "wan", Present: true, Carrier: true, OperState: "up", Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true}
+	h.post(wan)
+	if l := logs.take(); strings.Contains(l, "route settled") {
+		t.Fatalf("settled before the first probe:\n%s", l)
+	}
+	h.post(ProbeInput{OK: true, RTT: 12 * time.Millisecond})
+	if l := logs.take(); strings.Count(l, "route settled") != 1 || !strings.Contains(l, "route=sip") {
+		t.Fatalf("want one 'route settled' with route=sip:\n%s", l)
+	}
+	if st := h.status(); st.WAN.ProviderHost != "sip.example.net" || st.WAN.RTTms == nil || *st.WAN.RTTms != 12 {
+		t.Fatalf("healthy status: %+v", st.WAN)
+	}
+	h.post(ProbeInput{OK: false})
+	if st := h.status(); st.WAN.RTTms != nil {
+		t.Fatalf("RTT %v shown after a lost probe", *st.WAN.RTTms)
+	}
+	h.post(ProbeInput{OK: false})
+	h.post(ProbeInput{OK: false})
+	l := logs.take()
+	if strings.Count(l, "provider down") != 1 || !strings.Contains(l, "host=sip.example.net") || !strings.Contains(l, "level=WARN") {
+		t.Fatalf("want one WARN 'provider down' naming the host:\n%s", l)
+	}
+	if st := h.status(); st.WAN.Provider != "down" || st.WAN.RTTms != nil {
+		t.Fatalf("down status: %+v", st.WAN)
+	}
+	// The line dies while the route is pstn: degraded, logged once.
+	h.post(LineInput{State: LineNoLine})
+	h.post(LineInput{State: LineNoLine})
+	if l := logs.take(); strings.Count(l, "msg=degraded") != 1 {
+		t.Fatalf("want one 'degraded':\n%s", l)
+	}
+	h.post(LineInput{State: LineIdle})
+	if l := logs.take(); strings.Count(l, "no longer degraded") != 1 {
+		t.Fatalf("want one 'no longer degraded':\n%s", l)
+	}
+	h.post(ProbeInput{OK: true, RTT: 20 * time.Millisecond})
+	l = logs.take()
+	if strings.Count(l, "provider up") != 1 || strings.Contains(l, "route settled") {
+		t.Fatalf("want one 'provider up' and no second 'route settled':\n%s", l)
+	}
+	if st := h.status(); st.WAN.RTTms == nil || *st.WAN.RTTms != 20 {
+		t.Fatalf("RTT after recovery: %+v", st.WAN)
 	}
 }

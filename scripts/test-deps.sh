@@ -17,6 +17,8 @@ qemu-system-x86  the gpio-sim guest (its script installs the kernel packages it 
 busybox-static   the guest's initramfs
 cpio             the guest's initramfs
 xz-utils         compressed sizes in the cross table
+shellcheck       the OpenWrt init script, button guard and rpcd plugin (scripts/openwrt/check.sh)
+jq               the rpcd ACL file is valid JSON (scripts/openwrt/check.sh)
 "
 
 need=""

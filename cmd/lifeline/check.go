@@ -17,6 +17,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", stderr)
 	cfgPath := fs.String("c", daemon.DefaultConfigPath, "configuration file (UCI)")
 	boardName := fs.String("board", "", "board name, or auto (default: the config's board option)")
+	noHW := fs.Bool("no-hardware", false, "validate what start and reload validate, without looking for the devices (the init script's reload)")
+	buttons := fs.Bool("buttons", false, "after validating, print the kernel's BUTTON= names of the hotkeys' keys, one a line (the button guard's list)")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -31,8 +33,16 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err := checkConfig(cfg, board); err != nil {
 		return err
 	}
-	if err := checkHardware(board, cfg, stdout); err != nil {
-		return err
+	if *buttons {
+		for _, b := range hotkeyButtons(cfg, board) {
+			fmt.Fprintln(stdout, b)
+		}
+		return nil
+	}
+	if !*noHW {
+		if err := checkHardware(board, cfg, stdout); err != nil {
+			return err
+		}
 	}
 	if how != "" {
 		how = " (" + how + ")"
@@ -99,4 +109,26 @@ func checkHardware(b *boards.Board, c *daemon.Config, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// hotkeyButtons lists, once each, the uevent BUTTON= names of the button
+// keys that the hotkeys use: the /etc/rc.button scripts procd runs for them.
+func hotkeyButtons(c *daemon.Config, b *boards.Board) []string {
+	byKey := map[string]string{}
+	for _, k := range b.Keys {
+		if k.Source == "button" {
+			byKey[k.Name] = k.Button
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, h := range c.Hotkeys {
+		for _, k := range h.Keys {
+			if btn, ok := byKey[k]; ok && !seen[btn] {
+				seen[btn] = true
+				out = append(out, btn)
+			}
+		}
+	}
+	return out
 }

@@ -141,8 +141,12 @@ func printStatus(w io.Writer, st *daemon.Status, now time.Time) {
 		pw += ", shed " + strings.Join(st.Power.Shed, " ")
 	}
 	fmt.Fprintf(w, "power     %s\n", pw)
-	wan := fmt.Sprintf("%s link %s, default route %s, provider %s", st.WAN.Interface, st.WAN.Link, yesNo(st.WAN.DefaultRoute), st.WAN.Provider)
-	if st.WAN.RTTms != nil {
+	provider := st.WAN.Provider
+	if st.WAN.ProviderHost != "" {
+		provider = st.WAN.ProviderHost + " " + provider
+	}
+	wan := fmt.Sprintf("%s link %s, default route %s, provider %s", st.WAN.Interface, st.WAN.Link, yesNo(st.WAN.DefaultRoute), provider)
+	if st.WAN.RTTms != nil && st.WAN.Provider == "up" {
 		wan += fmt.Sprintf(" (rtt %.1f ms)", *st.WAN.RTTms)
 	}
 	if st.WAN.ProviderLosses > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +78,7 @@ type e2e struct {
 	sock   string
 	cmd    *exec.Cmd
 	wrap   []string // command prefix for `run`, e.g. ip netns exec NS
+	extra  []string // more flags for `run`
 	board  string   // --board for `run`; empty: the config's
 	stderr *logBuffer
 	exited chan error
@@ -108,6 +110,7 @@ func (e *e2e) start() {
 	if e.board != "" {
 		argv = append(argv, "--board", e.board)
 	}
+	argv = append(argv, e.extra...)
 	e.cmd = exec.Command(argv[0], argv[1:]...)
 	e.stderr = newLogBuffer()
 	e.cmd.Stderr = e.stderr
@@ -380,8 +383,12 @@ func TestE2EBadConfig(t *testing.T) {
 		}
 	}
 	e.writeConfig("config lifeline 'main'\n\toption board 'sim'\nconfig hotkey 'x'\n\tlist key 'fire'\n")
-	if _, errs, code := e.cli("check", "-c", e.cfg); code != 1 || !strings.Contains(errs, `board sim has no key "fire"`) || !strings.Contains(errs, ":3:") {
-		t.Errorf("check unknown key: exit %d, %q", code, errs)
+	// check and run refuse it alike (run used to start without checking
+	// hotkeys, and then refused every reload).
+	for _, args := range [][]string{{"check", "-c", e.cfg}, {"run", "-c", e.cfg, "--state-dir", e.dir, "--socket", e.sock}} {
+		if _, errs, code := e.cli(args...); code != 1 || !strings.Contains(errs, `board sim has no key "fire"`) || !strings.Contains(errs, ":3:") {
+			t.Errorf("%s with an unknown key: exit %d, %q", args[0], code, errs)
+		}
 	}
 	// A GPIO board on a machine without that GPIO: the line is named.
 	if _, err := os.Stat("/sys/kernel/config/gpio-sim"); err != nil {
@@ -484,5 +491,139 @@ func (e *e2e) waitLog(s string) {
 		case <-deadline:
 			e.t.Fatalf("log never said %q:\n%s", s, e.stderr)
 		}
+	}
+}
+
+// `lifeline sim` against a daemon on a real board is refused with a clear
+// error, and the daemon lives on (a typed nil simulator in the daemon's
+// interface used to crash it on the first sim command).
+func TestE2ESimOnRealBoard(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.board = "generic"
+	e.writeConfig(fmt.Sprintf("config lifeline 'main'\n\toption hooks_dir '%s'\n", filepath.Join(e.dir, "hooks.d")))
+	e.start()
+	_, errs, code := e.cli("sim", "wan", "down", "--socket", e.sock)
+	if code != 1 || !strings.Contains(errs, `board "generic" is not simulated`) {
+		t.Errorf("sim on generic: exit %d, stderr %q; want exit 1 and a clear error", code, errs)
+	}
+	if st := e.status(); st == nil || st["board"] != "generic" {
+		t.Fatalf("daemon gone after `lifeline sim` on a real board:\n%s", e.stderr)
+	}
+}
+
+// Under procd the daemon logs to the syslog socket (--syslog): every line
+// at its own priority, none on stderr, a config error still on stderr.
+func TestE2ESyslog(t *testing.T) {
+	e := newE2E(t, "1s")
+	logPath := filepath.Join(e.dir, "log")
+	logSock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: logPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logSock.Close()
+	lines := make(chan string, 256)
+	go func() {
+		buf := make([]byte, 8192)
+		for {
+			n, err := logSock.Read(buf)
+			if err != nil {
+				close(lines)
+				return
+			}
+			lines <- string(buf[:n])
+		}
+	}()
+	e.extra = []string{"--syslog", "--syslog-socket", logPath}
+	e.start()
+	// waitLine waits for a line of priority pri (facility daemon) saying
+	// msg; every line must have syslog(3)'s form, without a stamp or a
+	// level of slog's inside.
+	waitLine := func(pri, msg string) {
+		t.Helper()
+		deadline := time.After(15 * time.Second)
+		for {
+			select {
+			case l := <-lines:
+				if !strings.Contains(l, " lifeline[") || strings.Contains(l, "time=") || strings.Contains(l, "level=") {
+					t.Fatalf("syslog line %q: want <PRI>stamp lifeline[pid]: message, no second stamp or level", l)
+				}
+				if strings.HasPrefix(l, pri) && strings.Contains(l, msg) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %s line %q reached syslog", pri, msg)
+			}
+		}
+	}
+	e.mustCLI("sim", "wan", "down")
+	waitLine("<30>", "route changed") // daemon.info
+	good, _ := os.ReadFile(e.cfg)
+	e.writeConfig(string(good) + "\tbogus\n")
+	e.cmd.Process.Signal(syscall.SIGHUP)
+	waitLine("<27>", "reload refused") // daemon.err
+	e.kill(syscall.SIGTERM)
+	if strings.Contains(e.stderr.String(), "route changed") {
+		t.Errorf("with --syslog the log still went to stderr:\n%s", e.stderr)
+	}
+}
+
+// The rpcd plugin protocol, as rpcd runs /usr/libexec/rpcd/lifeline: list,
+// then call status and call override with the arguments on stdin.
+func TestE2ERpcdPlugin(t *testing.T) {
+	e := newE2E(t, "1s")
+	rpcd := func(stdin string, args ...string) map[string]any {
+		t.Helper()
+		c := exec.Command(e.bin, append([]string{"rpcd"}, append(args, "--socket", e.sock)...)...)
+		c.Stdin = strings.NewReader(stdin)
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("rpcd %v: %v\n%s", args, err, out)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("rpcd %v: not a JSON object: %q", args, out)
+		}
+		return m
+	}
+	if m := rpcd("", "list"); m["status"] == nil || field(m, "override.mode") != "pstn" {
+		t.Fatalf("list = %v", m)
+	}
+	if m := rpcd("{}", "call", "status"); !strings.Contains(fmt.Sprint(m["error"]), "cannot reach lifeline") {
+		t.Fatalf("status without a daemon = %v", m)
+	}
+	e.start()
+	if m := rpcd("{}", "call", "status"); m["route"] != "sip" || m["board"] != "sim" {
+		t.Fatalf("call status = %v", m)
+	}
+	if m := rpcd(`{"mode":"pstn","for":"10m"}`, "call", "override"); m["route"] != "pstn" || field(m, "override.mode") != "pstn" || field(m, "override.until") == nil {
+		t.Fatalf("call override pstn = %v", m)
+	}
+	if m := rpcd(`{"mode":"isdn"}`, "call", "override"); m["error"] == nil {
+		t.Fatalf("call override isdn = %v, want an error", m)
+	}
+	if m := rpcd(`{"mode":"auto"}`, "call", "override"); field(m, "override.mode") != "auto" {
+		t.Fatalf("call override auto = %v", m)
+	}
+}
+
+// Status shows times in the router's zone: TZ as a POSIX string (what
+// OpenWrt's /etc/TZ holds), which Go's time package alone would ignore.
+func TestE2EStatusInPOSIXZone(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.start()
+	st := e.status()
+	since, err := time.Parse(time.RFC3339, st["since"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(e.bin, "status", "--socket", e.sock)
+	c.Env = append(os.Environ(), "TZ=<+0530>-5:30")
+	out, err := c.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := since.UTC().Add(5*time.Hour + 30*time.Minute).Format("15:04:05")
+	if !strings.Contains(string(out), "since "+want) {
+		t.Fatalf("status in TZ=<+0530>-5:30 does not show since %s (UTC %s):\n%s", want, since.UTC().Format("15:04:05"), out)
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 
 	"lifeline/boards"
 	"lifeline/daemon"
 	"lifeline/hal/gateway"
+	"lifeline/hal/modem"
 )
 
 // gatewaySlot holds the running gateway for the status; mu guards g, which
@@ -21,20 +23,71 @@ type gatewaySlot struct {
 }
 
 // checkGateway: a gateway needs a line to carry its calls (the sim board
-// brings its own modem).
+// brings its own modem), and gateway.New must accept what the section
+// makes of it — a dry run on a line that is never opened and a socket
+// that is never read, so that check and reload refuse what start would.
 func checkGateway(c *daemon.Config, b *boards.Board) error {
-	if g := c.Gateway; g != nil && c.Line == nil && b.Driver != "sim" {
+	g := c.Gateway
+	if g == nil {
+		return nil
+	}
+	if c.Line == nil && b.Driver != "sim" {
 		return fmt.Errorf("%w: %s:%d: gateway '%s': needs a line section to carry the calls",
 			daemon.ErrConfig, c.Source, g.Line, g.Name)
+	}
+	profile := "analog" // the sim board's modem
+	if c.Line != nil {
+		profile = c.Line.Profile
+	}
+	p, err := modem.LoadProfile(profile)
+	if err != nil {
+		return nil // checkLineProfile names it
+	}
+	conn := dryRunConn{addr: net.UDPAddrFromAddrPort(g.Listen)}
+	if _, err := gateway.New(gatewayConfig(g, modem.New(os.DevNull, p), conn)); err != nil {
+		return fmt.Errorf("%w: %s:%d: gateway '%s': %w", daemon.ErrConfig, c.Source, g.Line, g.Name, err)
 	}
 	return nil
 }
 
-// startGateway serves SIP on the gateway's listen address and carries the
-// calls over the running line, on a goroutine stopVoice waits for: ctx's end
-// hangs up every call (BYE to the phone, ATH on the line) and closes the
-// socket. Without a gateway section or a line it does nothing.
-func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error {
+// gatewayConfig is what the gateway section makes of gateway.Config, for
+// the dry run of checkGateway and for startGateway alike.
+func gatewayConfig(gc *daemon.GatewayConfig, line gateway.Line, conn net.PacketConn) gateway.Config {
+	return gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
+		Incoming: gc.Incoming, Emergency: gc.Emergency}
+}
+
+// dryRunConn is the socket of checkGateway's dry run: gateway.New reads
+// only its address.
+type dryRunConn struct {
+	net.PacketConn
+	addr *net.UDPAddr
+}
+
+func (c dryRunConn) LocalAddr() net.Addr { return c.addr }
+
+// prepareGateway binds the new gateway's socket while the running one
+// still serves, so an address this machine does not have or a port that
+// another program holds refuses the reload and leaves the running gateway
+// alone. The running gateway's own address is bound after it closes.
+func (hw *hardware) prepareGateway(cfg *daemon.Config) (*preparedGateway, error) {
+	gc := cfg.Gateway
+	if gc == nil || hw.voice.running && hw.voice.gwListen == gc.Listen {
+		return nil, nil
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(gc.Listen))
+	if err != nil {
+		return nil, fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, gc.Listen, err)
+	}
+	return &preparedGateway{conn: conn}, nil
+}
+
+// startGateway serves SIP on the gateway's listen address (the socket
+// prepareGateway bound, or a new one) and carries the calls over the
+// running line, on a goroutine stopVoice waits for: ctx's end hangs up
+// every call (BYE to the phone, ATH on the line) and closes the socket.
+// Without a gateway section or a line it does nothing.
+func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config, prep *preparedGateway) error {
 	gc := cfg.Gateway
 	if gc == nil {
 		return nil
@@ -43,22 +96,31 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config) error 
 	line := hw.line
 	hw.mu.Unlock()
 	if line == nil {
+		prep.close()
 		hw.log.Warn("gateway configured but no line to carry its calls", "gateway", gc.Name)
 		return nil
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(gc.Listen))
-	if err != nil {
-		return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, gc.Listen, err)
+	var conn *net.UDPConn
+	if prep != nil {
+		conn = prep.conn
 	}
-	g, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
-		Incoming: gc.Incoming, Emergency: gc.Emergency, Clock: hw.clk, Logger: hw.log.With("part", "gateway"),
-		// The daemon's queue is short work: status.json shows the call
-		// when it starts and ends, not at the next unrelated change.
-		OnCallsChanged: func() { hw.post(daemon.CallsInput{}) }})
+	if conn == nil {
+		var err error
+		if conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(gc.Listen)); err != nil {
+			return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, gc.Listen, err)
+		}
+	}
+	gcfg := gatewayConfig(gc, line, conn)
+	gcfg.Clock, gcfg.Logger = hw.clk, hw.log.With("part", "gateway")
+	// The daemon's queue is short work: status.json shows the call when it
+	// starts and ends, not at the next unrelated change.
+	gcfg.OnCallsChanged = func() { hw.post(daemon.CallsInput{}) }
+	g, err := gateway.New(gcfg)
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("gateway '%s': %w", gc.Name, err)
 	}
+	hw.voice.gwListen = gc.Listen
 	hw.gw.mu.Lock()
 	hw.gw.g = g
 	hw.gw.mu.Unlock()

@@ -122,6 +122,17 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 	return hw, nil
 }
 
+// simDriver is the daemon's SimDriver: the sim board, or a nil interface on
+// any other board. (hw.sim itself would be a typed nil *simboard.Board in
+// the interface, which is not == nil, and `lifeline sim` against a real
+// board would call a method on it and crash the daemon.)
+func (hw *hardware) simDriver() daemon.SimDriver {
+	if hw.sim == nil {
+		return nil
+	}
+	return hw.sim
+}
+
 func (hw *hardware) lineInfo(cfg *daemon.Config) daemon.LineStatus {
 	switch {
 	case hw.simModem != nil:

@@ -23,7 +23,7 @@ func (hw *hardware) startKeys(ctx context.Context) error {
 			s.Close()
 		}
 	}
-	buttons := map[string]string{} // uevent BUTTON= → key name
+	buttons := buttonKeys(hw.board)
 	inputs := map[string]map[uint16]string{}
 	for _, k := range hw.board.Keys {
 		switch k.Source {
@@ -34,8 +34,6 @@ func (hw *hardware) startKeys(ctx context.Context) error {
 				return fmt.Errorf("key %q: %w", k.Name, err)
 			}
 			srcs = append(srcs, src)
-		case "button":
-			buttons[k.Button] = k.Name
 		case "input":
 			if inputs[k.Device] == nil {
 				inputs[k.Device] = map[uint16]string{}
@@ -78,6 +76,18 @@ func (hw *hardware) startKeys(ctx context.Context) error {
 		}
 	})
 	return nil
+}
+
+// buttonKeys maps the uevent BUTTON= names of the board's button keys to
+// the keys' names.
+func buttonKeys(b *boards.Board) map[string]string {
+	m := map[string]string{}
+	for _, k := range b.Keys {
+		if k.Source == "button" {
+			m[k.Button] = k.Name
+		}
+	}
+	return m
 }
 
 // filterKeys passes only the board's buttons: OpenWrt broadcasts every

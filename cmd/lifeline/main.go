@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"lifeline/boards"
+	"lifeline/hal/localtime"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=...".
@@ -32,17 +35,26 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[-c FILE] [--board NAME|auto] [--state-dir DIR] [--socket PATH]", "run the daemon", cmdRun},
+		{"run", "[-c FILE] [--board NAME|auto] [--state-dir DIR] [--socket PATH] [--syslog]", "run the daemon", cmdRun},
 		{"status", "[--json] [--socket PATH]", "show the route, power, WAN, line and override", cmdStatus},
 		{"override", "auto|sip|pstn [--for DURATION] [--socket PATH]", "force a route (auto clears the override)", cmdOverride},
-		{"check", "[-c FILE] [--board NAME]", "validate the configuration, the board and its hardware", cmdCheck},
-		{"boards", "", "list the embedded board definitions", cmdBoards},
+		{"check", "[-c FILE] [--board NAME] [--no-hardware] [--buttons]", "validate the configuration, the board and its hardware", cmdCheck},
+		{"boards", "[--dir DIR]", "list the board definitions: the embedded ones and those of DIR (default " + boards.DefaultDir + ")", cmdBoards},
 		{"sim", "SIGNAL VALUE [--socket PATH]", "drive the simulated board: mains on|off, battery PERCENT, wan|provider|line up|down, key NAME press|release", cmdSim},
+		{"rpcd", "list | call status|override [--socket PATH]", "the rpcd plugin protocol behind `ubus call lifeline status|override` (arguments of call as JSON on stdin)", cmdRpcd},
 		{"version", "", "print the version", cmdVersion},
 	}
 }
 
+// tzFrom and tzErr say where the local time zone came from when Go's own
+// time.Local was not it (OpenWrt's /etc/TZ), for run's log.
+var tzFrom, tzErr = "", error(nil)
+
 func main() {
+	// Times shown (status, logs on stderr) are the router's, as `date`
+	// shows them: on OpenWrt the zone is a POSIX TZ string in /etc/TZ,
+	// which Go's time package does not read.
+	tzFrom, tzErr = localtime.Setup()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -22,10 +22,13 @@ func checkGateway(c *daemon.Config, _ *boards.Board) error {
 	return nil
 }
 
-// startGateway refuses a gateway section at run (and reload).
-func (hw *hardware) startGateway(_ context.Context, cfg *daemon.Config) error {
-	return checkGateway(cfg, hw.board)
+// prepareGateway refuses a gateway section at run (and reload).
+func (hw *hardware) prepareGateway(cfg *daemon.Config) (*preparedGateway, error) {
+	return nil, checkGateway(cfg, hw.board)
 }
+
+// startGateway: prepareGateway refused any gateway.
+func (hw *hardware) startGateway(context.Context, *daemon.Config, *preparedGateway) error { return nil }
 
 // gatewayCalls: no gateway, no calls.
 func (hw *hardware) gatewayCalls() []daemon.CallStatus { return nil }

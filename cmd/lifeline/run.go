@@ -12,10 +12,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"lifeline/boards"
 	"lifeline/daemon"
 	"lifeline/hal/clock"
+	"lifeline/hal/syslog"
 )
 
 // loadConfig reads the configuration. Without -c, a missing default file
@@ -36,7 +38,7 @@ func resolveBoard(flagVal string, c *daemon.Config) (*boards.Board, string, erro
 		name = c.Board
 	}
 	if name == "auto" || name == "" {
-		b, id, err := boards.Detect("/")
+		b, id, err := boards.DetectIn("/", c.BoardsDir)
 		if err != nil {
 			return nil, "", err
 		}
@@ -46,7 +48,7 @@ func resolveBoard(flagVal string, c *daemon.Config) (*boards.Board, string, erro
 		}
 		return b, how, nil
 	}
-	b, err := boards.Get(name)
+	b, err := boards.GetIn(c.BoardsDir, name)
 	return b, "", err
 }
 
@@ -56,12 +58,29 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+// newSyslogLogger logs to the syslog socket at path, each line at its own
+// priority (facility daemon, tag lifeline); if the socket cannot be
+// reached it says so on stderr and logs there.
+func newSyslogLogger(path string, stderr io.Writer, level string) (*slog.Logger, func()) {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	h, err := syslog.Dial(path, "lifeline", syslog.Daemon, l, syslog.WithFallback(stderr))
+	if err != nil {
+		log := newLogger(stderr, level)
+		log.Warn("syslog unavailable, logging to stderr", "err", err)
+		return log, func() {}
+	}
+	return slog.New(h), func() { h.Close() }
+}
+
 func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	cfgPath := fs.String("c", daemon.DefaultConfigPath, "configuration file (UCI)")
 	boardName := fs.String("board", "", "board name, or auto (default: the config's board option)")
 	stateDir := fs.String("state-dir", daemon.DefaultStateDir, "state directory (route, status.json, override)")
 	sock := fs.String("socket", "", "control socket (default STATE-DIR/lifeline.sock)")
+	toSyslog := fs.Bool("syslog", false, "log to the syslog socket, each line at its own priority (as under procd), instead of stderr")
+	syslogPath := fs.String("syslog-socket", syslog.DefaultPath, "the syslog socket for --syslog")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -76,11 +95,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	if *toSyslog {
+		var closeLog func()
+		log, closeLog = newSyslogLogger(*syslogPath, stderr, cfg.LogLevel)
+		defer closeLog()
+	}
 	if cfg.Source == "" {
 		log.Warn("no configuration file, using defaults", "file", *cfgPath)
 	}
 	board, how, err := resolveBoard(*boardName, cfg)
 	if err != nil {
+		return err
+	}
+	// Start, reload and `lifeline check` apply one and the same validation.
+	if err := checkConfig(cfg, board); err != nil {
 		return err
 	}
 	if *sock == "" {
@@ -90,6 +118,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		"config", cfg.Source, "state_dir", *stateDir, "socket", *sock)
 	if how != "" {
 		log.Info("board detection", "result", how)
+	}
+	switch {
+	case tzErr != nil:
+		log.Warn("local time zone unusable, times are shown in UTC", "err", tzErr)
+	case tzFrom != "":
+		log.Info("local time zone", "from", tzFrom, "zone", time.Local.String())
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -105,7 +139,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	defer hw.Close()
 	d, err := daemon.New(daemon.Options{
 		Config: cfg, StateDir: *stateDir, Board: board.Name, Version: version, Log: log,
-		Sim: hw.sim, Actuators: hw.actuators, Observers: hw.observers, LineInfo: hw.lineInfo(cfg),
+		Sim: hw.simDriver(), Actuators: hw.actuators, Observers: hw.observers, LineInfo: hw.lineInfo(cfg),
 		Shedder: hw.shedder, DryRunShutdown: hw.sim != nil, Calls: hw.gatewayCalls,
 	})
 	if err != nil {
@@ -143,14 +177,23 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 					"running", board.Name, "configured", next.Board)
 			}
 			hw.Stop()
+			if err := hw.Start(ctx, d, next); err != nil {
+				// What the new configuration needs cannot start (a gateway
+				// address this machine does not have, a port taken): the
+				// running line and gateway were kept or are restarted, and
+				// the watchers go back to the running configuration.
+				log.Error("reload refused, keeping the running configuration", "err", err)
+				hw.Stop()
+				if err := hw.Start(ctx, d, cfg); err != nil {
+					log.Error("restarting hardware with the running configuration failed", "err", err)
+				}
+				continue
+			}
 			if err := d.Reconfigure(ctx, next); err != nil {
 				log.Error("reload failed", "err", err)
 				continue
 			}
 			cfg = next
-			if err := hw.Start(ctx, d, cfg); err != nil {
-				log.Error("restarting hardware after reload failed", "err", err)
-			}
 		}
 	}
 }

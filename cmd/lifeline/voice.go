@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"sync"
 
 	"lifeline/daemon"
@@ -12,10 +14,11 @@ import (
 // together and stopped together, and kept across a reload whose line and
 // gateway sections are unchanged.
 type voiceSlot struct {
-	key     string // voiceKey of the running sections
-	running bool
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	key      string // voiceKey of the running sections
+	running  bool
+	gwListen netip.AddrPort // the running gateway's address; zero: none
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // voiceKey identifies what the line and the gateway were started from:
@@ -50,12 +53,20 @@ func (hw *hardware) startVoice(parent context.Context, cfg *daemon.Config) error
 		}
 		return nil
 	}
+	// What can fail is tried before the running line and gateway are
+	// stopped: a new gateway that cannot listen leaves the old one serving.
+	gw, err := hw.prepareGateway(cfg)
+	if err != nil {
+		return err
+	}
 	hw.stopVoice()
 	ctx, cancel := context.WithCancel(parent)
 	hw.voice.key, hw.voice.running, hw.voice.cancel = key, true, cancel
-	err := hw.startLine(ctx, cfg)
+	err = hw.startLine(ctx, cfg)
 	if err == nil {
-		err = hw.startGateway(ctx, cfg)
+		err = hw.startGateway(ctx, cfg, gw)
+	} else {
+		gw.close()
 	}
 	if err != nil {
 		hw.stopVoice() // the next Start tries again
@@ -74,6 +85,7 @@ func (hw *hardware) stopVoice() {
 	hw.voice.cancel()
 	hw.voice.wg.Wait()
 	hw.voice.running = false
+	hw.voice.gwListen = netip.AddrPort{}
 	hw.mu.Lock()
 	hw.line = nil
 	hw.mu.Unlock()
@@ -86,4 +98,16 @@ func (hw *hardware) goVoice(f func()) {
 		defer hw.voice.wg.Done()
 		f()
 	}()
+}
+
+// preparedGateway is what prepareGateway got ready before the running
+// gateway stops: the new gateway's socket, bound (nil when it reuses the
+// running gateway's address, bound once that one is closed).
+type preparedGateway struct{ conn *net.UDPConn }
+
+// close releases a prepared socket that will not be used; nil-safe.
+func (p *preparedGateway) close() {
+	if p != nil && p.conn != nil {
+		p.conn.Close()
+	}
 }

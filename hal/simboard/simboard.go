@@ -85,17 +85,20 @@ func (b *Board) Sim(signal string, args []string) error {
 		}
 		return false, bad("value must be %s or %s", on, off)
 	}
+	// The new signals are built aside and stored only once the value is
+	// valid: a rejected command changes nothing.
 	c := Change{Signal: signal}
+	next := b.sig
 	var err error
 	switch signal {
 	case "mains":
-		b.sig.Mains, err = onOff("on", "off")
+		next.Mains, err = onOff("on", "off")
 	case "wan":
-		b.sig.WAN, err = onOff("up", "down")
+		next.WAN, err = onOff("up", "down")
 	case "provider":
-		b.sig.Provider, err = onOff("up", "down")
+		next.Provider, err = onOff("up", "down")
 	case "line":
-		b.sig.Line, err = onOff("up", "down")
+		next.Line, err = onOff("up", "down")
 	case "battery":
 		if len(args) != 1 {
 			return bad("one value expected")
@@ -104,7 +107,7 @@ func (b *Board) Sim(signal string, args []string) error {
 		if perr != nil || n < 0 || n > 100 {
 			return bad("percent must be 0..100")
 		}
-		b.sig.Battery = n
+		next.Battery = n
 	case "key":
 		if len(args) != 2 {
 			return bad("key NAME press|release expected")
@@ -134,6 +137,7 @@ func (b *Board) Sim(signal string, args []string) error {
 	if err != nil {
 		return err
 	}
+	b.sig = next
 	c.Now = b.sig
 	if b.onChange != nil {
 		b.onChange(c)

@@ -31,7 +31,9 @@ func TestSim(t *testing.T) {
 }
 
 func TestSimErrors(t *testing.T) {
-	b := New([]string{"wps"}, nil)
+	changes := 0
+	b := New([]string{"wps"}, func(Change) { changes++ })
+	before := b.Signals()
 	for _, tc := range []struct {
 		cmd  []string
 		want string
@@ -49,6 +51,11 @@ func TestSimErrors(t *testing.T) {
 		err := b.Sim(tc.cmd[0], tc.cmd[1:])
 		if !errors.Is(err, ErrSignal) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want %q", tc.cmd, err, tc.want)
+		}
+		// A rejected value changes nothing (`sim wan sideways` used to
+		// clear the WAN signal, which the next change then reported).
+		if after := b.Signals(); after != before || changes != 0 {
+			t.Errorf("%v: signals %+v -> %+v, %d changes reported", tc.cmd, before, after, changes)
 		}
 	}
 }
