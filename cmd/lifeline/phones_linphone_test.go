@@ -224,6 +224,28 @@ func TestE2EPhonesLinphone(t *testing.T) {
 		}
 	})
 
+	t.Run("pause, resume and a transfer attempt keep the call", func(t *testing.T) {
+		phone.command(t, "call sip:5550000@"+netnstest.InternetIP4)
+		phone.waitLine(t, connected, 15*time.Second)
+		r.lineInCall(t, "5550000")
+		mark := r.lineHearsTone(t, len(sim.Recorded()))
+		phone.command(t, "pause")
+		phone.waitLine(t, regexp.MustCompile(`(?i)paused`), 10*time.Second)
+		phone.command(t, "resume")
+		phone.waitLine(t, regexp.MustCompile(`(?i)resum|connected`), 10*time.Second)
+		mark = r.lineHearsTone(t, mark)
+		phone.command(t, "transfer sip:5550001@"+netnstest.InternetIP4)
+		r.lineHearsTone(t, mark)
+		for len(phone.lines) > 0 {
+			if line := <-phone.lines; ended.MatchString(line) {
+				t.Fatalf("linphone lost the call: %q\nlinphonec:\n%s\n%s", line, phone.out, r.logs())
+			}
+		}
+		phone.command(t, "terminate")
+		phone.waitLine(t, ended, 10*time.Second)
+		r.lineIdle(t, "5550000")
+	})
+
 	t.Run("incoming with the caller's number, the line hangs up", func(t *testing.T) {
 		if err := sim.Ring("+4930123456"); err != nil {
 			t.Fatal(err)
