@@ -43,7 +43,7 @@ type Config struct {
 	Gateway  *GatewayConfig // nil: no SIP-to-line gateway
 }
 
-// GatewayConfig is the SIP-to-line gateway (build tag gateway): it answers
+// GatewayConfig is the SIP-to-line gateway (in every build): it answers
 // INVITEs on Listen and carries the calls over the line.
 type GatewayConfig struct {
 	Name       string

@@ -9,8 +9,6 @@
 #   PKGS        packages to test (default: every package of the module, minus EXCLUDE_PKGS)
 #   EXCLUDE_PKGS  extra space-separated import paths to leave out
 #   TEST_FLAGS  extra `go test` flags (default: -count=1; set TEST_FLAGS= to let the cache work)
-#   TEST_TAGS   build tags (default: gateway, so the SIP-to-line gateway's tests run on every
-#               architecture too, big-endian mips included; TEST_TAGS= for the core build only)
 #   TEST_TIMEOUT  per-package test timeout (default 2m: the slowest package takes about 14 s
 #               under qemu-user on this 2-core machine, so a hang fails in 2 minutes, not 5)
 #   QEMU_SKIP   -skip regexp for tests that cannot run under qemu-user (default '^TestE2E':
@@ -80,10 +78,9 @@ if ! command -v qemu-arm-static >/dev/null; then
 	}
 fi
 
-TEST_TAGS=${TEST_TAGS-gateway}
 if [ -z "${PKGS:-}" ]; then
 	PKGS=""
-	for p in $(go list -tags "$TEST_TAGS" ./...); do
+	for p in $(go list ./...); do
 		skip=${EXCLUDE[$p]:-}
 		for x in ${EXCLUDE_PKGS:-}; do [ "$x" = "$p" ] && skip="EXCLUDE_PKGS"; done
 		if [ -n "$skip" ]; then
@@ -128,7 +125,7 @@ for a in "${arches[@]}"; do
 	# shellcheck disable=SC2086 # word lists on purpose
 	if env GOOS=linux CGO_ENABLED=0 ${GOENV[$a]} \
 		LIFELINE_QEMU_USER="$a" LIFELINE_NO_NETNS=1 LIFELINE_NO_GPIO=1 \
-		go test -exec "$q" -short -tags "$TEST_TAGS" -timeout "${TEST_TIMEOUT:-2m}" "${skip[@]}" $TEST_FLAGS $PKGS \
+		go test -exec "$q" -short -timeout "${TEST_TIMEOUT:-2m}" "${skip[@]}" $TEST_FLAGS $PKGS \
 		2>&1 | tee "$logs/$a"; then
 		result=ok
 	else

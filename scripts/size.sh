@@ -5,7 +5,8 @@
 #
 # Builds the target once more WITHOUT -s -w (symbols are needed to attribute bytes; the
 # code is the same as the shipped binary), then prints:
-#   1. the ELF sections of the stripped and unstripped builds,
+#   1. the ELF sections of the stripped build, and its load segments with the padding
+#      their alignment adds to the file,
 #   2. bytes per Go package (sum of `go tool nm -size` over its symbols), largest first,
 #   3. bytes per module (first path elements of the package: stdlib, x/sys, netlink, ...),
 #   4. the largest single symbols,
@@ -32,16 +33,31 @@ trap 'rm -rf "$tmp"' EXIT
 full="$tmp/lifeline.full"
 stripped="$tmp/lifeline.stripped"
 # shellcheck disable=SC2086
-env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "-X main.version=$VERSION" -o "$full" "$PKG"
+env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$full" "$PKG"
 # shellcheck disable=SC2086
-env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$stripped" "$PKG"
+env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "-s -w ${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$stripped" "$PKG"
 
-echo "== $PKG for linux/$TARGET: $(stat -c %s "$stripped") bytes stripped (shipped), $(stat -c %s "$full") with symbols"
+xzb=-
+command -v xz >/dev/null 2>&1 && xzb=$(xz -9e -c "$stripped" | wc -c)
+echo "== $PKG for linux/$TARGET: $(stat -c %s "$stripped") bytes stripped (shipped; xz -9e: $xzb), $(stat -c %s "$full") with symbols"
+echo "   linker flags beyond -s -w: ${LDEXTRA[$TARGET]:-none}"
 echo
 echo "== ELF sections of the shipped (stripped) binary, bytes"
 readelf -S -W "$stripped" | sed -n 's/^ *\[ *[0-9]*\] *//p' | while read -r name _type _addr _off size _rest; do
 	case $name in .*) printf '  %-22s %10d\n' "$name" "$((16#$size))" ;; esac
 done
+echo
+echo "== load segments: file bytes, and the zero padding to the next one (alignment; free in xz)"
+readelf -l -W "$stripped" | awk '
+function hex(s,   i, v) { v = 0; s = tolower(substr(s, 3)); for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+BEGIN { n = 0 }
+$1 == "LOAD" {off[n] = hex($2); fsz[n] = hex($5); fl[n] = ($8 ~ /^0x/) ? $7 : $7 $8; al = $NF; n++}
+	END {
+		for (i = 0; i < n; i++) {
+			pad = (i + 1 < n) ? off[i + 1] - off[i] - fsz[i] : 0
+			printf "  LOAD %-4s %10d bytes, padding after %6d (align %s)\n", fl[i], fsz[i], pad, al
+		}
+	}'
 echo
 
 # go tool nm -size -sort size prints: ADDR SIZE TYPE NAME. Attribute each symbol to its package:

@@ -1,5 +1,6 @@
 # targets.sh — the GOOS=linux targets Lifeline ships, sourced by cross.sh,
-# size.sh and qemu-user-test.sh: GOENV[target] is the go env for it.
+# size.sh and qemu-user-test.sh: GOENV[target] is the go env for it,
+# LDEXTRA[target] linker flags beyond -s -w for it.
 # shellcheck shell=bash disable=SC2034 # used by the scripts that source it
 declare -A GOENV=(
 	[amd64]="GOARCH=amd64"
@@ -8,4 +9,11 @@ declare -A GOENV=(
 	[armv5]="GOARCH=arm GOARM=5"
 	[mips]="GOARCH=mips GOMIPS=softfloat"
 	[mipsle]="GOARCH=mipsle GOMIPS=softfloat"
+)
+# MIPS: load segments aligned to 4 KiB, the page size of every OpenWrt MIPS
+# kernel (OpenWrt links its C programs with -z max-page-size=4096 too), instead
+# of Go's default 64 KiB, whose padding costs about 90 KB of file (not of xz).
+declare -A LDEXTRA=(
+	[mips]="-R 0x1000"
+	[mipsle]="-R 0x1000"
 )

@@ -1,5 +1,3 @@
-//go:build gateway
-
 package main
 
 import (

@@ -1,5 +1,3 @@
-//go:build gateway
-
 package main
 
 import (
@@ -23,12 +21,12 @@ import (
 	"lifeline/hal/voice/voicetest"
 )
 
-// BenchmarkGatewayCall measures a call through the real binary (built
-// with -tags gateway, generic board, its line a modemsim.VoiceSim whose
-// far end echoes on the modem's 20 ms clock, PlayEchoPaced), one call per
-// iteration, in real time:
+// BenchmarkGatewayCall measures a call through the real binary (generic
+// board, its line a modemsim.VoiceSim whose far end echoes on the
+// modem's 20 ms clock, PlayEchoPaced), one call per iteration, in real
+// time:
 //
-//	CGO_ENABLED=1 go test -tags gateway -run '^$' -bench GatewayCall -benchtime 1x ./cmd/lifeline
+//	CGO_ENABLED=1 go test -run '^$' -bench GatewayCall -benchtime 1x ./cmd/lifeline
 //
 // As root with unshare(1) and ip(8), the benchmark runs itself again in a
 // network namespace of its own (only loopback, up): every lifeline daemon
@@ -102,7 +100,7 @@ func BenchmarkGatewayCall(b *testing.B) {
 	}
 	bin := os.Getenv(gwbEnvBin)
 	if bin == "" {
-		bin = gatewayBin(b)
+		bin = lifelineBin(b)
 	}
 	if gwbIsolate(b, bin, callDur, idleDur) {
 		return

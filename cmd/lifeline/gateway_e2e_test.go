@@ -1,5 +1,3 @@
-//go:build gateway
-
 package main
 
 import (
@@ -10,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,37 +27,10 @@ import (
 	"lifeline/hal/voice/voicetest"
 )
 
-// The gateway end to end: the real binary built with -tags gateway on the
+// The gateway end to end: the real binary (lifelineBin) on the
 // generic board, its line a modemsim.VoiceSim made by the test (the analog
 // profile, so the bridge transcodes PCMA to the modem's 8-bit linear), a
 // sipgo UAC in the test as the phone.
-
-var (
-	gwBuildOnce sync.Once
-	gwBinPath   string
-	gwBuildErr  error
-)
-
-// gatewayBin builds the binary with the gateway once per test process.
-func gatewayBin(t testing.TB) string {
-	t.Helper()
-	gwBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lifeline-gw-e2e")
-		if err != nil {
-			gwBuildErr = err
-			return
-		}
-		gwBinPath = filepath.Join(dir, "lifeline")
-		out, err := exec.Command("go", "build", "-tags", "gateway", "-ldflags", "-X main.version=e2e-gw", "-o", gwBinPath, ".").CombinedOutput()
-		if err != nil {
-			gwBuildErr = fmt.Errorf("go build -tags gateway: %v\n%s", err, out)
-		}
-	})
-	if gwBuildErr != nil {
-		t.Fatal(gwBuildErr)
-	}
-	return gwBinPath
-}
 
 // The gateway tests' configs start alike: the hooks directory, the line's
 // device and the gateway's port, in that order, are their first Sprintf
@@ -187,7 +157,7 @@ func newGatewayE2E(t *testing.T, opts ...modemsim.VoiceOption) (*e2e, *modemsim.
 	}
 	t.Cleanup(func() { sim.Close() })
 	sim.SetPlayback(modemsim.PlayEchoPaced)
-	e := e2eWith(t, gatewayBin(t))
+	e := e2eWith(t, lifelineBin(t))
 	e.board = "generic"
 	return e, sim
 }
@@ -446,23 +416,6 @@ func echoCompareWith(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.P
 	for i := range want {
 		if !bytes.Equal(got[i], want[i]) {
 			t.Fatalf("echoed frame %d differs from the one sent (through the modem's linear8u)", i)
-		}
-	}
-}
-
-// A binary built without the tag refuses a gateway section at check and
-// at run, saying how to get one.
-func TestE2EGatewayRefusedWithoutTag(t *testing.T) {
-	e := newE2E(t, "1s") // lifelineBin: built without tags
-	e.writeConfig(fmt.Sprintf(gwE2EConfig, filepath.Join(e.dir, "hooks.d"), "/dev/null", 5080))
-	const want = "this lifeline was built without the gateway: build with -tags gateway"
-	for _, args := range [][]string{
-		{"check", "-c", e.cfg, "--board", "generic"},
-		{"run", "-c", e.cfg, "--board", "sim", "--state-dir", e.dir, "--socket", e.sock},
-	} {
-		_, errs, code := e.cli(args...)
-		if code == 0 || !strings.Contains(errs, want) || !strings.Contains(errs, "lifeline.conf:9: gateway 'gw'") {
-			t.Fatalf("lifeline %s: exit %d, stderr %q; want an error with %q", args[0], code, errs, want)
 		}
 	}
 }

@@ -1,5 +1,3 @@
-//go:build gateway
-
 package main
 
 // The whole chain with real RTP: a SIPp UAC (Debian package sip-tester)

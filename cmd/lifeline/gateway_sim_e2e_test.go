@@ -1,5 +1,3 @@
-//go:build gateway
-
 package main
 
 import (
@@ -54,7 +52,7 @@ func TestE2ESimBoardGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := e2eWith(t, gatewayBin(t))
+	e := e2eWith(t, lifelineBin(t))
 	gwPort := siprig.FreePort(t)
 	softphone, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

@@ -1,5 +1,3 @@
-//go:build gateway
-
 package main
 
 // The gateway's call outcomes through the reference setup: SIPp UACs call

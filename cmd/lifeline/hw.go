@@ -38,7 +38,7 @@ type hardware struct {
 	proxy       *proxyAdapter
 	shedder     ifctl.Actuator
 	closers     []func() error // process-lifetime resources, closed by Close
-	gw          gatewaySlot    // the running SIP-to-line gateway (gateway.go; empty without the build tag)
+	gw          gatewaySlot    // the running SIP-to-line gateway (gateway.go)
 
 	mu     sync.Mutex // guards d, cfg, ctx, line (read by callbacks from other goroutines)
 	line   *modem.Line

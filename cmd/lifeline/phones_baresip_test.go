@@ -1,5 +1,3 @@
-//go:build gateway
-
 package main
 
 // baresip (Debian package baresip-core) as a real phone in the rig's LAN:

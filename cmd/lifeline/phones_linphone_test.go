@@ -1,5 +1,3 @@
-//go:build gateway
-
 package main
 
 // linphone (Debian package linphone-cli) as a real phone in the rig's LAN:

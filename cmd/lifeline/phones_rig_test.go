@@ -1,11 +1,9 @@
-//go:build gateway
-
 package main
 
 // The real-phone rig: three network namespaces — the phones' LAN, the
 // router, the provider's side of the WAN (lifeline/hal/netmon/netnstest's
 // pair plus a LAN namespace) — with Kamailio running the shipped
-// scripts/kamailio/lifeline.cfg and the real binary (-tags gateway, the
+// scripts/kamailio/lifeline.cfg and the real binary (with its gateway, the
 // generic board) in the router, its line a modemsim.VoiceSim, a SIP
 // provider in the provider namespace that answers OPTIONS and REGISTER,
 // and real phones from Debian (baresip-core; see phones_baresip_test.go)

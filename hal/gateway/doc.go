@@ -1,5 +1,3 @@
-//go:build gateway
-
 // Package gateway is the SIP side of the SIP-to-line gateway: it answers
 // the INVITEs Kamailio relays to Lifeline, places each call on the line
 // with modem.Line.VoiceCall and carries its audio with hal/voice/bridge.
@@ -19,10 +17,8 @@
 //
 // SIP runs on hal/gateway/sipua, a UDP user agent (transport, RFC 3261
 // transactions, dialogs with loose routing through a record-routing
-// Kamailio) on the message parser of github.com/emiago/sipgo/sip alone:
-// sipgo's own transport layer links TLS and WebSocket transports, about a
-// megabyte and a half on mipsle.
-//
-// The package is built only with the build tag "gateway": the SIP stack
-// costs flash that a router without a voice modem should not pay.
+// Kamailio) on Lifeline's own message layer, hal/sip, which the provider
+// prober shares. Nothing of TLS, X.509, HTTP or WebSocket is linked; the
+// gateway is part of every lifeline binary and runs when the
+// configuration has a gateway section.
 package gateway

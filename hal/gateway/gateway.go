@@ -1,5 +1,3 @@
-//go:build gateway
-
 package gateway
 
 import (
@@ -15,11 +13,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"lifeline/hal/clock"
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
+	"lifeline/hal/sip"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/sdp"
 )
@@ -84,9 +81,9 @@ type Config struct {
 type Gateway struct {
 	cfg     Config
 	log     *slog.Logger
-	contact sip.Uri
+	contact sip.URI
 
-	incomingTarget sip.Uri      // cfg.Incoming parsed
+	incomingTarget sip.URI      // cfg.Incoming parsed
 	incomingLine   IncomingLine // nil: no calls from the line
 
 	mu      sync.Mutex // guards running, runCtx, active and users
@@ -166,7 +163,13 @@ func (g *Gateway) Calls() []CallStatus {
 	for _, c := range g.active {
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b CallStatus) int { return a.Started.Compare(b.Started) })
+	// Oldest first. An insertion sort: a handful of calls, and
+	// slices.SortFunc instantiated for CallStatus costs 12 KB on mipsle.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Started.Before(out[j-1].Started); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
 	return out
 }
 
@@ -216,7 +219,7 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.UserAgent = "lifeline"
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{}, users: map[*lineUser]struct{}{},
-		contact: sip.Uri{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}
+		contact: sip.URI{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}
 	if cfg.Incoming != "" {
 		u, err := parseIncoming(cfg.Incoming)
 		if err != nil {
@@ -262,8 +265,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	ua.Handle(sip.INVITE, g.invite)
 	ua.Handle(sip.OPTIONS, func(tx *sipua.ServerTx) {
-		tx.Respond(sip.StatusOK, "OK", nil, sip.NewHeader("Allow", ua.Allow()),
-			sip.NewHeader("Accept", "application/sdp"), sip.NewHeader("Supported", strings.Join(sipua.Supported, ", ")))
+		tx.Respond(sip.StatusOK, "", nil, sip.Field{Name: "Allow", Value: ua.Allow()},
+			sip.Field{Name: "Accept", Value: "application/sdp"}, sip.Field{Name: "Supported", Value: strings.Join(sipua.Supported, ", ")})
 	})
 	g.log.Info("gateway: serving SIP", "addr", g.cfg.Conn.LocalAddr(), "prefix", g.cfg.Prefix, "incoming", g.cfg.Incoming)
 	var wg sync.WaitGroup
@@ -304,8 +307,8 @@ func Status(err error) (int, string) {
 // goroutine for the request.
 func (g *Gateway) invite(tx *sipua.ServerTx) {
 	req := tx.Request()
-	number := g.Number(req.Recipient.User)
-	log := g.log.With("call-id", req.CallID().Value(), "number", number)
+	number := g.Number(req.URI.User)
+	log := g.log.With("call-id", req.CallID(), "number", number)
 	respond := func(code int, reason string) {
 		if err := tx.Respond(code, reason, nil); err != nil {
 			log.Debug("gateway: respond", "code", code, "err", err)
@@ -315,11 +318,11 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 
 	// An INVITE without a body is a delayed offer (RFC 3261 §13.2.1):
 	// the 200 carries the gateway's offer, the ACK the answer.
-	delayed := len(bytes.TrimSpace(req.Body())) == 0
+	delayed := len(bytes.TrimSpace(req.Body)) == 0
 	var offer *sdp.Session
 	var err error
 	if !delayed {
-		if offer, err = sdp.Parse(req.Body()); err != nil {
+		if offer, err = sdp.Parse(req.Body); err != nil {
 			log.Info("gateway: unusable offer", "err", err)
 			respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
 			return
@@ -415,9 +418,9 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		endSetup()
 		rwg.Wait()      // 180 before 200
 		rtpOwned = true // carry hands it to the bridge
-		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, late: late, callID: req.CallID().Value(), direction: "out", number: number},
+		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, late: late, callID: req.CallID(), direction: "out", number: number},
 			func() (*sipua.Dialog, error) {
-				if err := tx.Respond(sip.StatusOK, "OK", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
+				if err := tx.Respond(sip.StatusOK, "OK", answer, sip.Field{Name: "Content-Type", Value: "application/sdp"}); err != nil {
 					return nil, fmt.Errorf("gateway: 200 OK for %s: %w", number, err)
 				}
 				answered = true

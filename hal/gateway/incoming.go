@@ -1,5 +1,3 @@
-//go:build gateway
-
 package gateway
 
 import (
@@ -11,10 +9,9 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
+	"lifeline/hal/sip"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/sdp"
@@ -111,12 +108,12 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 	// phone answers.
 	ictx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ci, err := ua.Invite(ictx, g.incomingTarget, g.callerURI(caller), offer, g.callerFrom(caller))
+	ci, err := ua.Invite(ictx, g.incomingTarget, g.callerFrom(caller), offer)
 	if err != nil {
 		log.Warn("gateway: INVITE for a call from the line", "target", g.incomingTarget.String(), "err", err)
 		return false
 	}
-	log = log.With("call-id", ci.Request().CallID().Value())
+	log = log.With("call-id", ci.Request().CallID())
 	log.Info("gateway: the line rings, calling", "target", g.incomingTarget.String())
 	var final *sip.Response
 	rings := ch
@@ -128,7 +125,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 				log.Info("gateway: no answer to the INVITE", "err", ci.Err())
 				return ended
 			}
-			if res.StatusCode >= 200 {
+			if res.Status >= 200 {
 				final = res
 			}
 		case r, ok := <-rings:
@@ -154,8 +151,8 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 			return ended
 		}
 	}
-	if !final.IsSuccess() {
-		log.Info("gateway: call from the line refused", "code", final.StatusCode, "reason", final.Reason)
+	if final.Status >= 300 {
+		log.Info("gateway: call from the line refused", "code", final.Status, "reason", final.Reason)
 		return ended
 	}
 	dlg := ci.Dialog()
@@ -173,7 +170,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 		hangupSIP("the line stopped ringing or the gateway is stopping")
 		return ended
 	}
-	answer, err := sdp.Parse(final.Body())
+	answer, err := sdp.Parse(final.Body)
 	var choice sdp.Choice
 	if err == nil {
 		// The answer lists the codecs it took from our offer: choosing
@@ -327,16 +324,16 @@ func displayNumber(n string) string {
 
 // callerURI is the From URI of a call from the line: the caller's number
 // as the user part at the gateway, or RFC 3323's anonymous URI.
-func (g *Gateway) callerURI(c modem.CallerID) sip.Uri {
+func (g *Gateway) callerURI(c modem.CallerID) sip.URI {
 	if !dialable(c.Number) {
-		return sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}
+		return sip.URI{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}
 	}
-	return sip.Uri{Scheme: "sip", User: c.Number, Host: g.contact.Host, Port: g.contact.Port}
+	return sip.URI{Scheme: "sip", User: c.Number, Host: g.contact.Host, Port: g.contact.Port}
 }
 
 // callerFrom is the From header with the caller's name (or number) as the
 // display name, which phones show.
-func (g *Gateway) callerFrom(c modem.CallerID) *sip.FromHeader {
+func (g *Gateway) callerFrom(c modem.CallerID) sip.Address {
 	name := c.Name
 	if name == "" {
 		name = displayNumber(c.Number)
@@ -344,7 +341,7 @@ func (g *Gateway) callerFrom(c modem.CallerID) *sip.FromHeader {
 	if !dialable(c.Number) && c.Name == "" {
 		name = "Anonymous"
 	}
-	return &sip.FromHeader{DisplayName: name, Address: g.callerURI(c), Params: sip.NewParams()}
+	return sip.Address{Display: name, URI: g.callerURI(c)}
 }
 
 // dialable: digits, *, # and a leading +, as caller ID numbers are.
@@ -362,9 +359,9 @@ func dialable(n string) bool {
 
 // parseIncoming checks the incoming target: a sip: URI with a numeric host
 // (the user agent does no DNS).
-func parseIncoming(s string) (sip.Uri, error) {
-	var u sip.Uri
-	if err := sip.ParseUri(s, &u); err != nil {
+func parseIncoming(s string) (sip.URI, error) {
+	u, err := sip.ParseURI(s)
+	if err != nil {
 		return u, fmt.Errorf("%w: incoming target %q: %v", ErrConfig, s, err)
 	}
 	if _, err := netip.ParseAddr(u.Host); err != nil || u.Scheme != "sip" {

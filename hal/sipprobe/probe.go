@@ -6,6 +6,8 @@
 // included — because it proves the provider's SIP stack received and
 // answered the request. Responses are matched to the request by top Via
 // branch, Call-ID and CSeq; stale and foreign responses are ignored.
+// Messages are built and parsed by lifeline/hal/sip, the layer the
+// gateway's user agent shares.
 //
 // Run probes on an adaptive schedule: a slow steady interval while the
 // provider answers, fast re-probes once a probe is lost, so a dead provider
@@ -31,6 +33,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"lifeline/hal/clock"
+	"lifeline/hal/sip"
 )
 
 // Sentinel errors carried (wrapped) in Result.Err.
@@ -253,7 +256,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	req := newRequest(strings.Trim(p.target.Host, "[]"), ruriPort, p.network(), local, p.cseq.Add(1))
 
 	type reply struct {
-		resp *Response
+		resp *sip.Response
 		at   time.Time
 		err  error
 	}
@@ -306,7 +309,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	}
 }
 
-func (p *Prober) finish(res Result, resp *Response, rtt time.Duration, err error, pctx context.Context, fail func(error) Result) Result {
+func (p *Prober) finish(res Result, resp *sip.Response, rtt time.Duration, err error, pctx context.Context, fail func(error) Result) Result {
 	if err != nil {
 		if pctx.Err() != nil {
 			return fail(pctx.Err())
@@ -319,13 +322,13 @@ func (p *Prober) finish(res Result, resp *Response, rtt time.Duration, err error
 
 // readMatching reads messages until one answers req. Unparseable,
 // stale and foreign messages are logged and skipped.
-func (p *Prober) readMatching(c Conn, req request) (*Response, error) {
+func (p *Prober) readMatching(c Conn, req request) (*sip.Response, error) {
 	var next func() ([]byte, error)
 	if p.network() == "tcp" {
 		br := bufio.NewReaderSize(c, 4096)
-		next = func() ([]byte, error) { return readStreamMessage(br) }
+		next = func() ([]byte, error) { return sip.ReadStream(br) }
 	} else {
-		buf := make([]byte, maxMessage)
+		buf := make([]byte, sip.MaxMessage)
 		next = func() ([]byte, error) {
 			n, err := c.Read(buf)
 			return buf[:n], err
@@ -336,16 +339,21 @@ func (p *Prober) readMatching(c Conn, req request) (*Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		resp, err := ParseResponse(b)
+		m, err := sip.Parse(b)
 		if err != nil {
 			p.log.Debug("ignored message", "err", err)
-			if p.network() == "tcp" && errors.Is(err, ErrMalformed) {
+			if p.network() == "tcp" {
 				return nil, err // framing is lost on a stream
 			}
 			continue
 		}
+		resp, ok := m.(*sip.Response)
+		if !ok {
+			p.log.Debug("ignored a request", "method", m.(*sip.Request).Method)
+			continue
+		}
 		if !req.matches(resp) {
-			p.log.Debug("ignored stale or foreign response", "status", resp.Status, "call-id", resp.Header.Get("call-id"))
+			p.log.Debug("ignored stale or foreign response", "status", resp.Status, "call-id", resp.CallID())
 			continue
 		}
 		if resp.Status < 200 {

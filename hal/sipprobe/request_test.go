@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"lifeline/hal/sip"
 )
 
 func TestNewRequest(t *testing.T) {
@@ -18,18 +20,18 @@ func TestNewRequest(t *testing.T) {
 	}{
 		{"udp ipv4 with port", "192.0.2.1", 5060, "udp", "192.0.2.2:40000", []string{
 			`^OPTIONS sip:192\.0\.2\.1:5060 SIP/2\.0$`,
-			`^Via: SIP/2\.0/UDP 192\.0\.2\.2:40000;branch=z9hG4bK[0-9a-f]{24};rport$`,
+			`^Via: SIP/2\.0/UDP 192\.0\.2\.2:40000;branch=z9hG4bK[0-9a-z]{16};rport$`,
 			`^Max-Forwards: 70$`,
-			`^From: <sip:lifeline@192\.0\.2\.2>;tag=[0-9a-f]{16}$`,
+			`^From: <sip:lifeline@192\.0\.2\.2>;tag=[0-9a-z]{16}$`,
 			`^To: <sip:192\.0\.2\.1:5060>$`,
-			`^Call-ID: [0-9a-f]{32}@lifeline$`,
+			`^Call-ID: [0-9a-z]{24}@lifeline$`,
 			`^CSeq: 9 OPTIONS$`,
 			`^Contact: <sip:lifeline@192\.0\.2\.2:40000;transport=udp>$`,
 			`^Content-Length: 0$`,
 		}},
 		{"tcp ipv6, name without port (SRV)", "sip.example.net", 0, "tcp", "[2001:db8::2]:5061", []string{
 			`^OPTIONS sip:sip\.example\.net SIP/2\.0$`,
-			`^Via: SIP/2\.0/TCP \[2001:db8::2\]:5061;branch=z9hG4bK[0-9a-f]+;rport$`,
+			`^Via: SIP/2\.0/TCP \[2001:db8::2\]:5061;branch=z9hG4bK[0-9a-z]+;rport$`,
 			`^From: <sip:lifeline@\[2001:db8::2\]>;tag=`,
 			`^To: <sip:sip\.example\.net>$`,
 			`^Contact: <sip:lifeline@\[2001:db8::2\]:5061;transport=tcp>$`,
@@ -89,7 +91,7 @@ func TestMatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := ParseResponse([]byte(tt.in))
+			r, err := sip.ParseResponse([]byte(tt.in))
 			if err != nil {
 				t.Fatal(err)
 			}

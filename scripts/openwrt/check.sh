@@ -207,14 +207,18 @@ if (cd "$sel" && CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat go build -o "$tmp/
 else
 	bad "golang-build.sh file selection does not build: $(head -c 600 "$tmp/sel.err")"
 fi
-# CONFIG_LIFELINE_GATEWAY=y: GO_PKG_TAGS evaluates to gateway and the same selection builds.
-tags=$(printf '%s\nprint:\n\t@echo "$(GO_PKG_TAGS)"\n' "$(sed -n '/^GO_PKG_TAGS:=/p' "$mk")" |
-	make -s -f - print CONFIG_LIFELINE_GATEWAY=y)
-if [ "$tags" = gateway ] && grep -q '^config LIFELINE_GATEWAY' "$mk" &&
-	(cd "$sel" && CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat go build -tags "$tags" -o "$tmp/lifeline-gw-mipsle" ./cmd/lifeline) 2>"$tmp/selgw.err"; then
-	ok "Makefile: CONFIG_LIFELINE_GATEWAY sets GO_PKG_TAGS=gateway, and the selection builds with it"
+# One binary: the gateway is no menuconfig choice and no build tag.
+if grep -q 'LIFELINE_GATEWAY\|^GO_PKG_TAGS' "$mk"; then
+	bad "Makefile: a gateway option or build tags are back; the gateway is part of every build"
 else
-	bad "Makefile: gateway option: tags '$tags': $(head -c 600 "$tmp/selgw.err" 2>/dev/null)"
+	ok "Makefile: no gateway option, no build tags (the gateway is part of every build)"
+fi
+# GO_PKG_LDFLAGS: 4 KiB segments on MIPS (as scripts/targets.sh), Go's default elsewhere.
+ldf() { printf '%s\nprint:\n\t@echo "$(GO_PKG_LDFLAGS)"\n' "$(sed -n '/^GO_PKG_LDFLAGS:=/p' "$mk")" | make -s -f - print ARCH="$1" | xargs; }
+if [ "$(ldf mipsel)" = "-s -w -R 0x1000" ] && [ "$(ldf mips)" = "-s -w -R 0x1000" ] && [ "$(ldf arm)" = "-s -w" ]; then
+	ok "Makefile: GO_PKG_LDFLAGS adds -R 0x1000 on mips/mipsel only"
+else
+	bad "Makefile: GO_PKG_LDFLAGS: mipsel '$(ldf mipsel)', arm '$(ldf arm)'"
 fi
 
 # ---- 6. button-guard --------------------------------------------------------------------

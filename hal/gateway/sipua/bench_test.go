@@ -3,14 +3,14 @@ package sipua
 import (
 	"testing"
 
-	"github.com/emiago/sipgo/sip"
+	"lifeline/hal/sip"
 )
 
 // BenchmarkCallSetupTeardown: one call through the UAS side per
 // iteration, over the in-memory network: INVITE → 100/180/200 → ACK →
 // BYE → 200, the peer's messages preformatted.
 func BenchmarkCallSetupTeardown(b *testing.B) {
-	h := newHarness(b, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
+	h := newHarness(b, map[sip.Method]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
 		tx.Respond(100, "Trying", nil)
 		tx.Respond(180, "Ringing", nil)
 		tx.Respond(200, "OK", []byte("v=0\r\n"))

@@ -3,11 +3,10 @@ package sipua
 import (
 	"context"
 	"net/netip"
-	"slices"
 	"sync/atomic"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
+	"lifeline/hal/sip"
 )
 
 // clientTx is one client transaction (loop-owned but for done, res, err,
@@ -16,6 +15,7 @@ type clientTx struct {
 	ua     *UA
 	key    string
 	req    *sip.Request
+	wire   []byte // req as sent, for the retransmissions
 	dst    netip.AddrPort
 	invite bool
 	state  txState
@@ -24,7 +24,7 @@ type clientTx struct {
 	retrans, timeout *timer
 	provisional      bool // a 1xx arrived
 	// onResponse sees every response the transaction passes up (loop).
-	onResponse func(*sip.Response)
+	onResponse func(*inbound)
 	// onEnd learns that the transaction ended without a final response.
 	onEnd func(error)
 
@@ -33,35 +33,35 @@ type clientTx struct {
 	err  error
 }
 
-// startClient sends req as a new client transaction (loop). With newVia a
-// Via with a fresh branch goes on top; without, req keeps its Via (CANCEL).
+// startClient sends req as a new client transaction (loop). Unless
+// keepVia, a Via with a fresh branch goes on top; with it, req keeps its
+// Via (CANCEL).
 func (ua *UA) startClient(req *sip.Request, keepVia bool) (*clientTx, error) {
 	if !keepVia {
-		req.PrependHeader(ua.via(newBranch()))
+		req.Header = append(sip.Header{{Name: "Via", Value: ua.via(sip.NewBranch())}}, req.Header...)
 	}
-	if req.MaxForwards() == nil {
-		mf := sip.MaxForwardsHeader(70)
-		req.AppendHeader(&mf)
+	if !req.Header.Has("Max-Forwards") {
+		req.Header.Add("Max-Forwards", "70")
 	}
-	if ua.cfg.UserAgent != "" && req.GetHeader("User-Agent") == nil {
-		req.AppendHeader(sip.NewHeader("User-Agent", ua.cfg.UserAgent))
-	}
-	if req.ContentLength() == nil {
-		req.SetBody(req.Body())
+	if ua.cfg.UserAgent != "" && !req.Header.Has("User-Agent") {
+		req.Header.Add("User-Agent", ua.cfg.UserAgent)
 	}
 	dst, err := nextHop(req)
 	if err != nil {
 		return nil, err
 	}
-	branch, _ := req.Via().Params.Get("branch")
-	ct := &clientTx{ua: ua, key: branch + "|" + string(req.Method), req: req, dst: dst,
-		invite: req.IsInvite(), done: make(chan struct{})}
+	via, err := req.Header.TopVia()
+	if err != nil {
+		return nil, err
+	}
+	ct := &clientTx{ua: ua, key: via.Branch() + "|" + string(req.Method), req: req, wire: req.Append(nil), dst: dst,
+		invite: req.Method == sip.INVITE, done: make(chan struct{})}
 	ua.clients[ct.key] = ct
 	t1, t2 := ua.cfg.T1, ua.cfg.T2
 	interval := t1
 	var again func(at time.Time)
 	again = func(at time.Time) { // Timer A (INVITE) or E
-		ua.send(ct.req, ct.dst)
+		ua.send(ct.wire, ct.dst)
 		switch {
 		case ct.invite:
 			interval *= 2
@@ -73,11 +73,12 @@ func (ua *UA) startClient(req *sip.Request, keepVia bool) (*clientTx, error) {
 		ct.retrans = ua.at(at.Add(interval), again)
 	}
 	ct.retrans = ua.after(interval, again)
+	callID := req.CallID()
 	ct.timeout = ua.after(64*t1, func(time.Time) { // Timer B or F
-		ua.log.Debug("sipua: no final response", "method", req.Method, "to", dst, "call-id", req.CallID().Value())
+		ua.log.Debug("sipua: no final response", "method", req.Method, "to", dst, "call-id", callID)
 		ct.end(ErrTimeout)
 	})
-	ua.send(req, dst)
+	ua.send(ct.wire, dst)
 	return ct, nil
 }
 
@@ -102,6 +103,7 @@ func (ct *clientTx) end(err error) {
 func (ct *clientTx) terminate() {
 	ct.stopTimers()
 	ct.state = stTerminated
+	ct.wire = nil
 	if ct.ua.clients[ct.key] == ct {
 		delete(ct.ua.clients, ct.key)
 	}
@@ -130,20 +132,19 @@ func (ct *clientTx) wait(ctx context.Context) (*sip.Response, error) {
 }
 
 // receiveResponse matches a response to its client transaction (loop).
-func (ua *UA) receiveResponse(res *sip.Response) {
-	branch, _ := res.Via().Params.Get("branch")
-	ct := ua.clients[branch+"|"+string(res.CSeq().MethodName)]
+func (ua *UA) receiveResponse(in *inbound) {
+	ct := ua.clients[in.via.Branch()+"|"+string(in.cseq.Method)]
 	if ct == nil {
-		ua.log.Debug("sipua: response matches no transaction", "code", res.StatusCode, "source", res.Source(),
-			"call-id", res.CallID().Value())
+		ua.log.Debug("sipua: response matches no transaction", "code", in.res.Status, "source", in.src, "call-id", in.cid)
 		return
 	}
-	ct.receive(res)
+	ct.receive(in)
 }
 
-func (ct *clientTx) receive(res *sip.Response) {
+func (ct *clientTx) receive(in *inbound) {
 	ua := ct.ua
-	code := res.StatusCode
+	res := in.res
+	code := res.Status
 	switch ct.state {
 	case stProceeding:
 		if code < 200 {
@@ -152,7 +153,7 @@ func (ct *clientTx) receive(res *sip.Response) {
 				ct.retrans.stop() // Timer A stops; Timer B runs on
 			}
 			if ct.onResponse != nil {
-				ct.onResponse(res)
+				ct.onResponse(in)
 			}
 			return
 		}
@@ -163,7 +164,7 @@ func (ct *clientTx) receive(res *sip.Response) {
 			ct.timers = append(ct.timers, ua.after(ua.cfg.T4, func(time.Time) { ct.terminate() })) // Timer K
 		case code >= 300:
 			ct.state = stCompleted
-			ct.sendAckNon2xx(res)
+			ct.sendAckNon2xx(in)
 			ct.timers = append(ct.timers, ua.after(min(32*time.Second, 64*ua.cfg.T1), func(time.Time) { ct.terminate() })) // Timer D
 		default:
 			ct.state = stAccepted
@@ -171,40 +172,40 @@ func (ct *clientTx) receive(res *sip.Response) {
 		}
 		ct.finish(res, nil)
 		if ct.onResponse != nil {
-			ct.onResponse(res)
+			ct.onResponse(in)
 		}
 	case stCompleted:
 		if ct.invite && code >= 300 {
-			ct.sendAckNon2xx(res) // the final again: our ACK was lost
+			ct.sendAckNon2xx(in) // the final again: our ACK was lost
 		}
 	case stAccepted:
 		if code >= 200 && code < 300 && ct.onResponse != nil {
-			ct.onResponse(res) // 2xx again: the TU ACKs it again
+			ct.onResponse(in) // 2xx again: the TU ACKs it again
 		}
 	}
 }
 
 // sendAckNon2xx ACKs a non-2xx final on the INVITE's branch (§17.1.1.3).
-func (ct *clientTx) sendAckNon2xx(res *sip.Response) {
-	ct.ua.send(sameBranch(ct.req, sip.ACK, res.To()), ct.dst)
+func (ct *clientTx) sendAckNon2xx(in *inbound) {
+	ct.ua.send(sameBranch(ct.req, sip.ACK, in.hdr.Get("To")).Append(nil), ct.dst)
 }
 
 // sameBranch is a request on inv's branch, as the ACK of a non-2xx final
-// (§17.1.1.3) and CANCEL (§9.1) are: inv's Request-URI, Via, Route set,
-// From, Call-ID and CSeq number, with method and the To header to.
-func sameBranch(inv *sip.Request, method sip.RequestMethod, to *sip.ToHeader) *sip.Request {
-	r := sip.NewRequest(method, *inv.Recipient.Clone())
-	r.AppendHeader(inv.Via().Clone())
-	mf := sip.MaxForwardsHeader(70)
-	r.AppendHeader(&mf)
-	for _, h := range inv.GetHeaders("Route") {
-		r.AppendHeader(sip.HeaderClone(h))
+// (§17.1.1.3) and CANCEL (§9.1) are: inv's Request-URI, top Via, Route
+// set, From, Call-ID and CSeq number, with method and the To value to.
+func sameBranch(inv *sip.Request, method sip.Method, to string) *sip.Request {
+	r := &sip.Request{Method: method, URI: inv.URI.Clone(), Header: make(sip.Header, 0, 8)}
+	via, _ := inv.Header.TopVia()
+	r.Header.Add("Via", via.String())
+	r.Header.Add("Max-Forwards", "70")
+	for _, v := range inv.Header.Lines("Route") {
+		r.Header.Add("Route", v)
 	}
-	r.AppendHeader(sip.HeaderClone(inv.From()))
-	r.AppendHeader(sip.HeaderClone(to))
-	r.AppendHeader(sip.HeaderClone(inv.CallID()))
-	r.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: method})
-	r.SetBody(nil)
+	r.Header.Add("From", inv.Header.Get("From"))
+	r.Header.Add("To", to)
+	r.Header.Add("Call-ID", inv.CallID())
+	cseq, _ := inv.Header.CSeq()
+	r.Header.Add("CSeq", sip.CSeq{Seq: cseq.Seq, Method: method}.String())
 	return r
 }
 
@@ -223,21 +224,20 @@ type ClientInvite struct {
 	cancelSent   bool
 	final        bool
 	dlg          *Dialog
-	ack          *sip.Request
+	ack          []byte // the ACK of the 2xx, sent again for each 2xx
 	ackDst       netip.AddrPort
 }
 
 const responseBuffer = 32
 
 // Invite sends an INVITE to target (Request-URI and To) from from (From,
-// with a new tag), with body as application/sdp unless hdrs sets a
-// Content-Type. hdrs are added to the request: Route headers send it to
-// the first route (an outbound proxy such as Kamailio, with ;lr); a
-// *sip.FromHeader replaces the From made of from (to give a display name
-// with the caller's number). If ctx ends before the final response, the
-// INVITE is cancelled as by Cancel. Run the call in UA.Go so that Serve
-// waits for it.
-func (ua *UA) Invite(ctx context.Context, target, from sip.Uri, body []byte, hdrs ...sip.Header) (*ClientInvite, error) {
+// with a new tag unless it has one; its display name is what phones show),
+// with body as application/sdp unless hdrs sets a Content-Type. hdrs are
+// added to the request: Route fields send it to the first route (an
+// outbound proxy such as Kamailio, with ;lr). If ctx ends before the final
+// response, the INVITE is cancelled as by Cancel. Run the call in UA.Go so
+// that Serve waits for it.
+func (ua *UA) Invite(ctx context.Context, target sip.URI, from sip.Address, body []byte, hdrs ...sip.Field) (*ClientInvite, error) {
 	ci := &ClientInvite{ua: ua, responses: make(chan *sip.Response, responseBuffer)}
 	var err error
 	derr := ua.do(func() {
@@ -245,27 +245,17 @@ func (ua *UA) Invite(ctx context.Context, target, from sip.Uri, body []byte, hdr
 			err = ErrClosed
 			return
 		}
-		req := sip.NewRequest(sip.INVITE, *target.Clone())
-		fromH := &sip.FromHeader{Address: *from.Clone()}
-		for _, h := range hdrs {
-			if f, ok := h.(*sip.FromHeader); ok { // a display name, say
-				fromH = &sip.FromHeader{DisplayName: f.DisplayName, Address: *f.Address.Clone(), Params: f.Params.Clone()}
-			}
+		req := &sip.Request{Method: sip.INVITE, URI: target.Clone(), Body: body, Header: make(sip.Header, 0, 12)}
+		from = from.Clone()
+		if !from.Params.Has("tag") {
+			from.Params.Set("tag", sip.NewTag())
 		}
-		if !fromH.Params.Has("tag") {
-			fromH.Params.Add("tag", sip.GenerateTagN(16))
-		}
-		req.AppendHeader(fromH)
-		req.AppendHeader(&sip.ToHeader{Address: *target.Clone()})
-		cid := sip.CallIDHeader(sip.GenerateTagN(24) + "@" + ua.cfg.Contact.Host)
-		req.AppendHeader(&cid)
-		req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
-		req.AppendHeader(ua.contactHeader())
-		appendHeaders(req, slices.DeleteFunc(slices.Clone(hdrs), func(h sip.Header) bool {
-			_, from := h.(*sip.FromHeader) // made into fromH above
-			return from
-		}), body)
-		req.SetBody(body)
+		req.Header.Add("From", from.String())
+		req.Header.Add("To", sip.Address{URI: target}.String())
+		req.Header.Add("Call-ID", sip.NewCallID(ua.cfg.Contact.Host))
+		req.Header.Add("CSeq", sip.CSeq{Seq: 1, Method: sip.INVITE}.String())
+		req.Header.Add("Contact", ua.contactValue())
+		appendHeaders(&req.Header, hdrs, body)
 		ci.ct, err = ua.startClient(req, false)
 		if err != nil {
 			return
@@ -322,16 +312,16 @@ func (ci *ClientInvite) sendCancel() {
 	}
 	ci.cancelSent = true
 	inv := ci.ct.req
-	if _, err := ci.ua.startClient(sameBranch(inv, sip.CANCEL, inv.To()), true); err != nil {
+	if _, err := ci.ua.startClient(sameBranch(inv, sip.CANCEL, inv.Header.Get("To")), true); err != nil {
 		ci.ua.log.Debug("sipua: CANCEL", "err", err)
 	}
 }
 
 // onResponse handles the INVITE's responses (loop).
-func (ci *ClientInvite) onResponse(res *sip.Response) {
+func (ci *ClientInvite) onResponse(in *inbound) {
 	ua := ci.ua
-	code := res.StatusCode
-	switch {
+	res := in.res
+	switch code := res.Status; {
 	case code < 200:
 		if ci.cancelWanted {
 			ci.sendCancel()
@@ -341,20 +331,18 @@ func (ci *ClientInvite) onResponse(res *sip.Response) {
 		}
 	case code < 300:
 		if ci.dlg == nil {
-			ci.dlg = ua.newUACDialog(ci.ct.req, res)
-			ci.ack = ci.dlg.request(sip.ACK, ci.ct.req.CSeq().SeqNo)
-			ci.ack.PrependHeader(ua.via(newBranch()))
-			mf := sip.MaxForwardsHeader(70)
-			ci.ack.AppendHeader(&mf)
+			ci.dlg = ua.newUACDialog(ci.ct.req, in)
+			ack := ci.dlg.request(sip.ACK, ci.dlg.localSeq)
+			ack.Header = append(sip.Header{{Name: "Via", Value: ua.via(sip.NewBranch())}}, ack.Header...)
+			ack.Header.Add("Max-Forwards", "70")
 			if ua.cfg.UserAgent != "" {
-				ci.ack.AppendHeader(sip.NewHeader("User-Agent", ua.cfg.UserAgent))
+				ack.Header.Add("User-Agent", ua.cfg.UserAgent)
 			}
-			ci.ack.SetBody(nil)
-			dst, err := nextHop(ci.ack)
+			dst, err := nextHop(ack)
 			if err != nil {
 				ua.log.Warn("sipua: cannot ACK the 2xx", "err", err)
 			}
-			ci.ackDst = dst
+			ci.ack, ci.ackDst = ack.Append(nil), dst
 			ci.dialog.Store(ci.dlg)
 		}
 		if ci.ackDst.IsValid() {

@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/sip"
 )
 
 var (
-	calleeURI = sip.Uri{Scheme: "sip", User: "callee", Host: "10.0.0.2", Port: 5060}
-	callerURI = sip.Uri{Scheme: "sip", User: "caller", Host: "10.0.0.1"}
+	calleeURI = sip.URI{Scheme: "sip", User: "callee", Host: "10.0.0.2", Port: 5060}
+	caller    = sip.Address{URI: sip.URI{Scheme: "sip", User: "caller", Host: "10.0.0.1"}}
 )
 
 // codes collects the status codes of ci's responses until it closes.
@@ -26,14 +28,14 @@ func codes(t *testing.T, ci *ClientInvite) []int {
 			if !ok {
 				return out
 			}
-			out = append(out, r.StatusCode)
+			out = append(out, r.Status)
 		case <-timeout:
 			t.Fatalf("Responses never closed; got %v", out)
 		}
 	}
 }
 
-func routeURIs(req *sip.Request) []string {
+func routeURIs(req *gosip.Request) []string {
 	var out []string
 	for _, h := range req.GetHeaders("Route") {
 		out = append(out, h.Value())
@@ -46,17 +48,17 @@ func routeURIs(req *sip.Request) []string {
 func TestInviteClient(t *testing.T) {
 	tests := []struct {
 		name  string
-		run   func(t *testing.T, h *harness, ci *ClientInvite, inv *sip.Request)
+		run   func(t *testing.T, h *harness, ci *ClientInvite, inv *gosip.Request)
 		codes []int
 		err   error
 	}{
-		{"Timer A retransmits, Timer B gives up", func(t *testing.T, h *harness, ci *ClientInvite, inv *sip.Request) {
+		{"Timer A retransmits, Timer B gives up", func(t *testing.T, h *harness, ci *ClientInvite, inv *gosip.Request) {
 			got := h.count(t1/2, 64*t1)
 			if n := got["INVITE sip:callee@10.0.0.2:5060"]; n != 6 { // 0.5 1.5 3.5 7.5 15.5 31.5
 				t.Errorf("%d retransmissions, want 6: %v", n, got)
 			}
 		}, nil, ErrTimeout},
-		{"180 stops retransmissions, 486 is ACKed on the branch", func(t *testing.T, h *harness, ci *ClientInvite, inv *sip.Request) {
+		{"180 stops retransmissions, 486 is ACKed on the branch", func(t *testing.T, h *harness, ci *ClientInvite, inv *gosip.Request) {
 			h.send(reply(inv, 180, "Ringing", "callee1"))
 			h.sync()
 			<-ci.Responses()
@@ -74,11 +76,11 @@ func TestInviteClient(t *testing.T) {
 			h.send(reply(inv, 486, "Busy Here", "callee1")) // lost ACK: again
 			h.recvRequest(sip.ACK)
 		}, []int{486}, nil},
-		{"200 through two record-routing proxies: ACK and BYE on the reversed route set", func(t *testing.T, h *harness, ci *ClientInvite, inv *sip.Request) {
+		{"200 through two record-routing proxies: ACK and BYE on the reversed route set", func(t *testing.T, h *harness, ci *ClientInvite, inv *gosip.Request) {
 			h.send(reply(inv, 200, "OK", "callee2",
-				&sip.RecordRouteHeader{Address: sip.Uri{Scheme: "sip", Host: "10.0.0.3", Port: 5060, UriParams: sip.HeaderParams{{K: "lr", V: ""}}}},
-				&sip.RecordRouteHeader{Address: sip.Uri{Scheme: "sip", Host: "10.0.0.2", Port: 5060, UriParams: sip.HeaderParams{{K: "lr", V: ""}}}},
-				&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "callee", Host: "10.0.0.9", Port: 5062}}))
+				&gosip.RecordRouteHeader{Address: gosip.Uri{Scheme: "sip", Host: "10.0.0.3", Port: 5060, UriParams: gosip.HeaderParams{{K: "lr", V: ""}}}},
+				&gosip.RecordRouteHeader{Address: gosip.Uri{Scheme: "sip", Host: "10.0.0.2", Port: 5060, UriParams: gosip.HeaderParams{{K: "lr", V: ""}}}},
+				&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "callee", Host: "10.0.0.9", Port: 5062}}))
 			ack := h.recvRequest(sip.ACK)
 			wantRoutes := []string{"<sip:10.0.0.2:5060;lr>", "<sip:10.0.0.3:5060;lr>"}
 			if ack.Recipient.String() != "sip:callee@10.0.0.9:5062" || !slices.Equal(routeURIs(ack), wantRoutes) ||
@@ -106,7 +108,7 @@ func TestInviteClient(t *testing.T) {
 			}
 			<-d.Done()
 		}, []int{200}, nil},
-		{"CANCEL after 180", func(t *testing.T, h *harness, ci *ClientInvite, inv *sip.Request) {
+		{"CANCEL after 180", func(t *testing.T, h *harness, ci *ClientInvite, inv *gosip.Request) {
 			h.send(reply(inv, 180, "Ringing", "callee3"))
 			<-ci.Responses()
 			ci.Cancel()
@@ -118,7 +120,7 @@ func TestInviteClient(t *testing.T) {
 			h.send(reply(inv, 487, "Request Terminated", "callee3"))
 			h.recvRequest(sip.ACK)
 		}, []int{487}, nil},
-		{"CANCEL before any response waits for the 1xx", func(t *testing.T, h *harness, ci *ClientInvite, inv *sip.Request) {
+		{"CANCEL before any response waits for the 1xx", func(t *testing.T, h *harness, ci *ClientInvite, inv *gosip.Request) {
 			ci.Cancel()
 			h.sync()
 			if got := h.drain(); len(got) != 0 {
@@ -130,7 +132,7 @@ func TestInviteClient(t *testing.T) {
 			h.send(reply(inv, 487, "Request Terminated", "callee4"))
 			h.recvRequest(sip.ACK)
 		}, []int{100, 487}, nil},
-		{"200 crossing the CANCEL: ACK, then BYE", func(t *testing.T, h *harness, ci *ClientInvite, inv *sip.Request) {
+		{"200 crossing the CANCEL: ACK, then BYE", func(t *testing.T, h *harness, ci *ClientInvite, inv *gosip.Request) {
 			h.send(reply(inv, 180, "Ringing", "callee5"))
 			<-ci.Responses()
 			ci.Cancel()
@@ -146,7 +148,7 @@ func TestInviteClient(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, nil)
-			ci, err := h.ua.Invite(context.Background(), calleeURI, callerURI, []byte("v=0\r\n"))
+			ci, err := h.ua.Invite(context.Background(), calleeURI, caller, []byte("v=0\r\n"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,7 +169,7 @@ func TestInviteClient(t *testing.T) {
 	}
 }
 
-func branchOf(m sip.Message) string {
+func branchOf(m gosip.Message) string {
 	b, _ := m.Via().Params.Get("branch")
 	return b
 }
@@ -194,7 +196,7 @@ func TestUASDialogRouting(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			txs := make(chan *ServerTx, 1)
-			h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: answerWith(200, nil, txs)})
+			h := newHarness(t, map[sip.Method]func(*ServerTx){sip.INVITE: answerWith(200, nil, txs)})
 			inv := dlgReq{method: sip.INVITE, branch: "z9hG4bK-rr" + itoa(i), cid: "rr" + itoa(i), fromTag: "pt", cseq: 1, extra: tc.rr}
 			h.send(inv.String())
 			h.recvResponse(100)
@@ -248,7 +250,7 @@ func TestUASDialogRouting(t *testing.T) {
 func TestServeEnds(t *testing.T) {
 	txs := make(chan *ServerTx, 1)
 	byeErr := make(chan error, 1)
-	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
+	h := newHarness(t, map[sip.Method]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
 		tx.Respond(200, "OK", nil)
 		txs <- tx
 		<-tx.Context().Done()
@@ -272,7 +274,7 @@ func TestServeEnds(t *testing.T) {
 		t.Fatalf("BYE while stopping: %v", err)
 	}
 	<-stopped
-	if _, err := h.ua.Invite(context.Background(), calleeURI, callerURI, nil); !errors.Is(err, ErrClosed) {
+	if _, err := h.ua.Invite(context.Background(), calleeURI, caller, nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Invite after Serve = %v", err)
 	}
 	if err := tx.Respond(200, "OK", nil); !errors.Is(err, ErrClosed) {
@@ -289,11 +291,11 @@ func TestServeEnds(t *testing.T) {
 func TestGoOutboundCall(t *testing.T) {
 	h := newHarness(t, nil)
 	byeErr := make(chan error, 1)
-	phone := sip.Uri{Scheme: "sip", User: "100", Host: "10.0.0.9", Port: 5060}
-	proxy := &sip.RouteHeader{Address: sip.Uri{Scheme: "sip", Host: "10.0.0.2", Port: 5060, UriParams: sip.HeaderParams{{K: "lr", V: ""}}}}
-	from := &sip.FromHeader{DisplayName: "5551234", Address: sip.Uri{Scheme: "sip", User: "5551234", Host: "10.0.0.1"}}
+	phone := sip.URI{Scheme: "sip", User: "100", Host: "10.0.0.9", Port: 5060}
+	proxy := sip.Field{Name: "Route", Value: "<sip:10.0.0.2:5060;lr>"}
+	from := sip.Address{Display: "5551234", URI: sip.URI{Scheme: "sip", User: "5551234", Host: "10.0.0.1"}}
 	err := h.ua.Go(func(ctx context.Context) {
-		ci, err := h.ua.Invite(ctx, phone, callerURI, nil, proxy, from)
+		ci, err := h.ua.Invite(ctx, phone, from, nil, proxy)
 		if err != nil {
 			byeErr <- err
 			return
@@ -316,8 +318,8 @@ func TestGoOutboundCall(t *testing.T) {
 		t.Fatalf("INVITE:\n%s", inv)
 	}
 	h.send(reply(inv, 200, "OK", "ph",
-		&sip.RecordRouteHeader{Address: proxy.Address},
-		&sip.ContactHeader{Address: phone}))
+		gosip.NewHeader("Record-Route", proxy.Value),
+		gosip.NewHeader("Contact", "<"+phone.String()+">")))
 	ack := h.recvRequest(sip.ACK)
 	if !slices.Equal(routeURIs(ack), []string{"<sip:10.0.0.2:5060;lr>"}) {
 		t.Fatalf("ACK:\n%s", ack)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/emiago/sipgo/sip"
+	"lifeline/hal/sip"
 )
 
 // Dialog is a SIP dialog (RFC 3261 §12), made by the UA from an INVITE it
@@ -15,12 +15,10 @@ type Dialog struct {
 	ua           *UA
 	id           string
 	callID       string
-	localTag     string
-	remoteTag    string
-	local        sip.Uri // our From (UAC) or To (UAS) address
-	remote       sip.Uri // the peer's
-	remoteTarget sip.Uri // the peer's Contact
-	routes       []sip.Uri
+	local        sip.Address // our From (UAC) or To (UAS), with our tag
+	remote       sip.Address // the peer's, with its tag
+	remoteTarget sip.URI     // the peer's Contact
+	routes       []sip.Address
 	uac          bool
 	done         chan struct{}
 
@@ -48,18 +46,18 @@ func (d *Dialog) Done() <-chan struct{} { return d.done }
 func (d *Dialog) CallID() string { return d.callID }
 
 // Remote returns the peer's address of record (From of the INVITE for a
-// UAS dialog, To for a UAC dialog), for logs.
-func (d *Dialog) Remote() sip.Uri { return d.remote }
+// UAS dialog, To of the 2xx for a UAC dialog) with its tag.
+func (d *Dialog) Remote() sip.Address { return d.remote.Clone() }
 
-// Local returns this side's address of record.
-func (d *Dialog) Local() sip.Uri { return d.local }
+// Local returns this side's address of record with its tag.
+func (d *Dialog) Local() sip.Address { return d.local.Clone() }
 
 // RemoteTarget returns the peer's Contact: where in-dialog requests go
 // (through the route set).
-func (d *Dialog) RemoteTarget() sip.Uri { return d.remoteTarget }
+func (d *Dialog) RemoteTarget() sip.URI { return d.remoteTarget.Clone() }
 
 // RouteSet returns the dialog's route set, first hop first.
-func (d *Dialog) RouteSet() []sip.Uri { return slices.Clone(d.routes) }
+func (d *Dialog) RouteSet() []sip.Address { return slices.Clone(d.routes) }
 
 // Bye ends the dialog: Done closes and a BYE goes out along the route set.
 // It waits for the BYE's final response until ctx ends; a final response
@@ -84,8 +82,8 @@ func (d *Dialog) Bye(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if res.StatusCode >= 300 {
-		return fmt.Errorf("sipua: BYE in call %s answered %d %s", d.callID, res.StatusCode, res.Reason)
+	if res.Status >= 300 {
+		return fmt.Errorf("sipua: BYE in call %s answered %d %s", d.callID, res.Status, res.Reason)
 	}
 	return nil
 }
@@ -153,69 +151,60 @@ func (d *Dialog) ack(body []byte) {
 }
 
 // newRequest is a request within the dialog, CSeq incremented (loop).
-func (d *Dialog) newRequest(method sip.RequestMethod) *sip.Request {
+func (d *Dialog) newRequest(method sip.Method) *sip.Request {
 	d.localSeq++
 	return d.request(method, d.localSeq)
 }
 
-func (d *Dialog) request(method sip.RequestMethod, seq uint32) *sip.Request {
-	req := sip.NewRequest(method, *d.remoteTarget.Clone())
-	req.AppendHeader(&sip.FromHeader{Address: *d.local.Clone(), Params: sip.HeaderParams{{K: "tag", V: d.localTag}}})
-	to := &sip.ToHeader{Address: *d.remote.Clone()}
-	if d.remoteTag != "" {
-		to.Params = sip.HeaderParams{{K: "tag", V: d.remoteTag}}
-	}
-	req.AppendHeader(to)
-	cid := sip.CallIDHeader(d.callID)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+// request is a request within the dialog with CSeq seq, without Via
+// (loop): Request-URI the remote target, From, To, Call-ID, CSeq, Route.
+func (d *Dialog) request(method sip.Method, seq uint32) *sip.Request {
+	req := &sip.Request{Method: method, URI: d.remoteTarget.Clone(), Header: make(sip.Header, 0, 8+len(d.routes))}
+	req.Header.Add("From", d.local.String())
+	req.Header.Add("To", d.remote.String())
+	req.Header.Add("Call-ID", d.callID)
+	req.Header.Add("CSeq", sip.CSeq{Seq: seq, Method: method}.String())
 	for _, r := range d.routes {
-		req.AppendHeader(&sip.RouteHeader{Address: *r.Clone()})
+		req.Header.Add("Route", r.String())
 	}
 	return req
 }
 
-// newUASDialog makes the dialog of an INVITE from its response (loop).
-func (ua *UA) newUASDialog(tx *ServerTx, res *sip.Response) *Dialog {
-	req := tx.req
-	remoteTag, _ := req.From().Params.Get("tag")
-	d := &Dialog{ua: ua, callID: req.CallID().Value(), localTag: tx.toTag, remoteTag: remoteTag,
-		local: *req.To().Address.Clone(), remote: *req.From().Address.Clone(), uasTx: tx, done: make(chan struct{}),
+// newUASDialog makes the dialog of the INVITE of tx from its first 1xx
+// with a tag or its 2xx (loop).
+func (ua *UA) newUASDialog(tx *ServerTx) *Dialog {
+	in := tx.in
+	local := in.to.Clone()
+	local.Params.Set("tag", tx.toTag)
+	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.from.Clone(), uasTx: tx, done: make(chan struct{}),
 		acks: make(chan struct{})}
-	if c := req.Contact(); c != nil {
-		d.remoteTarget = *c.Address.Clone()
+	if c, err := in.hdr.Address("Contact"); err == nil && !c.Star {
+		d.remoteTarget = c.URI
 	} else {
-		d.remoteTarget = *req.From().Address.Clone()
+		d.remoteTarget = in.from.URI.Clone()
 	}
-	for _, h := range req.GetHeaders("Record-Route") {
-		if rr, ok := h.(*sip.RecordRouteHeader); ok {
-			d.routes = append(d.routes, *rr.Address.Clone())
-		}
-	}
-	d.id = dialogKey(d.callID, d.localTag, d.remoteTag)
+	d.routes, _ = in.hdr.Addresses("Record-Route")
+	d.id = dialogKey(d.callID, tx.toTag, in.from.Tag())
 	ua.dialogs[d.id] = d
 	return d
 }
 
 // newUACDialog makes the dialog of an INVITE we sent from its 2xx (loop).
-func (ua *UA) newUACDialog(invite *sip.Request, res *sip.Response) *Dialog {
-	localTag, _ := invite.From().Params.Get("tag")
-	remoteTag, _ := res.To().Params.Get("tag")
-	d := &Dialog{ua: ua, callID: invite.CallID().Value(), localTag: localTag, remoteTag: remoteTag, uac: true,
-		local: *invite.From().Address.Clone(), remote: *invite.To().Address.Clone(),
-		localSeq: invite.CSeq().SeqNo, acked: true, localSDP: invite.Body(), done: make(chan struct{})}
-	if c := res.Contact(); c != nil {
-		d.remoteTarget = *c.Address.Clone()
+func (ua *UA) newUACDialog(invite *sip.Request, in *inbound) *Dialog {
+	local, _ := invite.Header.Address("From")
+	cseq, _ := invite.Header.CSeq()
+	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.to.Clone(), uac: true,
+		localSeq: cseq.Seq, acked: true, localSDP: invite.Body, done: make(chan struct{})}
+	if c, err := in.hdr.Address("Contact"); err == nil && !c.Star {
+		d.remoteTarget = c.URI
 	} else {
-		d.remoteTarget = *invite.Recipient.Clone()
+		d.remoteTarget = invite.URI.Clone()
 	}
-	rr := res.GetHeaders("Record-Route")
+	rr, _ := in.hdr.Addresses("Record-Route")
 	for i := len(rr) - 1; i >= 0; i-- {
-		if r, ok := rr[i].(*sip.RecordRouteHeader); ok {
-			d.routes = append(d.routes, *r.Address.Clone())
-		}
+		d.routes = append(d.routes, rr[i])
 	}
-	d.id = dialogKey(d.callID, d.localTag, d.remoteTag)
+	d.id = dialogKey(d.callID, local.Tag(), d.remote.Tag())
 	ua.dialogs[d.id] = d
 	return d
 }

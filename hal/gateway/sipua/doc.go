@@ -1,15 +1,16 @@
 // Package sipua is a small SIP user agent for UDP: the transport, the
 // RFC 3261 §17 transactions and the dialogs a SIP-to-line gateway needs,
-// built on the message parser of github.com/emiago/sipgo/sip and nothing
-// else of sipgo. sipgo's own transport layer always links TLS and
-// WebSocket transports; this package keeps them out of the binary.
+// built on Lifeline's message layer (lifeline/hal/sip) and the standard
+// library's net. It links no TLS, X.509, HTTP or WebSocket code: SIP over
+// TLS or WebSocket is not offered.
 //
 // # Model
 //
 // A UA owns one net.PacketConn. Serve runs its event loop: one goroutine
 // (Serve's caller) owns every transaction, dialog and timer; a reader
-// goroutine parses datagrams (bad ones are dropped with a debug log
-// naming the source) and hands them to the loop. Public methods send
+// goroutine parses datagrams and the header values a transaction matches
+// on (top Via, From, To, Call-ID, CSeq; bad ones are dropped with a debug
+// log naming the source) and hands them to the loop. Public methods send
 // closures to the loop and wait for them, so every method is safe for
 // concurrent use; methods called after Serve has returned fail with
 // ErrClosed. Methods called before Serve starts block until it does.
@@ -49,6 +50,25 @@
 // context ends. Serve then answers new requests with 503 and waits for
 // every handler to return, still carrying their messages (a BYE a handler
 // sends on its way out gets its answer), before it closes the socket.
+//
+// A server transaction keeps the request only until its final response;
+// from then on it keeps the bytes of that response for retransmissions,
+// and a client transaction the bytes of its request.
+//
+// # Bounds
+//
+// Datagrams over Config.MaxDatagram (8 KiB) are dropped unread. At most
+// Config.MaxTransactions (1024) server transactions live at once; beyond,
+// a request outside a dialog gets a stateless 503 (and a BYE or CANCEL
+// that matches nothing a stateless 481), sent only when it is no longer
+// than the request, and leaves nothing behind. Requests in a dialog and
+// CANCELs of a live INVITE are not refused: the dialogs and INVITEs bound
+// them.
+//
+// To a source Config.Trusted does not trust, a transaction sends at most
+// the bytes the source sent it (1:1 reflection): provisional responses
+// only in answer to a retransmitted request, the final and its
+// retransmissions only while they fit.
 //
 // # Client side (UAC)
 //

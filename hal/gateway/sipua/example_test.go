@@ -5,9 +5,8 @@ import (
 	"log"
 	"net"
 
-	"github.com/emiago/sipgo/sip"
-
 	"lifeline/hal/gateway/sipua"
+	"lifeline/hal/sip"
 )
 
 // Example answers INVITEs: 180, then 200 with an SDP answer, then waits
@@ -18,7 +17,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	ua, err := sipua.New(sipua.Config{Conn: conn, UserAgent: "lifeline",
-		Contact: sip.Uri{Scheme: "sip", Host: "192.0.2.1", Port: 5070}})
+		Contact: sip.URI{Scheme: "sip", Host: "192.0.2.1", Port: 5070}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,16 +51,15 @@ func Example() {
 func ExampleUA_Invite() {
 	var ua *sipua.UA // serving
 	ctx := context.Background()
-	phone := sip.Uri{Scheme: "sip", User: "100", Host: "192.0.2.10", Port: 5060}
-	caller := sip.Uri{Scheme: "sip", User: "5551234", Host: "192.0.2.1"}
-	proxy := &sip.RouteHeader{Address: sip.Uri{Scheme: "sip", Host: "192.0.2.1", Port: 5060,
-		UriParams: sip.HeaderParams{{K: "lr", V: ""}}}}
+	phone := sip.URI{Scheme: "sip", User: "100", Host: "192.0.2.10", Port: 5060}
+	caller := sip.Address{Display: "5551234", URI: sip.URI{Scheme: "sip", User: "5551234", Host: "192.0.2.1"}}
+	proxy := sip.Field{Name: "Route", Value: "<sip:192.0.2.1:5060;lr>"}
 	ci, err := ua.Invite(ctx, phone, caller, []byte("v=0\r\n..."), proxy)
 	if err != nil {
 		log.Fatal(err)
 	}
 	for res := range ci.Responses() { // 1xx..., then the final
-		log.Println(res.StatusCode, res.Reason)
+		log.Println(res.Status, res.Reason)
 	}
 	if d := ci.Dialog(); d != nil { // 2xx: the UA has ACKed it
 		d.Bye(ctx)

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/emiago/sipgo/sip"
+	"lifeline/hal/sip"
 )
 
 // FuzzReceive feeds datagrams to the UA's receive path (the parse and
@@ -28,18 +28,18 @@ func FuzzReceive(f *testing.F) {
 	}
 	from := netip.MustParseAddrPort(peerAddr)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){
+		h := newHarness(t, map[sip.Method]func(*ServerTx){
 			sip.INVITE: func(tx *ServerTx) {
 				tx.Respond(180, "Ringing", nil)
 				tx.Respond(200, "OK", []byte("v=0\r\n"))
 			},
 			sip.OPTIONS: func(tx *ServerTx) { tx.Respond(200, "OK", nil) },
 		})
-		m, err := parseDatagram(sip.NewParser(), data, from)
-		if err != nil || m == nil {
+		in, err := parseDatagram(data, from)
+		if err != nil || in == nil {
 			return
 		}
-		if err := h.ua.do(func() { h.ua.receive(inbound{msg: m, from: from}) }); err != nil {
+		if err := h.ua.do(func() { h.ua.receive(*in) }); err != nil {
 			t.Fatal(err)
 		}
 		h.advance(64 * t1)

@@ -13,14 +13,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
+	gosip "github.com/emiago/sipgo/sip"
+
 	"go.uber.org/goleak"
+	"lifeline/hal/sip"
 
 	"lifeline/hal/clock"
 )
 
 func TestMain(m *testing.M) {
-	sip.SetDefaultLogger(slog.New(slog.DiscardHandler)) // sipgo's, global: the interop peers
+	gosip.SetDefaultLogger(slog.New(slog.DiscardHandler)) // sipgo's, global: the interop peers
 	goleak.VerifyTestMain(m)
 }
 
@@ -60,7 +62,7 @@ type harness struct {
 	ua     *UA
 	peer   *memConn
 	logs   *syncBuffer
-	parser *sip.Parser
+	parser *gosip.Parser
 	stop   func()
 }
 
@@ -81,14 +83,24 @@ func (m ioMulti) Write(p []byte) (int, error) {
 }
 
 // newHarness starts a UA with handlers; it stops with the test.
-func newHarness(t testing.TB, handlers map[sip.RequestMethod]func(*ServerTx)) *harness {
+func newHarness(t testing.TB, handlers map[sip.Method]func(*ServerTx)) *harness {
+	t.Helper()
+	return newHarnessWith(t, handlers, nil)
+}
+
+// newHarnessWith is newHarness with tweak applied to the UA's Config.
+func newHarnessWith(t testing.TB, handlers map[sip.Method]func(*ServerTx), tweak func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), net: newMemNet(),
-		logs: &syncBuffer{}, parser: sip.NewParser()}
+		logs: &syncBuffer{}, parser: gosip.NewParser()}
 	conn := h.net.listen(uaAddr)
 	h.peer = h.net.listen(peerAddr)
-	ua, err := New(Config{Conn: conn, Contact: sip.Uri{Scheme: "sip", User: "ua", Host: "10.0.0.1", Port: 5060},
-		UserAgent: "sipua-test", Clock: h.clk, Logger: testLogger(h.logs)})
+	cfg := Config{Conn: conn, Contact: sip.URI{Scheme: "sip", User: "ua", Host: "10.0.0.1", Port: 5060},
+		UserAgent: "sipua-test", Clock: h.clk, Logger: testLogger(h.logs)}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	ua, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,12 +141,12 @@ func (h *harness) sendFrom(c *memConn, msg string) {
 }
 
 // recv waits for the next message the peer receives.
-func (h *harness) recv() sip.Message {
+func (h *harness) recv() gosip.Message {
 	h.t.Helper()
 	return h.recvOn(h.peer)
 }
 
-func (h *harness) recvOn(c *memConn) sip.Message {
+func (h *harness) recvOn(c *memConn) gosip.Message {
 	h.t.Helper()
 	select {
 	case p := <-c.in:
@@ -149,31 +161,31 @@ func (h *harness) recvOn(c *memConn) sip.Message {
 	}
 }
 
-func (h *harness) recvResponse(code int) *sip.Response {
+func (h *harness) recvResponse(code int) *gosip.Response {
 	h.t.Helper()
 	m := h.recv()
-	res, ok := m.(*sip.Response)
+	res, ok := m.(*gosip.Response)
 	if !ok || res.StatusCode != code {
 		h.t.Fatalf("got %s, want a %d response", short(m), code)
 	}
 	return res
 }
 
-func (h *harness) recvRequest(method sip.RequestMethod) *sip.Request {
+func (h *harness) recvRequest(method sip.Method) *gosip.Request {
 	h.t.Helper()
 	m := h.recv()
-	req, ok := m.(*sip.Request)
-	if !ok || req.Method != method {
+	req, ok := m.(*gosip.Request)
+	if !ok || string(req.Method) != string(method) {
 		h.t.Fatalf("got %s, want a %s", short(m), method)
 	}
 	return req
 }
 
-func short(m sip.Message) string {
+func short(m gosip.Message) string {
 	switch m := m.(type) {
-	case *sip.Request:
+	case *gosip.Request:
 		return string(m.Method) + " " + m.Recipient.String()
-	case *sip.Response:
+	case *gosip.Response:
 		return fmt.Sprintf("%d %s (%s)", m.StatusCode, m.Reason, m.CSeq().MethodName)
 	}
 	return "nothing"
@@ -196,9 +208,9 @@ func (h *harness) advance(d time.Duration) {
 }
 
 // drain returns the messages queued at the peer, without waiting.
-func (h *harness) drain() []sip.Message {
+func (h *harness) drain() []gosip.Message {
 	h.t.Helper()
-	var out []sip.Message
+	var out []gosip.Message
 	for {
 		select {
 		case p := <-h.peer.in:
@@ -240,7 +252,7 @@ func msg(start string, body string, hdrs ...string) string {
 
 // dlgReq is a request from the peer in call cid.
 type dlgReq struct {
-	method  sip.RequestMethod
+	method  sip.Method
 	branch  string
 	cid     string
 	fromTag string
@@ -277,8 +289,8 @@ func (r dlgReq) String() string {
 }
 
 // reply is the peer's response to a request the UA sent.
-func reply(req *sip.Request, code int, reason, toTag string, hdrs ...sip.Header) string {
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
+func reply(req *gosip.Request, code int, reason, toTag string, hdrs ...gosip.Header) string {
+	res := gosip.NewResponseFromRequest(req, code, reason, nil)
 	if toTag != "" {
 		res.To().Params.Add("tag", toTag)
 	} else {

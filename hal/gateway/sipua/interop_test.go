@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/sip"
 )
 
 // The interop tests put this UA on loopback UDP against sipgo's UA (its
@@ -48,19 +50,19 @@ func newPeer(t *testing.T, setup func(*peerUA)) *peerUA {
 	return p
 }
 
-func (p *peerUA) contact() sip.ContactHeader {
-	return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "peer", Host: "127.0.0.1", Port: p.addr.Port}}
+func (p *peerUA) contact() gosip.ContactHeader {
+	return gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "peer", Host: "127.0.0.1", Port: p.addr.Port}}
 }
 
 // startUDP runs a UA on loopback on the real clock until the test ends.
-func startUDP(t *testing.T, handlers map[sip.RequestMethod]func(*ServerTx)) (*UA, *net.UDPAddr) {
+func startUDP(t *testing.T, handlers map[sip.Method]func(*ServerTx)) (*UA, *net.UDPAddr) {
 	t.Helper()
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Skipf("needs loopback UDP: %v", err)
 	}
 	addr := conn.LocalAddr().(*net.UDPAddr)
-	ua, err := New(Config{Conn: conn, Contact: sip.Uri{Scheme: "sip", User: "gw", Host: "127.0.0.1", Port: addr.Port},
+	ua, err := New(Config{Conn: conn, Contact: sip.URI{Scheme: "sip", User: "gw", Host: "127.0.0.1", Port: addr.Port},
 		UserAgent: "sipua", Logger: testLogger(&syncBuffer{})})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +88,7 @@ func TestInteropSipgoCallsUs(t *testing.T) {
 	for _, byeFrom := range []string{"sipgo", "sipua"} {
 		t.Run("BYE from "+byeFrom, func(t *testing.T) {
 			txs := make(chan *ServerTx, 1)
-			_, addr := startUDP(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
+			_, addr := startUDP(t, map[sip.Method]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
 				tx.Respond(100, "Trying", nil)
 				tx.Respond(180, "Ringing", nil)
 				tx.Respond(200, "OK", []byte("v=0\r\n"))
@@ -96,20 +98,20 @@ func TestInteropSipgoCallsUs(t *testing.T) {
 			byes := make(chan struct{}, 1)
 			newPeer(t, func(p *peerUA) {
 				dc = sipgo.NewDialogClientCache(p.cli, p.contact())
-				p.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+				p.srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
 					if err := dc.ReadBye(req, tx); err != nil {
 						t.Errorf("BYE from sipua: %v", err)
 					}
 					byes <- struct{}{}
 				})
 			})
-			sess, err := dc.Invite(within(t), sip.Uri{Scheme: "sip", User: "5551234", Host: "127.0.0.1", Port: addr.Port}, nil)
+			sess, err := dc.Invite(within(t), gosip.Uri{Scheme: "sip", User: "5551234", Host: "127.0.0.1", Port: addr.Port}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer sess.Close()
 			var got []int
-			if err := sess.WaitAnswer(within(t), sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
+			if err := sess.WaitAnswer(within(t), sipgo.AnswerOptions{OnResponse: func(r *gosip.Response) error {
 				got = append(got, r.StatusCode)
 				return nil
 			}}); err != nil {
@@ -160,7 +162,7 @@ func TestInteropWeCallSipgo(t *testing.T) {
 			t.Cleanup(hwg.Wait)
 			p := newPeer(t, func(p *peerUA) {
 				ds = sipgo.NewDialogServerCache(p.cli, p.contact())
-				p.srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+				p.srv.OnInvite(func(req *gosip.Request, tx gosip.ServerTransaction) {
 					hwg.Add(1)
 					defer hwg.Done()
 					s, err := ds.ReadInvite(req, tx)
@@ -173,26 +175,26 @@ func TestInteropWeCallSipgo(t *testing.T) {
 					sessions <- s
 					<-s.Context().Done()
 				})
-				p.srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
+				p.srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
 					if err := ds.ReadAck(req, tx); err != nil {
 						t.Errorf("our ACK: %v", err)
 					}
 					acked <- struct{}{}
 				})
-				p.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+				p.srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
 					if err := ds.ReadBye(req, tx); err != nil {
 						t.Errorf("our BYE: %v", err)
 					}
 				})
 			})
-			ci, err := ua.Invite(within(t), sip.Uri{Scheme: "sip", User: "phone", Host: "127.0.0.1", Port: p.addr.Port},
-				sip.Uri{Scheme: "sip", User: "5550100", Host: "127.0.0.1"}, []byte("v=0\r\n"))
+			ci, err := ua.Invite(within(t), sip.URI{Scheme: "sip", User: "phone", Host: "127.0.0.1", Port: p.addr.Port},
+				sip.Address{URI: sip.URI{Scheme: "sip", User: "5550100", Host: "127.0.0.1"}}, []byte("v=0\r\n"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []int
 			for r := range ci.Responses() {
-				got = append(got, r.StatusCode)
+				got = append(got, r.Status)
 			}
 			if len(got) == 0 || got[len(got)-1] != 200 || ci.Dialog() == nil {
 				t.Fatalf("responses %v, err %v", got, ci.Err())

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/sip"
 )
 
 const (
@@ -50,7 +52,7 @@ func TestInviteServerFinal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			txs := make(chan *ServerTx, 1)
-			h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: answerWith(tc.code, nil, txs)})
+			h := newHarness(t, map[sip.Method]func(*ServerTx){sip.INVITE: answerWith(tc.code, nil, txs)})
 			inv := dlgReq{method: sip.INVITE, branch: "z9hG4bK-inv1", cid: "c1", fromTag: "pt", cseq: 1}
 			h.send(inv.String())
 			h.recvResponse(100)
@@ -134,7 +136,7 @@ func TestCancel(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ready := make(chan *ServerTx, 1)
 			result := make(chan error, 1)
-			h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
+			h := newHarness(t, map[sip.Method]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
 				if tc.before > 0 {
 					tx.Respond(tc.before, statusText(tc.before), nil)
 				}
@@ -178,11 +180,11 @@ func TestCancel(t *testing.T) {
 			for range want {
 				seen[short(h.recv())]++
 			}
-			if seen[short(&sip.Response{StatusCode: tc.cancelRes, Reason: statusText(tc.cancelRes), MessageData: cseqOnly(sip.CANCEL)})] != 1 {
+			if seen[short(&gosip.Response{StatusCode: tc.cancelRes, Reason: statusText(tc.cancelRes), MessageData: cseqOnly(sip.CANCEL)})] != 1 {
 				t.Errorf("responses %v, want %d to the CANCEL", seen, tc.cancelRes)
 			}
 			if tc.wantFinal != 0 {
-				if seen[short(&sip.Response{StatusCode: tc.wantFinal, Reason: statusText(tc.wantFinal), MessageData: cseqOnly(sip.INVITE)})] != 1 {
+				if seen[short(&gosip.Response{StatusCode: tc.wantFinal, Reason: statusText(tc.wantFinal), MessageData: cseqOnly(sip.INVITE)})] != 1 {
 					t.Errorf("responses %v, want %d to the INVITE", seen, tc.wantFinal)
 				}
 				if err := <-result; !errors.Is(err, ErrFinal) {
@@ -200,9 +202,9 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-func cseqOnly(m sip.RequestMethod) sip.MessageData {
-	r := sip.NewResponse(0, "")
-	r.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: m})
+func cseqOnly(m sip.Method) gosip.MessageData {
+	r := gosip.NewResponse(0, "")
+	r.AppendHeader(&gosip.CSeqHeader{SeqNo: 1, MethodName: gosip.RequestMethod(m)})
 	return r.MessageData
 }
 
@@ -213,7 +215,7 @@ func cseqOnly(m sip.RequestMethod) sip.MessageData {
 func TestNonInviteServer(t *testing.T) {
 	calls := make(chan struct{}, 8)
 	txs := make(chan *ServerTx, 1)
-	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){
+	h := newHarness(t, map[sip.Method]func(*ServerTx){
 		sip.OPTIONS: func(tx *ServerTx) { calls <- struct{}{}; tx.Respond(200, "OK", nil) },
 		sip.INVITE:  answerWith(200, []byte("v=0\r\n"), txs),
 		sip.MESSAGE: func(*ServerTx) {},
@@ -274,7 +276,7 @@ func TestNonInviteServer(t *testing.T) {
 // TestResponseRouting: responses go where the top Via says: to the
 // source port with rport (RFC 3581), to the sent-by port without.
 func TestResponseRouting(t *testing.T) {
-	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){
+	h := newHarness(t, map[sip.Method]func(*ServerTx){
 		sip.OPTIONS: func(tx *ServerTx) { tx.Respond(200, "OK", nil) }})
 	nat := h.net.listen("10.0.0.2:40000") // the peer behind a NAT
 	t.Cleanup(func() { nat.Close() })
@@ -294,7 +296,7 @@ func TestResponseRouting(t *testing.T) {
 			r := dlgReq{method: sip.OPTIONS, branch: "z9hG4bK-r" + itoa(i), cid: "r" + itoa(i), fromTag: "a", cseq: 1,
 				sentBy: tc.via}
 			h.sendFrom(nat, r.String())
-			res, ok := h.recvOn(tc.wantAt).(*sip.Response)
+			res, ok := h.recvOn(tc.wantAt).(*gosip.Response)
 			if !ok || res.StatusCode != 200 {
 				t.Fatalf("got %v", res)
 			}
@@ -305,7 +307,7 @@ func TestResponseRouting(t *testing.T) {
 // TestBadDatagrams: garbage and messages without the headers a
 // transaction needs are dropped with a debug log naming the source.
 func TestBadDatagrams(t *testing.T) {
-	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){
+	h := newHarness(t, map[sip.Method]func(*ServerTx){
 		sip.OPTIONS: func(tx *ServerTx) { tx.Respond(200, "OK", nil) }})
 	for _, d := range []string{
 		"garbage\r\n\r\n",
@@ -345,7 +347,7 @@ func statusText(code int) string {
 // and the 2xx retransmissions.
 func TestByeBeforeAck(t *testing.T) {
 	txs := make(chan *ServerTx, 1)
-	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: answerWith(200, nil, txs)})
+	h := newHarness(t, map[sip.Method]func(*ServerTx){sip.INVITE: answerWith(200, nil, txs)})
 	inv := dlgReq{method: sip.INVITE, branch: "z9hG4bK-ba", cid: "ba", fromTag: "pt", cseq: 1}
 	h.send(inv.String())
 	h.recvResponse(100)
@@ -366,7 +368,7 @@ func TestByeBeforeAck(t *testing.T) {
 // INVITE with 100 Trying while the handler has sent nothing.
 func TestInviteRetransmittedBeforeAnyResponse(t *testing.T) {
 	release := make(chan struct{})
-	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
+	h := newHarness(t, map[sip.Method]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
 		<-release
 		tx.Respond(486, "Busy Here", nil)
 	}})

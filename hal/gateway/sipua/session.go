@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/emiago/sipgo/sip"
+	"lifeline/hal/sip"
 )
 
 // Supported lists the option tags the UA supports (RFC 3261 §19.2): a
@@ -47,45 +47,36 @@ func (ua *UA) Allow() string {
 	return a
 }
 
-// unsupported returns the option tags req requires that the UA does not
-// support.
-func unsupported(req *sip.Request) []string {
-	var tags []string
-	for _, h := range req.GetHeaders("Require") {
-		for _, t := range strings.Split(h.Value(), ",") {
-			t = strings.TrimSpace(t)
-			if t != "" && !slices.Contains(Supported, strings.ToLower(t)) {
-				tags = append(tags, t)
-			}
-		}
+// badExtension answers 420 Bad Extension, with Unsupported listing them,
+// when tx's request requires option tags the UA does not support
+// (RFC 3261 §8.2.2.3), and reports whether it did (loop).
+func (ua *UA) badExtension(tx *ServerTx) bool {
+	tags := tx.req.Header.Unsupported(Supported...)
+	if len(tags) == 0 || tx.req.Method == sip.ACK || tx.req.Method == sip.CANCEL {
+		return false
 	}
-	return tags
+	tx.respond(sip.StatusBadExtension, "", nil, sip.Field{Name: "Unsupported", Value: strings.Join(tags, ", ")})
+	return true
 }
 
-// sessionTimer returns the headers of a 2xx to req under RFC 4028: the
+// sessionTimer returns the fields of a 2xx to req under RFC 4028: the
 // requested interval with the requester as refresher, and Require: timer
 // when it supports timers. None when req asks for no session timer.
-func sessionTimer(req *sip.Request) []sip.Header {
-	se := req.GetHeader("Session-Expires")
-	if se == nil {
-		se = req.GetHeader("x") // its compact form
-	}
-	if se == nil {
+func sessionTimer(req *sip.Request) []sip.Field {
+	se, ok := req.Header.Get("Session-Expires"), req.Header.Has("Session-Expires") // compact x too
+	if !ok {
 		return nil
 	}
-	delta, _, _ := strings.Cut(se.Value(), ";")
-	if _, err := strconv.Atoi(strings.TrimSpace(delta)); err != nil {
+	delta, _, _ := strings.Cut(se, ";")
+	delta = strings.TrimSpace(delta)
+	if _, err := strconv.ParseUint(delta, 10, 32); err != nil {
 		return nil
 	}
-	hdrs := []sip.Header{sip.NewHeader("Session-Expires", strings.TrimSpace(delta)+";refresher=uac")}
-	for _, h := range req.GetHeaders("Supported") {
-		for _, t := range strings.Split(h.Value(), ",") {
-			if strings.EqualFold(strings.TrimSpace(t), "timer") {
-				return append(hdrs, sip.NewHeader("Require", "timer"))
-			}
-		}
+	fs := []sip.Field{{Name: "Session-Expires", Value: delta + ";refresher=uac"}}
+	if req.Header.HasToken("Supported", "timer") {
+		fs = append(fs, sip.Field{Name: "Require", Value: "timer"})
 	}
-	return hdrs
+	return fs
 }
 
 // refresh answers a re-INVITE or UPDATE in dialog d (hold, resume, a
@@ -99,23 +90,23 @@ func sessionTimer(req *sip.Request) []sip.Header {
 // move. Loop only.
 func (ua *UA) refresh(tx *ServerTx, d *Dialog) {
 	var body []byte
-	offer := tx.req.Body()
+	offer := tx.req.Body
 	switch {
 	case len(offer) > 0:
 		body = d.session(mirror(direction(offer)))
 	case tx.invite:
 		body = d.localSDP
 	}
-	hdrs := []sip.Header{ua.allowHeader()}
+	hdrs := []sip.Field{ua.allowField()}
 	if tx.invite {
 		d.refreshTx = tx // its ACK stops the 2xx retransmissions
 	} else {
 		hdrs = append(hdrs, sessionTimer(tx.req)...) // respond adds them to an INVITE's 2xx
 	}
-	tx.respond(sip.StatusOK, "OK", body, hdrs...)
+	tx.respond(sip.StatusOK, "", body, hdrs...)
 }
 
-func (ua *UA) allowHeader() sip.Header { return sip.NewHeader("Allow", ua.allow()) }
+func (ua *UA) allowField() sip.Field { return sip.Field{Name: "Allow", Value: ua.allow()} }
 
 // session returns d's session description with direction dir (none
 // written for sendrecv), the o= version raised when the text changed, and
@@ -195,25 +186,19 @@ func mirror(dir string) string {
 // keeps its call; a failure reported instead (405, 603, a NOTIFY with a
 // final failure) makes some phones, baresip among them, hang up. Loop only.
 func (ua *UA) refer(tx *ServerTx, d *Dialog) {
-	tx.respond(sip.StatusAccepted, "Accepted", nil)
+	referTo := tx.req.Header.Get("Refer-To")
+	tx.respond(sip.StatusAccepted, "", nil)
 	if d.ended {
 		return
 	}
 	n := d.newRequest(sip.NOTIFY)
-	n.AppendHeader(sip.NewHeader("Event", "refer"))
-	n.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=noresource"))
-	n.AppendHeader(ua.contactHeader())
-	n.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
-	n.SetBody([]byte("SIP/2.0 100 Trying\r\n"))
+	n.Header.Add("Event", "refer")
+	n.Header.Add("Subscription-State", "terminated;reason=noresource")
+	n.Header.Add("Contact", ua.contactValue())
+	n.Header.Add("Content-Type", "message/sipfrag;version=2.0")
+	n.Body = []byte("SIP/2.0 100 Trying\r\n")
 	if _, err := ua.startClient(n, false); err != nil {
 		ua.log.Debug("sipua: NOTIFY for a REFER", "call-id", d.callID, "err", err)
 	}
-	ua.log.Info("sipua: transfer declined, the call stays", "call-id", d.callID, "refer-to", headerValue(tx.req, "Refer-To"))
-}
-
-func headerValue(req *sip.Request, name string) string {
-	if h := req.GetHeader(name); h != nil {
-		return h.Value()
-	}
-	return ""
+	ua.log.Info("sipua: transfer declined, the call stays", "call-id", d.callID, "refer-to", referTo)
 }

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"lifeline/hal/sip"
 )
 
 const gwSDP = "v=0\r\no=gw 7 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
@@ -50,11 +52,11 @@ func established(t *testing.T, h *harness, txs chan *ServerTx) (string, *ServerT
 // re-INVITE got 488 and UPDATE 405.)
 func TestReinviteAndUpdate(t *testing.T) {
 	txs := make(chan *ServerTx, 1)
-	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: answerWith(200, []byte(gwSDP), txs)})
+	h := newHarness(t, map[sip.Method]func(*ServerTx){sip.INVITE: answerWith(200, []byte(gwSDP), txs)})
 	toTag, tx := established(t, h, txs)
 	steps := []struct {
 		name     string
-		method   sip.RequestMethod
+		method   sip.Method
 		offer    string
 		extra    []string
 		wantDir  string // "" for none in the answer
@@ -113,7 +115,7 @@ func TestReinviteAndUpdate(t *testing.T) {
 			// The ACK stopped the 2xx retransmissions.
 			h.advance(4 * time.Second)
 			if msgs := h.drain(); len(msgs) != 0 {
-				t.Fatalf("%s: after the ACK the UA sent %s (CSeq %v)", s.name, short(msgs[0]), msgs[0].(*sip.Response).CSeq())
+				t.Fatalf("%s: after the ACK the UA sent %s (CSeq %v)", s.name, short(msgs[0]), msgs[0].(*gosip.Response).CSeq())
 			}
 		}
 	}
@@ -130,7 +132,7 @@ func TestReinviteAndUpdate(t *testing.T) {
 // call, which is still up. (Before: 405, and baresip hung up.)
 func TestReferKeepsTheCall(t *testing.T) {
 	txs := make(chan *ServerTx, 1)
-	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: answerWith(200, []byte(gwSDP), txs)})
+	h := newHarness(t, map[sip.Method]func(*ServerTx){sip.INVITE: answerWith(200, []byte(gwSDP), txs)})
 	toTag, tx := established(t, h, txs)
 	h.send(dlgReq{method: sip.REFER, branch: "z9hG4bK-ref", cid: "c1", fromTag: "pt", toTag: toTag, cseq: 2,
 		extra: []string{"Refer-To: <sip:5550001@10.0.0.1>", "Referred-By: <sip:phone@10.0.0.2>"}}.String())
@@ -162,7 +164,7 @@ func TestReferKeepsTheCall(t *testing.T) {
 // requiring only timer is served. Allow lists the methods in a fixed
 // order, UPDATE and REFER included. (Before: no 420; Allow in map order.)
 func TestRequireAndAllow(t *testing.T) {
-	h := newHarness(t, map[sip.RequestMethod]func(*ServerTx){
+	h := newHarness(t, map[sip.Method]func(*ServerTx){
 		sip.INVITE:  answerWith(486, nil, nil),
 		sip.MESSAGE: func(tx *ServerTx) { tx.Respond(200, "OK", nil) },
 	})

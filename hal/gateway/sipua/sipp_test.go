@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
+	"lifeline/hal/sip"
 
 	"lifeline/hal/kamailio/siprig"
 )
@@ -186,7 +186,7 @@ func TestSIPpCallsUs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			_, addr := startUDP(t, map[sip.RequestMethod]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
+			_, addr := startUDP(t, map[sip.Method]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
 				tx.Respond(100, "Trying", nil)
 				tx.Respond(180, "Ringing", nil)
 				tx.Respond(200, "OK", nil)
@@ -235,14 +235,14 @@ func TestSIPpWeCall(t *testing.T) {
 			}
 			sippErr := make(chan error, 1)
 			go func() { sippErr <- runSIPp(t, ctx, bin, scen, "-p", strconv.Itoa(port)) }()
-			ci, err := ua.Invite(ctx, sip.Uri{Scheme: "sip", User: "sipp", Host: "127.0.0.1", Port: port},
-				sip.Uri{Scheme: "sip", User: "5550100", Host: "127.0.0.1"}, nil)
+			ci, err := ua.Invite(ctx, sip.URI{Scheme: "sip", User: "sipp", Host: "127.0.0.1", Port: port},
+				sip.Address{URI: sip.URI{Scheme: "sip", User: "5550100", Host: "127.0.0.1"}}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []int
 			for r := range ci.Responses() {
-				got = append(got, r.StatusCode)
+				got = append(got, r.Status)
 			}
 			if d := ci.Dialog(); d == nil {
 				t.Errorf("no dialog: responses %v, err %v", got, ci.Err())

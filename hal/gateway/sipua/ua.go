@@ -10,13 +10,13 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"lifeline/hal/clock"
+	"lifeline/hal/sip"
 )
 
 // Errors.
@@ -44,7 +44,7 @@ type Config struct {
 	Conn net.PacketConn
 	// Contact is this UA's address: the Contact header of dialogs and the
 	// sent-by of Via. Its host should be a numeric address the peers reach.
-	Contact sip.Uri
+	Contact sip.URI
 	// UserAgent goes into User-Agent (requests) and Server (responses);
 	// "" leaves them out.
 	UserAgent string
@@ -54,6 +54,22 @@ type Config struct {
 	Logger *slog.Logger
 	// T1, T2, T4 are RFC 3261's timer bases (0: 500 ms, 4 s, 5 s).
 	T1, T2, T4 time.Duration
+	// MaxTransactions caps the server transactions alive at once (0:
+	// 1024). A request outside a dialog that would start one more is
+	// answered 503 without a transaction, and only if the answer is no
+	// longer than the request; requests in a dialog still get theirs.
+	MaxTransactions int
+	// MaxDatagram is the largest datagram the UA reads (0: 8192 bytes);
+	// larger ones are dropped.
+	MaxDatagram int
+	// Trusted tells the sources that may draw more bytes than they send
+	// (the proxy, authenticated phones). To any other, a transaction sends
+	// at most as many bytes as the source sent it (the request and its
+	// retransmissions): provisional responses only in answer to a
+	// retransmission, and no response that would exceed the bytes
+	// received, so a spoofed request reflects at most 1:1. nil trusts
+	// every source. It is called on the loop and must not block.
+	Trusted func(src netip.AddrPort) bool
 }
 
 // UA is a SIP user agent on one UDP socket. Its methods are safe for
@@ -62,7 +78,7 @@ type UA struct {
 	cfg Config
 	log *slog.Logger
 
-	handlers map[sip.RequestMethod]func(*ServerTx) // written before Serve only
+	handlers map[sip.Method]func(*ServerTx) // written before Serve only
 
 	cmds chan command    // closures for the loop
 	in   chan inbound    // parsed datagrams for the loop
@@ -89,9 +105,19 @@ type command struct {
 	done chan struct{}
 }
 
+// inbound is a datagram parsed and checked by the reader: the message
+// and the header values every transaction needs, parsed once.
 type inbound struct {
-	msg  sip.Message
-	from netip.AddrPort
+	req  *sip.Request // or
+	res  *sip.Response
+	hdr  sip.Header
+	via  sip.Via // the top one
+	to   sip.Address
+	from sip.Address
+	cid  string
+	cseq sip.CSeq
+	src  netip.AddrPort
+	size int // bytes of the datagram
 }
 
 // New checks cfg and returns a UA; nothing runs until Serve.
@@ -120,9 +146,15 @@ func New(cfg Config) (*UA, error) {
 	if cfg.T4 <= 0 {
 		cfg.T4 = 5 * time.Second
 	}
+	if cfg.MaxTransactions <= 0 {
+		cfg.MaxTransactions = 1024
+	}
+	if cfg.MaxDatagram <= 0 {
+		cfg.MaxDatagram = 8192
+	}
 	return &UA{
 		cfg: cfg, log: cfg.Logger,
-		handlers: map[sip.RequestMethod]func(*ServerTx){},
+		handlers: map[sip.Method]func(*ServerTx){},
 		cmds:     make(chan command),
 		in:       make(chan inbound, 16),
 		quit:     make(chan struct{}),
@@ -137,7 +169,7 @@ func New(cfg Config) (*UA, error) {
 // before Serve. The handler runs in its own goroutine, owned by the UA;
 // it must answer with ServerTx.Respond and return once its transaction
 // context ends. ACK, CANCEL and BYE are handled by the UA.
-func (ua *UA) Handle(method sip.RequestMethod, h func(*ServerTx)) {
+func (ua *UA) Handle(method sip.Method, h func(*ServerTx)) {
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
 	ua.handlers[method] = h
@@ -167,7 +199,7 @@ func (ua *UA) Go(f func(ctx context.Context)) error {
 }
 
 // Contact returns the UA's Contact URI.
-func (ua *UA) Contact() sip.Uri { return ua.cfg.Contact }
+func (ua *UA) Contact() sip.URI { return ua.cfg.Contact }
 
 // Serve runs the UA until ctx ends; then it answers new requests with 503,
 // waits for the handlers to return, closes Conn and returns nil once every
@@ -253,8 +285,7 @@ func (ua *UA) do(fn func()) error {
 
 // read parses datagrams until Conn is closed.
 func (ua *UA) read() {
-	parser := sip.NewParser()
-	buf := make([]byte, 65535)
+	buf := make([]byte, ua.cfg.MaxDatagram+1) // one more: a full buffer is a datagram too big
 	for {
 		n, addr, err := ua.cfg.Conn.ReadFrom(buf)
 		if err != nil {
@@ -271,21 +302,25 @@ func (ua *UA) read() {
 				continue
 			}
 		}
+		if n > ua.cfg.MaxDatagram {
+			ua.log.Debug("sipua: datagram too big dropped", "from", addr, "max", ua.cfg.MaxDatagram)
+			continue
+		}
 		from, ok := addrPort(addr)
 		if !ok {
 			ua.log.Debug("sipua: datagram from a non-UDP address dropped", "from", addr)
 			continue
 		}
-		msg, err := parseDatagram(parser, buf[:n], from)
+		in, err := parseDatagram(buf[:n], from)
 		if err != nil {
 			ua.log.Debug("sipua: bad datagram dropped", "from", from, "err", err)
 			continue
 		}
-		if msg == nil {
+		if in == nil {
 			continue // keep-alive
 		}
 		select {
-		case ua.in <- inbound{msg: msg, from: from}:
+		case ua.in <- *in:
 		case <-ua.quit:
 			return
 		}
@@ -302,52 +337,56 @@ func addrPort(a net.Addr) (netip.AddrPort, bool) {
 	return ap, err == nil
 }
 
-// parseDatagram parses one datagram from from; a keep-alive (blank) is
-// (nil, nil).
-func parseDatagram(parser *sip.Parser, data []byte, from netip.AddrPort) (sip.Message, error) {
+// parseDatagram parses one datagram from src; a keep-alive (blank) is
+// (nil, nil). It rejects messages the transaction layer cannot match.
+func parseDatagram(data []byte, src netip.AddrPort) (*inbound, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
-	msg, err := parser.ParseSIP(bytes.Clone(data))
+	m, err := sip.Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMessage(msg); err != nil {
+	in := &inbound{hdr: m.Headers(), src: src, size: len(data)}
+	if in.via, err = in.hdr.TopVia(); err != nil {
 		return nil, err
 	}
-	msg.SetSource(from.String())
-	msg.SetTransport("UDP")
-	return msg, nil
-}
-
-// checkMessage rejects messages the transaction layer cannot match.
-func checkMessage(m sip.Message) error {
-	via := m.Via()
-	if via == nil {
-		return errors.New("no Via")
+	if in.from, err = in.hdr.Address("From"); err != nil {
+		return nil, err
 	}
-	if m.CallID() == nil || m.From() == nil || m.To() == nil || m.CSeq() == nil {
-		return errors.New("missing Call-ID, From, To or CSeq")
+	if in.to, err = in.hdr.Address("To"); err != nil {
+		return nil, err
 	}
-	if r, ok := m.(*sip.Request); ok && string(r.Method) != string(r.CSeq().MethodName) && !r.IsAck() {
-		return fmt.Errorf("CSeq method %s in a %s", r.CSeq().MethodName, r.Method)
+	if in.cseq, err = in.hdr.CSeq(); err != nil {
+		return nil, err
 	}
-	return nil
+	if in.cid = in.hdr.CallID(); in.cid == "" {
+		return nil, errors.New("no Call-ID")
+	}
+	switch m := m.(type) {
+	case *sip.Request:
+		if m.Method != in.cseq.Method && m.Method != sip.ACK {
+			return nil, fmt.Errorf("CSeq method %s in a %s", in.cseq.Method, m.Method)
+		}
+		in.req = m
+	case *sip.Response:
+		in.res = m
+	}
+	return in, nil
 }
 
 // receive dispatches one message on the loop.
 func (ua *UA) receive(in inbound) {
-	switch m := in.msg.(type) {
-	case *sip.Request:
-		ua.receiveRequest(m, in.from)
-	case *sip.Response:
-		ua.receiveResponse(m)
+	if in.req != nil {
+		ua.receiveRequest(&in)
+	} else {
+		ua.receiveResponse(&in)
 	}
 }
 
-// send writes msg to dst.
-func (ua *UA) send(msg sip.Message, dst netip.AddrPort) {
-	if _, err := ua.cfg.Conn.WriteTo([]byte(msg.String()), net.UDPAddrFromAddrPort(dst)); err != nil {
+// send writes a message's bytes to dst.
+func (ua *UA) send(b []byte, dst netip.AddrPort) {
+	if _, err := ua.cfg.Conn.WriteTo(b, net.UDPAddrFromAddrPort(dst)); err != nil {
 		ua.log.Debug("sipua: send", "to", dst, "err", err)
 	}
 }
@@ -422,20 +461,16 @@ func (ua *UA) settle() {
 	}
 }
 
-// destination of a response per its top Via (RFC 3261 §18.2.2, RFC 3581).
-func responseDest(res *sip.Response) (netip.AddrPort, error) {
-	via := res.Via()
-	if via == nil {
-		return netip.AddrPort{}, fmt.Errorf("%w: response without Via", ErrNoRoute)
-	}
+// responseDest is where a response goes per its top Via (RFC 3261
+// §18.2.2, RFC 3581): received/rport when set, else the sent-by.
+func responseDest(via sip.Via) (netip.AddrPort, error) {
 	host := via.Host
 	if r, ok := via.Params.Get("received"); ok && r != "" {
 		host = r
 	}
 	port := via.Port
 	if rp, ok := via.Params.Get("rport"); ok && rp != "" {
-		var p int
-		if _, err := fmt.Sscanf(rp, "%d", &p); err == nil && p > 0 && p < 65536 {
+		if p, err := strconv.Atoi(rp); err == nil && p > 0 && p < 65536 {
 			port = p
 		}
 	}
@@ -460,57 +495,51 @@ func hostPort(host string, port int) (netip.AddrPort, error) {
 // without ;lr (strict), the Request-URI moves to the end of the Route set
 // and the route becomes the Request-URI. It returns where to send req.
 func nextHop(req *sip.Request) (netip.AddrPort, error) {
-	routes := req.GetHeaders("Route")
+	routes, err := req.Header.Addresses("Route")
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%w: %v", ErrNoRoute, err)
+	}
 	if len(routes) == 0 {
-		return hostPort(req.Recipient.Host, req.Recipient.Port)
+		return hostPort(req.URI.Host, req.URI.Port)
 	}
-	first, ok := routes[0].(*sip.RouteHeader)
-	if !ok {
-		return netip.AddrPort{}, fmt.Errorf("%w: unparsed Route %q", ErrNoRoute, routes[0].Value())
-	}
-	if !first.Address.UriParams.Has("lr") {
-		target := req.Recipient
-		req.Recipient = *first.Address.Clone()
-		req.RemoveHeader("Route")
+	first := routes[0]
+	if !first.URI.Params.Has("lr") {
+		target := req.URI
+		req.URI = first.URI.Clone()
+		req.Header.Del("Route")
 		for _, r := range routes[1:] {
-			req.AppendHeader(r)
+			req.Header.Add("Route", r.String())
 		}
-		req.AppendHeader(&sip.RouteHeader{Address: target})
-		return hostPort(req.Recipient.Host, req.Recipient.Port)
+		req.Header.Add("Route", sip.Address{URI: target}.String())
+		return hostPort(req.URI.Host, req.URI.Port)
 	}
-	return hostPort(first.Address.Host, first.Address.Port)
+	return hostPort(first.URI.Host, first.URI.Port)
 }
-
-// newBranch is an RFC 3261 branch: the magic cookie and 16 random
-// characters.
-func newBranch() string { return sip.RFC3261BranchMagicCookie + "." + sip.GenerateTagN(16) }
 
 // via is the UA's Via for a new client transaction.
-func (ua *UA) via(branch string) *sip.ViaHeader {
-	return &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP",
-		Host: ua.cfg.Contact.Host, Port: ua.cfg.Contact.Port,
-		Params: sip.HeaderParams{{K: "branch", V: branch}, {K: "rport", V: ""}}}
+func (ua *UA) via(branch string) string {
+	return sip.Via{Transport: "UDP", Host: ua.cfg.Contact.Host, Port: ua.cfg.Contact.Port,
+		Params: sip.Params{{Name: "branch", Value: branch}, {Name: "rport"}}}.String()
 }
 
-// appendHeaders appends a caller's extra headers to m (nil ones skipped)
-// and, when there is a body and they name no Content-Type, Content-Type:
-// application/sdp.
-func appendHeaders(m sip.Message, hdrs []sip.Header, body []byte) {
+// appendHeaders appends a caller's extra fields to h and, when there is a
+// body and they name no Content-Type, Content-Type: application/sdp.
+func appendHeaders(h *sip.Header, extra []sip.Field, body []byte) {
 	hasCT := false
-	for _, h := range hdrs {
-		if h == nil {
+	for _, f := range extra {
+		if f.Name == "" {
 			continue
 		}
-		if strings.EqualFold(h.Name(), "Content-Type") {
+		if sip.CanonicalName(f.Name) == "Content-Type" {
 			hasCT = true
 		}
-		m.AppendHeader(h)
+		h.Add(f.Name, f.Value)
 	}
 	if len(body) > 0 && !hasCT {
-		m.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		h.Add("Content-Type", "application/sdp")
 	}
 }
 
-func (ua *UA) contactHeader() *sip.ContactHeader {
-	return &sip.ContactHeader{Address: *ua.cfg.Contact.Clone()}
+func (ua *UA) contactValue() string {
+	return sip.Address{URI: ua.cfg.Contact}.String()
 }

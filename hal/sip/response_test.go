@@ -1,4 +1,4 @@
-package sipprobe
+package sip
 
 import (
 	"bufio"
@@ -15,7 +15,7 @@ const ok200 = "SIP/2.0 200 OK\r\n" +
 	"CSeq: 7 OPTIONS\r\n" +
 	"Content-Length: 0\r\n\r\n"
 
-func TestParseResponse(t *testing.T) {
+func TestParseResponseTable(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
@@ -41,7 +41,7 @@ func TestParseResponse(t *testing.T) {
 		{"body without length", "SIP/2.0 200 OK\r\n\r\nabc", 200, "OK", nil, "abc", nil},
 		{"100 Trying", "SIP/2.0 100 Trying\r\n\r\n", 100, "Trying", nil, "", nil},
 		{"699", "SIP/2.0 699 X\r\n\r\n", 699, "X", nil, "", nil},
-		{"request", "OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\n", 0, "", nil, "", ErrNotResponse},
+		{"request", "OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\n", 0, "", nil, "", ErrMalformed},
 		{"status 700", "SIP/2.0 700 X\r\n\r\n", 0, "", nil, "", ErrMalformed},
 		{"status 099", "SIP/2.0 099 X\r\n\r\n", 0, "", nil, "", ErrMalformed},
 		{"status not a number", "SIP/2.0 2x0 X\r\n\r\n", 0, "", nil, "", ErrMalformed},
@@ -54,8 +54,8 @@ func TestParseResponse(t *testing.T) {
 		{"continuation first", "SIP/2.0 200 OK\r\n cont\r\n\r\n", 0, "", nil, "", ErrMalformed},
 		{"negative length", "SIP/2.0 200 OK\r\nContent-Length: -1\r\n\r\n", 0, "", nil, "", ErrMalformed},
 		{"length beyond body", "SIP/2.0 200 OK\r\nl: 10\r\n\r\nabc", 0, "", nil, "", ErrMalformed},
-		{"too many headers", "SIP/2.0 200 OK\r\n" + strings.Repeat("X: y\r\n", maxHeaders+1) + "\r\n", 0, "", nil, "", ErrMalformed},
-		{"too big", "SIP/2.0 200 OK\r\n" + strings.Repeat("x", maxMessage), 0, "", nil, "", ErrMalformed},
+		{"too many headers", "SIP/2.0 200 OK\r\n" + strings.Repeat("X: y\r\n", MaxHeaders+1) + "\r\n", 0, "", nil, "", ErrMalformed},
+		{"too big", "SIP/2.0 200 OK\r\n" + strings.Repeat("x", MaxMessage), 0, "", nil, "", ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,10 +105,12 @@ func TestResponseFields(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if b := r.TopViaBranch(); b != tt.branch {
+			via, _ := r.Header.TopVia()
+			if b := via.Branch(); b != tt.branch {
 				t.Errorf("branch %q, want %q", b, tt.branch)
 			}
-			n, m, ok := r.CSeq()
+			cs, err := r.Header.CSeq()
+			n, m, ok := cs.Seq, string(cs.Method), err == nil
 			if n != tt.cseq || m != tt.method || ok != tt.ok {
 				t.Errorf("CSeq = %d %q %v, want %d %q %v", n, m, ok, tt.cseq, tt.method, tt.ok)
 			}
@@ -116,14 +118,14 @@ func TestResponseFields(t *testing.T) {
 	}
 }
 
-func TestReadStreamMessage(t *testing.T) {
+func TestReadStreamSequence(t *testing.T) {
 	stream := "\r\n\r\n" + // RFC 5626 keep-alive
 		"SIP/2.0 200 OK\r\nl: 5\r\n\r\nhello" +
 		"SIP/2.0 404 Not Found\r\nContent-Length: 0\r\n\r\n" +
 		"SIP/2.0 200 OK\r\nContent-Length: 9\r\n\r\nshort"
 	br := bufio.NewReader(strings.NewReader(stream))
 	for i, want := range []int{200, 404} {
-		b, err := readStreamMessage(br)
+		b, err := ReadStream(br)
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
@@ -132,11 +134,11 @@ func TestReadStreamMessage(t *testing.T) {
 			t.Fatalf("message %d: %v %+v", i, err, r)
 		}
 	}
-	if _, err := readStreamMessage(br); err == nil {
+	if _, err := ReadStream(br); err == nil {
 		t.Fatal("truncated body accepted")
 	}
 	bad := bufio.NewReader(strings.NewReader("SIP/2.0 200 OK\r\nContent-Length: x\r\n\r\n"))
-	if _, err := readStreamMessage(bad); !errors.Is(err, ErrMalformed) {
+	if _, err := ReadStream(bad); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("bad length: %v", err)
 	}
 }
@@ -149,7 +151,7 @@ func FuzzParseResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := ParseResponse(b)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotResponse) {
+			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("unwrapped error %v", err)
 			}
 			return
@@ -157,12 +159,12 @@ func FuzzParseResponse(f *testing.F) {
 		if r.Status < 100 || r.Status > 699 {
 			t.Fatalf("status %d accepted", r.Status)
 		}
-		_ = r.TopViaBranch()
-		_, _, _ = r.CSeq()
+		_, _ = r.Header.TopVia()
+		_, _ = r.Header.CSeq()
 		if cl := r.Header.Get("l"); cl != "" && len(r.Body) > len(b) {
 			t.Fatalf("body longer than input")
 		}
 		// A stream reader must frame what the datagram parser accepts or fail cleanly.
-		_, _ = readStreamMessage(bufio.NewReader(strings.NewReader(string(b))))
+		_, _ = ReadStream(bufio.NewReader(strings.NewReader(string(b))))
 	})
 }
