@@ -389,7 +389,9 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	defer cwg.Wait()
 	defer cancel()
 
-	// 180 goes out from here, not from the line's goroutine.
+	// 180 goes out from here, not from the line's goroutine, once the
+	// modem has accepted the dial (VoiceOptions.Dialing): not for a dial
+	// that fails at once (no dial tone).
 	ringing := make(chan struct{}, 1)
 	setup := make(chan struct{})
 	var setupOnce sync.Once
@@ -402,6 +404,11 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		case <-ringing:
 			respond(sip.StatusRinging, "Ringing")
 		case <-setup:
+			select { // Dialing just before the setup ended (the call up)
+			case <-ringing:
+				respond(sip.StatusRinging, "Ringing")
+			default:
+			}
 		}
 	}()
 	defer rwg.Wait()

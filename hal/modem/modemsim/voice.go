@@ -207,6 +207,13 @@ func (s *VoiceSim) SetLine(up bool) { s.mu.Lock(); s.lineUp = up; s.mu.Unlock() 
 // SetAnswer sets how the far end reacts to the next dial.
 func (s *VoiceSim) SetAnswer(a Answer) { s.mu.Lock(); s.answer = a; s.mu.Unlock() }
 
+// SetRings scripts the far end for the next dial as VoiceRings does.
+func (s *VoiceSim) SetRings(n int, period time.Duration) {
+	s.mu.Lock()
+	s.rings, s.ringPeriod = n, period
+	s.mu.Unlock()
+}
+
 // SetPlayback sets what the far end sends.
 func (s *VoiceSim) SetPlayback(p Playback) { s.mu.Lock(); s.playback = p; s.mu.Unlock() }
 
