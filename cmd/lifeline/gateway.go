@@ -51,8 +51,12 @@ func checkGateway(c *daemon.Config, b *boards.Board) error {
 // gatewayConfig is what the gateway section makes of gateway.Config, for
 // the dry run of checkGateway and for startGateway alike.
 func gatewayConfig(gc *daemon.GatewayConfig, line gateway.Line, conn net.PacketConn) gateway.Config {
+	rtpTimeout := gc.RTPTimeout
+	if rtpTimeout == 0 {
+		rtpTimeout = -1 // off
+	}
 	return gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
-		Incoming: gc.Incoming, Emergency: gc.Emergency}
+		Incoming: gc.Incoming, Emergency: gc.Emergency, RTPTimeout: rtpTimeout}
 }
 
 // dryRunConn is the socket of checkGateway's dry run: gateway.New reads

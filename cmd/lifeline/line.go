@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,13 +28,18 @@ func lineModeOf(l *daemon.LineConfig) (serialport.Mode, error) {
 }
 
 // newSimModem plugs the sim board's modem simulator in: a V.253 voice
-// modem on a pseudo-terminal behind a symlink in a private temp dir,
+// modem on a pseudo-terminal behind a symlink in STATE-DIR/sim-modem,
 // driven with the analog profile. The far end answers a call after one
 // ring and echoes what it hears, so a gateway section on the sim board
-// carries calls; `lifeline sim ring NUMBER` rings it with caller ID.
-func (hw *hardware) newSimModem() error {
-	dir, err := os.MkdirTemp("", "lifeline-sim-modem")
-	if err != nil {
+// carries calls; `lifeline sim ring NUMBER` rings it with caller ID. The
+// directory is replaced at each start, so a daemon killed with -9 leaves
+// no temp dir behind.
+func (hw *hardware) newSimModem(stateDir string) error {
+	dir := filepath.Join(stateDir, "sim-modem")
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("sim modem: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("sim modem: %w", err)
 	}
 	sim, err := modemsim.NewVoice(dir, modemsim.VoiceClock(hw.clk), modemsim.VoiceRings(1, time.Second), modemsim.VoiceLinkName("modem"),
@@ -93,7 +99,7 @@ func (hw *hardware) checkLineNow() {
 	hw.mu.Lock()
 	l, ctx := hw.line, hw.ctx
 	hw.mu.Unlock()
-	if l == nil {
+	if l == nil || ctx == nil {
 		return
 	}
 	hw.goOwned(func() {

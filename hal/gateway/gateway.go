@@ -18,6 +18,7 @@ import (
 	"lifeline/hal/modem"
 	"lifeline/hal/sip"
 	"lifeline/hal/voice"
+	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/sdp"
 )
 
@@ -69,6 +70,14 @@ type Config struct {
 	// a call that is not an emergency call: that call is ended (BYE to
 	// its phone, the line hung up) and the emergency number dialled.
 	Emergency []string
+	// MediaNetworks are the networks the phones' SDP may name for their
+	// RTP besides the SIP request's source; none means the networks the
+	// host is directly attached to (see checkMediaAddr).
+	MediaNetworks []netip.Prefix
+	// RTPTimeout ends a call when no RTP has come from the phone for this
+	// long (a BYE to the phone, the line hung up), unless the call is on
+	// hold; 0 means DefaultRTPTimeout, negative never.
+	RTPTimeout time.Duration
 	// OnCallsChanged, when set, is called after a call starts or ends
 	// (Calls changed), from the call's goroutine; it must not block.
 	OnCallsChanged func()
@@ -343,6 +352,7 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	var answer []byte
 	var choice sdp.Choice
 	var late func(context.Context, *sipua.Dialog) (sdp.Choice, error)
+	source := tx.Source().Addr()
 	if delayed {
 		answer, err = sdp.Offer(local)
 		choice.Codec = "PCMA" // the modem's format preference until the answer says
@@ -355,15 +365,27 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 			if err != nil {
 				return sdp.Choice{}, err
 			}
-			// Read as an offer, the answer gives the codec and where to send.
+			// Read as an offer, the answer gives the codec and where to send,
+			// under the same media address rule as an offer.
 			_, ch, err := sdp.Answer(ans, local)
-			return ch, err
+			if err != nil {
+				return sdp.Choice{}, err
+			}
+			if err := checkMediaAddr(ch.Remote.Addr(), source, g.mediaNetworks()); err != nil {
+				return sdp.Choice{}, err
+			}
+			return ch, nil
 		}
 	} else {
 		answer, choice, err = sdp.Answer(offer, local)
 	}
 	if err != nil {
 		log.Info("gateway: no common codec", "err", err)
+		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
+		return
+	}
+	if err := checkMediaAddr(choice.Remote.Addr(), source, g.mediaNetworks()); !delayed && err != nil {
+		log.Warn("gateway: refused the offer's media address", "err", err)
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}
@@ -460,14 +482,14 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 
 // listenRTP opens a call's RTP socket, a UDP socket on an even port of
 // RTPAddr (RFC 3550 section 11), and describes it for SDP.
-func (g *Gateway) listenRTP() (net.PacketConn, sdp.Local, error) {
+func (g *Gateway) listenRTP() (*bridge.Socket, sdp.Local, error) {
 	addr := g.cfg.RTPAddr
 	for range 32 {
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
+		c, err := bridge.ListenRTP(netip.AddrPortFrom(addr, 0))
 		if err != nil {
 			return nil, sdp.Local{}, err
 		}
-		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 && p >= 1024 {
+		if p := int(c.AddrPort().Port()); p%2 == 0 && p >= 1024 {
 			return c, sdp.Local{Addr: addr, Port: p, SessionID: uint64(g.cfg.Clock.Now().Unix()), Version: 1, Username: "lifeline"}, nil
 		}
 		c.Close()

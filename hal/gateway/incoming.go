@@ -177,6 +177,10 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 		// from it as from an offer gives the codec and where to send.
 		_, choice, err = sdp.Answer(answer, local)
 	}
+	if err == nil {
+		target, _ := netip.ParseAddr(g.incomingTarget.Host)
+		err = checkMediaAddr(choice.Remote.Addr(), target, g.mediaNetworks())
+	}
 	if err != nil {
 		log.Warn("gateway: unusable SDP answer", "err", err)
 		hangupSIP("unusable SDP answer")
@@ -209,7 +213,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 // leg is the SIP side of a call the line carries.
 type leg struct {
 	log    *slog.Logger
-	rtp    net.PacketConn // handed to the bridge
+	rtp    *bridge.Socket // handed to the bridge
 	choice sdp.Choice
 	// late, for an INVITE without an offer, reads the answer from the
 	// ACK of the 200 (which carried the offer) and makes choice of it.
@@ -247,7 +251,8 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	lineGone := make(chan string, 1)
 	b, err := bridge.Start(bridge.Config{
 		Modem: c.Stream, ModemFormat: c.Format, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
-		Conn: l.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log,
+		Conn: l.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log, Clock: g.cfg.Clock,
+		HoldSend:    l.direction == "out", // until the ACK
 		JitterDepth: g.cfg.JitterDepth, JitterPrefill: g.cfg.JitterPrefill,
 		OnModemEvent: func(e voice.Event) {
 			switch e.Code {
@@ -269,24 +274,37 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	// the call in the status.
 	defer g.track(CallStatus{CallID: l.callID, Direction: l.direction, Number: l.number, Codec: l.choice.Codec,
 		Format: c.Format, Started: c.Started})()
+	// The silence is counted from the bridge's start, before the answer.
+	watch := g.newRTPWatch(b, l.choice.Direction)
+	defer watch.Stop()
 	if dlg == nil {
 		if dlg, err = up(); err != nil {
 			return err
 		}
 	}
+	acked := dlg.Acked() // no media before the phone confirms the call
 	why := ""
-	select {
-	case <-dlg.Done():
-		l.log.Info("gateway: the SIP side hung up")
-		return nil
-	case <-b.Done():
-		why = "modem ended its stream"
-	case ev := <-lineGone:
-		why = "line: " + ev
-	case <-cctx.Done():
-		why = g.lineEnded(cctx)
+	for why == "" {
+		select {
+		case <-acked:
+			b.StartSending()
+			acked = nil
+		case <-watch.C():
+			if silent, expired := watch.Expired(); expired {
+				why = fmt.Sprintf("no RTP from the phone for %v", silent.Round(time.Second))
+			}
+		case <-dlg.Done():
+			l.log.Info("gateway: the SIP side hung up")
+			return nil
+		case <-b.Done():
+			why = "modem ended its stream"
+		case ev := <-lineGone:
+			why = "line: " + ev
+		case <-cctx.Done():
+			why = g.lineEnded(cctx)
+		}
 	}
-	l.log.Info("gateway: the line side ended the call", "why", why)
+	l.log.Info("gateway: ending the call", "why", why)
 	b.Close()
 	byeCtx, cancelBye := context.WithTimeout(context.WithoutCancel(cctx), g.cfg.ByeTimeout)
 	defer cancelBye()

@@ -21,6 +21,7 @@ type Dialog struct {
 	routes       []sip.Address
 	uac          bool
 	done         chan struct{}
+	ackCh        chan struct{} // closed by ack, or at creation for a UAC dialog
 
 	// Loop-owned.
 	localSeq  uint32
@@ -30,8 +31,7 @@ type Dialog struct {
 	refreshTx *ServerTx // the last re-INVITE answered 2xx, until its ACK
 	localSDP  []byte    // the session description this side sent last
 
-	acks    chan struct{} // closed by the first ACK of a UAS dialog
-	ackBody []byte        // its body, written before acks closes
+	ackBody []byte // the first ACK's body (UAS), written before ackCh closes
 }
 
 func dialogKey(callID, localTag, remoteTag string) string {
@@ -41,6 +41,11 @@ func dialogKey(callID, localTag, remoteTag string) string {
 // Done is closed when the dialog ends: a BYE received or sent, a non-2xx
 // final ending an early dialog, no ACK for the 2xx, or Serve ending.
 func (d *Dialog) Done() <-chan struct{} { return d.done }
+
+// Acked is closed once the 2xx that made a UAS dialog has been
+// acknowledged (at once for a UAC dialog: the UA ACKs the 2xx itself).
+// Until then no media should flow: the peer has not confirmed the call.
+func (d *Dialog) Acked() <-chan struct{} { return d.ackCh }
 
 // CallID returns the dialog's Call-ID.
 func (d *Dialog) CallID() string { return d.callID }
@@ -116,15 +121,15 @@ func (d *Dialog) end() {
 // dialog ends first; ctx's error when ctx does. A UAC dialog has nothing
 // to wait for: nil, nil.
 func (d *Dialog) AckBody(ctx context.Context) ([]byte, error) {
-	if d.acks == nil {
+	if d.uac {
 		return nil, nil
 	}
 	select {
-	case <-d.acks:
+	case <-d.ackCh:
 		return d.ackBody, nil
 	case <-d.done:
 		select {
-		case <-d.acks:
+		case <-d.ackCh:
 			return d.ackBody, nil
 		default:
 		}
@@ -136,9 +141,9 @@ func (d *Dialog) AckBody(ctx context.Context) ([]byte, error) {
 
 // ack records the ACK for the 2xx and its body (loop).
 func (d *Dialog) ack(body []byte) {
-	if !d.acked && d.acks != nil {
+	if !d.acked {
 		d.ackBody = body
-		close(d.acks)
+		close(d.ackCh)
 	}
 	d.acked = true
 	if d.uasTx != nil {
@@ -176,8 +181,7 @@ func (ua *UA) newUASDialog(tx *ServerTx) *Dialog {
 	in := tx.in
 	local := in.to.Clone()
 	local.Params.Set("tag", tx.toTag)
-	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.from.Clone(), uasTx: tx, done: make(chan struct{}),
-		acks: make(chan struct{})}
+	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.from.Clone(), uasTx: tx, done: make(chan struct{}), ackCh: make(chan struct{})}
 	if c, err := in.hdr.Address("Contact"); err == nil && !c.Star {
 		d.remoteTarget = c.URI
 	} else {
@@ -189,12 +193,18 @@ func (ua *UA) newUASDialog(tx *ServerTx) *Dialog {
 	return d
 }
 
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
 // newUACDialog makes the dialog of an INVITE we sent from its 2xx (loop).
 func (ua *UA) newUACDialog(invite *sip.Request, in *inbound) *Dialog {
 	local, _ := invite.Header.Address("From")
 	cseq, _ := invite.Header.CSeq()
 	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.to.Clone(), uac: true,
-		localSeq: cseq.Seq, acked: true, localSDP: invite.Body, done: make(chan struct{})}
+		localSeq: cseq.Seq, acked: true, localSDP: invite.Body, done: make(chan struct{}), ackCh: closedChan()}
 	if c, err := in.hdr.Address("Contact"); err == nil && !c.Star {
 		d.remoteTarget = c.URI
 	} else {
