@@ -63,6 +63,9 @@ type GatewayConfig struct {
 	// RTPTimeout ends a call whose phone has sent no RTP for this long
 	// (option rtp_timeout, default DefaultRTPTimeout); 0 never does.
 	RTPTimeout time.Duration
+	// GatewayPolicy: who may call, what may be dialled and how
+	// (config_gateway.go).
+	GatewayPolicy
 }
 
 // DefaultRTPTimeout is the gateway's default RTP inactivity timeout.
@@ -86,7 +89,7 @@ type ProxyConfig struct {
 // ProviderConfig is the SIP provider probed for health.
 type ProviderConfig struct {
 	Host         string // empty: no probe, the provider counts as up
-	Port         int
+	Port         int    // 0 (no port option): SRV (_sip._udp / _sip._tcp), else 5060 (RFC 3263)
 	Transport    string // udp | tcp
 	Interval     time.Duration
 	FastInterval time.Duration
@@ -135,7 +138,7 @@ func DefaultConfig() *Config {
 		HookTimeout:  10 * time.Second,
 		LogLevel:     "info",
 		Provider: ProviderConfig{
-			Port: 5060, Transport: "udp", Interval: time.Second,
+			Transport: "udp", Interval: time.Second,
 			FastInterval: 200 * time.Millisecond, Timeout: 300 * time.Millisecond, DownAfter: 3,
 		},
 		Battery: BatteryConfig{
@@ -411,6 +414,7 @@ func (r *reader) gateway() *GatewayConfig {
 	// The gateway's user agent does no DNS: rings go to an IP address.
 	g.Incoming = r.str("incoming", "", sipURIWithIP)
 	g.RTPTimeout = r.dur("rtp_timeout", DefaultRTPTimeout, 0, 24*time.Hour)
+	g.GatewayPolicy = r.gatewayPolicy()
 	if r.err != nil {
 		return g
 	}
