@@ -61,7 +61,7 @@ type Call struct {
 // activeCall is the session's side of a Call; Run's goroutine only.
 type activeCall struct {
 	c      *Call
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	stop   func() bool // the AfterFunc tying the call to Run's context
 }
 
@@ -282,9 +282,11 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 		ds.Close()
 		return abandon(err)
 	}
-	callCtx, callCancel := context.WithCancel(r.ctx)
+	callCtx, callCancel := context.WithCancelCause(r.ctx)
 	c.Format, c.VSM, c.Stream, c.Started, c.ctx = chosen.Parsed(), chosen.VSM, ds, l.cfg.clk.Now(), callCtx
-	s.call = &activeCall{c: c, cancel: callCancel, stop: context.AfterFunc(runCtx, callCancel)}
+	s.call = &activeCall{c: c, cancel: callCancel, stop: context.AfterFunc(runCtx, func() {
+		callCancel(fmt.Errorf("line %s: %w", l.path, ErrStopped))
+	})}
 	if incoming {
 		// The ringing is over: forget its caller ID and RING count.
 		s.cid, s.rings = CallerID{}, 0
@@ -326,7 +328,7 @@ func (s *session) voiceEnd(runCtx context.Context, c *Call) error {
 	}
 	a := s.call
 	s.call = nil
-	a.cancel()
+	a.cancel(nil)
 	a.stop()
 	ds := c.Stream
 	if err := ds.Abort(); err != nil {
@@ -370,6 +372,9 @@ func (s *session) waitFinal(runCtx context.Context, ds *voice.DataStream, d time
 // returns an error only when the device is lost.
 func (s *session) leaveVoice(runCtx context.Context, hang bool, st State, reason string) error {
 	l := s.l
+	// Even when Run is stopping: a modem left off hook or in voice mode
+	// holds the line. Every command is bounded by its timeout.
+	runCtx = context.WithoutCancel(runCtx)
 	if hang {
 		if err := s.onHook(runCtx, runCtx); errors.As(err, new(errLost)) {
 			return err
