@@ -303,6 +303,8 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 		case <-acked:
 			b.StartSending()
 			acked = nil
+		case body := <-dlg.Offers(): // a re-INVITE or UPDATE, answered: hold or resume
+			g.follow(l.log, b, watch, body)
 		case <-reports.C():
 			if err := b.Report(); err != nil {
 				l.log.Debug("gateway: RTCP report", "err", err)

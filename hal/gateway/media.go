@@ -3,11 +3,13 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
 
 	"lifeline/hal/voice/bridge"
+	"lifeline/hal/voice/sdp"
 )
 
 // DefaultRTPTimeout is how long a call may go without RTP from the phone
@@ -211,4 +213,23 @@ func (g *Gateway) rtcpRemote(l leg) netip.AddrPort {
 		return netip.AddrPort{}
 	}
 	return r
+}
+
+// follow applies a later offer of the phone's (hold, resume) to the call's
+// media: no RTP towards a phone that holds the call (the line's audio goes
+// on), none of the inactivity timeout while it does.
+func (g *Gateway) follow(log *slog.Logger, b *bridge.Bridge, w *rtpWatch, body []byte) {
+	offer, err := sdp.Parse(body)
+	if err != nil {
+		log.Info("gateway: the phone's new session does not parse; media unchanged", "err", err)
+		return
+	}
+	dir, sends, ok := sdp.Held(offer)
+	if !ok {
+		log.Info("gateway: the phone's new session has no audio; media unchanged")
+		return
+	}
+	log.Info("gateway: the phone changed the session", "direction", dir, "sending", sends)
+	b.SetSendEnabled(sends)
+	w.SetDirection(dir)
 }

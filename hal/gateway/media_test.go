@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"lifeline/hal/clock"
 	"lifeline/hal/gateway"
@@ -213,6 +216,86 @@ func TestHeldCallSendsNoRTP(t *testing.T) {
 	phone.SetReadDeadline(time.Now().Add(time.Millisecond))
 	if n, from, err := phone.ReadFrom(make([]byte, 2048)); err == nil {
 		t.Fatalf("RTP to a phone that holds the call: %d bytes from %v", n, from)
+	}
+	if err := c.sess.Bye(r.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	r.waitIdle()
+}
+
+// update sends the phone's UPDATE with an SDP body of direction dir in
+// the call's dialog and returns the answer's body.
+func update(t *testing.T, r *rig, c *call, port int, dir string) string {
+	t.Helper()
+	body := bytes.ReplaceAll(offerFor(t, port), []byte("a=sendrecv"), []byte("a="+dir))
+	if !bytes.Contains(body, []byte("a="+dir)) {
+		body = append(body, "a="+dir+"\r\n"...)
+	}
+	req := sip.NewRequest(sip.UPDATE, c.sess.InviteResponse.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	res, err := c.sess.Do(r.ctx(), req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("UPDATE %s: %v %v", dir, res, err)
+	}
+	return string(res.Body())
+}
+
+// quietFor waits until the line has heard frames frames in a row during
+// which no RTP reached phone (what was waiting is drained first); false
+// when the RTP never stops.
+func quietFor(t *testing.T, r *rig, phone *net.UDPConn, frames int) bool {
+	t.Helper()
+	buf := make([]byte, 2048)
+	deadline := time.Now().Add(safety)
+	for time.Now().Before(deadline) {
+		for { // drain: a millisecond's deadline reads what is waiting
+			phone.SetReadDeadline(time.Now().Add(time.Millisecond))
+			if _, _, err := phone.ReadFrom(buf); err != nil {
+				break
+			}
+		}
+		start := len(r.sim.Recorded())
+		for len(r.sim.Recorded()) < start+frames*voice.FormatLinear8U.FrameBytes() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond) // polling the simulator's state, not timing
+		}
+		phone.SetReadDeadline(time.Now().Add(time.Millisecond))
+		if _, _, err := phone.ReadFrom(buf); err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// TestHoldByUpdate: a phone that puts the call on hold in the dialog
+// (UPDATE with a=sendonly) gets recvonly and no more RTP while the line's
+// audio goes on; a=sendrecv resumes it. Before, the gateway answered the
+// hold and kept sending.
+func TestHoldByUpdate(t *testing.T) {
+	r := newRig(t)
+	phone, port := voicetest.EvenUDP(t)
+	c := r.invite(r.ctx(), "5551234", offerFor(t, port), nil)
+	if c.err != nil || c.codes[len(c.codes)-1] != 200 {
+		t.Fatalf("responses %v (%v), want 200", c.codes, c.err)
+	}
+	if err := c.sess.Ack(r.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	phone.SetReadDeadline(time.Now().Add(safety))
+	if _, _, err := phone.ReadFrom(buf); err != nil {
+		t.Fatalf("no RTP once the call is up: %v", err)
+	}
+	if ans := update(t, r, c, port, "sendonly"); !strings.Contains(ans, "a=recvonly") {
+		t.Fatalf("hold answered:\n%s", ans)
+	}
+	if !quietFor(t, r, phone, 10) {
+		t.Fatal("RTP kept going to the phone that holds the call")
+	}
+	update(t, r, c, port, "sendrecv")
+	phone.SetReadDeadline(time.Now().Add(safety))
+	if _, _, err := phone.ReadFrom(buf); err != nil {
+		t.Fatalf("no RTP after the resume: %v", err)
 	}
 	if err := c.sess.Bye(r.ctx()); err != nil {
 		t.Fatal(err)

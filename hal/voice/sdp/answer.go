@@ -55,6 +55,30 @@ func (c Choice) Sends() bool {
 	return (c.Direction == "sendrecv" || c.Direction == "sendonly") && !c.Remote.Addr().IsUnspecified()
 }
 
+// Held reads a later offer of the call (a re-INVITE or UPDATE: hold,
+// resume) for its first audio stream: the answer's direction (with the
+// c=0.0.0.0 rule of Answer) and whether the gateway sends RTP (Sends).
+// ok is false when the offer has no audio stream in use.
+func Held(offer *Session) (direction string, sends, ok bool) {
+	for i := range offer.Media {
+		m := &offer.Media[i]
+		if m.Type != "audio" || m.Port == 0 {
+			continue
+		}
+		conn := m.Conn
+		if !conn.IsValid() {
+			conn = offer.Conn
+		}
+		dir := offer.Direction(m)
+		if conn.IsUnspecified() {
+			dir = oldHold[dir]
+		}
+		ch := Choice{Direction: answerDir[dir], Remote: netip.AddrPortFrom(conn, uint16(m.Port))}
+		return ch.Direction, conn.IsValid() && ch.Sends(), true
+	}
+	return "", false, false
+}
+
 // rtcpAddr is the RTCP address of stream m at conn: its a=rtcp (RFC 3605:
 // "port" or "port IN IP4 addr"), else the RTP port + 1. A malformed
 // a=rtcp is ignored.

@@ -197,3 +197,30 @@ func TestAnswerRTCPAndHold(t *testing.T) {
 		}
 	}
 }
+
+// TestHeld: a re-INVITE's offer says whether the call is held.
+func TestHeld(t *testing.T) {
+	for _, tc := range []struct {
+		conn, attr, dir string
+		sends, ok       bool
+	}{
+		{"198.51.100.7", "a=sendrecv", "sendrecv", true, true},
+		{"198.51.100.7", "a=sendonly", "recvonly", false, true},
+		{"198.51.100.7", "a=inactive", "inactive", false, true},
+		{"198.51.100.7", "a=recvonly", "sendonly", true, true},
+		{"0.0.0.0", "a=sendrecv", "recvonly", false, true},
+	} {
+		s, err := Parse(sdpText("v=0", "o=- 1 2 IN IP4 h", "s=-", "c=IN IP4 "+tc.conn, "t=0 0", "m=audio 5004 RTP/AVP 8", tc.attr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, sends, ok := Held(s)
+		if dir != tc.dir || sends != tc.sends || ok != tc.ok {
+			t.Errorf("%s %s: Held = %s, %v, %v; want %s, %v, %v", tc.conn, tc.attr, dir, sends, ok, tc.dir, tc.sends, tc.ok)
+		}
+	}
+	s, _ := Parse(sdpText("v=0", "o=- 1 2 IN IP4 h", "s=-", "c=IN IP4 198.51.100.7", "t=0 0", "m=audio 0 RTP/AVP 8"))
+	if _, _, ok := Held(s); ok {
+		t.Error("Held found a stream in an offer without one in use")
+	}
+}
