@@ -33,9 +33,9 @@ trap 'rm -rf "$tmp"' EXIT
 full="$tmp/lifeline.full"
 stripped="$tmp/lifeline.stripped"
 # shellcheck disable=SC2086
-env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$full" "$PKG"
+env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath "${GCFLAGS[@]}" -ldflags "${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$full" "$PKG"
 # shellcheck disable=SC2086
-env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "-s -w ${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$stripped" "$PKG"
+env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath "${GCFLAGS[@]}" -ldflags "-s -w ${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$stripped" "$PKG"
 
 xzb=-
 command -v xz >/dev/null 2>&1 && xzb=$(xz -9e -c "$stripped" | wc -c)
