@@ -167,7 +167,7 @@ func (h *HookRunner) Hooks(dir string) []string {
 		}
 		out = append(out, p)
 	}
-	sort.Strings(out)
+	sort.Sort(sort.StringSlice(out))
 	return out
 }
 

@@ -301,7 +301,7 @@ func ProfileNames() []string {
 			names = append(names, n)
 		}
 	}
-	sort.Strings(names)
+	sort.Sort(sort.StringSlice(names))
 	return names
 }
 

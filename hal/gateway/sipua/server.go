@@ -377,7 +377,7 @@ func (ua *UA) allow() string {
 	for m := range ua.handlers {
 		allow = append(allow, string(m))
 	}
-	sort.Strings(allow)
+	sort.Sort(sort.StringSlice(allow))
 	return strings.Join(allow, ", ")
 }
 
