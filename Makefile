@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-deps vet unit cross size test-qemu-user test-guest test-openwrt fuzz bench clean
+.PHONY: all build run test test-deps vet unit stress cross size test-qemu-user test-guest test-openwrt fuzz bench clean
 
 all: build
 
@@ -41,6 +41,13 @@ vet:
 # -race needs cgo.
 unit:
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+# The unit suite STRESS_RUNS times in a row (default 10) with stress-ng
+# hogging every core (STRESS_CPUS=N for N): the proof that no test depends
+# on timing or scheduling. Long (ten full suites); stops at the first failure.
+STRESS_RUNS ?= 10
+stress: test-deps
+	scripts/stress.sh $(STRESS_RUNS)
 
 # Static stripped binaries for every target into dist/, with a size table;
 # fails over a target's budget, stripped or xz (scripts/cross.sh; mipsle:

@@ -3,12 +3,15 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"lifeline/daemon/uci"
@@ -32,6 +35,7 @@ type Config struct {
 	FailbackHold        time.Duration // health needed before going back to SIP
 	HooksDir            string
 	HookTimeout         time.Duration
+	PersistDir          string // "" : lifeline run decides (see README)
 	PreferPSTNOnBattery bool
 	LogLevel            string // debug | info | warn | error
 
@@ -56,7 +60,16 @@ type GatewayConfig struct {
 	// caller's number in From), e.g. the phones' proxy; "" leaves
 	// incoming calls to the telephone on the line.
 	Incoming string
+	// RTPTimeout ends a call whose phone has sent no RTP for this long
+	// (option rtp_timeout, default DefaultRTPTimeout); 0 never does.
+	RTPTimeout time.Duration
+	// GatewayPolicy: who may call, what may be dialled and how
+	// (config_gateway.go).
+	GatewayPolicy
 }
+
+// DefaultRTPTimeout is the gateway's default RTP inactivity timeout.
+const DefaultRTPTimeout = 30 * time.Second
 
 // DefaultGatewayPrefix is the PSTN access code of FXO adapters such as the
 // Grandstream HT503.
@@ -76,7 +89,7 @@ type ProxyConfig struct {
 // ProviderConfig is the SIP provider probed for health.
 type ProviderConfig struct {
 	Host         string // empty: no probe, the provider counts as up
-	Port         int
+	Port         int    // 0 (no port option): SRV (_sip._udp / _sip._tcp), else 5060 (RFC 3263)
 	Transport    string // udp | tcp
 	Interval     time.Duration
 	FastInterval time.Duration
@@ -125,7 +138,7 @@ func DefaultConfig() *Config {
 		HookTimeout:  10 * time.Second,
 		LogLevel:     "info",
 		Provider: ProviderConfig{
-			Port: 5060, Transport: "udp", Interval: time.Second,
+			Transport: "udp", Interval: time.Second,
 			FastInterval: 200 * time.Millisecond, Timeout: 300 * time.Millisecond, DownAfter: 3,
 		},
 		Battery: BatteryConfig{
@@ -137,11 +150,74 @@ func DefaultConfig() *Config {
 
 // LoadConfig reads and validates the UCI file at path.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return ParseConfig(path, data)
+}
+
+// readConfigFile reads a regular file of at most uci.MaxSize bytes. The
+// open does not block (a FIFO would hold the daemon's loop for ever) and
+// the read stops at the limit (a link to /dev/zero never ends, a 1 GB file
+// would take 1 GB of memory).
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readRegular(f, path, uci.MaxSize, nil)
+}
+
+// errNotRegular is wrapped by readRegular's refusal of a FIFO, device,
+// directory or socket.
+var errNotRegular = errors.New("not a regular file")
+
+// readRegular reads the open file f, named path in errors: a regular file
+// of at most limit bytes, which check (if not nil) also accepts.
+func readRegular(f *os.File, path string, limit int64, check func(fs.FileInfo) error) ([]byte, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w (%s)", path, errNotRegular, fileKind(st.Mode()))
+	}
+	if check != nil {
+		if err := check(st); err != nil {
+			return nil, err
+		}
+	}
+	tooBig := fmt.Errorf("%s: larger than %d bytes", path, limit)
+	if st.Size() > limit {
+		return nil, tooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, tooBig
+	}
+	return data, nil
+}
+
+// fileKind names a file type for errors.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return m.Type().String()
 }
 
 // ParseConfig validates UCI text; name is used in errors, which have the
@@ -171,6 +247,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			c.FailbackHold = r.dur("failback_hold", c.FailbackHold, 0, 24*time.Hour)
 			c.HooksDir = r.str("hooks_dir", c.HooksDir, absPath)
 			c.HookTimeout = r.dur("hook_timeout", c.HookTimeout, 100*time.Millisecond, time.Hour)
+			c.PersistDir = r.str("persist_dir", c.PersistDir, absPath)
 			c.PreferPSTNOnBattery = r.boolean("prefer_pstn_on_battery", c.PreferPSTNOnBattery)
 			c.LogLevel = r.enum("log_level", c.LogLevel, "debug", "info", "warn", "error")
 		case "provider":
@@ -336,6 +413,8 @@ func (r *reader) gateway() *GatewayConfig {
 	g.Emergency = r.list("emergency", dialString)
 	// The gateway's user agent does no DNS: rings go to an IP address.
 	g.Incoming = r.str("incoming", "", sipURIWithIP)
+	g.RTPTimeout = r.dur("rtp_timeout", DefaultRTPTimeout, 0, 24*time.Hour)
+	g.GatewayPolicy = r.gatewayPolicy()
 	if r.err != nil {
 		return g
 	}

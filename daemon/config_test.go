@@ -169,7 +169,7 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("incoming %q accepted: %v", g.Incoming, err)
 			}
 		}
-		if c.Provider.DownAfter < 1 || c.Provider.Interval <= 0 || c.Provider.Port < 1 {
+		if c.Provider.DownAfter < 1 || c.Provider.Interval <= 0 || c.Provider.Port < 0 || c.Provider.Port > 65535 {
 			t.Fatalf("invalid config accepted: %+v", c.Provider)
 		}
 	})

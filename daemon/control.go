@@ -92,13 +92,22 @@ func parseFor(s string) (time.Duration, error) {
 	return d, err
 }
 
+// maxControlConns caps the connections served at once: more wait in the
+// listen backlog, costing the daemon no file descriptor, so a flood of
+// clients cannot take the fds the probe and the state writes need.
+const maxControlConns = 16
+
 // ControlServer serves the control socket. Serve owns one accept goroutine
-// and one goroutine per connection; Close stops them all and waits.
+// and one goroutine per connection (at most maxControlConns); Close stops
+// them all and waits.
 type ControlServer struct {
 	d    *Daemon
 	log  *slog.Logger
 	ln   net.Listener
 	path string
+
+	slots chan struct{} // one token per connection being served
+	spare *os.File      // a descriptor kept free to answer a client when none is left (EMFILE)
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -128,7 +137,9 @@ func ListenControl(path string, d *Daemon, log *slog.Logger) (*ControlServer, er
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &ControlServer{d: d, log: log, ln: ln, path: path, ctx: ctx, cancel: cancel}
+	s := &ControlServer{d: d, log: log, ln: ln, path: path, ctx: ctx, cancel: cancel,
+		slots: make(chan struct{}, maxControlConns)}
+	s.spare, _ = os.Open(os.DevNull)
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -148,20 +159,88 @@ func (s *ControlServer) Close() error {
 
 func (s *ControlServer) accept() {
 	defer s.wg.Done()
+	defer func() {
+		if s.spare != nil {
+			s.spare.Close()
+		}
+	}()
+	var backoff time.Duration
 	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			if s.ctx.Err() == nil {
-				s.log.Error("control socket accept failed", "err", err)
-			}
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.ctx.Done():
 			return
 		}
+		c, err := s.ln.Accept()
+		if err != nil {
+			<-s.slots
+			if s.ctx.Err() != nil {
+				return
+			}
+			if !temporary(err) {
+				s.log.Error("control socket accept failed, not serving", "err", err)
+				return
+			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				s.shedOne()
+			}
+			// As net/http does: 5 ms doubling to 1 s, logged once per streak.
+			if backoff == 0 {
+				backoff = 5 * time.Millisecond
+				s.log.Warn("control socket accept failed, retrying", "err", err)
+			} else {
+				backoff = min(2*backoff, time.Second)
+			}
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
+		}
+		backoff = 0
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer func() { <-s.slots }()
 			s.serve(c)
 		}()
 	}
+}
+
+// temporary reports whether an accept error may pass: out of descriptors
+// or memory, or a client that gave up while queued.
+func temporary(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+		syscall.ECONNABORTED, syscall.EINTR, syscall.EAGAIN, syscall.EPROTO} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// shedOne is the answer to EMFILE: with the spare descriptor released,
+// the waiting client is accepted and told why it is turned away (instead
+// of timing out), and the spare is taken back.
+func (s *ControlServer) shedOne() {
+	if s.spare == nil {
+		return
+	}
+	s.spare.Close()
+	s.spare = nil
+	if ul, ok := s.ln.(*net.UnixListener); ok {
+		ul.SetDeadline(time.Now().Add(10 * time.Millisecond))
+		if c, err := ul.Accept(); err == nil {
+			c.SetDeadline(time.Now().Add(100 * time.Millisecond))
+			writeResponse(c, Response{Error: "lifeline is out of file descriptors, try again"})
+			c.Close()
+		}
+		ul.SetDeadline(time.Time{})
+	}
+	s.spare, _ = os.Open(os.DevNull)
 }
 
 func (s *ControlServer) serve(c net.Conn) {
@@ -176,6 +255,14 @@ func (s *ControlServer) serve(c net.Conn) {
 	}
 	if errors.Is(err, bufio.ErrBufferFull) || len(line) > MaxRequest {
 		writeResponse(c, Response{Error: fmt.Sprintf("%v: larger than %d bytes", ErrRequest, MaxRequest)})
+		// Closing with the rest unread would reset the connection, and
+		// the client would lose the answer: end our side, then read
+		// what is still coming (bounded by the connection's deadline
+		// and 1 MiB).
+		if uc, ok := c.(*net.UnixConn); ok {
+			uc.CloseWrite()
+		}
+		io.Copy(io.Discard, io.LimitReader(c, 1<<20))
 		return
 	}
 	writeResponse(c, s.handle(line))
@@ -209,6 +296,9 @@ func (s *ControlServer) handle(line []byte) Response {
 		if err = s.d.Sim(req.Signal, req.Args); err == nil {
 			st, err = s.d.Status(ctx)
 		}
+	}
+	if errors.Is(err, ErrNotDurable) {
+		return Response{Error: err.Error(), Status: &st}
 	}
 	if err != nil {
 		return Response{Error: err.Error()}

@@ -105,6 +105,14 @@ func TestControlBadRequests(t *testing.T) {
 			}
 		})
 	}
+	// Through the client, which writes its request whole before reading:
+	// the answer must come, not a reset (issue 15.10).
+	for _, n := range []int{5000, 64 << 10, 300 << 10} {
+		_, err := Call(context.Background(), sock, Request{Cmd: "sim", Signal: "key", Args: []string{strings.Repeat("a", n)}})
+		if err == nil || !strings.Contains(err.Error(), "larger than 4096 bytes") {
+			t.Fatalf("%d-byte request: err = %v, want the size error", n, err)
+		}
+	}
 	// A client that connects and says nothing does not stop others.
 	idle, err := net.Dial("unix", sock)
 	if err != nil {

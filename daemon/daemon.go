@@ -90,16 +90,19 @@ type SimDriver interface {
 
 // Options are what New needs; Config, StateDir and Log are required.
 type Options struct {
-	Config    *Config
-	StateDir  string
-	Board     string
-	Version   string
-	Clock     clock.Clock // default: the real clock
-	Log       *slog.Logger
-	Sim       SimDriver       // nil unless the board is sim
-	Actuators []RouteActuator // told each route change
-	Observers []StatusObserver
-	LineInfo  LineStatus // device and profile for the status
+	Config   *Config
+	StateDir string
+	// PersistDir keeps what must survive a power cycle (the override);
+	// "" is the state dir.
+	PersistDir string
+	Board      string
+	Version    string
+	Clock      clock.Clock // default: the real clock
+	Log        *slog.Logger
+	Sim        SimDriver       // nil unless the board is sim
+	Actuators  []RouteActuator // told each route change
+	Observers  []StatusObserver
+	LineInfo   LineStatus // device and profile for the status
 	// Calls lists the gateway's calls in progress for the status; nil: no
 	// gateway. Called from the daemon's goroutine, it must not block.
 	Calls func() []CallStatus
@@ -115,14 +118,15 @@ type Options struct {
 // state is confined to the goroutine running Run; other goroutines reach it
 // only through the methods below, which send closures to that goroutine.
 type Daemon struct {
-	opts  Options
-	cfg   *Config
-	clk   clock.Clock
-	log   *slog.Logger
-	dir   StateDir
-	hooks *HookRunner
-	ops   chan op
-	done  chan struct{}
+	opts    Options
+	cfg     *Config
+	clk     clock.Clock
+	log     *slog.Logger
+	dir     *StateDir // route, status.json, shed
+	persist *StateDir // override.json; dir itself unless Options.PersistDir
+	hooks   *HookRunner
+	ops     chan op
+	done    chan struct{}
 
 	// Owned by the Run goroutine.
 	params     Params
@@ -133,6 +137,7 @@ type Daemon struct {
 	pw         power.Policy
 	keys       *hotkey.Matcher
 	lastStatus []byte
+	store      storage
 	cmds       sync.WaitGroup // shutdown commands started
 	settled    bool           // the route has been logged as settled since start
 }
@@ -143,16 +148,16 @@ func New(o Options) (*Daemon, error) {
 	if o.Clock == nil {
 		o.Clock = clock.Real()
 	}
-	d := &Daemon{opts: o, cfg: o.Config, clk: o.Clock, log: o.Log, dir: StateDir{o.StateDir},
-		ops: make(chan op, 64), done: make(chan struct{})}
-	if err := d.dir.Ensure(); err != nil {
+	d := &Daemon{opts: o, cfg: o.Config, clk: o.Clock, log: o.Log,
+		ops: make(chan op, 64), done: make(chan struct{}), store: newStorage()}
+	if err := d.openDirs(); err != nil {
 		return nil, err
 	}
-	ov, err := d.dir.LoadOverride()
+	ov := d.loadOverride()
+	last, ok, err := d.dir.LastRoute()
 	if err != nil {
-		d.log.Warn("persisted override unreadable, using auto", "err", err)
+		d.log.Warn("persisted route ignored", "err", err)
 	}
-	last, ok := d.dir.LastRoute()
 	now := d.clk.Now()
 	d.rs = InitialRouteState(last, ov, now)
 	if o.LineInfo.State != "" {
@@ -171,6 +176,7 @@ func New(o Options) (*Daemon, error) {
 	}
 	d.pw = power.Policy{Config: powerConfig(o.Config), State: power.Resume(shed)}
 	if d.keys, err = newMatcher(o.Config, now); err != nil {
+		d.closeDirs()
 		return nil, fmt.Errorf("%w: hotkey: %w", ErrConfig, err)
 	}
 	if ok {
@@ -196,6 +202,7 @@ func paramsOf(c *Config) Params {
 // have run (bounded by the hook timeout) and the hook runner has stopped.
 func (d *Daemon) Run(ctx context.Context) error {
 	defer close(d.done)
+	defer d.closeDirs()
 	d.hooks = NewHookRunner(d.cfg.HooksDir, d.cfg.HookTimeout, d.log)
 	d.apply(Tick{}) // expire a stale override, settle the route
 	d.writeRoute()
@@ -250,6 +257,7 @@ func (d *Daemon) nextDeadline() (time.Time, bool) {
 		func() (time.Time, bool) { return d.rs.NextDeadline(d.params) },
 		d.pw.NextDeadline,
 		d.keys.NextDeadline,
+		d.store.nextRetry,
 	} {
 		if t, ok := f(); ok && (first.IsZero() || t.Before(first)) {
 			first = t
@@ -263,6 +271,7 @@ func (d *Daemon) tick() {
 	d.applyPower(power.TickEvent())
 	d.applyMatches(d.keys.Tick(now))
 	d.apply(Tick{})
+	d.retryWrites()
 }
 
 // op is a closure run on the daemon's goroutine; fin, if set, is closed
@@ -316,14 +325,22 @@ func (d *Daemon) Status(ctx context.Context) (Status, error) {
 // cleared) on behalf of source.
 func (d *Daemon) SetOverride(ctx context.Context, mode Mode, dur time.Duration, source string) (Status, error) {
 	var st Status
-	err := d.do(ctx, func() {
+	var err error
+	derr := d.do(ctx, func() {
 		o := Override{Mode: mode, Source: source}
 		if dur > 0 {
 			o.Until = d.clk.Now().Add(dur).UTC().Round(time.Millisecond)
 		}
 		d.apply(SetOverride{Override: o})
 		st = d.status()
+		if e, unsaved := d.store.unsaved[d.persist.path(OverrideFile)]; unsaved {
+			err = fmt.Errorf("%w: override %s is in effect, but %v: it would not survive a restart (retrying)",
+				ErrNotDurable, mode, e.err)
+		}
 	})
+	if derr != nil {
+		return st, derr
+	}
 	return st, err
 }
 
@@ -422,9 +439,7 @@ func (d *Daemon) apply(ev Event) {
 			default:
 				d.log.Info("override set", "mode", a.Override.Mode, "until", a.Override.Until, "source", a.Override.Source)
 			}
-			if err := d.dir.WriteJSON(OverrideFile, a.Override); err != nil {
-				d.log.Error("cannot persist override", "err", err)
-			}
+			d.save(d.persist, OverrideFile, encodeJSON(a.Override))
 			d.hooks.Notify(d.hookEvent("override", d.rs.Route, "override "+string(a.Override.Mode)))
 		}
 	}
@@ -464,9 +479,7 @@ func (d *Daemon) logTransitions(before RouteState) {
 }
 
 func (d *Daemon) writeRoute() {
-	if err := d.dir.WriteFile(RouteFile, []byte(string(d.rs.Route)+"\n")); err != nil {
-		d.log.Error("cannot write route", "err", err)
-	}
+	d.save(d.dir, RouteFile, []byte(string(d.rs.Route)+"\n"))
 }
 
 func (d *Daemon) writeStatus() {
@@ -475,8 +488,10 @@ func (d *Daemon) writeStatus() {
 		return
 	}
 	d.lastStatus = data
-	if err := d.dir.WriteFile(StatusFile, append(data, '\n')); err != nil {
-		d.log.Error("cannot write status", "err", err)
+	_, wasUnsaved := d.store.unsaved[d.dir.path(StatusFile)]
+	if d.save(d.dir, StatusFile, append(data, '\n')) && wasUnsaved {
+		d.writeStatus() // the storage part of what was just written is stale
+		return
 	}
 	if len(d.opts.Observers) > 0 {
 		st := d.status()
@@ -500,6 +515,7 @@ func (d *Daemon) status() Status {
 	st := Status{
 		Route: rs.Route, Reason: rs.Reason, Since: rs.Since.UTC().Truncate(time.Second), Degraded: rs.Degraded,
 		Override: overrideStatus(rs.Override), Board: d.opts.Board, Version: d.opts.Version,
+		Storage: d.store.status(),
 	}
 	// Power.
 	ps := d.pw.State.Status(d.pw.Config, d.clk.Now())

@@ -13,7 +13,7 @@ import (
 const ShedFile = "shed"
 
 // LoadShed returns the persisted shed interfaces; a missing file is none.
-func (d StateDir) LoadShed() ([]string, error) {
+func (d *StateDir) LoadShed() ([]string, error) {
 	data, err := readIfExists(d, ShedFile)
 	if err != nil || data == nil {
 		return nil, err
@@ -44,9 +44,7 @@ func (d *Daemon) applyPower(ev power.Event) {
 			d.log.Info("power event", "event", a.Event, "reason", a.Reason)
 			d.hooks.Notify(d.hookEvent(a.Event, d.rs.Route, a.Reason))
 		case power.SaveShed:
-			if err := d.dir.WriteFile(ShedFile, power.EncodeShed(a.Interfaces)); err != nil {
-				d.log.Error("cannot persist shed interfaces", "err", err)
-			}
+			d.save(d.dir, ShedFile, power.EncodeShed(a.Interfaces))
 		case power.RunShutdownHooks:
 			d.log.Warn("forced shutdown", "reason", a.Reason)
 			d.hooks.Notify(d.hookEvent("shutdown", d.rs.Route, a.Reason))

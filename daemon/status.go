@@ -16,6 +16,16 @@ type Status struct {
 	Calls    []CallStatus   `json:"calls"` // [] when none
 	Board    string         `json:"board"`
 	Version  string         `json:"version"`
+	Storage  StorageStatus  `json:"storage"`
+}
+
+// StorageStatus says whether the state and persist dirs hold the latest
+// state: Unsaved lists the files whose last write failed (they are
+// retried), Error the last failure.
+type StorageStatus struct {
+	OK      bool     `json:"ok"`
+	Unsaved []string `json:"unsaved"` // [] when ok
+	Error   string   `json:"error,omitempty"`
 }
 
 // CallStatus is a call in progress on the line gateway.

@@ -17,6 +17,9 @@ cpio             the guest's initramfs
 xz-utils         compressed sizes in the cross table
 shellcheck       the OpenWrt init script, button guard and rpcd plugin (scripts/openwrt/check.sh)
 jq               the rpcd ACL file is valid JSON (scripts/openwrt/check.sh)
+stress-ng        make stress: the unit suite with every core hogged
+e2fsprogs        chattr +i: a state dir that refuses writes (daemon storage test)
+util-linux       prlimit: the control socket flood under a low descriptor limit
 "
 
 need=""

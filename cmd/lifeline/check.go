@@ -40,6 +40,13 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	if !*noHW {
+		// Hooks that others could have written: `run` refuses them one
+		// by one and routes on (the telephone matters more than a hook),
+		// so start and reload (--no-hardware) accept them; `check` names
+		// the first.
+		if err := daemon.CheckHooks(cfg.HooksDir); err != nil {
+			return err
+		}
 		if err := checkHardware(board, cfg, stdout); err != nil {
 			return err
 		}

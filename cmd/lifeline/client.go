@@ -158,6 +158,9 @@ func printStatus(w io.Writer, st *daemon.Status, now time.Time) {
 		line = fmt.Sprintf("%s (%s) %s", st.Line.Device, st.Line.Profile, st.Line.State)
 	}
 	fmt.Fprintf(w, "line      %s\n", line)
+	if !st.Storage.OK {
+		fmt.Fprintf(w, "storage   NOT SAVED: %s (%s; retrying)\n", strings.Join(st.Storage.Unsaved, " "), st.Storage.Error)
+	}
 	for _, c := range st.Calls {
 		fmt.Fprintf(w, "call      %s %s, %s (line %s), %s\n", c.Direction, c.Number, c.Codec, c.Format,
 			now.Sub(c.Started).Round(time.Second))

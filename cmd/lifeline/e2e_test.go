@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -54,7 +55,8 @@ const e2eConfig = `config lifeline 'main'
 
 config provider 'sip'
 	option host 'sip.example.net'
-	option interval '50ms'
+	option interval '200ms'
+	option timeout '200ms'
 	option down_after '3'
 
 config battery 'battery'
@@ -74,6 +76,7 @@ type e2e struct {
 	t      *testing.T
 	bin    string
 	dir    string
+	state  string // --state-dir; default dir
 	cfg    string
 	sock   string
 	cmd    *exec.Cmd
@@ -93,6 +96,7 @@ func newE2E(t *testing.T, failbackHold string) *e2e {
 // e2eWith prepares a run of bin in a temp dir; the caller writes the config.
 func e2eWith(t *testing.T, bin string) *e2e {
 	e := &e2e{t: t, bin: bin, dir: t.TempDir()}
+	e.state = e.dir
 	e.cfg = filepath.Join(e.dir, "lifeline.conf")
 	e.sock = filepath.Join(e.dir, "lifeline.sock")
 	return e
@@ -106,7 +110,7 @@ func (e *e2e) writeConfig(s string) {
 
 func (e *e2e) start() {
 	e.t.Helper()
-	argv := append(append([]string{}, e.wrap...), e.bin, "run", "-c", e.cfg, "--state-dir", e.dir, "--socket", e.sock)
+	argv := append(append([]string{}, e.wrap...), e.bin, "run", "-c", e.cfg, "--state-dir", e.state, "--socket", e.sock)
 	if e.board != "" {
 		argv = append(argv, "--board", e.board)
 	}
@@ -269,8 +273,8 @@ func TestE2EWANAndProviderFailback(t *testing.T) {
 	if data, _ := os.ReadFile(filepath.Join(e.dir, "route")); string(data) != "pstn\n" {
 		t.Fatalf("route file = %q", data)
 	}
+	up := time.Now() // before the command: the daemon's hold starts later
 	e.mustCLI("sim", "wan", "up")
-	up := time.Now()
 	st = e.waitFor("route sip after failback_hold", routeIs("sip"))
 	if held := time.Since(up); held < 2*time.Second-100*time.Millisecond {
 		t.Fatalf("failed back after %v, before failback_hold 2s", held)
@@ -283,8 +287,10 @@ func TestE2EWANAndProviderFailback(t *testing.T) {
 		t.Fatalf("status = %v", st)
 	}
 	e.mustCLI("sim", "provider", "up")
-	e.waitFor("provider up again", func(st map[string]any) bool { return field(st, "wan.provider") == "up" })
-	if st := e.status(); st["route"] != "pstn" {
+	// The first status that shows the provider up (its hold just begun)
+	// still routes pstn: no second call that a busy machine could delay
+	// past the hold.
+	if st := e.waitFor("provider up again", func(st map[string]any) bool { return field(st, "wan.provider") == "up" }); st["route"] != "pstn" {
 		t.Fatalf("failed back at once: %v", st)
 	}
 	e.waitFor("route sip after provider failback", routeIs("sip"))
@@ -350,12 +356,10 @@ func TestE2EOverrideExpiresAndSurvivesKill9(t *testing.T) {
 	e := newE2E(t, "1s")
 	e.start()
 	out := e.mustCLI("override", "pstn", "--for", "3s")
-	if !strings.Contains(out, "override  pstn by cli until") {
+	// The command's own answer is the status as the override left it: a
+	// second call could come after the expiry on a busy machine.
+	if !strings.Contains(out, "override  pstn by cli until") || !strings.Contains(out, "route     pstn") {
 		t.Fatalf("override output:\n%s", out)
-	}
-	st := e.status()
-	if st["route"] != "pstn" || field(st, "override.mode") != "pstn" || field(st, "override.source") != "cli" || field(st, "override.until") == nil {
-		t.Fatalf("status = %v", st)
 	}
 	e.waitFor("override expired", func(st map[string]any) bool {
 		return field(st, "override.mode") == "auto" && field(st, "override.until") == nil && st["route"] == "sip"
@@ -365,7 +369,7 @@ func TestE2EOverrideExpiresAndSurvivesKill9(t *testing.T) {
 	e.mustCLI("override", "pstn")
 	e.kill(syscall.SIGKILL)
 	e.start()
-	st = e.status()
+	st := e.status()
 	if st["route"] != "pstn" || field(st, "override.mode") != "pstn" {
 		t.Fatalf("after kill -9 and restart: %v", st)
 	}
@@ -492,6 +496,163 @@ func (e *e2e) waitLog(s string) {
 			e.t.Fatalf("log never said %q:\n%s", s, e.stderr)
 		}
 	}
+}
+
+// Hooks that another user could have written are refused by `check` and
+// not run by the daemon, as sshd's StrictModes does (issue 15.9).
+func TestE2EUntrustedHooks(t *testing.T) {
+	e := newE2E(t, "1s")
+	hooks := filepath.Join(e.dir, "hooks.d")
+	os.Mkdir(hooks, 0o755)
+	os.Chmod(hooks, 0o777)
+	out := filepath.Join(e.dir, "hook.out")
+	os.WriteFile(filepath.Join(hooks, "10-log"), []byte("#!/bin/sh\necho $LIFELINE_EVENT >> "+out+"\necho ran $LIFELINE_EVENT\n"), 0o755)
+	if _, errs, code := e.cli("check", "-c", e.cfg); code != 1 || !strings.Contains(errs, hooks+" is writable by group or others") {
+		t.Fatalf("check of a world-writable hooks dir: exit %d, %q", code, errs)
+	}
+	e.start()
+	e.waitLog(`msg="hook refused, not run"`)
+	e.mustCLI("sim", "wan", "down")
+	e.waitFor("pstn", routeIs("pstn"))
+	os.Chmod(hooks, 0o755)
+	e.mustCLI("sim", "wan", "up")
+	e.waitLog("line=\"ran route\"")
+	e.kill(syscall.SIGTERM)
+	if data, _ := os.ReadFile(out); string(data) != "route\nstop\n" {
+		t.Fatalf("hook ran for %q, want only the events after its dir was fixed", data)
+	}
+	if _, errs, code := e.cli("check", "-c", e.cfg); code != 0 {
+		t.Fatalf("check of the fixed dir: exit %d, %q", code, errs)
+	}
+}
+
+// The configuration is read only from a regular file and only up to the
+// limit: a FIFO, a link to /dev/zero, a directory or a huge file is refused
+// at once with the file named, by check, run and a reload (issue 15.13).
+func TestE2EConfigNotARegularFile(t *testing.T) {
+	e := newE2E(t, "1s")
+	fifo := filepath.Join(e.dir, "fifo.conf")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(e.dir, "zero.conf")
+	os.Symlink("/dev/zero", zero)
+	huge := filepath.Join(e.dir, "huge.conf")
+	f, _ := os.Create(huge)
+	f.Truncate(1 << 30) // sparse: 1 GiB of nothing on disk
+	f.Close()
+	cases := []struct{ path, want string }{
+		{fifo, "not a regular file (a FIFO)"},
+		{zero, "not a regular file (a character device)"},
+		{e.dir, "not a regular file (a directory)"},
+		{huge, "larger than 1048576 bytes"},
+	}
+	for _, c := range cases {
+		for _, args := range [][]string{{"check", "-c", c.path}, {"run", "-c", c.path, "--state-dir", e.dir, "--socket", e.sock}} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			var errb bytes.Buffer
+			cmd := exec.CommandContext(ctx, e.bin, args...)
+			cmd.Stderr = &errb
+			err := cmd.Run()
+			cancel()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errb.String(), c.path+": "+c.want) {
+				t.Errorf("lifeline %s -c %s: %v, %q; want exit 1 saying %q", args[0], filepath.Base(c.path), err, errb.String(), c.want)
+			}
+		}
+	}
+	// A reload from a FIFO is refused too, and the daemon goes on.
+	e.start()
+	good := e.cfg
+	for _, c := range cases {
+		os.Remove(good)
+		os.Symlink(c.path, good)
+		e.cmd.Process.Signal(syscall.SIGHUP)
+		e.waitLog(c.want)
+	}
+	e.mustCLI("sim", "wan", "down")
+	e.waitFor("pstn after the refused reloads", routeIs("pstn"))
+}
+
+// A reload restarts only what changed (issue 15.14): with the provider
+// dead and a SIGHUP every 100 ms — less than the probe's 300 ms timeout,
+// so a probe restarted by each reload would never count a loss — the
+// route still goes pstn.
+func TestE2EReloadStormKeepsProbe(t *testing.T) {
+	e := newE2E(t, "1s")
+	cfg, _ := os.ReadFile(e.cfg)
+	e.writeConfig(strings.Replace(string(cfg), "\toption interval '200ms'\n\toption timeout '200ms'\n", "\toption interval '1s'\n\toption timeout '300ms'\n", 1))
+	e.start()
+	e.waitFor("provider up", func(st map[string]any) bool { return field(st, "wan.provider") == "up" })
+	e.mustCLI("sim", "provider", "down")
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				e.cmd.Process.Signal(syscall.SIGHUP)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	e.waitLog("provider section unchanged: probe kept across the reload")
+	st := e.waitFor("pstn despite the reloads", routeIs("pstn"))
+	if !strings.Contains(st["reason"].(string), "provider not answering") {
+		t.Fatalf("reason %v", st["reason"])
+	}
+}
+
+// The sim board's modem lives in the state dir, reused after kill -9 and
+// removed at a clean stop: nothing accumulates in /tmp (issue 15.16).
+func TestE2ESimModemDirNotLeaked(t *testing.T) {
+	e := newE2E(t, "1s")
+	e.start()
+	dev := field(e.waitFor("line idle", func(st map[string]any) bool { return field(st, "line.state") == "idle" }), "line.device").(string)
+	want := filepath.Join(e.state, "sim-modem", "modem")
+	if dev != want {
+		t.Fatalf("sim modem at %s, want %s", dev, want)
+	}
+	e.kill(syscall.SIGKILL)
+	e.start()
+	e.waitFor("line idle after kill -9", func(st map[string]any) bool {
+		return field(st, "line.state") == "idle" && field(st, "line.device") == want
+	})
+	e.kill(syscall.SIGTERM)
+	if _, err := os.Stat(filepath.Dir(want)); err == nil {
+		t.Fatalf("%s left after a clean stop; log:\n%s", filepath.Dir(want), e.stderr)
+	}
+}
+
+// Through the binary: a hook stuck on its first event does not hold back
+// another hook's route event (issue 15.5).
+func TestE2ESlowHookDelaysNoOther(t *testing.T) {
+	e := newE2E(t, "1s")
+	hooks := filepath.Join(e.dir, "hooks.d")
+	os.Mkdir(hooks, 0o755)
+	gate := filepath.Join(e.dir, "gate")
+	if err := syscall.Mkfifo(gate, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(hooks, "10-slow"), []byte("#!/bin/sh\nread x < "+gate+"\n"), 0o755)
+	os.WriteFile(filepath.Join(hooks, "20-fast"), []byte("#!/bin/sh\necho fast $LIFELINE_EVENT $LIFELINE_ROUTE\n"), 0o755)
+	cfg, _ := os.ReadFile(e.cfg)
+	e.writeConfig(strings.Replace(string(cfg), "config lifeline 'main'\n", "config lifeline 'main'\n\toption hook_timeout '1h'\n", 1))
+	e.start()
+	e.mustCLI("sim", "wan", "down")
+	e.waitLog(`line="fast route pstn"`)
+	// Let the slow hook go (one line per event) so the daemon stops at once.
+	g, err := os.OpenFile(gate, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close() // after the stop: a FIFO without a writer blocks its readers' open
+	g.WriteString(strings.Repeat("go\n", 10))
+	e.kill(syscall.SIGTERM)
 }
 
 // `lifeline sim` against a daemon on a real board is refused with a clear

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 
 	"lifeline/boards"
 	"lifeline/daemon"
 	"lifeline/hal/gateway"
+	"lifeline/hal/gateway/guard"
 	"lifeline/hal/modem"
 )
 
@@ -21,9 +23,10 @@ type gatewaySlot struct {
 }
 
 // checkGateway: a gateway needs a line to carry its calls (the sim board
-// brings its own modem), and gateway.New must accept what the section
-// makes of it — a dry run on a line that is never opened and a socket
-// that is never read, so that check and reload refuse what start would.
+// brings its own modem), must not listen on the WAN (gatewayBind), and
+// gateway.New must accept what the section makes of it — a dry run on a
+// line that is never opened and a socket that is never read, so that
+// check and reload refuse what start would.
 func checkGateway(c *daemon.Config, b *boards.Board) error {
 	g := c.Gateway
 	if g == nil {
@@ -32,6 +35,9 @@ func checkGateway(c *daemon.Config, b *boards.Board) error {
 	if c.Line == nil && b.Driver != "sim" {
 		return fmt.Errorf("%w: %s:%d: gateway '%s': needs a line section to carry the calls",
 			daemon.ErrConfig, c.Source, g.Line, g.Name)
+	}
+	if _, err := gatewayBind(c); err != nil {
+		return err
 	}
 	profile := "analog" // the sim board's modem
 	if c.Line != nil {
@@ -51,8 +57,39 @@ func checkGateway(c *daemon.Config, b *boards.Board) error {
 // gatewayConfig is what the gateway section makes of gateway.Config, for
 // the dry run of checkGateway and for startGateway alike.
 func gatewayConfig(gc *daemon.GatewayConfig, line gateway.Line, conn net.PacketConn) gateway.Config {
+	rtpTimeout := gc.RTPTimeout
+	if rtpTimeout == 0 {
+		rtpTimeout = -1 // off
+	}
 	return gateway.Config{Line: line, Conn: conn, RTPAddr: gc.RTPAddress, Prefix: gc.Prefix,
-		Incoming: gc.Incoming, Emergency: gc.Emergency}
+		Incoming: gc.Incoming, Emergency: gc.Emergency, RTPTimeout: rtpTimeout,
+		Numbering: gc.Numbering(), Allow: gc.Allow, Block: gc.Block, Sources: gatewaySources(gc),
+		CallsPerMinute: gc.CallsPerMinute, MaxDuration: gc.MaxDuration, AuthUser: gc.AuthUser, AuthPassword: gc.AuthPassword}
+}
+
+// bindGateway binds the gateway's SIP socket on the addresses gatewayBind
+// allows: one UDP socket, or for a wildcard listen one guard.Multi over
+// rtp_address and loopback.
+func bindGateway(cfg *daemon.Config) (net.PacketConn, error) {
+	gc := cfg.Gateway
+	binds, err := gatewayBind(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var conn net.PacketConn
+	if len(binds) == 1 {
+		conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(binds[0]))
+	} else {
+		conn, err = guard.ListenMulti(binds...)
+	}
+	if err != nil {
+		var addrs []string
+		for _, b := range binds {
+			addrs = append(addrs, b.String())
+		}
+		return nil, fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, strings.Join(addrs, " and "), err)
+	}
+	return conn, nil
 }
 
 // dryRunConn is the socket of checkGateway's dry run: gateway.New reads
@@ -73,9 +110,9 @@ func (hw *hardware) prepareGateway(cfg *daemon.Config) (*preparedGateway, error)
 	if gc == nil || hw.voice.running && hw.voice.gwListen == gc.Listen {
 		return nil, nil
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(gc.Listen))
+	conn, err := bindGateway(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, gc.Listen, err)
+		return nil, err
 	}
 	return &preparedGateway{conn: conn}, nil
 }
@@ -98,14 +135,14 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config, prep *
 		hw.log.Warn("gateway configured but no line to carry its calls", "gateway", gc.Name)
 		return nil
 	}
-	var conn *net.UDPConn
+	var conn net.PacketConn
 	if prep != nil {
 		conn = prep.conn
 	}
 	if conn == nil {
 		var err error
-		if conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(gc.Listen)); err != nil {
-			return fmt.Errorf("gateway '%s' listen %s: %w", gc.Name, gc.Listen, err)
+		if conn, err = bindGateway(cfg); err != nil {
+			return err
 		}
 	}
 	gcfg := gatewayConfig(gc, line, conn)
@@ -123,7 +160,9 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config, prep *
 	hw.gw.g = g
 	hw.gw.mu.Unlock()
 	hw.log.Info("SIP-to-line gateway", "listen", conn.LocalAddr(), "rtp_address", gc.RTPAddress,
-		"prefix", gc.Prefix, "emergency", gc.Emergency, "incoming", gc.Incoming)
+		"prefix", gc.Prefix, "emergency", gc.Emergency, "incoming", gc.Incoming,
+		"block", gc.Block, "allow", gc.Allow, "allow_source", gc.AllowSource,
+		"calls_per_minute", gc.CallsPerMinute, "max_duration", gc.MaxDuration, "auth_user", gc.AuthUser)
 	hw.goVoice(func() {
 		defer func() {
 			hw.gw.mu.Lock()

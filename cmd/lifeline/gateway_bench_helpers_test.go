@@ -417,3 +417,96 @@ func (t *gwbTap) feed(b []byte, now time.Time) {
 		}
 	}
 }
+
+// gwbSwitches is the number of context switches (voluntary, when a thread
+// blocks, and involuntary, when it is preempted) of all of a process's
+// threads, from /proc/PID/task/*/status.
+func gwbSwitches(pid int) (int64, error) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(tasks) == 0 {
+		return 0, fmt.Errorf("/proc/%d/task: no threads (%v)", pid, err)
+	}
+	var n int64
+	for _, p := range tasks {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the thread exited
+		}
+		for _, key := range []string{"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"} {
+			v, err := gwbStatusField(b, key)
+			if err != nil {
+				return 0, fmt.Errorf("%s: %w", p, err)
+			}
+			n += v
+		}
+	}
+	return n, nil
+}
+
+// gwbRSS is a process's resident set (VmRSS) in bytes.
+func gwbRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	kb, err := gwbStatusField(b, "VmRSS:")
+	return kb << 10, err
+}
+
+// gwbStatusField is the number after key at a line start of a
+// /proc/…/status file.
+func gwbStatusField(status []byte, key string) (int64, error) {
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				break
+			}
+			return strconv.ParseInt(f[0], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s", key)
+}
+
+// gwbRSSWatch samples a process's RSS every 50 ms until stopped and keeps
+// the largest value: the peak of a period (idle or a call), where VmHWM
+// would be the peak of the process's whole life.
+type gwbRSSWatch struct {
+	max  atomic.Int64
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func watchGWBRSS(pid int) *gwbRSSWatch {
+	w := &gwbRSSWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	sample := func() {
+		if v, err := gwbRSS(pid); err == nil && v > w.max.Load() {
+			w.max.Store(v)
+		}
+	}
+	sample()
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.stop:
+				sample()
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	}()
+	return w
+}
+
+// Stop ends the sampling and returns the largest RSS seen, in bytes.
+// Idempotent.
+func (w *gwbRSSWatch) Stop() int64 {
+	w.once.Do(func() { close(w.stop) })
+	<-w.done
+	return w.max.Load()
+}

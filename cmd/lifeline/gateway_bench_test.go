@@ -82,6 +82,12 @@ import (
 //   - lost-frames/min: frames sent by the phone whose echo never came back
 //     intact (missing, or not equal to the expected bytes), scaled to a
 //     minute of call.
+//   - ctxsw/s-call, ctxsw/s-idle: the daemon's context switches (all
+//     threads, voluntary and not, /proc/PID/task/*/status) per second of
+//     call and of idle; rss-MiB-call, rss-MiB-idle: its largest VmRSS,
+//     sampled every 50 ms, in each period; cpu-us/frame, ctxsw/frame: the
+//     call's CPU time and switches per frame the phone sent, which a
+//     simulator slowed down by a busy machine does not skew.
 //   - cpu-ms/s-call, cpu-ms/s-idle, cpu-call/idle: the daemon process's CPU
 //     time (all its threads' run time from /proc/PID/task/*/schedstat, or
 //     utime+stime from /proc/PID/stat) per second of wall time during the
@@ -133,6 +139,11 @@ func BenchmarkGatewayCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	s0, _ := gwbCPUStat(pid)
+	sw0, err := gwbSwitches(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rssIdle := watchGWBRSS(pid)
 	t0 := time.Now()
 	time.Sleep(idleDur) // real time passing: this is what is measured
 	c1, _, err := gwbCPU(pid)
@@ -140,7 +151,12 @@ func BenchmarkGatewayCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	s1, _ := gwbCPUStat(pid)
+	sw1, err := gwbSwitches(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
 	idleWall := time.Since(t0).Seconds()
+	idleRSS := rssIdle.Stop()
 	idlePerSec := float64(c1-c0) / float64(time.Millisecond) / idleWall
 	idleStat := float64(s1-s0) / float64(time.Millisecond) / idleWall
 
@@ -186,6 +202,16 @@ func BenchmarkGatewayCall(b *testing.B) {
 	if idlePerSec > 0 {
 		b.ReportMetric(callPerSec/idlePerSec, "cpu-call/idle")
 	}
+	if all.sent > 0 {
+		// Per frame: a simulator slowed by a busy machine sends fewer
+		// frames a second, and the per-second figures fall with it.
+		b.ReportMetric(float64(all.cpu)/float64(time.Microsecond)/float64(all.sent), "cpu-us/frame")
+		b.ReportMetric(float64(all.switches)/float64(all.sent), "ctxsw/frame")
+	}
+	b.ReportMetric(float64(all.switches)/all.dur.Seconds(), "ctxsw/s-call")
+	b.ReportMetric(float64(sw1-sw0)/idleWall, "ctxsw/s-idle")
+	b.ReportMetric(float64(all.rss)/(1<<20), "rss-MiB-call")
+	b.ReportMetric(float64(idleRSS)/(1<<20), "rss-MiB-idle")
 	b.Logf("control (sim only, %v): %d echoes, RTT median %.2f ms, p99 %.2f ms, max %.2f ms",
 		ctlDur, len(simRTT), sim0, gwbMS(gwbPct(simRTT, 99)), gwbMS(simRTT[len(simRTT)-1]))
 	b.Logf("gateway: %d call(s) of %v: sent %d, echoed intact %d, corrupt %d, duplicate %d; RTT median %.2f p99 %.2f max %.2f ms",
@@ -201,6 +227,8 @@ type gwbCall struct {
 	sent, echoed, corrupt, dup int
 	dur                        time.Duration // first frame sent to the last
 	cpu                        time.Duration // the daemon's CPU time in dur
+	switches                   int64         // the daemon's context switches in dur
+	rss                        int64         // the daemon's largest RSS in dur, bytes
 }
 
 func (c *gwbCall) add(r gwbCall) {
@@ -214,6 +242,8 @@ func (c *gwbCall) add(r gwbCall) {
 	c.dup += r.dup
 	c.dur += r.dur
 	c.cpu += r.cpu
+	c.switches += r.switches
+	c.rss = max(c.rss, r.rss)
 }
 
 // gwbPhase is when the phone sends a frame after an RTP packet arrives:
@@ -276,6 +306,12 @@ func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, du
 	if err != nil {
 		b.Fatal(err)
 	}
+	sw0, err := gwbSwitches(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rss := watchGWBRSS(pid)
+	defer rss.Stop() // a Fatal mid-call
 	start := time.Now()
 	stopAt := start.Add(dur)
 	var end time.Time
@@ -314,6 +350,11 @@ func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, du
 			if cpu1, _, err = gwbCPU(pid); err != nil {
 				b.Fatal(err)
 			}
+			sw1, err := gwbSwitches(pid)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.switches, r.rss = sw1-sw0, rss.Stop()
 			drainUntil = now.Add(time.Second)
 		}
 		if k, ok := idx[string(payload)]; ok {

@@ -40,6 +40,9 @@ type hardware struct {
 	closers     []func() error // process-lifetime resources, closed by Close
 	gw          gatewaySlot    // the running SIP-to-line gateway (gateway.go)
 
+	// The watchers, each restarted only when what it depends on changes.
+	probe, wan, power, keys, proxyRun slot
+
 	mu     sync.Mutex // guards d, cfg, ctx, line (read by callbacks from other goroutines)
 	line   *modem.Line
 	d      *daemon.Daemon
@@ -54,7 +57,9 @@ type hardware struct {
 	voice voiceSlot
 }
 
-func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk clock.Clock) (*hardware, error) {
+// newHardware wires board b; stateDir holds the sim board's modem
+// directory.
+func newHardware(b *boards.Board, cfg *daemon.Config, stateDir string, log *slog.Logger, clk clock.Clock) (*hardware, error) {
 	hw := &hardware{board: b, log: log, clk: clk}
 	hw.proxy = newProxyAdapter(log, clk)
 	hw.actuators = append(hw.actuators, hw.proxy)
@@ -91,7 +96,7 @@ func newHardware(b *boards.Board, cfg *daemon.Config, log *slog.Logger, clk cloc
 		}
 		hw.simProvider = p
 		hw.closers = append(hw.closers, p.Close)
-		if err := hw.newSimModem(); err != nil {
+		if err := hw.newSimModem(stateDir); err != nil {
 			hw.Close()
 			return nil, err
 		}
@@ -143,15 +148,26 @@ func (hw *hardware) lineInfo(cfg *daemon.Config) daemon.LineStatus {
 	return daemon.LineStatus{State: string(daemon.LineNone)}
 }
 
-// Start starts the watchers for cfg, reporting to d.
+// Start starts the watchers for cfg, reporting to d. Called again after a
+// reload, it restarts only the watchers whose sections changed.
 func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.Config) error {
-	ctx, cancel := context.WithCancel(parent)
 	hw.mu.Lock()
-	hw.d, hw.cfg, hw.ctx, hw.cancel = d, cfg, ctx, cancel
-	hw.mu.Unlock()
-	if cfg.Proxy != nil {
-		hw.goOwned(func() { hw.proxy.run(ctx, cfg) })
+	if hw.ctx == nil {
+		hw.ctx, hw.cancel = context.WithCancel(parent)
 	}
+	ctx := hw.ctx
+	hw.d, hw.cfg = d, cfg
+	hw.mu.Unlock()
+	var proxyKey string
+	if cfg.Proxy != nil {
+		proxyKey = fmt.Sprintf("%#v", *cfg.Proxy)
+	}
+	hw.proxyRun.run(ctx, proxyKey, func(ctx context.Context, goOwned func(func())) error {
+		if cfg.Proxy != nil {
+			goOwned(func() { hw.proxy.run(ctx, cfg) })
+		}
+		return nil
+	})
 	if err := hw.startVoice(parent, cfg); err != nil {
 		return err
 	}
@@ -169,9 +185,13 @@ func (hw *hardware) Start(parent context.Context, d *daemon.Daemon, cfg *daemon.
 func (hw *hardware) Stop() {
 	hw.mu.Lock()
 	cancel := hw.cancel
+	hw.ctx, hw.cancel = nil, nil
 	hw.mu.Unlock()
 	if cancel != nil {
 		cancel()
+	}
+	for _, s := range []*slot{&hw.probe, &hw.wan, &hw.power, &hw.keys, &hw.proxyRun} {
+		s.stop()
 	}
 	hw.wg.Wait()
 }
@@ -202,7 +222,7 @@ func (hw *hardware) post(in daemon.Input) {
 	hw.mu.Lock()
 	d, ctx := hw.d, hw.ctx
 	hw.mu.Unlock()
-	if d == nil {
+	if d == nil || ctx == nil { // not started, or stopped
 		return
 	}
 	if err := d.Post(ctx, in); err != nil && ctx.Err() == nil {
@@ -214,29 +234,45 @@ func (hw *hardware) startSim(ctx context.Context, d *daemon.Daemon, cfg *daemon.
 	s := hw.sim.Signals()
 	hw.post(simWAN(cfg, s))
 	hw.post(simPower(s))
-	hw.startProbe(ctx, cfg, sipprobe.Target{Host: "127.0.0.1", Port: hw.simProvider.Port(), Transport: "udp"})
-	return nil
+	return hw.startProbe(ctx, cfg, sipprobe.Target{Host: "127.0.0.1", Port: hw.simProvider.Port(), Transport: "udp"})
 }
 
 // startProbe runs the SIP provider probe on its adaptive schedule, each
-// result an input of the route machine.
-func (hw *hardware) startProbe(ctx context.Context, cfg *daemon.Config, t sipprobe.Target) {
+// result an input of the route machine. A probe already running for the
+// same target and provider section is kept: restarting it would restart
+// its schedule, and a SIGHUP every 250 ms kept a dead provider "up".
+// Target zero stops it (no provider host).
+func (hw *hardware) startProbe(ctx context.Context, cfg *daemon.Config, t sipprobe.Target) error {
 	p := cfg.Provider
-	pr := sipprobe.New(t, sipprobe.WithClock(hw.clk), sipprobe.WithLogger(hw.log),
-		sipprobe.WithInterval(p.Interval), sipprobe.WithFastInterval(p.FastInterval),
-		sipprobe.WithTimeout(p.Timeout), sipprobe.WithFastProbes(p.DownAfter))
-	hw.log.Info("probing the SIP provider", "target", t.String(), "interval", p.Interval, "down_after", p.DownAfter)
-	hw.goOwned(func() {
-		err := pr.Run(ctx, func(r sipprobe.Result) {
-			if !r.OK {
-				hw.log.Debug("provider probe lost", "target", t.String(), "err", r.Err)
-			}
-			hw.post(daemon.ProbeInput{OK: r.OK, RTT: r.RTT})
-		})
-		if err != nil {
-			hw.log.Error("provider probe stopped", "err", err)
+	key := ""
+	if t != (sipprobe.Target{}) {
+		key = fmt.Sprintf("%#v %#v", t, p)
+	}
+	kept, err := hw.probe.run(ctx, key, func(ctx context.Context, goOwned func(func())) error {
+		if key == "" {
+			return nil
 		}
+		pr := sipprobe.New(t, sipprobe.WithClock(hw.clk), sipprobe.WithLogger(hw.log),
+			sipprobe.WithInterval(p.Interval), sipprobe.WithFastInterval(p.FastInterval),
+			sipprobe.WithTimeout(p.Timeout), sipprobe.WithFastProbes(p.DownAfter))
+		hw.log.Info("probing the SIP provider", "target", t.String(), "interval", p.Interval, "down_after", p.DownAfter)
+		goOwned(func() {
+			err := pr.Run(ctx, func(r sipprobe.Result) {
+				if !r.OK {
+					hw.log.Debug("provider probe lost", "target", t.String(), "err", r.Err)
+				}
+				hw.post(daemon.ProbeInput{OK: r.OK, RTT: r.RTT})
+			})
+			if err != nil {
+				hw.log.Error("provider probe stopped", "err", err)
+			}
+		})
+		return nil
 	})
+	if kept && key != "" {
+		hw.log.Info("provider section unchanged: probe kept across the reload", "target", t.String())
+	}
+	return err
 }
 
 // simChanged turns a simulated signal change into the daemon input real

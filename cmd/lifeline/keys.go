@@ -16,7 +16,16 @@ import (
 // button uevents, Linux input devices — merges them into one stream and
 // posts every event to the daemon, whose matcher makes combinations of
 // them. The goroutine and the sources stop with ctx.
+// startKeys starts the board's key sources, once: they depend on the board
+// only (the hotkeys themselves are the daemon's).
 func (hw *hardware) startKeys(ctx context.Context) error {
+	_, err := hw.keys.run(ctx, "board", func(ctx context.Context, goOwned func(func())) error {
+		return hw.runKeys(ctx, goOwned)
+	})
+	return err
+}
+
+func (hw *hardware) runKeys(ctx context.Context, goOwned func(func())) error {
 	var srcs []keys.Source
 	closeAll := func() {
 		for _, s := range srcs {
@@ -61,7 +70,7 @@ func (hw *hardware) startKeys(ctx context.Context) error {
 		return nil
 	}
 	m := keys.Merge(srcs...)
-	hw.goOwned(func() {
+	goOwned(func() {
 		defer m.Close()
 		for {
 			select {

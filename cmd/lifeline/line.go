@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"lifeline/daemon"
@@ -26,14 +27,19 @@ func lineModeOf(l *daemon.LineConfig) (serialport.Mode, error) {
 }
 
 // newSimModem plugs the sim board's modem simulator in: a pseudo-terminal
-// behind a symlink in a private temp dir, speaking the analog profile.
-func (hw *hardware) newSimModem() error {
+// behind a symlink in STATE-DIR/sim-modem, speaking the analog profile.
+// The directory is replaced at each start, so a daemon killed with -9
+// leaves no temp dir behind.
+func (hw *hardware) newSimModem(stateDir string) error {
 	p, err := modem.LoadProfile("analog")
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "lifeline-sim-modem")
-	if err != nil {
+	dir := filepath.Join(stateDir, "sim-modem")
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("sim modem: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("sim modem: %w", err)
 	}
 	sim, err := modemsim.New(dir, p, modemsim.WithClock(hw.clk), modemsim.WithLogger(hw.log.With("part", "modemsim")))
@@ -91,7 +97,7 @@ func (hw *hardware) checkLineNow() {
 	hw.mu.Lock()
 	l, ctx := hw.line, hw.ctx
 	hw.mu.Unlock()
-	if l == nil {
+	if l == nil || ctx == nil {
 		return
 	}
 	hw.goOwned(func() {

@@ -41,30 +41,42 @@ func (hw *hardware) powerConfig() hpower.Config {
 // startLinux starts the kernel-backed watchers: the WAN over netlink and the
 // power sources over GPIO and the power-supply class.
 func (hw *hardware) startLinux(ctx context.Context, d *daemon.Daemon, cfg *daemon.Config) error {
-	mon := netmon.New(cfg.WANInterface, netmon.WithLogger(hw.log), netmon.WithClock(hw.clk))
-	hw.goOwned(func() {
-		if err := mon.Run(ctx, func(s netmon.WANState) { hw.post(wanInput(s)) }); err != nil {
-			hw.log.Error("wan monitor stopped", "err", err)
-		}
+	hw.wan.run(ctx, cfg.WANInterface, func(ctx context.Context, goOwned func(func())) error {
+		mon := netmon.New(cfg.WANInterface, netmon.WithLogger(hw.log), netmon.WithClock(hw.clk))
+		goOwned(func() {
+			if err := mon.Run(ctx, func(s netmon.WANState) { hw.post(wanInput(s)) }); err != nil {
+				hw.log.Error("wan monitor stopped", "err", err)
+			}
+		})
+		return nil
 	})
+	var target sipprobe.Target
 	if cfg.Provider.Host != "" {
-		hw.startProbe(ctx, cfg, sipprobe.Target{Host: cfg.Provider.Host, Port: cfg.Provider.Port,
-			Transport: cfg.Provider.Transport, Interface: cfg.WANInterface})
+		target = sipprobe.Target{Host: cfg.Provider.Host, Port: cfg.Provider.Port,
+			Transport: cfg.Provider.Transport, Interface: cfg.WANInterface}
 	}
-	pc := hw.powerConfig()
-	if pc.MainsPresent != nil || pc.OnBattery != nil || pc.BatteryLow != nil || pc.SupplyDir != "" {
+	if err := hw.startProbe(ctx, cfg, target); err != nil {
+		return err
+	}
+	// The power sensing depends on the board only: started once.
+	_, err := hw.power.run(ctx, "board", func(ctx context.Context, goOwned func(func())) error {
+		pc := hw.powerConfig()
+		if pc.MainsPresent == nil && pc.OnBattery == nil && pc.BatteryLow == nil && pc.SupplyDir == "" {
+			return nil
+		}
 		pm, err := hpower.New(hw.clk, pc, hpower.WithLogger(hw.log), hpower.WithHandler(func(s hpower.State) {
 			hw.post(daemon.PowerInput{State: s})
 		}))
 		if err != nil {
 			return fmt.Errorf("power sensing on board %s: %w", hw.board.Name, err)
 		}
-		hw.goOwned(func() {
+		goOwned(func() {
 			<-ctx.Done()
 			pm.Close()
 		})
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 func wanInput(s netmon.WANState) daemon.WANInput {

@@ -114,8 +114,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if *sock == "" {
 		*sock = filepath.Join(*stateDir, "lifeline.sock")
 	}
+	persist := cfg.PersistDir
+	switch {
+	case persist != "":
+	case *stateDir == daemon.DefaultStateDir:
+		// The default state dir is on tmpfs on OpenWrt: the override
+		// goes where it survives a power cycle.
+		persist = daemon.DefaultPersistDir
+	default:
+		persist = *stateDir
+	}
 	log.Info("lifeline starting", "version", version, "board", board.Name,
-		"config", cfg.Source, "state_dir", *stateDir, "socket", *sock)
+		"config", cfg.Source, "state_dir", *stateDir, "persist_dir", persist, "socket", *sock)
 	if how != "" {
 		log.Info("board detection", "result", how)
 	}
@@ -132,13 +142,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	hw, err := newHardware(board, cfg, log, clock.Real())
+	// The state dir is checked before anything is put in it.
+	sd, err := daemon.OpenStateDir(*stateDir)
+	if err != nil {
+		return err
+	}
+	sd.Close()
+	hw, err := newHardware(board, cfg, *stateDir, log, clock.Real())
 	if err != nil {
 		return err
 	}
 	defer hw.Close()
 	d, err := daemon.New(daemon.Options{
-		Config: cfg, StateDir: *stateDir, Board: board.Name, Version: version, Log: log,
+		Config: cfg, StateDir: *stateDir, PersistDir: persist, Board: board.Name, Version: version, Log: log,
 		Sim: hw.simDriver(), Actuators: hw.actuators, Observers: hw.observers, LineInfo: hw.lineInfo(cfg),
 		Shedder: hw.shedder, DryRunShutdown: hw.sim != nil, Calls: hw.gatewayCalls,
 	})
@@ -172,18 +188,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 				log.Error("reload refused, keeping the running configuration", "err", err)
 				continue
 			}
+			if next.PersistDir != cfg.PersistDir {
+				log.Warn("option persist_dir changed: it is read at start, restart lifeline to use it",
+					"running", persist, "configured", next.PersistDir)
+			}
 			if next.Board != cfg.Board && *boardName == "" {
 				log.Warn("option board changed: the board is chosen at start, restart lifeline to use it",
 					"running", board.Name, "configured", next.Board)
 			}
-			hw.Stop()
+			// The watchers run on: Start restarts only those whose
+			// sections changed (a SIGHUP storm must not restart the probe).
 			if err := hw.Start(ctx, d, next); err != nil {
 				// What the new configuration needs cannot start (a gateway
 				// address this machine does not have, a port taken): the
 				// running line and gateway were kept or are restarted, and
 				// the watchers go back to the running configuration.
 				log.Error("reload refused, keeping the running configuration", "err", err)
-				hw.Stop()
 				if err := hw.Start(ctx, d, cfg); err != nil {
 					log.Error("restarting hardware with the running configuration failed", "err", err)
 				}

@@ -103,7 +103,7 @@ func (hw *hardware) goVoice(f func()) {
 // preparedGateway is what prepareGateway got ready before the running
 // gateway stops: the new gateway's socket, bound (nil when it reuses the
 // running gateway's address, bound once that one is closed).
-type preparedGateway struct{ conn *net.UDPConn }
+type preparedGateway struct{ conn net.PacketConn }
 
 // close releases a prepared socket that will not be used; nil-safe.
 func (p *preparedGateway) close() {

@@ -15,6 +15,24 @@
 // to the phone. The dial prefix (default "*00", the HT503's PSTN access
 // code) is stripped from the number.
 //
+// Policy, before anything is dialled (Config): only Sources may send SIP
+// at all (hal/gateway/guard answers the others one 403, no more); the
+// Request-URI's number is normalised by hal/gateway/dialplan (escapes,
+// tel: URIs, phone-context, E.164 into the line's national or
+// international form: 484 when it holds no number); the dial plan's
+// Allow/Block patterns refuse a number with 403 unless it is an Emergency
+// number; beyond CallsPerMinute an INVITE gets 503 with Retry-After. A call
+// ends after MaxDuration. Caller-ID names from the line are escaped into
+// the From's display name.
+//
+// Media is accepted only where the gateway can justify it (checkMediaAddr):
+// the SDP's c= address must be unicast and either the request's source or
+// on a media network (Config.MediaNetworks, else the host's directly
+// attached networks), else 488; the bridge takes RTP only from that
+// address and sends none before the phone's ACK (or its first RTP). A call
+// whose phone sends no RTP for Config.RTPTimeout (default 30 s) is ended,
+// unless its SDP is not sendrecv (hold).
+//
 // SIP runs on hal/gateway/sipua, a UDP user agent (transport, RFC 3261
 // transactions, dialogs with loose routing through a record-routing
 // Kamailio) on Lifeline's own message layer, hal/sip, which the provider

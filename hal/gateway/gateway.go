@@ -8,17 +8,23 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"lifeline/hal/clock"
+	"lifeline/hal/gateway/dialplan"
+	"lifeline/hal/gateway/digest"
+	"lifeline/hal/gateway/guard"
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
 	"lifeline/hal/sip"
 	"lifeline/hal/voice"
+	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/sdp"
 )
+
+// AuthRealm is the realm of the gateway's digest challenges.
+const AuthRealm = "lifeline"
 
 // DefaultPrefix is stripped from dialled numbers: the PSTN access code of
 // FXO adapters such as the Grandstream HT503.
@@ -68,6 +74,37 @@ type Config struct {
 	// a call that is not an emergency call: that call is ended (BYE to
 	// its phone, the line hung up) and the emergency number dialled.
 	Emergency []string
+	// Numbering turns E.164 numbers ("+4930…") into what the line dials;
+	// its Prefix is ignored (Prefix above is stripped).
+	Numbering dialplan.Numbering
+	// Allow and Block are the dial plan's patterns (dialplan.Plan): with
+	// Emergency they decide which numbers may go out; a number they keep
+	// in gets 403. nil Block blocks nothing.
+	Allow, Block []string
+	// Sources, when not nil, are who may send SIP to the gateway (the
+	// proxy): anyone else gets one 403 at most (hal/gateway/guard). nil
+	// lets anyone in.
+	Sources []netip.Prefix
+	// CallsPerMinute bounds the calls dialled in any 60 s (emergency calls
+	// are neither counted nor refused); beyond it an INVITE gets 503 with
+	// Retry-After. 0: no bound.
+	CallsPerMinute int
+	// MaxDuration ends a call that has lasted this long since the line
+	// answered (BYE to the phone, the line hung up); 0: no bound.
+	MaxDuration time.Duration
+	// AuthUser and AuthPassword, when set, make every INVITE but one to
+	// an Emergency number authenticate with SIP digest (RFC 3261 §22.4,
+	// MD5, realm AuthRealm): 401 with a challenge without credentials or
+	// with an expired nonce, 403 with wrong ones.
+	AuthUser, AuthPassword string
+	// MediaNetworks are the networks the phones' SDP may name for their
+	// RTP besides the SIP request's source; none means the networks the
+	// host is directly attached to (see checkMediaAddr).
+	MediaNetworks []netip.Prefix
+	// RTPTimeout ends a call when no RTP has come from the phone for this
+	// long (a BYE to the phone, the line hung up), unless the call is on
+	// hold; 0 means DefaultRTPTimeout, negative never.
+	RTPTimeout time.Duration
 	// OnCallsChanged, when set, is called after a call starts or ends
 	// (Calls changed), from the call's goroutine; it must not block.
 	OnCallsChanged func()
@@ -85,10 +122,15 @@ type Gateway struct {
 	incomingTarget sip.URI      // cfg.Incoming parsed
 	incomingLine   IncomingLine // nil: no calls from the line
 
-	mu      sync.Mutex // guards running, active and users
+	numbering dialplan.Numbering
+	plan      dialplan.Plan
+	auth      *digest.Server // nil: no authentication
+
+	mu      sync.Mutex // guards running, active, users and dialled
 	running bool
 	active  map[string]CallStatus
 	users   map[*lineUser]struct{} // calls holding or setting up the line
+	dialled []time.Time            // when the calls of the last minute were admitted, oldest first
 }
 
 // lineUser is a call holding the line, or setting it up; an emergency
@@ -216,8 +258,29 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "lifeline"
 	}
+	if cfg.CallsPerMinute < 0 || cfg.MaxDuration < 0 {
+		return nil, fmt.Errorf("%w: negative CallsPerMinute or MaxDuration", ErrConfig)
+	}
+	if cfg.Sources != nil {
+		sources := slices.Clone(cfg.Sources)
+		cfg.Conn = guard.New(cfg.Conn, guard.Config{Clock: cfg.Clock, Logger: cfg.Logger, Allowed: func(a netip.Addr) bool {
+			return slices.ContainsFunc(sources, func(p netip.Prefix) bool { return p.Contains(a) })
+		}})
+	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger, active: map[string]CallStatus{}, users: map[*lineUser]struct{}{},
-		contact: sip.URI{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port}}
+		contact:   sip.URI{Scheme: "sip", Host: cfg.RTPAddr.String(), Port: port},
+		numbering: cfg.Numbering, plan: dialplan.Plan{Allow: cfg.Allow, Block: cfg.Block, Emergency: cfg.Emergency}}
+	if cfg.AuthUser != "" || cfg.AuthPassword != "" {
+		a, err := digest.New(AuthRealm, cfg.AuthUser, cfg.AuthPassword, 0, cfg.Clock)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		g.auth = a
+	}
+	g.numbering.Prefix = ""
+	if cfg.Prefix != "-" {
+		g.numbering.Prefix = cfg.Prefix
+	}
 	if cfg.Incoming != "" {
 		u, err := parseIncoming(cfg.Incoming)
 		if err != nil {
@@ -232,15 +295,11 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// Number returns the number to dial for the request URI's user part: the
-// prefix stripped (and "tel:"-style visual separators removed).
-func (g *Gateway) Number(user string) string {
-	n := strings.NewReplacer("-", "", ".", "", " ", "", "(", "", ")", "").Replace(user)
-	if g.cfg.Prefix != "-" {
-		n = strings.TrimPrefix(n, g.cfg.Prefix)
-	}
-	return n
-}
+// Number returns the number to dial for a sip: Request-URI's user part
+// (see dialplan.Numbering.Dial): escapes undone, parameters and visual
+// separators dropped, the prefix stripped, E.164 turned into the line's
+// form. A user part that is no dialable number is dialplan.ErrNumber.
+func (g *Gateway) Number(user string) (string, error) { return g.numbering.Dial("sip", user) }
 
 // Run serves SIP on Conn until ctx ends, then ends every call (BYE to the
 // phone, the line hung up), closes Conn and returns nil once every
@@ -301,12 +360,24 @@ func Status(err error) (int, string) {
 // goroutine for the request.
 func (g *Gateway) invite(tx *sipua.ServerTx) {
 	req := tx.Request()
-	number := g.Number(req.URI.User)
-	log := g.log.With("call-id", req.CallID(), "number", number)
-	respond := func(code int, reason string) {
-		if err := tx.Respond(code, reason, nil); err != nil {
+	log := g.log.With("call-id", req.CallID(), "from", tx.Source())
+	respond := func(code int, reason string, hdrs ...sip.Field) {
+		if err := tx.Respond(code, reason, nil, hdrs...); err != nil {
 			log.Debug("gateway: respond", "code", code, "err", err)
 		}
+	}
+	number, refusal := g.admit(req.URI, req.Header.Get("Authorization"))
+	if number != "" {
+		log = log.With("number", number)
+	}
+	if refusal != nil {
+		level := slog.LevelWarn
+		if refusal.code == sip.StatusUnauthorized {
+			level = slog.LevelInfo // a challenge, most often answered
+		}
+		log.Log(tx.Context(), level, "gateway: call refused", "code", refusal.code, "why", refusal.why)
+		respond(refusal.code, refusal.reason, refusal.hdrs...)
+		return
 	}
 	respond(sip.StatusTrying, "Trying")
 
@@ -331,6 +402,11 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	answer, choice, err := sdp.Answer(offer, local)
 	if err != nil {
 		log.Info("gateway: no common codec", "err", err)
+		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
+		return
+	}
+	if err := checkMediaAddr(choice.Remote.Addr(), tx.Source().Addr(), g.mediaNetworks()); err != nil {
+		log.Warn("gateway: refused the offer's media address", "err", err)
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}
@@ -420,14 +496,14 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 
 // listenRTP opens a call's RTP socket, a UDP socket on an even port of
 // RTPAddr (RFC 3550 section 11), and describes it for SDP.
-func (g *Gateway) listenRTP() (net.PacketConn, sdp.Local, error) {
+func (g *Gateway) listenRTP() (*bridge.Socket, sdp.Local, error) {
 	addr := g.cfg.RTPAddr
 	for range 32 {
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
+		c, err := bridge.ListenRTP(netip.AddrPortFrom(addr, 0))
 		if err != nil {
 			return nil, sdp.Local{}, err
 		}
-		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 && p >= 1024 {
+		if p := int(c.AddrPort().Port()); p%2 == 0 && p >= 1024 {
 			return c, sdp.Local{Addr: addr, Port: p, SessionID: uint64(g.cfg.Clock.Now().Unix()), Version: 1, Username: "lifeline"}, nil
 		}
 		c.Close()

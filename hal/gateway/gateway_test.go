@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"lifeline/hal/gateway"
+	"lifeline/hal/gateway/dialplan"
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/voice"
@@ -227,8 +228,13 @@ type call struct {
 // response; onResponse sees every response (to cancel on 180).
 func (r *rig) invite(ctx context.Context, user string, offer []byte, onResponse func(*sip.Response)) *call {
 	r.t.Helper()
-	sess, err := r.dc.Invite(ctx, sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: r.gwAddr.Port}, offer,
-		sip.NewHeader("Content-Type", "application/sdp"))
+	return r.inviteURI(ctx, sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1", Port: r.gwAddr.Port}, offer, onResponse)
+}
+
+// inviteURI is invite with a whole Request-URI and extra headers.
+func (r *rig) inviteURI(ctx context.Context, ruri sip.Uri, offer []byte, onResponse func(*sip.Response), hdrs ...sip.Header) *call {
+	r.t.Helper()
+	sess, err := r.dc.Invite(ctx, ruri, offer, append(hdrs, sip.NewHeader("Content-Type", "application/sdp"))...)
 	if err != nil {
 		r.t.Fatalf("INVITE: %v", err)
 	}
@@ -517,13 +523,18 @@ func TestNumber(t *testing.T) {
 		{"", "*00-555-1234", "5551234"},
 		{"9", "95551234", "5551234"},
 		{"-", "*005551234", "*005551234"},
+		{"", "%2A00%2A21%23", "*21#"},
+		{"", "+4930123", "030123"},
+		{"", "+33123", "0033123"},
+		{"", "030123;phone-context=+49", "030123"},
 	} {
-		g, err := gateway.New(gateway.Config{Line: (*modem.Line)(nil), Conn: c, RTPAddr: loopback, Prefix: tc.prefix})
+		g, err := gateway.New(gateway.Config{Line: (*modem.Line)(nil), Conn: c, RTPAddr: loopback, Prefix: tc.prefix,
+			Numbering: dialplan.Numbering{CountryCode: "49", InternationalPrefix: "00", NationalPrefix: "0"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := g.Number(tc.in); got != tc.want {
-			t.Errorf("prefix %q: Number(%q) = %q, want %q", tc.prefix, tc.in, got, tc.want)
+		if got, err := g.Number(tc.in); err != nil || got != tc.want {
+			t.Errorf("prefix %q: Number(%q) = %q, %v; want %q", tc.prefix, tc.in, got, err, tc.want)
 		}
 	}
 	if _, err := gateway.New(gateway.Config{Conn: c, RTPAddr: loopback}); !errors.Is(err, gateway.ErrConfig) {

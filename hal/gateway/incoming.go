@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"lifeline/hal/gateway/sipua"
 	"lifeline/hal/modem"
@@ -177,6 +179,10 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 		// from it as from an offer gives the codec and where to send.
 		_, choice, err = sdp.Answer(answer, local)
 	}
+	if err == nil {
+		target, _ := netip.ParseAddr(g.incomingTarget.Host)
+		err = checkMediaAddr(choice.Remote.Addr(), target, g.mediaNetworks())
+	}
 	if err != nil {
 		log.Warn("gateway: unusable SDP answer", "err", err)
 		hangupSIP("unusable SDP answer")
@@ -209,7 +215,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 // leg is the SIP side of a call the line carries.
 type leg struct {
 	log       *slog.Logger
-	rtp       net.PacketConn // handed to the bridge
+	rtp       *bridge.Socket // handed to the bridge
 	choice    sdp.Choice
 	callID    string
 	direction string // "out": SIP to the line; "in": from the line
@@ -224,7 +230,8 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	lineGone := make(chan string, 1)
 	b, err := bridge.Start(bridge.Config{
 		Modem: c.Stream, ModemFormat: c.Format, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
-		Conn: l.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log,
+		Conn: l.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log, Clock: g.cfg.Clock,
+		HoldSend:    l.direction == "out", // until the ACK
 		JitterDepth: g.cfg.JitterDepth, JitterPrefill: g.cfg.JitterPrefill,
 		OnModemEvent: func(e voice.Event) {
 			switch e.Code {
@@ -246,23 +253,46 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	// the call in the status.
 	defer g.track(CallStatus{CallID: l.callID, Direction: l.direction, Number: l.number, Codec: l.choice.Codec,
 		Format: c.Format, Started: c.Started})()
+	// MaxDuration counts from here, the line's answer, on the gateway's
+	// clock; armed before the 200 goes out.
+	var limit <-chan time.Time
+	if g.cfg.MaxDuration > 0 {
+		t := g.cfg.Clock.NewTimer(g.cfg.MaxDuration)
+		defer t.Stop()
+		limit = t.C()
+	}
+	// The silence is counted from the bridge's start, before the answer.
+	watch := g.newRTPWatch(b, l.choice.Direction)
+	defer watch.Stop()
 	dlg, err := up()
 	if err != nil {
 		return err
 	}
+	acked := dlg.Acked() // no media before the phone confirms the call
 	why := ""
-	select {
-	case <-dlg.Done():
-		l.log.Info("gateway: the SIP side hung up")
-		return nil
-	case <-b.Done():
-		why = "modem ended its stream"
-	case ev := <-lineGone:
-		why = "line: " + ev
-	case <-cctx.Done():
-		why = "line hung up"
+	for why == "" {
+		select {
+		case <-acked:
+			b.StartSending()
+			acked = nil
+		case <-watch.C():
+			if silent, expired := watch.Expired(); expired {
+				why = fmt.Sprintf("no RTP from the phone for %v", silent.Round(time.Second))
+			}
+		case <-dlg.Done():
+			l.log.Info("gateway: the SIP side hung up")
+			return nil
+		case <-limit:
+			why = "maximum call duration " + g.cfg.MaxDuration.String() + " reached"
+		case <-b.Done():
+			why = "modem ended its stream"
+		case ev := <-lineGone:
+			why = "line: " + ev
+		case <-cctx.Done():
+			why = "line hung up"
+		}
 	}
-	l.log.Info("gateway: the line side ended the call", "why", why)
+	l.log.Info("gateway: ending the call", "why", why)
 	b.Close()
 	byeCtx, cancelBye := context.WithTimeout(context.WithoutCancel(cctx), g.cfg.ByeTimeout)
 	defer cancelBye()
@@ -305,7 +335,45 @@ func (g *Gateway) callerFrom(c modem.CallerID) sip.Address {
 	if !dialable(c.Number) && c.Name == "" {
 		name = "Anonymous"
 	}
-	return sip.Address{Display: name, URI: g.callerURI(c)}
+	return sip.Address{Display: cleanDisplayName(name), URI: g.callerURI(c)}
+}
+
+// maxDisplayName bounds a display name from the line, in runes (caller
+// ID names are 15 characters in ETSI EN 300 659-3, some more elsewhere).
+const maxDisplayName = 64
+
+// cleanDisplayName makes a caller's name from the line fit for a display
+// name: invalid UTF-8 and control characters (CR and LF, C1 controls, the
+// Unicode line and paragraph separators) dropped, space runs folded, the
+// name cut at maxDisplayName runes. sip.Address quotes it, '"' and '\' as
+// quoted-pairs.
+func cleanDisplayName(s string) string {
+	var b strings.Builder
+	n := 0
+	space := false
+	for _, r := range strings.ToValidUTF8(s, "") {
+		if n == maxDisplayName {
+			break
+		}
+		switch {
+		case r == utf8.RuneError, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
+			continue
+		case r == ' ':
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+			if n == maxDisplayName {
+				break
+			}
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
 }
 
 // dialable: digits, *, # and a leading +, as caller ID numbers are.

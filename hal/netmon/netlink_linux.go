@@ -293,3 +293,13 @@ func hasDefaultVia(routes []netlink.Route, ifindex int) bool {
 func isForeignSender(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "Wrong sender portid ")
 }
+
+// Read returns the interface's state now, from one netlink dump, for a
+// caller that needs it once (the gateway's check that it does not listen
+// on the WAN's addresses). An interface that does not exist is a WANState
+// with Present false.
+func Read(iface string) (WANState, error) {
+	o := newNetlinkOS(netns.None())
+	defer o.release()
+	return o.read(iface)
+}

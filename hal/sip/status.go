@@ -9,6 +9,7 @@ const (
 	StatusOK                     = 200
 	StatusAccepted               = 202
 	StatusBadRequest             = 400
+	StatusUnauthorized           = 401
 	StatusForbidden              = 403
 	StatusNotFound               = 404
 	StatusMethodNotAllowed       = 405

@@ -78,6 +78,9 @@ func (t Target) String() string {
 	if tr == "" {
 		tr = "udp"
 	}
+	if t.Port == 0 && !isIPLiteral(t.Host) {
+		return fmt.Sprintf("%s (SRV)/%s", t.Host, tr)
+	}
 	return fmt.Sprintf("%s:%d/%s", t.Host, t.Port, tr)
 }
 

@@ -2,6 +2,7 @@ package sipprobe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -61,17 +62,51 @@ func (p *Prober) resolve(ctx context.Context) (netip.AddrPort, error) {
 	return addr, nil
 }
 
+// isIPLiteral: host is an IP address (IPv6 possibly in brackets).
+func isIPLiteral(host string) bool {
+	_, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil
+}
+
+// lookup resolves host per RFC 3263 §4.2: with an explicit port, its
+// A/AAAA records; without one, the _sip._udp (or _sip._tcp) SRV records,
+// whose targets are tried in order (net.Resolver sorts them by priority
+// and shuffles each priority by weight, RFC 2782) until one has an
+// address; without SRV records, the host's A/AAAA records on 5060. A lone
+// "." target says the domain offers no SIP service.
 func (p *Prober) lookup(ctx context.Context, host string, port int) (netip.AddrPort, error) {
-	name := host
-	if port == 0 {
-		port = DefaultPort
-		_, srvs, err := p.res.LookupSRV(ctx, "sip", p.network(), host)
-		if err == nil && len(srvs) > 0 && srvs[0].Target != "." {
-			// net.Resolver sorts by priority and randomises by weight.
-			name, port = strings.TrimSuffix(srvs[0].Target, "."), int(srvs[0].Port)
-			p.log.Debug("SRV", "host", host, "target", name, "port", port)
-		}
+	if port != 0 {
+		return p.lookupHost(ctx, host, port)
 	}
+	_, srvs, err := p.res.LookupSRV(ctx, "sip", p.network(), host)
+	if err != nil || len(srvs) == 0 {
+		if ctx.Err() != nil {
+			return netip.AddrPort{}, ctx.Err()
+		}
+		p.log.Debug("no SRV records, using the host's address", "host", host, "err", err)
+		return p.lookupHost(ctx, host, DefaultPort)
+	}
+	if len(srvs) == 1 && srvs[0].Target == "." {
+		return netip.AddrPort{}, fmt.Errorf("_sip._%s.%s: the domain offers no SIP service (SRV target \".\")", p.network(), host)
+	}
+	var errs []error
+	for _, srv := range srvs {
+		name := strings.TrimSuffix(srv.Target, ".")
+		addr, err := p.lookupHost(ctx, name, int(srv.Port))
+		if err == nil {
+			p.log.Debug("SRV", "host", host, "target", name, "port", srv.Port, "priority", srv.Priority, "weight", srv.Weight)
+			return addr, nil
+		}
+		if ctx.Err() != nil {
+			return netip.AddrPort{}, ctx.Err()
+		}
+		errs = append(errs, fmt.Errorf("SRV target %s:%d: %w", name, srv.Port, err))
+	}
+	return netip.AddrPort{}, errors.Join(errs...)
+}
+
+// lookupHost returns the first A/AAAA address of name with port.
+func (p *Prober) lookupHost(ctx context.Context, name string, port int) (netip.AddrPort, error) {
 	addrs, err := p.res.LookupNetIP(ctx, "ip", name)
 	if err != nil {
 		return netip.AddrPort{}, err

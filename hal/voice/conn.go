@@ -50,19 +50,19 @@ type Conn struct {
 
 	wmu sync.Mutex // serialises writes to dev
 
-	mu       sync.Mutex // guards the fields below and the pipes
-	cond     *sync.Cond // on mu: pipe data, pipe space, close
-	cmdPipe  *pipe
-	data     *DataStream // armed or running period, nil in plain command state
-	inData   bool        // bytes go to data
-	line     []byte      // the command-state line being assembled
-	dleSeen  bool        // in data state: the last byte was an unpaired <DLE>
-	skipLF   bool        // the CONNECT line ended with CR at a chunk end
-	await    *DataStream // a period ended: its final result code is held back from the engine
-	held     []byte      // bytes of the current line while await is set
-	closed   bool
-	closeErr error
-
+	mu        sync.Mutex // guards the fields below and the pipes
+	cond      *sync.Cond // on mu: pipe data, pipe space, close
+	cmdPipe   *pipe
+	data      *DataStream // armed or running period, nil in plain command state
+	inData    bool        // bytes go to data
+	line      []byte      // the command-state line being assembled
+	dleSeen   bool        // in data state: the last byte was an unpaired <DLE>
+	skipLF    bool        // the CONNECT line ended with CR at a chunk end
+	await     *DataStream // a period ended: its final result code is held back from the engine
+	held      []byte      // bytes of the current line while await is set
+	closed    bool
+	closeErr  error
+	deliver   []delivery // data for pushing streams, handed over once mu is released
 	done      chan struct{}
 	closeOnce sync.Once
 }
@@ -103,8 +103,10 @@ func (c *Conn) ExpectData() (*DataStream, error) {
 	if c.data != nil {
 		return nil, ErrDataPending
 	}
-	c.data = &DataStream{c: c, p: newPipe(c), final: make(chan string, 1)}
-	return c.data, nil
+	d := &DataStream{c: c, p: newPipe(c), final: make(chan string, 1)}
+	d.p.ds = d
+	c.data = d
+	return d, nil
 }
 
 // Close closes the device, waits for the reader goroutine and ends every
@@ -136,6 +138,7 @@ func (c *Conn) write(p []byte) (int, error) {
 func (c *Conn) reader() {
 	defer close(c.done)
 	buf := make([]byte, 4096)
+	var out []delivery
 	for {
 		n, err := c.dev.Read(buf)
 		c.mu.Lock()
@@ -148,11 +151,26 @@ func (c *Conn) reader() {
 			if c.data != nil {
 				c.data.p.closeWith(err)
 			}
-			c.mu.Unlock()
+		}
+		out, c.deliver = c.deliver, out[:0]
+		c.mu.Unlock()
+		// Pushing streams get their bytes here, without c.mu (their sink
+		// writes to the modem), before the next read reuses buf.
+		for _, d := range out {
+			d.ds.push(d.data, d.err)
+		}
+		if err != nil {
 			return
 		}
-		c.mu.Unlock()
 	}
+}
+
+// delivery is data (a slice of the reader's buffer) or the end (err) of a
+// pushing DataStream.
+type delivery struct {
+	ds   *DataStream
+	data []byte
+	err  error
 }
 
 // route sends b to the side that owns it. Caller holds c.mu.
@@ -306,6 +324,9 @@ type DataStream struct {
 	// Under c.mu: the modem's <DLE><ETX> has come (ended), or the DTE
 	// has ended the period (EndTransmit, Abort).
 	ended, aborted bool
+
+	sinkMu sync.Mutex          // held while sink runs
+	sink   func([]byte, error) // under sinkMu: set by Deliver, cleared by Close and the end
 }
 
 // Final waits for the final result code that ended the period (the OK
@@ -335,6 +356,57 @@ func (d *DataStream) Final(ctx context.Context) (string, error) {
 // Read reads the modem's side of the data period.
 func (d *DataStream) Read(p []byte) (int, error) { return d.p.read(p) }
 
+// Deliver makes the stream push the modem's bytes to sink instead of
+// Read: sink gets the bytes already buffered, then each chunk as the
+// Conn's reader goroutine reads it from the device, in order, and last
+// the error that ends the stream (io.EOF after the modem's <DLE><ETX>, the
+// device's error, ErrConnClosed) with no data. A reader that hands each
+// chunk to another goroutine costs a goroutine switch and a thread wake
+// per chunk (one per 20 ms frame in a call); a sink does the work in the
+// reader goroutine itself.
+//
+// sink is called serially, from the Conn's reader goroutine (or, for the
+// bytes buffered before Deliver, from Deliver's caller); data is valid
+// only during the call. sink may Write and Abort; it must not call Close
+// or Read, and should not block: the device is not read while it runs.
+// Once Close has returned, sink is not called again. Call Deliver at most
+// once; do not Read after it.
+func (d *DataStream) Deliver(sink func(data []byte, err error)) {
+	d.sinkMu.Lock()
+	defer d.sinkMu.Unlock()
+	d.c.mu.Lock()
+	buffered := append([]byte(nil), d.p.buf[d.p.off:]...)
+	d.p.buf, d.p.off = d.p.buf[:0], 0
+	err, closed := d.p.err, d.p.discard
+	d.p.pushing = true
+	d.c.cond.Broadcast() // the reader may be waiting for room in the pipe
+	d.c.mu.Unlock()
+	if closed {
+		return
+	}
+	d.sink = sink
+	if len(buffered) > 0 {
+		sink(buffered, nil)
+	}
+	if err != nil { // ended before Deliver: the pipe will not report it again
+		sink(nil, err)
+		d.sink = nil
+	}
+}
+
+// push hands one delivery to the sink (the Conn's reader goroutine).
+func (d *DataStream) push(data []byte, err error) {
+	d.sinkMu.Lock()
+	defer d.sinkMu.Unlock()
+	if d.sink == nil {
+		return
+	}
+	d.sink(data, err)
+	if err != nil {
+		d.sink = nil
+	}
+}
+
 // Write writes to the modem.
 func (d *DataStream) Write(p []byte) (int, error) { return d.c.write(p) }
 
@@ -344,12 +416,16 @@ func (d *DataStream) Write(p []byte) (int, error) { return d.c.write(p) }
 // (<DLE>! or <DLE><ETX>). Idempotent.
 func (d *DataStream) Close() error {
 	d.c.mu.Lock()
-	defer d.c.mu.Unlock()
 	d.p.closeWith(ErrConnClosed)
 	d.p.discard = true
 	if d.c.data == d && !d.c.inData {
 		d.c.data = nil
 	}
+	d.c.mu.Unlock()
+	// Wait out a sink that is running; it is not called again.
+	d.sinkMu.Lock()
+	d.sink = nil
+	d.sinkMu.Unlock()
 	return nil
 }
 
@@ -398,12 +474,20 @@ type pipe struct {
 	off     int   // buf[off:] is unread
 	err     error // set when closed; delivered after buf drains
 	discard bool  // drop writes (the consumer is gone)
+	ds      *DataStream
+	pushing bool // ds.Deliver: writes go to c.deliver, not buf
 }
 
 func newPipe(c *Conn) *pipe { return &pipe{c: c} }
 
 // write queues b, waiting while the pipe is full. Caller holds c.mu.
 func (p *pipe) write(b []byte) {
+	if p.pushing {
+		if len(b) > 0 && !p.discard && p.err == nil && !p.c.closed {
+			p.c.deliver = append(p.c.deliver, delivery{ds: p.ds, data: b})
+		}
+		return
+	}
 	for len(b) > 0 {
 		if p.discard || p.err != nil || p.c.closed {
 			return
@@ -429,6 +513,9 @@ func (p *pipe) write(b []byte) {
 func (p *pipe) closeWith(err error) {
 	if p.err == nil {
 		p.err = err
+		if p.pushing && !p.discard {
+			p.c.deliver = append(p.c.deliver, delivery{ds: p.ds, err: err})
+		}
 	}
 	p.c.cond.Broadcast()
 }

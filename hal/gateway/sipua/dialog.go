@@ -21,6 +21,7 @@ type Dialog struct {
 	routes       []sip.Address
 	uac          bool
 	done         chan struct{}
+	ackCh        chan struct{} // closed by ack, or at creation for a UAC dialog
 
 	// Loop-owned.
 	localSeq uint32
@@ -36,6 +37,11 @@ func dialogKey(callID, localTag, remoteTag string) string {
 // Done is closed when the dialog ends: a BYE received or sent, a non-2xx
 // final ending an early dialog, no ACK for the 2xx, or Serve ending.
 func (d *Dialog) Done() <-chan struct{} { return d.done }
+
+// Acked is closed once the 2xx that made a UAS dialog has been
+// acknowledged (at once for a UAC dialog: the UA ACKs the 2xx itself).
+// Until then no media should flow: the peer has not confirmed the call.
+func (d *Dialog) Acked() <-chan struct{} { return d.ackCh }
 
 // CallID returns the dialog's Call-ID.
 func (d *Dialog) CallID() string { return d.callID }
@@ -107,6 +113,9 @@ func (d *Dialog) end() {
 
 // ack records the ACK for the 2xx (loop).
 func (d *Dialog) ack() {
+	if !d.acked {
+		close(d.ackCh)
+	}
 	d.acked = true
 	if d.uasTx != nil {
 		d.uasTx.stop2xx()
@@ -139,7 +148,7 @@ func (ua *UA) newUASDialog(tx *ServerTx) *Dialog {
 	in := tx.in
 	local := in.to.Clone()
 	local.Params.Set("tag", tx.toTag)
-	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.from.Clone(), uasTx: tx, done: make(chan struct{})}
+	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.from.Clone(), uasTx: tx, done: make(chan struct{}), ackCh: make(chan struct{})}
 	if c, err := in.hdr.Address("Contact"); err == nil && !c.Star {
 		d.remoteTarget = c.URI
 	} else {
@@ -151,12 +160,18 @@ func (ua *UA) newUASDialog(tx *ServerTx) *Dialog {
 	return d
 }
 
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
 // newUACDialog makes the dialog of an INVITE we sent from its 2xx (loop).
 func (ua *UA) newUACDialog(invite *sip.Request, in *inbound) *Dialog {
 	local, _ := invite.Header.Address("From")
 	cseq, _ := invite.Header.CSeq()
 	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.to.Clone(), uac: true,
-		localSeq: cseq.Seq, acked: true, done: make(chan struct{})}
+		localSeq: cseq.Seq, acked: true, done: make(chan struct{}), ackCh: closedChan()}
 	if c, err := in.hdr.Address("Contact"); err == nil && !c.Star {
 		d.remoteTarget = c.URI
 	} else {

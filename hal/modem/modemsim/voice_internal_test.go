@@ -1,7 +1,6 @@
 package modemsim
 
 import (
-	"errors"
 	"os"
 	"runtime"
 	"syscall"
@@ -41,24 +40,18 @@ func TestVoiceCloseWhileWriteBlocked(t *testing.T) {
 		t.Skipf("needs pseudo-terminals: %v", err)
 	}
 	defer s.Close()
-	// Fill what the DTE has not read, through the non-blocking master,
-	// until the pty refuses more.
+	// Stop the master's output (TCOOFF, as a DTE's XOFF would): every
+	// write to it now blocks, deterministically. Filling the pty until
+	// EAGAIN did not: the kernel moves its buffers to the line
+	// discipline asynchronously, so room came back later on a busy
+	// machine and the echo got through.
 	rc, err := s.master.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	junk := make([]byte, 4096)
-	for full := false; !full; {
-		if err := rc.Write(func(fd uintptr) bool {
-			_, werr := unix.Write(int(fd), junk)
-			full = errors.Is(werr, unix.EAGAIN)
-			if werr != nil && !full {
-				t.Fatalf("filling the pty: %v", werr)
-			}
-			return true
-		}); err != nil {
-			t.Fatal(err)
-		}
+	var ierr error
+	if err := rc.Control(func(fd uintptr) { ierr = unix.IoctlSetInt(int(fd), unix.TCXONC, unix.TCOOFF) }); err != nil || ierr != nil {
+		t.Fatalf("TCOOFF on the pty master: %v %v", err, ierr)
 	}
 	// A command from the DTE: the loop's echo of it cannot be written.
 	dte, err := os.OpenFile(s.Path(), os.O_RDWR|syscall.O_NOCTTY, 0)

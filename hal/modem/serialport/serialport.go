@@ -137,7 +137,8 @@ func (m Mode) serialMode() (*serial.Mode, error) {
 type Port struct {
 	path string
 	p    serial.Port
-	side *os.File // second descriptor: reads, flow control (see Open)
+	side *os.File // second descriptor: reads, writes, flow control (see Open)
+	raw  *rawIO   // reads and writes side
 	rdev uint64   // device number of the tty opened
 
 	closeOnce sync.Once
@@ -162,14 +163,15 @@ func Open(path string, m Mode) (*Port, error) {
 	// A second descriptor of the tty, opened before serial.Open (which
 	// then takes exclusive access, TIOCEXCL), serves two purposes:
 	//
-	// Reads. go.bug.st/serial's Read blocks its thread in select(2); each
-	// one that starts while the daemon is idle wakes the Go runtime's
-	// sysmon, which then polls every 20 µs for a while. During a voice
-	// call that is once per 20 ms frame, and it was most of the daemon's
-	// CPU (BenchmarkGatewayCall: 56 ms/s per call; 20 ms/s reading
-	// through this non-blocking descriptor, which Go's netpoller waits on
-	// with the thread parked). The library still opens, configures (mode,
-	// DTR, exclusive access) and writes.
+	// Reads and writes. go.bug.st/serial's Read blocks its thread in
+	// select(2); each one that starts while the daemon is idle wakes the
+	// Go runtime's sysmon, which then polls every 20 µs for a while.
+	// During a voice call that is once per 20 ms frame, and it was most of
+	// the daemon's CPU (BenchmarkGatewayCall: 56 ms/s per call; 20 ms/s
+	// reading through this non-blocking descriptor, which Go's netpoller
+	// waits on with the thread parked; less again with raw system calls on
+	// it, see rawIO). The library still opens and configures (mode, DTR,
+	// exclusive access).
 	//
 	// Flow control. go.bug.st/serial has no setting for it and clears
 	// CRTSCTS on open; termios belongs to the tty, not to the descriptor,
@@ -192,7 +194,13 @@ func Open(path string, m Mode) (*Port, error) {
 			return nil, fmt.Errorf("open line %q: flow control: %v: %w", path, err, ErrMode)
 		}
 	}
-	return &Port{path: path, p: p, side: side, rdev: uint64(st.Rdev)}, nil
+	raw, err := newRawIO(side)
+	if err != nil {
+		p.Close()
+		side.Close()
+		return nil, fmt.Errorf("open line %q: %w", path, err)
+	}
+	return &Port{path: path, p: p, side: side, raw: raw, rdev: uint64(st.Rdev)}, nil
 }
 
 // withFD runs fn on f's descriptor without taking it out of non-blocking
@@ -254,7 +262,7 @@ func (p *Port) Path() string { return p.path }
 // Read reads from the device; a vanished device gives an error wrapping
 // ErrGone.
 func (p *Port) Read(b []byte) (int, error) {
-	n, err := p.side.Read(b)
+	n, err := p.raw.read(b)
 	if err != nil {
 		return n, fmt.Errorf("read line %q: %w", p.path, mapErr(err))
 	}
@@ -264,7 +272,7 @@ func (p *Port) Read(b []byte) (int, error) {
 // Write writes to the device; a vanished device gives an error wrapping
 // ErrGone.
 func (p *Port) Write(b []byte) (int, error) {
-	n, err := p.p.Write(b)
+	n, err := p.raw.write(b)
 	if err != nil {
 		return n, fmt.Errorf("write line %q: %w", p.path, mapErr(err))
 	}

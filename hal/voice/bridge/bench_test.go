@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"testing"
@@ -53,7 +54,7 @@ func runEcho(b *testing.B, frames, prefill int) ([]time.Duration, int) {
 		b.Skip(err)
 	}
 	defer phone.Close()
-	gw, err := net.ListenPacket("udp", "127.0.0.1:0")
+	gw, err := bridge.ListenRTP(netip.MustParseAddrPort("127.0.0.1:0"))
 	if err != nil {
 		b.Skip(err)
 	}

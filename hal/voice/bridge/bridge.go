@@ -5,15 +5,20 @@
 // UDP socket to Start.
 //
 // The modem's clock paces everything: each 20 ms frame the modem sends is
-// transcoded and sent as one RTP packet, and answered with one frame from
-// the jitter buffer (RTP from the network, reordered, gaps filled with
-// silence) written back to the modem. The network side only fills the
-// jitter buffer, so network timing never drives the modem.
+// transcoded and sent as one RTP packet, then the RTP waiting on the
+// socket is read into the jitter buffer, and the frame is answered with
+// one frame from the jitter buffer (reordered, gaps filled with silence)
+// written back to the modem. All of it runs in the goroutine that reads
+// the modem (the voice.Conn's reader, through DataStream.Deliver), once
+// per frame: network timing never drives the modem, and a call costs one
+// wake-up of the process per frame.
 //
 // RFC 4733 DTMF digits from the phone are played to the line as ITU-T
 // Q.23 dual tones synthesised into the frames written to the modem (see
 // DTMFFrequencies and Config.DisableDTMFTones): V.253's AT+VTS works only
 // in voice command state, not in the AT+VTR data period the bridge holds.
+// Digits heard on the line (the modem's <DLE> digit reports) go to the
+// phone as RFC 4733 events (see DTMFEventLen).
 package bridge
 
 import (
@@ -23,8 +28,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
+	"sync/atomic"
+	"time"
 
+	"lifeline/hal/clock"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 )
@@ -66,11 +75,26 @@ type Config struct {
 	Codec       string
 	PayloadType uint8
 	EventPT     int
-	// Conn is the local RTP socket; the bridge owns it and closes it.
-	Conn net.PacketConn
-	// Remote is where RTP is sent. Packets are accepted from any source
-	// (symmetric RTP behind NAT sends from elsewhere).
+	// Conn is the local RTP socket (a *Socket from ListenRTP); the
+	// bridge owns it and closes it. It is read once per modem frame.
+	Conn Conn
+	// Remote is where RTP is sent (a *net.UDPAddr). RTP is accepted only
+	// from Remote's IP address, and from the first port seen sending from
+	// it (most phones send from the port they receive on; some do not):
+	// packets from anywhere else, DTMF included, are dropped and counted
+	// (Stats.PacketsForeign), so that no host that did not negotiate the
+	// call can inject audio or digits.
 	Remote net.Addr
+	// HoldSend starts the bridge without sending RTP until StartSending:
+	// the gateway answers a call's INVITE and sends no media before the
+	// phone's ACK, so that an offer aimed at a third party draws no
+	// traffic from a call that is never confirmed. RTP from the call's
+	// source ends the hold too (the phone is there: its ACK may come
+	// later through a proxy than its media). The modem's frames are
+	// still read (and dropped) meanwhile, and the RTP timestamp runs on.
+	HoldSend bool
+	// Clock stamps the RTP received (LastReceived); default the real one.
+	Clock clock.Clock
 	// SSRC, Seq and Timestamp start the outgoing stream; zero values are
 	// replaced by random ones (RFC 3550 section 5.1).
 	SSRC      uint32
@@ -83,7 +107,7 @@ type Config struct {
 	// the line, end of stream), from the modem goroutine, in order. It
 	// must not block and must not call Close.
 	OnModemEvent func(voice.Event)
-	// OnDigit gets each RFC 4733 DTMF digit once, from the network
+	// OnDigit gets each RFC 4733 DTMF digit once, from the modem
 	// goroutine. It must not block and must not call Close.
 	OnDigit func(digit byte)
 	// DisableDTMFTones stops the bridge from playing RFC 4733 digits to
@@ -102,34 +126,13 @@ type Stats struct {
 	SendErrors      uint64 // RTP packets the socket refused
 	PacketsReceived uint64 // RTP audio packets offered to the jitter buffer
 	PacketsIgnored  uint64 // not RTP, or another payload type
+	PacketsForeign  uint64 // from a source other than the call's (dropped unread)
+	FramesHeld      uint64 // frames from the modem not sent while HoldSend held them
 	Digits          uint64 // RFC 4733 digits
+	DigitsSent      uint64 // digits heard on the line and sent to the phone as RFC 4733 events
 	DTMFFrames      uint64 // frames to the modem that carried DTMF tones or their pauses instead of RTP audio
 	DigitsDropped   uint64 // digits not played: more than 32 were waiting
 	Jitter          rtp.JitterStats
-}
-
-// Bridge runs one call's audio. Two goroutines: the modem goroutine reads
-// the modem, sends RTP and feeds the modem from the jitter buffer; the
-// network goroutine reads RTP into the jitter buffer and DTMF events into
-// the tone player. mu guards the jitter buffer, the tone player and the
-// counters. Close stops both and waits; Stats, Done and
-// Err are safe from any goroutine.
-type Bridge struct {
-	cfg       Config
-	modemFmt  voice.Format
-	codecFmt  voice.Format
-	log       *slog.Logger
-	mu        sync.Mutex
-	jit       *rtp.Jitter
-	dtmf      *dtmfPlayer // nil with DisableDTMFTones
-	stats     Stats
-	wmu       sync.Mutex    // orders frame writes to the modem against Close's abort
-	stopping  bool          // under wmu: no more frames to the modem
-	modemDone chan struct{} // the modem goroutine exited
-	modemErr  error         // why; set before modemDone closes
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
 }
 
 // Start checks cfg and starts the bridge.
@@ -143,6 +146,10 @@ func Start(cfg Config) (*Bridge, error) {
 	}
 	if cfg.Modem == nil || cfg.Conn == nil || cfg.Remote == nil {
 		return nil, fmt.Errorf("%w: Modem, Conn and Remote are required", ErrConfig)
+	}
+	remote, err := remoteAddr(cfg.Remote)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.JitterDepth == 0 {
 		cfg.JitterDepth = 8
@@ -174,22 +181,133 @@ func Start(cfg Config) (*Bridge, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Bridge{cfg: cfg, modemFmt: cfg.ModemFormat, codecFmt: codecFmt, log: log, jit: jit, modemDone: make(chan struct{})}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
+	b := &Bridge{cfg: cfg, remote: remote, modemFmt: cfg.ModemFormat, codecFmt: codecFmt, log: log, jit: jit, modemDone: make(chan struct{}),
+		lastRTP: cfg.Clock.Now()}
+	b.sending.Store(!cfg.HoldSend)
 	if !cfg.DisableDTMFTones {
 		b.dtmf = newDTMFPlayer()
 	}
-	b.wg.Add(2)
-	go b.modemLoop()
-	go b.netLoop()
+	b.start()
 	return b, nil
+}
+
+// Bridge runs one call's audio. Its work runs in one goroutine at a time,
+// the modem's: the voice.Conn's reader goroutine (Modem is a
+// *voice.DataStream, which pushes its bytes with Deliver) or, for any
+// other Modem, a goroutine of the bridge that reads it. mu guards the
+// counters and the jitter buffer for Stats. Close stops the modem side
+// and waits; Stats, Done and Err are safe from any goroutine.
+type Bridge struct {
+	cfg       Config
+	remote    netip.AddrPort
+	modemFmt  voice.Format
+	codecFmt  voice.Format
+	log       *slog.Logger
+	mu        sync.Mutex
+	jit       *rtp.Jitter
+	dtmf      *dtmfPlayer // nil with DisableDTMFTones
+	stats     Stats
+	wmu       sync.Mutex    // orders frame writes to the modem against Close's abort
+	stopping  bool          // under wmu: no more frames to the modem
+	modemDone chan struct{} // the modem side ended
+	modemErr  error         // why; set before modemDone closes
+	endOnce   sync.Once
+	wg        sync.WaitGroup // the reading goroutine of a Modem that cannot push
+	closeOnce sync.Once
+	closeErr  error
+	sending   atomic.Bool // RTP goes out (HoldSend, StartSending)
+	lastRTP   time.Time   // under mu: when the call's RTP last arrived (or Start)
+	srcPort   uint16      // under mu: the port latched for Remote's address
+	latched   bool        // under mu: srcPort is set
+
+	// The modem side's state: only the goroutine that delivers the
+	// modem's bytes touches it.
+	m modemSide
+}
+
+// modemSide is the frame loop's state.
+type modemSide struct {
+	u       voice.Unshielder
+	decoded []byte // scratch for Unshielder.Feed
+	frame   []byte // the frame being assembled
+	fill    int    // bytes of frame filled
+	offset  int64  // audio bytes before the next one (Event.Offset)
+	enc     *voice.Encoder
+	pk      *rtp.Packetizer
+	payload []byte
+	fromNet []byte
+	toModem []byte
+	tones   [voice.FrameSamples]int16
+	rbuf    []byte // a datagram read from Conn
+	h       rtp.Header
+	dd      rtp.DigitDetector
+	dtmf    dtmfSender // digits heard on the line, to the phone
+}
+
+// pusher is implemented by *voice.DataStream.
+type pusher interface {
+	Deliver(sink func(data []byte, err error))
+}
+
+// remoteAddr turns Config.Remote into an address.
+func remoteAddr(a net.Addr) (netip.AddrPort, error) {
+	if u, ok := a.(*net.UDPAddr); ok {
+		if ap := u.AddrPort(); ap.IsValid() {
+			return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+		}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%w: Remote %v: %v", ErrConfig, a, err)
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+func (b *Bridge) start() {
+	m := &b.m
+	m.frame = make([]byte, b.modemFmt.FrameBytes())
+	m.decoded = make([]byte, 0, 4096)
+	m.enc = voice.NewEncoder(b.cfg.Modem)
+	m.pk = rtp.NewPacketizer(b.cfg.PayloadType, b.cfg.SSRC, b.cfg.Seq, b.cfg.Timestamp)
+	m.payload = make([]byte, 0, voice.FrameSamples)
+	m.fromNet = make([]byte, voice.FrameSamples)
+	m.toModem = make([]byte, 0, b.modemFmt.FrameBytes())
+	m.rbuf = make([]byte, 2048)
+	if p, ok := b.cfg.Modem.(pusher); ok {
+		p.Deliver(b.fromModem)
+		return
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		buf := make([]byte, 4096)
+		for {
+			n, err := b.cfg.Modem.Read(buf)
+			if n > 0 {
+				b.fromModem(buf[:n], nil)
+			}
+			if err != nil {
+				b.fromModem(nil, err)
+				return
+			}
+			select {
+			case <-b.modemDone:
+				return
+			default:
+			}
+		}
+	}()
 }
 
 // Done is closed when the modem side has ended: the modem sent
 // <DLE><ETX>, its stream failed, or Close was called.
 func (b *Bridge) Done() <-chan struct{} { return b.modemDone }
 
-// Err says why the modem side ended: nil for the modem's <DLE><ETX>, the
-// stream's error otherwise; nil while running.
+// Err says why the modem side ended: nil for the modem's <DLE><ETX>,
+// ErrClosed after Close, the stream's error otherwise; nil while running.
 func (b *Bridge) Err() error {
 	select {
 	case <-b.modemDone:
@@ -197,6 +315,30 @@ func (b *Bridge) Err() error {
 	default:
 		return nil
 	}
+}
+
+// end ends the modem side once.
+func (b *Bridge) end(err error) {
+	b.endOnce.Do(func() {
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		b.modemErr = err
+		close(b.modemDone)
+	})
+}
+
+// StartSending ends HoldSend: the next frame from the modem goes out as
+// RTP (with the marker bit). Safe from any goroutine.
+func (b *Bridge) StartSending() { b.sending.Store(true) }
+
+// LastReceived returns when RTP from the call's source last arrived (its
+// audio or its events), or when the bridge started if none has. The
+// gateway ends a call whose phone has gone silent for too long.
+func (b *Bridge) LastReceived() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lastRTP
 }
 
 // Stats returns a snapshot of the counters.
@@ -214,9 +356,10 @@ type aborter interface{ Abort() error }
 
 // Close ends the call's audio: unless the modem already ended its stream,
 // it sends <DLE>! (abort) to the modem (through Abort when Modem has it,
-// so that the line that owns the call does not send a second one); then it closes the modem stream
-// and the socket and waits for both goroutines. The modem's closing OK is
-// left to the owner (voice.DataStream.Final). Idempotent.
+// so that the line that owns the call does not send a second one); then it
+// closes the modem stream (after which the bridge gets no more of it) and
+// the socket. The modem's closing OK is left to the owner
+// (voice.DataStream.Final). Idempotent.
 func (b *Bridge) Close() error {
 	b.closeOnce.Do(func() {
 		// No frame may follow the abort: the modem would take it for
@@ -237,131 +380,210 @@ func (b *Bridge) Close() error {
 			}
 		}
 		b.wmu.Unlock()
-		err1 := b.cfg.Modem.Close()
-		err2 := b.cfg.Conn.Close()
+		err1 := b.cfg.Modem.Close() // a running delivery ends first
 		b.wg.Wait()
+		b.end(ErrClosed)
+		err2 := b.cfg.Conn.Close()
 		b.closeErr = errors.Join(err1, err2)
 	})
 	return b.closeErr
 }
 
-func (b *Bridge) modemLoop() {
-	defer b.wg.Done()
-	var err error
-	defer func() {
-		if errors.Is(err, io.EOF) {
-			err = nil
+// fromModem takes the modem's bytes: it cuts them into frames, reports
+// the in-band events in stream order and runs frame for each whole frame.
+// It is the sink of DataStream.Deliver.
+func (b *Bridge) fromModem(data []byte, err error) {
+	m := &b.m
+	select {
+	case <-b.modemDone:
+		return // ended (a failed write to the modem): the rest is not ours
+	default:
+	}
+	for len(data) > 0 {
+		var used int
+		var code byte
+		var ev bool
+		m.decoded, used, code, ev = m.u.Feed(m.decoded[:0], data)
+		data = data[used:]
+		for d := m.decoded; len(d) > 0; {
+			n := copy(m.frame[m.fill:], d)
+			d = d[n:]
+			m.fill += n
+			m.offset += int64(n)
+			if m.fill == len(m.frame) {
+				m.fill = 0
+				if werr := b.frame(); werr != nil {
+					b.end(werr)
+					return
+				}
+			}
 		}
-		b.modemErr = err
-		close(b.modemDone)
-	}()
-	dec := voice.NewDecoder(b.cfg.Modem)
-	enc := voice.NewEncoder(b.cfg.Modem)
-	pk := rtp.NewPacketizer(b.cfg.PayloadType, b.cfg.SSRC, b.cfg.Seq, b.cfg.Timestamp)
-	frame := make([]byte, b.modemFmt.FrameBytes())
-	payload := make([]byte, 0, voice.FrameSamples)
-	fromNet := make([]byte, voice.FrameSamples)
-	toModem := make([]byte, 0, b.modemFmt.FrameBytes())
-	var tones [voice.FrameSamples]int16
-	onEvent := func(e voice.Event) {
-		if b.cfg.OnModemEvent != nil {
-			b.cfg.OnModemEvent(e)
+		if ev {
+			if b.cfg.EventPT >= 0 && voice.IsDTMF(code) && !m.dtmf.digit(code) {
+				b.log.Warn("bridge: DTMF from the line dropped", "digit", string(rune(code)))
+			}
+			if b.cfg.OnModemEvent != nil {
+				b.cfg.OnModemEvent(voice.Event{Code: code, Offset: m.offset})
+			}
+			if code == voice.EventEnd {
+				b.end(nil)
+				return
+			}
 		}
 	}
-	for {
-		var n int
-		n, err = dec.ReadFrame(frame, onEvent)
-		if n < len(frame) {
-			if err == nil {
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			if m.u.Pending() || m.fill > 0 {
 				err = io.ErrUnexpectedEOF
 			}
-			return
 		}
-		payload = voice.Transcode(payload[:0], b.codecFmt, frame, b.modemFmt)
-		if _, werr := b.cfg.Conn.WriteTo(pk.Packet(payload, voice.FrameSamples), b.cfg.Remote); werr != nil {
-			b.mu.Lock()
-			b.stats.SendErrors++
-			b.mu.Unlock()
-			b.log.Debug("bridge: send RTP", "to", b.cfg.Remote, "err", werr)
-		}
-		b.mu.Lock()
-		b.stats.FramesFromModem++
-		b.jit.Pop(fromNet) // dropped while DTMF plays: the tone replaces it
-		dtmf := b.dtmf != nil && b.dtmf.active()
-		if dtmf {
-			b.dtmf.fill(tones[:])
-			b.stats.DTMFFrames++
-		}
-		b.mu.Unlock()
-		if dtmf {
-			toModem = b.modemFmt.Encode(toModem[:0], tones[:])
-		} else {
-			toModem = voice.Transcode(toModem[:0], b.modemFmt, fromNet, b.codecFmt)
-		}
-		b.wmu.Lock()
-		if !b.stopping {
-			_, err = enc.Write(toModem)
-		}
-		b.wmu.Unlock()
-		if err != nil {
-			return
-		}
-		b.mu.Lock()
-		b.stats.FramesToModem++
-		b.mu.Unlock()
+		b.end(err)
 	}
 }
 
-func (b *Bridge) netLoop() {
-	defer b.wg.Done()
-	buf := make([]byte, 2048)
-	var h rtp.Header
-	var dd rtp.DigitDetector
-	for {
-		n, _, err := b.cfg.Conn.ReadFrom(buf)
+// frame handles one whole frame from the modem: RTP out, RTP in, a frame
+// back to the modem. It returns the modem's write error.
+func (b *Bridge) frame() error {
+	m := &b.m
+	var sendErr error
+	held := !b.sending.Load()
+	switch {
+	case held:
+		m.pk.Skip(voice.FrameSamples)
+	case m.dtmf.active():
+		_, ts := m.pk.Next()
+		e, start, first := m.dtmf.next(ts)
+		sendErr = b.cfg.Conn.Send(m.pk.EventPacket(uint8(b.cfg.EventPT), start, first, e), b.remote)
+		m.pk.Skip(voice.FrameSamples) // the event replaces the frame's audio
+		b.mu.Lock()
+		b.stats.DigitsSent += uint64(boolInt(e.End && !m.dtmf.on))
+		b.mu.Unlock()
+	default:
+		m.payload = voice.Transcode(m.payload[:0], b.codecFmt, m.frame, b.modemFmt)
+		sendErr = b.cfg.Conn.Send(m.pk.Packet(m.payload, voice.FrameSamples), b.remote)
+		if sendErr != nil {
+			b.log.Debug("bridge: send RTP", "to", b.remote, "err", sendErr)
+		}
+	}
+	b.mu.Lock()
+	if sendErr != nil {
+		b.stats.SendErrors++
+	}
+	if held {
+		b.stats.FramesHeld++
+	}
+	b.stats.FramesFromModem++
+	b.receive()
+	b.jit.Pop(m.fromNet) // dropped while DTMF plays: the tone replaces it
+	dtmf := b.dtmf != nil && b.dtmf.active()
+	if dtmf {
+		b.dtmf.fill(m.tones[:])
+		b.stats.DTMFFrames++
+	}
+	b.mu.Unlock()
+	if dtmf {
+		m.toModem = b.modemFmt.Encode(m.toModem[:0], m.tones[:])
+	} else {
+		m.toModem = voice.Transcode(m.toModem[:0], b.modemFmt, m.fromNet, b.codecFmt)
+	}
+	var err error
+	b.wmu.Lock()
+	if !b.stopping {
+		_, err = m.enc.Write(m.toModem)
+	}
+	b.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.stats.FramesToModem++
+	b.mu.Unlock()
+	return nil
+}
+
+// maxPerFrame bounds the datagrams read per frame: a flood waits in the
+// socket (and overflows there) instead of holding the modem's frame.
+const maxPerFrame = 64
+
+// receive reads the RTP waiting on the socket into the jitter buffer and
+// the DTMF player. Caller holds b.mu.
+func (b *Bridge) receive() {
+	m := &b.m
+	for range maxPerFrame {
+		n, from, ok, err := b.cfg.Conn.Recv(m.rbuf)
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
+			if !errors.Is(err, ErrSocketClosed) {
 				b.log.Debug("bridge: RTP socket", "err", err)
 			}
 			return
 		}
-		payload, err := h.Unmarshal(buf[:n])
-		switch {
-		case err != nil:
-			b.count(func(s *Stats) { s.PacketsIgnored++ })
-		case b.cfg.EventPT >= 0 && int(h.PayloadType) == b.cfg.EventPT:
-			ev, err := rtp.ParseEvent(payload)
-			if err != nil {
-				b.count(func(s *Stats) { s.PacketsIgnored++ })
-				continue
-			}
-			if b.dtmf != nil {
-				b.mu.Lock()
-				if b.dtmf.event(h.Timestamp, ev) {
-					b.log.Debug("bridge: DTMF to the line", "event", ev.Code, "duration", ev.Duration)
-				}
-				b.stats.DigitsDropped = uint64(b.dtmf.dropped)
-				b.mu.Unlock()
-			}
-			if d, ok := dd.Packet(h.Timestamp, ev); ok {
-				b.count(func(s *Stats) { s.Digits++ })
-				if b.cfg.OnDigit != nil {
-					b.cfg.OnDigit(d)
-				}
-			}
-		case h.PayloadType == b.cfg.PayloadType:
-			b.mu.Lock()
-			b.stats.PacketsReceived++
-			b.jit.Push(h.SequenceNumber, payload)
-			b.mu.Unlock()
-		default:
-			b.count(func(s *Stats) { s.PacketsIgnored++ })
+		if !ok {
+			return
 		}
+		if !b.fromCall(from) {
+			b.stats.PacketsForeign++
+			continue
+		}
+		b.lastRTP = b.cfg.Clock.Now()
+		// RTP from the negotiated address shows that the phone is there
+		// and wants the call's media: no reason to hold ours back.
+		b.sending.Store(true)
+		b.packet(m.rbuf[:n])
 	}
 }
 
-func (b *Bridge) count(f func(*Stats)) {
-	b.mu.Lock()
-	f(&b.stats)
-	b.mu.Unlock()
+// fromCall reports whether a datagram from from belongs to the call:
+// from Remote's address and the first port seen sending from it. Caller
+// holds b.mu.
+func (b *Bridge) fromCall(from netip.AddrPort) bool {
+	if from.Addr().Unmap() != b.remote.Addr() {
+		return false
+	}
+	if !b.latched {
+		b.latched, b.srcPort = true, from.Port()
+		if from.Port() != b.remote.Port() {
+			b.log.Info("bridge: RTP comes from another port than the SDP's", "sdp", b.remote, "from", from)
+		}
+	}
+	return from.Port() == b.srcPort
+}
+
+// packet takes one datagram. Caller holds b.mu.
+func (b *Bridge) packet(pkt []byte) {
+	m := &b.m
+	payload, err := m.h.Unmarshal(pkt)
+	switch {
+	case err != nil:
+		b.stats.PacketsIgnored++
+	case b.cfg.EventPT >= 0 && int(m.h.PayloadType) == b.cfg.EventPT:
+		ev, err := rtp.ParseEvent(payload)
+		if err != nil {
+			b.stats.PacketsIgnored++
+			return
+		}
+		if b.dtmf != nil {
+			if b.dtmf.event(m.h.Timestamp, ev) {
+				b.log.Debug("bridge: DTMF to the line", "event", ev.Code, "duration", ev.Duration)
+			}
+			b.stats.DigitsDropped = uint64(b.dtmf.dropped)
+		}
+		if d, ok := m.dd.Packet(m.h.Timestamp, ev); ok {
+			b.stats.Digits++
+			if b.cfg.OnDigit != nil {
+				b.cfg.OnDigit(d)
+			}
+		}
+	case m.h.PayloadType == b.cfg.PayloadType:
+		b.stats.PacketsReceived++
+		b.jit.Push(m.h.SequenceNumber, payload)
+	default:
+		b.stats.PacketsIgnored++
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

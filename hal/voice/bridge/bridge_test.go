@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"testing"
@@ -115,6 +116,17 @@ func (l *line) hangupTB(t testing.TB) {
 	}
 }
 
+// rtpSocket is the bridge's side: a Socket on loopback, which the bridge
+// closes.
+func rtpSocket(tb testing.TB) *bridge.Socket {
+	tb.Helper()
+	s, err := bridge.ListenRTP(netip.MustParseAddrPort("127.0.0.1:0"))
+	if err != nil {
+		tb.Skipf("needs loopback UDP: %v", err)
+	}
+	return s
+}
+
 func udp(t *testing.T) net.PacketConn {
 	t.Helper()
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -150,7 +162,7 @@ func TestBridgeEcho(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newLine(t, tc.vsm, modemsim.PlayEchoPaced)
-			phone, gw := udp(t), udp(t)
+			phone, gw := udp(t), rtpSocket(t)
 			defer phone.Close()
 			var mu sync.Mutex
 			var modemEvents []string
@@ -245,7 +257,7 @@ func TestBridgeEcho(t *testing.T) {
 // modem's end of stream ends the bridge.
 func TestBridgeEventsAndHangup(t *testing.T) {
 	l := newLine(t, "5", modemsim.PlayEchoPaced)
-	phone, gw := udp(t), udp(t)
+	phone, gw := udp(t), rtpSocket(t)
 	defer phone.Close()
 	digits := make(chan byte, 16)
 	events := make(chan string, 16)
@@ -319,7 +331,7 @@ func TestBridgeEventsAndHangup(t *testing.T) {
 }
 
 func TestStartConfig(t *testing.T) {
-	c := udp(t)
+	c := rtpSocket(t)
 	defer c.Close()
 	tests := []struct {
 		name string
@@ -354,7 +366,7 @@ func TestBridgeTrimsDelay(t *testing.T) {
 		t.Skipf("real-time audio pacing is not checked under qemu-user (%s)", arch)
 	}
 	l := newLine(t, "5", modemsim.PlayEchoPaced)
-	phone, gw := udp(t), udp(t)
+	phone, gw := udp(t), rtpSocket(t)
 	defer phone.Close()
 	b, err := bridge.Start(bridge.Config{Modem: l.ds, ModemFormat: l.sim.Format(), Codec: "PCMA", PayloadType: rtp.PayloadPCMA,
 		EventPT: -1, Conn: gw, Remote: phone.LocalAddr(), Logger: logger(), JitterDepth: 8, JitterPrefill: 2})

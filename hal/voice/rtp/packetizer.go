@@ -44,3 +44,18 @@ func (p *Packetizer) Skip(samples uint32) {
 func (p *Packetizer) Next() (seq uint16, ts uint32) {
 	return p.hdr.SequenceNumber, p.hdr.Timestamp
 }
+
+// EventPacket returns an RFC 4733 telephone-event packet of payload type
+// pt for the event that started at timestamp ts (every packet of one
+// event carries its start's timestamp), with the next sequence number;
+// marker is set on an event's first packet. The timestamp of the audio
+// stream does not move: the caller Skips the frames the event replaces.
+// The returned slice is reused by the next call.
+func (p *Packetizer) EventPacket(pt uint8, ts uint32, marker bool, e Event) []byte {
+	h := p.hdr
+	h.PayloadType, h.Timestamp, h.Marker = pt&0x7F, ts, marker
+	p.buf, _ = h.Append(p.buf[:0])
+	p.buf = e.Append(p.buf)
+	p.hdr.SequenceNumber++
+	return p.buf
+}
