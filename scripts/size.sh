@@ -41,6 +41,7 @@ xzb=-
 command -v xz >/dev/null 2>&1 && xzb=$(xz -9e -c "$stripped" | wc -c)
 echo "== $PKG for linux/$TARGET: $(stat -c %s "$stripped") bytes stripped (shipped; xz -9e: $xzb), $(stat -c %s "$full") with symbols"
 echo "   linker flags beyond -s -w: ${LDEXTRA[$TARGET]:-none}"
+echo "   no inlining in the ${#GCFLAGS[@]} package patterns of scripts/noinline.pkgs"
 echo
 echo "== ELF sections of the shipped (stripped) binary, bytes"
 readelf -S -W "$stripped" | sed -n 's/^ *\[ *[0-9]*\] *//p' | while read -r name _type _addr _off size _rest; do
