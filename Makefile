@@ -21,6 +21,8 @@ build:
 
 # The daemon on the sim board, everything under ./run (no root needed).
 # In a second terminal: ./bin/lifeline sim wan down; ./bin/lifeline status
+# scripts/sim.config has a gateway section: a softphone on this machine can
+# call the sim line (see README.md).
 run: build
 	@mkdir -p $(RUNDIR)/hooks.d
 	@sed 's|@RUN@|$(RUNDIR)|g' scripts/sim.config > $(RUNDIR)/lifeline.conf
@@ -87,6 +89,9 @@ fuzz:
 # Debian packages of test-deps; they skip otherwise).
 # The gateway's call (one 60 s call: one-way delay, frames lost, CPU per
 # call against an idle daemon; LIFELINE_BENCH_CALL=15s for a shorter one).
+# Calls lost across a silent provider death (calls-lost, at 5 calls/s
+# through the real binary and Kamailio): BenchmarkCallsLostSilentProviderDeath
+# in ./cmd/lifeline, one death per run.
 bench: test-deps
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -skip '^BenchmarkGatewayCall$$' -benchmem -count=1 -timeout 30m ./...
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench GatewayCall -benchtime 1x -timeout 10m ./cmd/lifeline

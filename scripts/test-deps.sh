@@ -10,6 +10,8 @@ iproute2         netns tests (ip netns, veth)
 nftables         provider death and loss in netns tests
 kamailio         the real SIP provider / outbound proxy in tests
 sip-tester       SIPp: call-routing end-to-end test
+baresip-core     a real phone (baresip) in the netns phone tests
+linphone-cli     a real phone (linphonec) in the netns phone tests
 qemu-user-static cross-arch tests (arm64, arm, mips, mipsle)
 qemu-system-x86  the gpio-sim guest (its script installs the kernel packages it derives)
 busybox-static   the guest's initramfs

@@ -30,7 +30,7 @@ type hardware struct {
 
 	sim         *simboard.Board    // nil unless board.Driver == "sim"
 	simProvider *simboard.Provider // the sim board's SIP provider on loopback
-	simModem    *modemsim.Sim      // the sim board's modem on a pseudo-terminal
+	simModem    *modemsim.VoiceSim // the sim board's voice modem on a pseudo-terminal
 	gpio        gpio.Opener        // nil on the sim board
 	relay       *relay
 	actuators   []daemon.RouteActuator
@@ -295,6 +295,14 @@ func (hw *hardware) simChanged(c simboard.Change) {
 		hw.checkLineNow()
 	case "key":
 		hw.post(daemon.KeyInput{Key: c.Key, Pressed: c.Pressed})
+	case "ring":
+		// The line rings with caller ID, as a PSTN caller's call does;
+		// the gateway offers it to its incoming target.
+		if c.Caller == "stop" {
+			hw.simModem.StopRinging()
+		} else if err := hw.simModem.Ring(c.Caller); err != nil {
+			hw.log.Warn("sim ring", "caller", c.Caller, "err", err)
+		}
 	case "provider":
 		// Seen by the real probe at its next OPTIONS, as a real provider is.
 		hw.simProvider.SetUp(c.Now.Provider)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"lifeline/daemon"
 	"lifeline/hal/modem"
@@ -26,15 +27,14 @@ func lineModeOf(l *daemon.LineConfig) (serialport.Mode, error) {
 	return serialport.Mode{Baud: l.Baud, Parity: par, Flow: flow}, nil
 }
 
-// newSimModem plugs the sim board's modem simulator in: a pseudo-terminal
-// behind a symlink in STATE-DIR/sim-modem, speaking the analog profile.
-// The directory is replaced at each start, so a daemon killed with -9
-// leaves no temp dir behind.
+// newSimModem plugs the sim board's modem simulator in: a V.253 voice
+// modem on a pseudo-terminal behind a symlink in STATE-DIR/sim-modem,
+// driven with the analog profile. The far end answers a call after one
+// ring and echoes what it hears, so a gateway section on the sim board
+// carries calls; `lifeline sim ring NUMBER` rings it with caller ID. The
+// directory is replaced at each start, so a daemon killed with -9 leaves
+// no temp dir behind.
 func (hw *hardware) newSimModem(stateDir string) error {
-	p, err := modem.LoadProfile("analog")
-	if err != nil {
-		return err
-	}
 	dir := filepath.Join(stateDir, "sim-modem")
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("sim modem: %w", err)
@@ -42,11 +42,13 @@ func (hw *hardware) newSimModem(stateDir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return fmt.Errorf("sim modem: %w", err)
 	}
-	sim, err := modemsim.New(dir, p, modemsim.WithClock(hw.clk), modemsim.WithLogger(hw.log.With("part", "modemsim")))
+	sim, err := modemsim.NewVoice(dir, modemsim.VoiceClock(hw.clk), modemsim.VoiceRings(1, time.Second), modemsim.VoiceLinkName("modem"),
+		modemsim.VoiceLogger(hw.log.With("part", "modemsim")))
 	if err != nil {
 		os.RemoveAll(dir)
 		return fmt.Errorf("sim modem: %w", err)
 	}
+	sim.SetPlayback(modemsim.PlayEchoPaced)
 	hw.simModem = sim
 	hw.closers = append(hw.closers, func() error { os.RemoveAll(dir); return nil }, sim.Close)
 	return nil

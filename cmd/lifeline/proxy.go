@@ -60,7 +60,8 @@ func (p *proxyAdapter) run(ctx context.Context, full *daemon.Config) {
 	}
 	defer c.Close()
 	opts := []kamailio.KeeperOption{kamailio.WithClock(p.clk), kamailio.WithLogger(p.log),
-		kamailio.WithInterval(cfg.CheckInterval)}
+		kamailio.WithInterval(cfg.CheckInterval),
+		kamailio.WithHops(kamailio.Hops{Provider: cfg.ProviderURI, PSTN: cfg.PSTNURI})}
 	n := lineNumbers(full)
 	opts = append(opts, kamailio.WithLineNumbers(n))
 	if n.URI != "" {

@@ -4,8 +4,10 @@
 //
 // Outgoing call flow: INVITE → 100 Trying → SDP answer from the offer
 // (hal/voice/sdp; 488 when it has neither PCMA nor PCMU) → the line dials
-// in voice mode (180 Ringing once the dial command goes out, since an
-// analog line signals no ringback to the modem) → VCON → 200 OK with the
+// in voice mode (180 Ringing once the modem has accepted the dial: the
+// dial has run the profile's voice.alert_after without a final result, or
+// VCON came first; an analog line signals no ringback to the modem, and a
+// dial refused at once gets no 180) → VCON → 200 OK with the
 // answer → bridge between RTP and the modem's full-duplex stream. Dial
 // outcomes map to SIP: BUSY → 486, NO ANSWER and NO CARRIER → 480, NO
 // DIALTONE, line absent or without voice mode → 503, a bad number → 484. A

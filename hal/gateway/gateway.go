@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -126,8 +128,9 @@ type Gateway struct {
 	plan      dialplan.Plan
 	auth      *digest.Server // nil: no authentication
 
-	mu      sync.Mutex // guards running, active, users and dialled
+	mu      sync.Mutex // guards running, runCtx, active, users and dialled
 	running bool
+	runCtx  context.Context // Run's; its error says the gateway is stopping
 	active  map[string]CallStatus
 	users   map[*lineUser]struct{} // calls holding or setting up the line
 	dialled []time.Time            // when the calls of the last minute were admitted, oldest first
@@ -311,6 +314,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	g.running = true
+	g.runCtx = ctx
 	g.mu.Unlock()
 
 	ua, err := sipua.New(sipua.Config{Conn: g.cfg.Conn, Contact: g.contact, UserAgent: g.cfg.UserAgent,
@@ -320,7 +324,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	ua.Handle(sip.INVITE, g.invite)
-	ua.Handle(sip.OPTIONS, func(tx *sipua.ServerTx) { tx.Respond(sip.StatusOK, "OK", nil) })
+	ua.Handle(sip.OPTIONS, func(tx *sipua.ServerTx) {
+		tx.Respond(sip.StatusOK, "", nil, sip.Field{Name: "Allow", Value: ua.Allow()},
+			sip.Field{Name: "Accept", Value: "application/sdp"}, sip.Field{Name: "Supported", Value: strings.Join(sipua.Supported, ", ")})
+	})
 	g.log.Info("gateway: serving SIP", "addr", g.cfg.Conn.LocalAddr(), "prefix", g.cfg.Prefix, "incoming", g.cfg.Incoming)
 	var wg sync.WaitGroup
 	if g.incomingLine != nil {
@@ -381,11 +388,17 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	}
 	respond(sip.StatusTrying, "Trying")
 
-	offer, err := sdp.Parse(req.Body)
-	if err != nil {
-		log.Info("gateway: unusable offer", "err", err)
-		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
-		return
+	// An INVITE without a body is a delayed offer (RFC 3261 §13.2.1):
+	// the 200 carries the gateway's offer, the ACK the answer.
+	delayed := len(bytes.TrimSpace(req.Body)) == 0
+	var offer *sdp.Session
+	var err error
+	if !delayed {
+		if offer, err = sdp.Parse(req.Body); err != nil {
+			log.Info("gateway: unusable offer", "err", err)
+			respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
+			return
+		}
 	}
 	rtpConn, local, err := g.listenRTP()
 	if err != nil {
@@ -399,13 +412,42 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 			rtpConn.Close()
 		}
 	}()
-	answer, choice, err := sdp.Answer(offer, local)
+	var answer []byte
+	var choice sdp.Choice
+	var late func(context.Context, *sipua.Dialog) (sdp.Choice, error)
+	source := tx.Source().Addr()
+	if delayed {
+		answer, err = sdp.Offer(local)
+		choice.Codec = "PCMA" // the modem's format preference until the answer says
+		late = func(ctx context.Context, dlg *sipua.Dialog) (sdp.Choice, error) {
+			body, err := dlg.AckBody(ctx)
+			if err != nil {
+				return sdp.Choice{}, err
+			}
+			ans, err := sdp.Parse(body)
+			if err != nil {
+				return sdp.Choice{}, err
+			}
+			// Read as an offer, the answer gives the codec and where to send,
+			// under the same media address rule as an offer.
+			_, ch, err := sdp.Answer(ans, local)
+			if err != nil {
+				return sdp.Choice{}, err
+			}
+			if err := checkMediaAddr(ch.Remote.Addr(), source, g.mediaNetworks()); err != nil {
+				return sdp.Choice{}, err
+			}
+			return ch, nil
+		}
+	} else {
+		answer, choice, err = sdp.Answer(offer, local)
+	}
 	if err != nil {
 		log.Info("gateway: no common codec", "err", err)
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}
-	if err := checkMediaAddr(choice.Remote.Addr(), tx.Source().Addr(), g.mediaNetworks()); err != nil {
+	if err := checkMediaAddr(choice.Remote.Addr(), source, g.mediaNetworks()); !delayed && err != nil {
 		log.Warn("gateway: refused the offer's media address", "err", err)
 		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
@@ -432,7 +474,9 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	defer cwg.Wait()
 	defer cancel()
 
-	// 180 goes out from here, not from the line's goroutine.
+	// 180 goes out from here, not from the line's goroutine, once the
+	// modem has accepted the dial (VoiceOptions.Dialing): not for a dial
+	// that fails at once (no dial tone).
 	ringing := make(chan struct{}, 1)
 	setup := make(chan struct{})
 	var setupOnce sync.Once
@@ -445,6 +489,11 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		case <-ringing:
 			respond(sip.StatusRinging, "Ringing")
 		case <-setup:
+			select { // Dialing just before the setup ended (the call up)
+			case <-ringing:
+				respond(sip.StatusRinging, "Ringing")
+			default:
+			}
 		}
 	}()
 	defer rwg.Wait()
@@ -461,7 +510,7 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 		endSetup()
 		rwg.Wait()      // 180 before 200
 		rtpOwned = true // carry hands it to the bridge
-		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, callID: req.CallID(), direction: "out", number: number},
+		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, late: late, callID: req.CallID(), direction: "out", number: number},
 			func() (*sipua.Dialog, error) {
 				if err := tx.Respond(sip.StatusOK, "OK", answer, sip.Field{Name: "Content-Type", Value: "application/sdp"}); err != nil {
 					return nil, fmt.Errorf("gateway: 200 OK for %s: %w", number, err)

@@ -214,9 +214,12 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 
 // leg is the SIP side of a call the line carries.
 type leg struct {
-	log       *slog.Logger
-	rtp       *bridge.Socket // handed to the bridge
-	choice    sdp.Choice
+	log    *slog.Logger
+	rtp    *bridge.Socket // handed to the bridge
+	choice sdp.Choice
+	// late, for an INVITE without an offer, reads the answer from the
+	// ACK of the 200 (which carried the offer) and makes choice of it.
+	late      func(context.Context, *sipua.Dialog) (sdp.Choice, error)
 	callID    string
 	direction string // "out": SIP to the line; "in": from the line
 	number    string
@@ -227,6 +230,26 @@ type leg struct {
 // outgoing direction answers 200 there). carry owns l.rtp: it closes it.
 // It runs in the line's call function (fn of VoiceCall or VoiceAnswer).
 func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*sipua.Dialog, error)) error {
+	var dlg *sipua.Dialog
+	if l.late != nil {
+		// Delayed offer: the 200 carries the offer, the ACK the answer
+		// that says where to send; the bridge starts once it is in.
+		var err error
+		if dlg, err = up(); err != nil {
+			l.rtp.Close()
+			return err
+		}
+		if l.choice, err = l.late(cctx, dlg); err != nil {
+			l.rtp.Close()
+			l.log.Info("gateway: no usable answer in the ACK", "err", err)
+			byeCtx, cancel := context.WithTimeout(context.WithoutCancel(cctx), g.cfg.ByeTimeout)
+			defer cancel()
+			if berr := dlg.Bye(byeCtx); berr != nil && !errors.Is(berr, sipua.ErrDialogEnded) {
+				l.log.Warn("gateway: BYE", "err", berr)
+			}
+			return err
+		}
+	}
 	lineGone := make(chan string, 1)
 	b, err := bridge.Start(bridge.Config{
 		Modem: c.Stream, ModemFormat: c.Format, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
@@ -264,9 +287,10 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	// The silence is counted from the bridge's start, before the answer.
 	watch := g.newRTPWatch(b, l.choice.Direction)
 	defer watch.Stop()
-	dlg, err := up()
-	if err != nil {
-		return err
+	if dlg == nil {
+		if dlg, err = up(); err != nil {
+			return err
+		}
 	}
 	acked := dlg.Acked() // no media before the phone confirms the call
 	why := ""
@@ -289,7 +313,7 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 		case ev := <-lineGone:
 			why = "line: " + ev
 		case <-cctx.Done():
-			why = "line hung up"
+			why = g.lineEnded(cctx)
 		}
 	}
 	l.log.Info("gateway: ending the call", "why", why)
@@ -300,6 +324,18 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 		l.log.Warn("gateway: BYE", "err", err)
 	}
 	return nil
+}
+
+// lineEnded says why the line's call context ended: lifeline stopping
+// (the line is hung up before the phone gets its BYE) or the line hung up.
+func (g *Gateway) lineEnded(cctx context.Context) string {
+	g.mu.Lock()
+	stopping := g.runCtx != nil && g.runCtx.Err() != nil
+	g.mu.Unlock()
+	if stopping || errors.Is(context.Cause(cctx), modem.ErrStopped) {
+		return "lifeline stopping: the line is hung up first"
+	}
+	return "line hung up"
 }
 
 // displayNumber is a caller's number for logs and the status: analog

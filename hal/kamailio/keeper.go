@@ -29,6 +29,10 @@ func WithLineNumbers(n LineNumbers) KeeperOption {
 	return func(k *Keeper) { k.numbers, k.hasNumbers = n, true }
 }
 
+// WithHops makes every apply write h too (Client.SetHops), before the
+// next hop.
+func WithHops(h Hops) KeeperOption { return func(k *Keeper) { k.hops = h } }
+
 // WithInterval sets the check interval (default DefaultCheckInterval).
 func WithInterval(d time.Duration) KeeperOption { return func(k *Keeper) { k.interval = d } }
 
@@ -48,6 +52,7 @@ type Keeper struct {
 
 	numbers    LineNumbers
 	hasNumbers bool
+	hops       Hops
 
 	applyMu sync.Mutex // serialises apply/check; guards desired, have
 	desired struct{ route, uri string }
@@ -90,9 +95,12 @@ func (k *Keeper) Set(ctx context.Context, route, uri string) error {
 	return err
 }
 
-// apply writes the line numbers (if any) and the desired next hop;
-// applyMu held.
+// apply writes the hops and line numbers (if any) and the desired next
+// hop; applyMu held.
 func (k *Keeper) apply(ctx context.Context) error {
+	if err := k.c.SetHops(ctx, k.hops); err != nil {
+		return err
+	}
 	if k.hasNumbers {
 		if err := k.c.SetLineNumbers(ctx, k.numbers); err != nil {
 			return err

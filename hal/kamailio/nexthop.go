@@ -20,7 +20,37 @@ const (
 	KeyLine      = "line"
 	KeyPrefix    = "prefix"
 	KeyEmergency = "emergency"
+
+	// The two hops by name, whatever the route: the script sends every
+	// out-of-dialog request that is not a call (REGISTER, SUBSCRIBE,
+	// MESSAGE, OPTIONS) to KeyProvider's URI, and fails a call over to
+	// KeyPSTN's URI when the hop it took did not answer.
+	KeyProvider = "provider"
+	KeyPSTN     = "pstn"
 )
+
+// Hops are the provider's and the PSTN gateway's URIs, stored under
+// KeyProvider and KeyPSTN. An empty field is not written (the script's
+// defines stand in).
+type Hops struct {
+	Provider, PSTN string
+}
+
+// SetHops stores h's non-empty URIs.
+func (c *Client) SetHops(ctx context.Context, h Hops) error {
+	for _, kv := range [][2]string{{KeyProvider, h.Provider}, {KeyPSTN, h.PSTN}} {
+		if kv[1] == "" {
+			continue
+		}
+		if strings.ContainsAny(kv[1], "\r\n") {
+			return fmt.Errorf("kamailio: set %s hop: invalid uri %q", kv[0], kv[1])
+		}
+		if err := c.SetString(ctx, Table, kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // LineNumbers says which dialled numbers always go out over the line (the
 // dial-prefix override and emergency numbers) and where the line's gateway

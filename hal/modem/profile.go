@@ -146,6 +146,12 @@ type Voice struct {
 	// "ATDT%s"): its final result code tells whether the call is up.
 	Dial        string   `json:"dial"`
 	DialTimeout Duration `json:"dial_timeout"`
+	// AlertAfter is how long the dial must run without a final result
+	// before the modem counts as having accepted it (found a dial tone and
+	// dialled: NO DIALTONE, ERROR or an early BUSY come sooner); then
+	// VoiceOptions.Dialing is called (the gateway's 180 Ringing). Zero
+	// means DefaultAlertAfter.
+	AlertAfter Duration `json:"alert_after,omitempty"`
 	// Connected lists the dial's final results that mean the call is up
 	// (V.253: "VCON").
 	Connected []string `json:"connected"`
@@ -166,6 +172,19 @@ type Voice struct {
 	// AnswerConnected lists Answer's final results that mean the call is
 	// up; empty means Connected. Some V.253 modems answer OK, not VCON.
 	AnswerConnected []string `json:"answer_connected,omitempty"`
+}
+
+// DefaultAlertAfter is Voice.AlertAfter's default: V.250's S6 (the wait
+// for a dial tone before NO DIALTONE, 2 s by default) and about a second
+// of dialling.
+const DefaultAlertAfter = 3 * time.Second
+
+// alertAfter is AlertAfter with its default applied.
+func (v *Voice) alertAfter() time.Duration {
+	if v.AlertAfter > 0 {
+		return v.AlertAfter.D()
+	}
+	return DefaultAlertAfter
 }
 
 // answer returns the answer command, its timeout and its success results
@@ -264,6 +283,9 @@ func (v *Voice) validate() error {
 	}
 	if v.DialTimeout <= 0 {
 		return bad("dial_timeout", "missing or zero")
+	}
+	if v.AlertAfter < 0 {
+		return bad("alert_after", "negative")
 	}
 	if len(v.Connected) == 0 {
 		return bad("connected", "empty")

@@ -78,6 +78,7 @@ func TestParseProfileErrors(t *testing.T) {
 		}, want: `field "voice.formats[1].vsm"`},
 		{name: "voice dial with ;", mutate: func(m map[string]any) { voiceOf(m)["dial"] = "ATDT%s;" }, want: `field "voice.dial"`},
 		{name: "voice dial without %s", mutate: func(m map[string]any) { voiceOf(m)["dial"] = "ATDT" }, want: `field "voice.dial"`},
+		{name: "voice alert_after negative", mutate: func(m map[string]any) { voiceOf(m)["alert_after"] = "-1s" }, want: `field "voice.alert_after"`},
 		{name: "voice no connected", mutate: func(m map[string]any) { voiceOf(m)["connected"] = []string{} }, want: `field "voice.connected"`},
 		{name: "voice stream not AT", mutate: func(m map[string]any) { voiceOf(m)["stream"] = "VTR" }, want: `field "voice.stream"`},
 		{name: "voice zero dial timeout", mutate: func(m map[string]any) { voiceOf(m)["dial_timeout"] = "0s" }, want: `field "voice.dial_timeout"`},

@@ -47,8 +47,8 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 	defer s.eng.Close() // closes the port
 	defer func() { s.ringEnded(reason) }()
 	defer func() {
-		if s.call != nil { // device lost or Run stopped mid-call
-			s.call.cancel()
+		if s.call != nil { // device lost mid-call
+			s.call.cancel(nil)
 			s.call.stop()
 			s.call = nil
 		}
@@ -58,7 +58,12 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 
 	l.setState(StateInitialising, "device opened")
 	if err := s.init(ctx); err != nil {
-		return false, "init: " + err.Error()
+		if !errors.Is(err, ErrTimeout) {
+			return false, "init: " + err.Error()
+		}
+		if err := s.recover(ctx, err); err != nil {
+			return false, "init: " + err.Error()
+		}
 	}
 	health := l.cfg.clk.NewTimer(l.cfg.healthInterval)
 	defer health.Stop()
@@ -71,6 +76,7 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 	for {
 		select {
 		case <-ctx.Done():
+			s.hangupOnStop(ctx)
 			return true, "stopped"
 		case <-s.eng.Done():
 			return true, s.eng.Err().Error()
@@ -97,7 +103,7 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 				err = s.dial(ctx, r)
 			case reqHangup:
 				if s.call != nil {
-					s.call.cancel() // VoiceCall hangs up when its function returns
+					s.call.cancel(nil) // VoiceCall hangs up when its function returns
 					break
 				}
 				err = s.hangup(ctx, r.ctx, "hung up")
@@ -121,6 +127,77 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 			r.reply <- err
 		}
 	}
+}
+
+// hangupOnStop puts the line on hook before Run returns (ctx has ended):
+// a voice call in progress is told to end (its context's cause is
+// ErrStopped) and its end request, which follows once its function has
+// let go of the stream, leaves the stream (<DLE>!) and hangs up; if that
+// request does not come within the profile's command timeout the line
+// ends the call itself. A data call (Dial) is hung up. Requests other
+// than the call's end are refused with ErrStopped meanwhile.
+func (s *session) hangupOnStop(ctx context.Context) {
+	l := s.l
+	bg := context.WithoutCancel(ctx)
+	if s.call == nil {
+		if l.State() == StateInCall {
+			l.cfg.log.Info("line: stopping during a call, hanging up first", "device", l.path)
+			if err := s.hangup(bg, bg, "stopped during a call"); err != nil {
+				l.cfg.log.Warn("line: hang-up on stop", "device", l.path, "err", err)
+			}
+		}
+		return
+	}
+	a := s.call
+	l.cfg.log.Info("line: stopping during a call: leaving the voice stream and hanging up first",
+		"device", l.path, "call", a.c.describe())
+	a.cancel(fmt.Errorf("line %s: %w", l.path, ErrStopped))
+	t := l.cfg.clk.NewTimer(l.prof.CommandTimeout.D())
+	defer t.Stop()
+	for {
+		select {
+		case r := <-l.reqs:
+			if r.kind == reqVoiceEnd && r.call == a.c {
+				r.reply <- s.voiceEnd(bg, r.call)
+				return
+			}
+			r.reply <- fmt.Errorf("line %s: %w", l.path, ErrStopped)
+		case <-t.C():
+			l.cfg.log.Warn("line: the call did not end in time, ending it", "device", l.path)
+			if err := s.voiceEnd(bg, a.c); err != nil {
+				l.cfg.log.Warn("line: hang-up on stop", "device", l.path, "err", err)
+			}
+			return
+		case <-s.eng.Done():
+			return
+		}
+	}
+}
+
+// recover brings back a modem that does not answer its first init
+// command because an earlier run left it in a call: in a voice data state
+// (AT+VTR) it takes commands for audio, so <DLE>! ends the stream (a modem
+// in command state ignores the line, which has no AT), then the profile's
+// hang-up (DTR drop, ATH) puts it on hook and out of a data call, and the
+// init commands run again. cause is the first attempt's error.
+func (s *session) recover(ctx context.Context, cause error) error {
+	l := s.l
+	l.cfg.log.Warn("line: modem not answering, leaving a call an earlier run may have left it in",
+		"device", l.path, "err", cause)
+	if _, err := s.command(ctx, "\x10!", l.prof.CommandTimeout.D()); errors.As(err, new(errLost)) {
+		return err
+	}
+	if err := s.onHook(ctx, ctx); err != nil {
+		if errors.As(err, new(errLost)) {
+			return err
+		}
+		l.cfg.log.Warn("line: hang-up while recovering", "device", l.path, "err", err)
+	}
+	if err := s.init(ctx); err != nil {
+		return err
+	}
+	l.cfg.log.Info("line: modem recovered", "device", l.path)
+	return nil
 }
 
 // command runs one command; transport failures come back as errLost.

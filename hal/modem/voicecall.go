@@ -27,11 +27,13 @@ type VoiceOptions struct {
 	// Prefer lists sample formats to try first (the negotiated codec's,
 	// so that the modem needs no transcoding); then the profile's order.
 	Prefer []voice.Format
-	// Dialing, when set, is called from the line's goroutine just before
-	// the dial command is sent, once voice mode is entered and a format
-	// selected (the gateway answers 180 Ringing: an analog line signals
-	// neither ringback nor answer to the modem). It must not block and
-	// must not call the Line.
+	// Dialing, when set, is called once the modem has accepted the dial:
+	// when the dial command has run for the profile's Voice.AlertAfter
+	// without a final result, or at its connected result if that comes
+	// first; never when the dial fails sooner (NO DIALTONE, ERROR). The
+	// gateway answers 180 Ringing then: an analog line signals neither
+	// ringback nor answer to the modem. It is called at most once, from a
+	// goroutine of the Line, and must not block nor call the Line.
 	Dialing func()
 }
 
@@ -59,7 +61,7 @@ type Call struct {
 // activeCall is the session's side of a Call; Run's goroutine only.
 type activeCall struct {
 	c      *Call
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	stop   func() bool // the AfterFunc tying the call to Run's context
 }
 
@@ -237,10 +239,17 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 	cmd, timeout2, connected := fmt.Sprintf(v.Dial, r.number), v.DialTimeout.D(), v.Connected
 	if incoming {
 		cmd, timeout2, connected = v.answer(l.prof.CommandTimeout)
-	} else if r.voice.Dialing != nil {
-		r.voice.Dialing()
+	}
+	var alerted func() bool
+	if !incoming && r.voice.Dialing != nil {
+		alerted = l.alertAfter(v.alertAfter(), r.voice.Dialing)
 	}
 	rep, err := s.command(ctx, cmd, timeout2)
+	if alerted != nil && !alerted() && err == nil {
+		if _, up := matches(rep, connected); up {
+			r.voice.Dialing() // the call is up before AlertAfter: ringing, then the answer
+		}
+	}
 	if err != nil {
 		// Timed out or cancelled: the hang-up's first character aborts
 		// the dial or answer (V.250 6.3.1).
@@ -273,9 +282,11 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 		ds.Close()
 		return abandon(err)
 	}
-	callCtx, callCancel := context.WithCancel(r.ctx)
+	callCtx, callCancel := context.WithCancelCause(r.ctx)
 	c.Format, c.VSM, c.Stream, c.Started, c.ctx = chosen.Parsed(), chosen.VSM, ds, l.cfg.clk.Now(), callCtx
-	s.call = &activeCall{c: c, cancel: callCancel, stop: context.AfterFunc(runCtx, callCancel)}
+	s.call = &activeCall{c: c, cancel: callCancel, stop: context.AfterFunc(runCtx, func() {
+		callCancel(fmt.Errorf("line %s: %w", l.path, ErrStopped))
+	})}
 	if incoming {
 		// The ringing is over: forget its caller ID and RING count.
 		s.cid, s.rings = CallerID{}, 0
@@ -286,6 +297,29 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 	return nil
 }
 
+// alertAfter calls dialing once after d unless the function it returns
+// is called first; that function stops the wait and reports whether
+// dialing was called. The goroutine it starts ends by then.
+func (l *Line) alertAfter(d time.Duration, dialing func()) func() bool {
+	tm := l.cfg.clk.NewTimer(d)
+	stop := make(chan struct{})
+	called := make(chan bool, 1)
+	go func() {
+		select {
+		case <-tm.C():
+			dialing()
+			called <- true
+		case <-stop:
+			tm.Stop()
+			called <- false
+		}
+	}()
+	return func() bool {
+		close(stop)
+		return <-called
+	}
+}
+
 // voiceEnd ends the call c (Run's goroutine).
 func (s *session) voiceEnd(runCtx context.Context, c *Call) error {
 	l := s.l
@@ -294,7 +328,7 @@ func (s *session) voiceEnd(runCtx context.Context, c *Call) error {
 	}
 	a := s.call
 	s.call = nil
-	a.cancel()
+	a.cancel(nil)
 	a.stop()
 	ds := c.Stream
 	if err := ds.Abort(); err != nil {
@@ -338,6 +372,9 @@ func (s *session) waitFinal(runCtx context.Context, ds *voice.DataStream, d time
 // returns an error only when the device is lost.
 func (s *session) leaveVoice(runCtx context.Context, hang bool, st State, reason string) error {
 	l := s.l
+	// Even when Run is stopping: a modem left off hook or in voice mode
+	// holds the line. Every command is bounded by its timeout.
+	runCtx = context.WithoutCancel(runCtx)
 	if hang {
 		if err := s.onHook(runCtx, runCtx); errors.As(err, new(errLost)) {
 			return err

@@ -25,12 +25,16 @@ type Signals struct {
 	Line     bool
 }
 
-// Change is one signal change; Key and Pressed are set for key events.
+// Change is one signal change; Key and Pressed are set for key events,
+// Caller for ring.
 type Change struct {
-	Signal  string // mains | battery | wan | provider | line | key
+	Signal  string // mains | battery | wan | provider | line | key | ring
 	Now     Signals
 	Key     string
 	Pressed bool
+	// Caller is the caller's number a ring shows (digits, an optional
+	// leading +), or "stop": the caller hangs up before an answer.
+	Caller string
 }
 
 // Board holds the signals. Set is safe for concurrent use; one mutex guards
@@ -59,7 +63,7 @@ func (b *Board) Signals() Signals {
 // Usage describes the accepted signals.
 func (b *Board) Usage() string {
 	return "mains on|off, battery PERCENT, wan up|down, provider up|down, line up|down, key " +
-		strings.Join(b.keys, "|") + " press|release"
+		strings.Join(b.keys, "|") + " press|release, ring NUMBER|stop"
 }
 
 // Sim applies one `lifeline sim SIGNAL VALUE...` command.
@@ -119,6 +123,14 @@ func (b *Board) Sim(signal string, args []string) error {
 		default:
 			return bad("action must be press or release")
 		}
+	case "ring":
+		if len(args) != 1 {
+			return bad("one caller's number (or stop) expected")
+		}
+		if args[0] != "stop" && !callerNumber(args[0]) {
+			return bad("the caller's number must be digits, optionally after a +")
+		}
+		c.Caller = args[0]
 	default:
 		return bad("unknown signal")
 	}
@@ -131,4 +143,19 @@ func (b *Board) Sim(signal string, args []string) error {
 		b.onChange(c)
 	}
 	return nil
+}
+
+// callerNumber reports whether n is a caller ID number: 1 to 20 digits,
+// optionally after a +.
+func callerNumber(n string) bool {
+	d := strings.TrimPrefix(n, "+")
+	if d == "" || len(d) > 20 {
+		return false
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

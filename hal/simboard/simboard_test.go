@@ -14,6 +14,7 @@ func TestSim(t *testing.T) {
 	}
 	for _, cmd := range [][]string{
 		{"wan", "down"}, {"mains", "off"}, {"battery", "42"}, {"provider", "down"}, {"line", "down"}, {"key", "wps", "press"},
+		{"ring", "+4930123456"}, {"ring", "stop"},
 	} {
 		if err := b.Sim(cmd[0], cmd[1:]); err != nil {
 			t.Fatalf("%v: %v", cmd, err)
@@ -23,7 +24,8 @@ func TestSim(t *testing.T) {
 	if s.WAN || s.Mains || s.Battery != 42 || s.Provider || s.Line {
 		t.Fatalf("after = %+v", s)
 	}
-	if len(got) != 6 || got[5].Key != "wps" || !got[5].Pressed || got[2].Now.Battery != 42 {
+	if len(got) != 8 || got[5].Key != "wps" || !got[5].Pressed || got[2].Now.Battery != 42 ||
+		got[6].Signal != "ring" || got[6].Caller != "+4930123456" || got[7].Caller != "stop" {
 		t.Fatalf("changes = %+v", got)
 	}
 }
@@ -42,6 +44,9 @@ func TestSimErrors(t *testing.T) {
 		{[]string{"key", "wps", "tap"}, "press or release"},
 		{[]string{"toaster", "on"}, "unknown signal"},
 		{[]string{"mains"}, "one value expected"},
+		{[]string{"ring"}, "one caller's number"},
+		{[]string{"ring", "030-123"}, "digits, optionally after a +"},
+		{[]string{"ring", "+"}, "digits, optionally after a +"},
 	} {
 		err := b.Sim(tc.cmd[0], tc.cmd[1:])
 		if !errors.Is(err, ErrSignal) || !strings.Contains(err.Error(), tc.want) {

@@ -24,10 +24,14 @@ type Dialog struct {
 	ackCh        chan struct{} // closed by ack, or at creation for a UAC dialog
 
 	// Loop-owned.
-	localSeq uint32
-	ended    bool
-	acked    bool
-	uasTx    *ServerTx
+	localSeq  uint32
+	ended     bool
+	acked     bool
+	uasTx     *ServerTx
+	refreshTx *ServerTx // the last re-INVITE answered 2xx, until its ACK
+	localSDP  []byte    // the session description this side sent last
+
+	ackBody []byte // the first ACK's body (UAS), written before ackCh closes
 }
 
 func dialogKey(callID, localTag, remoteTag string) string {
@@ -111,14 +115,43 @@ func (d *Dialog) end() {
 	}
 }
 
-// ack records the ACK for the 2xx (loop).
-func (d *Dialog) ack() {
+// AckBody waits for the ACK of the INVITE's 2xx in a UAS dialog and
+// returns its body: the answer when the INVITE had no offer and the 2xx
+// carried one (RFC 3261 §13.2.1, delayed offer). ErrDialogEnded when the
+// dialog ends first; ctx's error when ctx does. A UAC dialog has nothing
+// to wait for: nil, nil.
+func (d *Dialog) AckBody(ctx context.Context) ([]byte, error) {
+	if d.uac {
+		return nil, nil
+	}
+	select {
+	case <-d.ackCh:
+		return d.ackBody, nil
+	case <-d.done:
+		select {
+		case <-d.ackCh:
+			return d.ackBody, nil
+		default:
+		}
+		return nil, ErrDialogEnded
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// ack records the ACK for the 2xx and its body (loop).
+func (d *Dialog) ack(body []byte) {
 	if !d.acked {
+		d.ackBody = body
 		close(d.ackCh)
 	}
 	d.acked = true
 	if d.uasTx != nil {
 		d.uasTx.stop2xx()
+	}
+	if d.refreshTx != nil {
+		d.refreshTx.stop2xx()
+		d.refreshTx = nil
 	}
 }
 
@@ -171,7 +204,7 @@ func (ua *UA) newUACDialog(invite *sip.Request, in *inbound) *Dialog {
 	local, _ := invite.Header.Address("From")
 	cseq, _ := invite.Header.CSeq()
 	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.to.Clone(), uac: true,
-		localSeq: cseq.Seq, acked: true, done: make(chan struct{}), ackCh: closedChan()}
+		localSeq: cseq.Seq, acked: true, localSDP: invite.Body, done: make(chan struct{}), ackCh: closedChan()}
 	if c, err := in.hdr.Address("Contact"); err == nil && !c.Star {
 		d.remoteTarget = c.URI
 	} else {

@@ -34,9 +34,17 @@
 //     G retransmits the final until then, Timer H gives up); for a 2xx it
 //     stops the UAS core's 2xx retransmissions (T1 doubling to T2),
 //   - BYE in a dialog: 200 and Dialog.Done closes; outside one: 481,
-//   - a re-INVITE in a dialog: 488 (offers are not renegotiated),
-//   - methods without a handler: 405 with Allow (sorted); a handler that returns
-//     without a final response: 500.
+//   - a re-INVITE or UPDATE in a dialog (hold, resume, a session-timer
+//     refresh): 200 with the session as it stands, its direction the
+//     mirror of the offer's (RFC 3264), the o= version raised when it
+//     changed; RFC 4028 Session-Expires echoed with refresher=uac,
+//   - REFER in a dialog: 202, then a NOTIFY ending the implicit
+//     subscription without an outcome (the call cannot be handed over;
+//     the transferor keeps it),
+//   - a request requiring an option tag not in Supported: 420 with
+//     Unsupported,
+//   - methods without a handler: 405 with Allow (in a fixed order); a
+//     handler that returns without a final response: 500.
 //
 // The handler's transaction context (ServerTx.Context) ends when Serve's
 // context ends. Serve then answers new requests with 503 and waits for

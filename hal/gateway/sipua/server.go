@@ -3,7 +3,6 @@ package sipua
 import (
 	"context"
 	"net/netip"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -99,6 +98,9 @@ func (tx *ServerTx) respond(code int, reason string, body []byte, hdrs ...sip.Fi
 	if tx.invite && code > 100 && code < 300 {
 		res.Header.Add("Contact", ua.contactValue())
 	}
+	if tx.invite && code >= 200 && code < 300 {
+		hdrs = append(hdrs, sessionTimer(tx.req)...)
+	}
 	if ua.cfg.UserAgent != "" {
 		res.Header.Add("Server", ua.cfg.UserAgent)
 	}
@@ -118,6 +120,9 @@ func (tx *ServerTx) respond(code int, reason string, body []byte, hdrs ...sip.Fi
 		if tx.dlg == nil && !tx.hasTagIn {
 			tx.dlg = ua.newUASDialog(tx)
 			tx.dialog.Store(tx.dlg)
+		}
+		if tx.dlg != nil && code >= 200 && len(body) > 0 {
+			tx.dlg.localSDP = body
 		}
 		if code >= 200 {
 			tx.state = stAccepted
@@ -200,8 +205,8 @@ func (tx *ServerTx) terminate() {
 	}
 }
 
-// ack: the ACK on the INVITE's branch (loop).
-func (tx *ServerTx) ack() {
+// ack: the ACK on the INVITE's branch, with its body (loop).
+func (tx *ServerTx) ack(body []byte) {
 	switch tx.state {
 	case stCompleted:
 		tx.stopTimers()
@@ -210,7 +215,7 @@ func (tx *ServerTx) ack() {
 		tx.timers = append(tx.timers, tx.ua.after(tx.ua.cfg.T4, func(time.Time) { tx.terminate() })) // Timer I
 	case stAccepted:
 		if tx.dlg != nil {
-			tx.dlg.ack()
+			tx.dlg.ack(body)
 		}
 	}
 }
@@ -275,7 +280,7 @@ func (ua *UA) receiveRequest(in *inbound) {
 	key := txKey(in.via, req.Method)
 	if tx := ua.servers[key]; tx != nil {
 		if req.Method == sip.ACK {
-			tx.ack()
+			tx.ack(req.Body)
 		} else {
 			tx.retransmitted(in.size)
 		}
@@ -285,7 +290,7 @@ func (ua *UA) receiveRequest(in *inbound) {
 	switch req.Method {
 	case sip.ACK:
 		if d := ua.dialogs[dialogKey(in.cid, toTag, fromTag)]; d != nil {
-			d.ack()
+			d.ack(req.Body)
 		} else {
 			ua.log.Debug("sipua: ACK matches nothing", "from", from, "call-id", in.cid)
 		}
@@ -319,8 +324,11 @@ func (ua *UA) receiveRequest(in *inbound) {
 				d.uasTx.stop2xx() // the BYE implies the 2xx arrived
 			}
 			d.end()
-		case req.Method == sip.INVITE:
-			tx.respond(sip.StatusNotAcceptableHere, "", nil)
+		case ua.badExtension(tx):
+		case req.Method == sip.INVITE || req.Method == sip.UPDATE:
+			ua.refresh(tx, d)
+		case req.Method == sip.REFER:
+			ua.refer(tx, d)
 		default:
 			ua.dispatch(tx)
 		}
@@ -340,6 +348,9 @@ func (ua *UA) receiveRequest(in *inbound) {
 		tx.respond(sip.StatusTooManyHops, "", nil)
 		return
 	}
+	if ua.badExtension(tx) {
+		return
+	}
 	ua.dispatch(tx)
 }
 
@@ -351,7 +362,7 @@ func (ua *UA) dispatch(tx *ServerTx) {
 	}
 	h := ua.handlers[tx.req.Method]
 	if h == nil {
-		tx.respond(sip.StatusMethodNotAllowed, "", nil, sip.Field{Name: "Allow", Value: ua.allow()})
+		tx.respond(sip.StatusMethodNotAllowed, "", nil, ua.allowField())
 		return
 	}
 	tx.userReq = tx.req.Clone()
@@ -368,17 +379,6 @@ func (ua *UA) dispatch(tx *ServerTx) {
 			}
 		})
 	}()
-}
-
-// allow is the Allow header's value: what the UA answers itself and the
-// methods with a handler, sorted.
-func (ua *UA) allow() string {
-	allow := []string{"ACK", "BYE", "CANCEL"}
-	for m := range ua.handlers {
-		allow = append(allow, string(m))
-	}
-	sort.Sort(sort.StringSlice(allow))
-	return strings.Join(allow, ", ")
 }
 
 // refuse answers a request that starts no work with code: in a

@@ -26,6 +26,22 @@ type UAS struct {
 	// Port is its UDP port on 127.0.0.1.
 	Port  int
 	calls chan string
+	proc  *os.Process // nil for a Silent provider
+}
+
+// Freeze stops the UAS process (SIGSTOP): it falls silent without a word,
+// as a provider whose host dies does (no ICMP, no reply); the kernel keeps
+// what arrives meanwhile. Thaw lets it go on. No-ops without a process.
+func (u *UAS) Freeze() error { return u.signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen UAS (SIGCONT).
+func (u *UAS) Thaw() error { return u.signal(syscall.SIGCONT) }
+
+func (u *UAS) signal(sig syscall.Signal) error {
+	if u.proc == nil {
+		return nil
+	}
+	return u.proc.Signal(sig)
 }
 
 // Calls delivers the Call-ID of each INVITE the UAS received, as a progress
@@ -148,6 +164,7 @@ func startUAS(tb testing.TB, dir string, scenario Scenario, callee string) *UAS 
 			<-exited
 		})
 		if waitBound(u.Port, exited) {
+			u.proc = cmd.Process
 			return u
 		}
 		b, _ := os.ReadFile(filepath.Join(dir, "sipp.out"))
@@ -185,7 +202,8 @@ func waitBound(port int, exited <-chan struct{}) bool {
 // acknowledged and torn down (BYE answered 200). It returns the callee
 // (CalleeProvider or CalleePSTN) that answered each call, in the order the
 // calls were placed. On failure the error wraps ErrCallFailed and carries
-// the tails of the UAC's, Kamailio's and both UAS' error logs.
+// the tails of the UAC's, Kamailio's and both UAS' error logs, and the
+// callees are those of the calls that were answered.
 func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error) {
 	scen := filepath.Join(r.Dir, uacScenario)
 	mport, err := pickPort()
@@ -210,8 +228,9 @@ func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error)
 	errFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-errors.log", sport))
 	logFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-callees.log", sport))
 	msgFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-messages.log", sport))
+	statFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-stats.csv", sport))
 	args = append(args, "-trace_err", "-error_file", errFile, "-trace_logs", "-log_file", logFile,
-		"-trace_msg", "-message_file", msgFile)
+		"-trace_msg", "-message_file", msgFile, "-trace_stat", "-stf", statFile)
 	cmd := exec.CommandContext(ctx, "sipp", args...)
 	cmd.Dir = r.Dir
 	out, err := cmd.CombinedOutput()
@@ -223,15 +242,52 @@ func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error)
 		if cmd.Process != nil {
 			pid = cmd.Process.Pid
 		}
-		return nil, fmt.Errorf("%w: sipp uac (%d calls to 127.0.0.1:%d): %w\n%s\nerrors:\n%s\nkamailio log:\n%s\nprovider errors:\n%s\npstn errors:\n%s%s",
+		answered, _ := os.ReadFile(logFile)
+		callees, _ := parseCallees(answered)
+		return callees, &CallsFailed{Failed: failedCalls(statFile), err: fmt.Errorf("%w: sipp uac (%d calls to 127.0.0.1:%d): %w\n%s\nerrors:\n%s\nkamailio log:\n%s\nprovider errors:\n%s\npstn errors:\n%s%s",
 			ErrCallFailed, calls, r.SIPPort, err, tail(out, 600), tail(errs, 3000), tail(r.KamailioLog(), 3000), tail(pe, 3000), tail(ge, 3000),
-			r.unfinished(msgFile, calls, pid))
+			r.unfinished(msgFile, calls, pid))}
 	}
 	b, err := os.ReadFile(logFile)
 	if err != nil {
 		return nil, fmt.Errorf("siprig: sipp uac log: %w", err)
 	}
 	return parseCallees(b)
+}
+
+// CallsFailed is PlaceCalls' error when calls failed: Failed is SIPp's
+// count of failed calls (-1 when its statistics could not be read). It
+// wraps ErrCallFailed.
+type CallsFailed struct {
+	Failed int
+	err    error
+}
+
+func (e *CallsFailed) Error() string { return e.err.Error() }
+func (e *CallsFailed) Unwrap() error { return e.err }
+
+// failedCalls reads FailedCall(C) from the last row of a SIPp statistics
+// file (-trace_stat), or -1.
+func failedCalls(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return -1
+	}
+	rows := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(rows) < 2 {
+		return -1
+	}
+	head := strings.Split(rows[0], ";")
+	last := strings.Split(rows[len(rows)-1], ";")
+	col := slices.Index(head, "FailedCall(C)")
+	if col < 0 || col >= len(last) {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(last[col]))
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // parseCallees reads the UAC's log: lines "CALL-ID CALLEE" in answer
@@ -262,6 +318,10 @@ func parseCallees(b []byte) ([]string, error) {
 	}
 	return callees, nil
 }
+
+// CalleeRefused prefixes the callee PlaceCalls reports for a call the
+// proxy refused or timed out (e.g. "refused-408"): the call was lost.
+const CalleeRefused = "refused-"
 
 // PlaceOne places one call and fails tb unless it completed and landed at
 // want (CalleeProvider or CalleePSTN).

@@ -128,7 +128,7 @@ func New(tb testing.TB, opts ...Option) *Rig {
 		o(r)
 	}
 	if r.cfgPath == "" {
-		r.cfgPath = findConfig(tb)
+		r.cfgPath = ConfigPath(tb)
 	}
 	if err := os.WriteFile(filepath.Join(dir, uacScenario), mustScenario(tb, uacScenario), 0o644); err != nil {
 		tb.Fatal(err)
@@ -154,9 +154,9 @@ func mustScenario(tb testing.TB, name string) []byte {
 	return b
 }
 
-// findConfig walks up from the working directory to go.mod and returns
-// scripts/kamailio/lifeline.cfg there.
-func findConfig(tb testing.TB) string {
+// ConfigPath walks up from the working directory to go.mod and returns
+// scripts/kamailio/lifeline.cfg there, the configuration the rig runs.
+func ConfigPath(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -178,7 +178,10 @@ func findConfig(tb testing.TB) string {
 	}
 }
 
-func modulesDir() string {
+// ModulesDir is Kamailio's module directory on this machine (Debian's
+// multiarch path when present), with a trailing slash, for the MPATH
+// define.
+func ModulesDir() string {
 	m, _ := filepath.Glob("/usr/lib/*/kamailio/modules")
 	if len(m) > 0 {
 		return m[0] + "/"
@@ -264,7 +267,7 @@ func (r *Rig) tryKamailio() error {
 		"-A", fmt.Sprintf("PSTN_GW=%q", r.PSTNURI),
 		"-A", fmt.Sprintf("RPC_SOCKET=%q", r.RPCSocket),
 		"-A", fmt.Sprintf("RUN_DIR=%q", r.Dir),
-		"-A", fmt.Sprintf("MPATH=%q", modulesDir()),
+		"-A", fmt.Sprintf("MPATH=%q", ModulesDir()),
 	}
 	for _, d := range r.defines {
 		args = append(args, "-A", d)

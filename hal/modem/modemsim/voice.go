@@ -131,6 +131,7 @@ type VoiceSim struct {
 	playPos  int
 	phase    uint64
 	commands []string
+	dteCodes []byte // <DLE> codes the DTE sent in data states
 	unsh     voice.Unshielder
 	incoming bool        // an incoming call is ringing (Ring)
 	caller   string      // its caller ID
@@ -206,6 +207,13 @@ func (s *VoiceSim) SetLine(up bool) { s.mu.Lock(); s.lineUp = up; s.mu.Unlock() 
 // SetAnswer sets how the far end reacts to the next dial.
 func (s *VoiceSim) SetAnswer(a Answer) { s.mu.Lock(); s.answer = a; s.mu.Unlock() }
 
+// SetRings scripts the far end for the next dial as VoiceRings does.
+func (s *VoiceSim) SetRings(n int, period time.Duration) {
+	s.mu.Lock()
+	s.rings, s.ringPeriod = n, period
+	s.mu.Unlock()
+}
+
 // SetPlayback sets what the far end sends.
 func (s *VoiceSim) SetPlayback(p Playback) { s.mu.Lock(); s.playback = p; s.mu.Unlock() }
 
@@ -239,6 +247,14 @@ func (s *VoiceSim) Commands() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.commands...)
+}
+
+// StreamCommands returns the <DLE> codes the DTE sent in data states so
+// far ('!' for <DLE>!, ETX for <DLE><ETX>, ...), in order.
+func (s *VoiceSim) StreamCommands() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.dteCodes...)
 }
 
 // SendEvent puts <DLE><code> into the current receive or full-duplex
@@ -672,6 +688,9 @@ func (s *VoiceSim) dataInput(l *voiceLoop, b []byte) (int, error) {
 	}
 	if !ok {
 		return used, nil
+	}
+	if len(s.dteCodes) < 1024 {
+		s.dteCodes = append(s.dteCodes, code)
 	}
 	switch code {
 	case voice.CmdEnd, voice.CmdAbort:
