@@ -1,9 +1,8 @@
 package sipua
 
 import (
-	"time"
-
 	"testing"
+	"time"
 
 	"lifeline/hal/sip"
 )
