@@ -4,6 +4,8 @@
 GO       ?= go
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
+# No inlining in the packages of scripts/noinline.pkgs (flash; see there).
+GCFLAGS  := $(foreach p,$(shell sed 's/\#.*//' scripts/noinline.pkgs),-gcflags=$(p)=-l)
 RUNDIR   := $(CURDIR)/run
 FUZZTIME ?= 10s
 
@@ -15,7 +17,7 @@ all: build
 
 # The SIP-to-line gateway is part of every build.
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/lifeline ./cmd/lifeline
+	$(GO) build -trimpath $(GCFLAGS) -ldflags '$(LDFLAGS)' -o bin/lifeline ./cmd/lifeline
 
 # The daemon on the sim board, everything under ./run (no root needed).
 # In a second terminal: ./bin/lifeline sim wan down; ./bin/lifeline status

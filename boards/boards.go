@@ -104,7 +104,7 @@ func NamesIn(dir string) []string {
 			out = append(out, n)
 		}
 	}
-	sort.Strings(out)
+	sort.Sort(sort.StringSlice(out))
 	return out
 }
 

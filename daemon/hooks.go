@@ -283,7 +283,7 @@ func listHooks(dir string) ([]string, error) {
 		}
 		out = append(out, p)
 	}
-	sort.Strings(out)
+	sort.Sort(sort.StringSlice(out))
 	return out, nil
 }
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
+	"sort"
 	"time"
 )
 
@@ -39,7 +39,7 @@ func (s *storage) status() StorageStatus {
 	for k := range s.unsaved {
 		st.Unsaved = append(st.Unsaved, k)
 	}
-	slices.Sort(st.Unsaved)
+	sort.Sort(sort.StringSlice(st.Unsaved))
 	return st
 }
 
@@ -118,7 +118,7 @@ func (d *Daemon) retryWrites() {
 	for k := range s.unsaved {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	sort.Sort(sort.StringSlice(keys))
 	for _, k := range keys {
 		if p, ok := s.unsaved[k]; ok {
 			d.save(p.dir, p.name, p.data)

@@ -14,7 +14,7 @@
 #   XZBUDGET_<TARGET>=BYTES  the same for the xz -9e size (xz must be installed).
 #
 # Output: $DIST/lifeline-linux-<target> (stripped: -s -w plus LDEXTRA of targets.sh,
-# -trimpath, CGO_ENABLED=0). The SIP-to-line gateway is part of every build.
+# no inlining in the packages of scripts/noinline.pkgs, -trimpath, CGO_ENABLED=0). The SIP-to-line gateway is part of every build.
 # Exit status: 0 when all builds succeed within budget, 1 when a budget is exceeded,
 # 2 when a build fails.
 set -euo pipefail
@@ -82,7 +82,7 @@ build() {
 	start=$(date +%s.%N)
 	# shellcheck disable=SC2086 # GOENV values are word lists on purpose
 	if ! env GOOS=linux CGO_ENABLED=0 ${GOENV[$t]} \
-		go build -trimpath -ldflags "-s -w ${LDEXTRA[$t]:-} -X main.version=$VERSION" -o "$out" "$PKG"; then
+		go build -trimpath "${GCFLAGS[@]}" -ldflags "-s -w ${LDEXTRA[$t]:-} -X main.version=$VERSION" -o "$out" "$PKG"; then
 		echo "cross.sh: build for $name failed" >&2
 		failed=1
 		rows+=("$name|-|-|-|-|-|BUILD FAILED")

@@ -33,14 +33,15 @@ trap 'rm -rf "$tmp"' EXIT
 full="$tmp/lifeline.full"
 stripped="$tmp/lifeline.stripped"
 # shellcheck disable=SC2086
-env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$full" "$PKG"
+env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath "${GCFLAGS[@]}" -ldflags "${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$full" "$PKG"
 # shellcheck disable=SC2086
-env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath -ldflags "-s -w ${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$stripped" "$PKG"
+env GOOS=linux CGO_ENABLED=0 ${GOENV[$TARGET]} go build -trimpath "${GCFLAGS[@]}" -ldflags "-s -w ${LDEXTRA[$TARGET]:-} -X main.version=$VERSION" -o "$stripped" "$PKG"
 
 xzb=-
 command -v xz >/dev/null 2>&1 && xzb=$(xz -9e -c "$stripped" | wc -c)
 echo "== $PKG for linux/$TARGET: $(stat -c %s "$stripped") bytes stripped (shipped; xz -9e: $xzb), $(stat -c %s "$full") with symbols"
 echo "   linker flags beyond -s -w: ${LDEXTRA[$TARGET]:-none}"
+echo "   no inlining in the ${#GCFLAGS[@]} package patterns of scripts/noinline.pkgs"
 echo
 echo "== ELF sections of the shipped (stripped) binary, bytes"
 readelf -S -W "$stripped" | sed -n 's/^ *\[ *[0-9]*\] *//p' | while read -r name _type _addr _off size _rest; do

@@ -1,6 +1,7 @@
 # targets.sh — the GOOS=linux targets Lifeline ships, sourced by cross.sh,
 # size.sh and qemu-user-test.sh: GOENV[target] is the go env for it,
-# LDEXTRA[target] linker flags beyond -s -w for it.
+# LDEXTRA[target] linker flags beyond -s -w for it, GCFLAGS the compiler
+# flags of every target (no inlining in the packages of noinline.pkgs).
 # shellcheck shell=bash disable=SC2034 # used by the scripts that source it
 declare -A GOENV=(
 	[amd64]="GOARCH=amd64"
@@ -17,3 +18,9 @@ declare -A LDEXTRA=(
 	[mips]="-R 0x1000"
 	[mipsle]="-R 0x1000"
 )
+# The -gcflags=PATTERN=-l arguments for the packages of scripts/noinline.pkgs.
+GCFLAGS=()
+while read -r pat _; do
+	case $pat in '' | '#'*) continue ;; esac
+	GCFLAGS+=("-gcflags=$pat=-l")
+done <"$(dirname "${BASH_SOURCE[0]}")/noinline.pkgs"

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -149,7 +150,7 @@ func New(bindings []Binding, start time.Time, opts ...Option) (*Matcher, error) 
 		sig := string(b.Kind) + ":" + strings.Join(b.Keys, "\x00")
 		if b.Kind == Chord {
 			s := slices.Clone(b.Keys)
-			slices.Sort(s)
+			sort.Sort(sort.StringSlice(s))
 			sig = string(b.Kind) + ":" + strings.Join(s, "\x00")
 		}
 		if other, dup := seen[sig]; dup {
@@ -181,7 +182,7 @@ func validate(b Binding) error {
 	switch b.Kind {
 	case Chord:
 		s := slices.Clone(b.Keys)
-		slices.Sort(s)
+		sort.Sort(sort.StringSlice(s))
 		if len(slices.Compact(s)) != len(b.Keys) {
 			return fmt.Errorf("%w: hotkey %q: a chord names key %q twice", ErrInvalid, b.Name, firstDup(b.Keys))
 		}

@@ -2,6 +2,7 @@ package hotkey
 
 import (
 	"slices"
+	"sort"
 	"time"
 
 	"lifeline/hal/keys"
@@ -178,13 +179,13 @@ func (m *Matcher) holdCandidate() (Binding, time.Time, bool) {
 	if len(down) == 0 || len(down) != len(m.g.union) {
 		return Binding{}, time.Time{}, false
 	}
-	slices.Sort(down)
+	sort.Sort(sort.StringSlice(down))
 	for _, b := range m.bindings {
 		if b.Kind != Chord || len(b.Keys) != len(down) {
 			continue
 		}
 		s := slices.Clone(b.Keys)
-		slices.Sort(s)
+		sort.Sort(sort.StringSlice(s))
 		if !slices.Equal(s, down) {
 			continue
 		}

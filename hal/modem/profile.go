@@ -323,7 +323,7 @@ func ProfileNames() []string {
 			names = append(names, n)
 		}
 	}
-	sort.Strings(names)
+	sort.Sort(sort.StringSlice(names))
 	return names
 }
 

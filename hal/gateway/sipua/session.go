@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,7 @@ func (ua *UA) allow() string {
 	for m := range have {
 		extra = append(extra, m)
 	}
-	slices.Sort(extra)
+	sort.Sort(sort.StringSlice(extra))
 	return strings.Join(append(out, extra...), ", ")
 }
 
