@@ -543,19 +543,28 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	respond(code, reason)
 }
 
+// rtpPair is a call's RTP socket and its RTCP socket on the next port.
+type rtpPair struct{ rtp, rtcp *bridge.Socket }
+
+// Close closes both sockets.
+func (p rtpPair) Close() error { return errors.Join(p.rtp.Close(), p.rtcp.Close()) }
+
 // listenRTP opens a call's RTP socket, a UDP socket on an even port of
-// RTPAddr (RFC 3550 section 11), and describes it for SDP.
-func (g *Gateway) listenRTP() (*bridge.Socket, sdp.Local, error) {
+// RTPAddr, and its RTCP socket on the next (odd) port (RFC 3550 section
+// 11: no a=rtcp needed), and describes them for SDP.
+func (g *Gateway) listenRTP() (rtpPair, sdp.Local, error) {
 	addr := g.cfg.RTPAddr
 	for range 32 {
 		c, err := bridge.ListenRTP(netip.AddrPortFrom(addr, 0))
 		if err != nil {
-			return nil, sdp.Local{}, err
+			return rtpPair{}, sdp.Local{}, err
 		}
-		if p := int(c.AddrPort().Port()); p%2 == 0 && p >= 1024 {
-			return c, sdp.Local{Addr: addr, Port: p, SessionID: uint64(g.cfg.Clock.Now().Unix()), Version: 1, Username: "lifeline"}, nil
+		if p := int(c.AddrPort().Port()); p%2 == 0 && p >= 1024 && p < 65535 {
+			if rc, err := bridge.ListenRTP(netip.AddrPortFrom(addr, uint16(p+1))); err == nil {
+				return rtpPair{rtp: c, rtcp: rc}, sdp.Local{Addr: addr, Port: p, SessionID: uint64(g.cfg.Clock.Now().Unix()), Version: 1, Username: "lifeline"}, nil
+			}
 		}
 		c.Close()
 	}
-	return nil, sdp.Local{}, fmt.Errorf("gateway: no even RTP port on %s", addr)
+	return rtpPair{}, sdp.Local{}, fmt.Errorf("gateway: no free pair of RTP and RTCP ports on %s", addr)
 }

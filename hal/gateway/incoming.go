@@ -215,7 +215,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 // leg is the SIP side of a call the line carries.
 type leg struct {
 	log    *slog.Logger
-	rtp    *bridge.Socket // handed to the bridge
+	rtp    rtpPair // handed to the bridge
 	choice sdp.Choice
 	// late, for an INVITE without an offer, reads the answer from the
 	// ACK of the 200 (which carried the offer) and makes choice of it.
@@ -253,7 +253,8 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	lineGone := make(chan string, 1)
 	b, err := bridge.Start(bridge.Config{
 		Modem: c.Stream, ModemFormat: c.Format, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
-		Conn: l.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log, Clock: g.cfg.Clock,
+		Conn: l.rtp.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log, Clock: g.cfg.Clock,
+		RTCP: l.rtp.rtcp, RTCPRemote: g.rtcpRemote(l), CNAME: "lifeline@" + g.cfg.RTPAddr.String(),
 		HoldSend:    l.direction == "out", // until the ACK
 		JitterDepth: g.cfg.JitterDepth, JitterPrefill: g.cfg.JitterPrefill,
 		OnModemEvent: func(e voice.Event) {
@@ -287,6 +288,9 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	// The silence is counted from the bridge's start, before the answer.
 	watch := g.newRTPWatch(b, l.choice.Direction)
 	defer watch.Stop()
+	b.SetSendEnabled(l.choice.Sends())
+	reports := g.cfg.Clock.NewTimer(b.RTCPInterval()) // RTCP, one timer per call
+	defer reports.Stop()
 	if dlg == nil {
 		if dlg, err = up(); err != nil {
 			return err
@@ -299,6 +303,13 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 		case <-acked:
 			b.StartSending()
 			acked = nil
+		case body := <-dlg.Offers(): // a re-INVITE or UPDATE, answered: hold or resume
+			g.follow(l.log, b, watch, body)
+		case <-reports.C():
+			if err := b.Report(); err != nil {
+				l.log.Debug("gateway: RTCP report", "err", err)
+			}
+			reports.Reset(b.RTCPInterval())
 		case <-watch.C():
 			if silent, expired := watch.Expired(); expired {
 				why = fmt.Sprintf("no RTP from the phone for %v", silent.Round(time.Second))

@@ -3,11 +3,13 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
 
 	"lifeline/hal/voice/bridge"
+	"lifeline/hal/voice/sdp"
 )
 
 // DefaultRTPTimeout is how long a call may go without RTP from the phone
@@ -121,9 +123,10 @@ func (g *Gateway) rtpTimeout() time.Duration {
 // timer per call, re-armed from the last packet's time: no work per frame.
 type rtpWatch struct {
 	g       *Gateway
-	b       *bridge.Bridge
+	last    func() time.Time // the bridge's LastReceived
 	timeout time.Duration
 	hold    bool
+	since   time.Time // the last resume: silence before it does not count
 	timer   interface {
 		C() <-chan time.Time
 		Reset(time.Duration) bool
@@ -134,7 +137,10 @@ type rtpWatch struct {
 // newRTPWatch starts watching b; C is nil (never ready) when the timeout is
 // off or the call is on hold.
 func (g *Gateway) newRTPWatch(b *bridge.Bridge, direction string) *rtpWatch {
-	w := &rtpWatch{g: g, b: b, timeout: g.rtpTimeout(), hold: direction != "" && direction != "sendrecv"}
+	w := &rtpWatch{g: g, timeout: g.rtpTimeout(), hold: direction != "" && direction != "sendrecv"}
+	if b != nil {
+		w.last = b.LastReceived
+	}
 	if w.timeout > 0 && !w.hold {
 		w.timer = g.cfg.Clock.NewTimer(w.timeout)
 	}
@@ -143,7 +149,7 @@ func (g *Gateway) newRTPWatch(b *bridge.Bridge, direction string) *rtpWatch {
 
 // C fires when the timeout may have passed; call Expired then.
 func (w *rtpWatch) C() <-chan time.Time {
-	if w.timer == nil {
+	if w.timer == nil || w.hold {
 		return nil
 	}
 	return w.timer.C()
@@ -152,7 +158,11 @@ func (w *rtpWatch) C() <-chan time.Time {
 // Expired reports whether the phone has been silent for the timeout;
 // if not, it re-arms the timer for when it would be.
 func (w *rtpWatch) Expired() (silent time.Duration, expired bool) {
-	silent = w.g.cfg.Clock.Now().Sub(w.b.LastReceived())
+	last := w.last()
+	if w.since.After(last) {
+		last = w.since
+	}
+	silent = w.g.cfg.Clock.Now().Sub(last)
 	if silent >= w.timeout {
 		return silent, true
 	}
@@ -160,9 +170,66 @@ func (w *rtpWatch) Expired() (silent time.Duration, expired bool) {
 	return silent, false
 }
 
+// SetDirection follows the phone's session after a re-INVITE or UPDATE
+// (the answer's direction): on hold the timer is off; on resuming the
+// silence is counted from now.
+func (w *rtpWatch) SetDirection(direction string) {
+	hold := direction != "" && direction != "sendrecv"
+	if hold == w.hold {
+		return
+	}
+	w.hold = hold
+	if hold || w.timeout <= 0 {
+		if w.timer != nil {
+			w.timer.Stop()
+		}
+		return
+	}
+	w.since = w.g.cfg.Clock.Now()
+	if w.timer == nil {
+		w.timer = w.g.cfg.Clock.NewTimer(w.timeout)
+	} else {
+		w.timer.Reset(w.timeout)
+	}
+}
+
 // Stop releases the timer.
 func (w *rtpWatch) Stop() {
 	if w.timer != nil {
 		w.timer.Stop()
 	}
+}
+
+// rtcpRemote is where a call's RTCP goes: the phone's a=rtcp when its
+// address is the RTP's (or passes the same media address check), else the
+// RTP port + 1 (zero: the bridge's default).
+func (g *Gateway) rtcpRemote(l leg) netip.AddrPort {
+	r := l.choice.RTCP
+	if !r.IsValid() || r.Addr() == l.choice.Remote.Addr() {
+		return r
+	}
+	if err := checkMediaAddr(r.Addr(), l.choice.Remote.Addr(), g.mediaNetworks()); err != nil {
+		l.log.Warn("gateway: the phone's RTCP address is not allowed, using the RTP port + 1", "err", err)
+		return netip.AddrPort{}
+	}
+	return r
+}
+
+// follow applies a later offer of the phone's (hold, resume) to the call's
+// media: no RTP towards a phone that holds the call (the line's audio goes
+// on), none of the inactivity timeout while it does.
+func (g *Gateway) follow(log *slog.Logger, b *bridge.Bridge, w *rtpWatch, body []byte) {
+	offer, err := sdp.Parse(body)
+	if err != nil {
+		log.Info("gateway: the phone's new session does not parse; media unchanged", "err", err)
+		return
+	}
+	dir, sends, ok := sdp.Held(offer)
+	if !ok {
+		log.Info("gateway: the phone's new session has no audio; media unchanged")
+		return
+	}
+	log.Info("gateway: the phone changed the session", "direction", dir, "sending", sends)
+	b.SetSendEnabled(sends)
+	w.SetDirection(dir)
 }

@@ -72,3 +72,41 @@ func TestRTPWatchHold(t *testing.T) {
 		w.Stop()
 	}
 }
+
+// TestRTPWatchFollowsHold: a call put on hold by a re-INVITE arms no
+// timer however long the phone is silent; resumed, its silence counts
+// from the resume, not from its last packet before the hold.
+func TestRTPWatchFollowsHold(t *testing.T) {
+	clk := clock.NewFake(time.Unix(0, 0))
+	g := &Gateway{cfg: Config{RTPTimeout: 30 * time.Second, Clock: clk}}
+	last := fixedLast{clk.Now()}
+	w := g.newRTPWatch(nil, "sendrecv")
+	defer w.Stop()
+	w.last = last.LastReceived
+	w.SetDirection("recvonly")
+	if w.C() != nil {
+		t.Fatal("timer armed on hold")
+	}
+	clk.Advance(10 * time.Minute)
+	w.SetDirection("sendrecv")
+	if w.C() == nil {
+		t.Fatal("no timer after the resume")
+	}
+	clk.Advance(29 * time.Second)
+	if silent, expired := w.Expired(); expired {
+		t.Fatalf("expired %v after the resume", silent)
+	}
+	clk.Advance(time.Second)
+	select {
+	case <-w.C():
+	default:
+		t.Fatal("the timer did not fire 30 s after the resume")
+	}
+	if silent, expired := w.Expired(); !expired || silent != 30*time.Second {
+		t.Fatalf("Expired = %v, %v; want 30s, true", silent, expired)
+	}
+}
+
+type fixedLast struct{ t time.Time }
+
+func (f fixedLast) LastReceived() time.Time { return f.t }

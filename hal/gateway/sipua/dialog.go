@@ -22,6 +22,7 @@ type Dialog struct {
 	uac          bool
 	done         chan struct{}
 	ackCh        chan struct{} // closed by ack, or at creation for a UAC dialog
+	offers       chan []byte   // the peer's latest re-INVITE/UPDATE offer, answered (Offers)
 
 	// Loop-owned.
 	localSeq  uint32
@@ -46,6 +47,28 @@ func (d *Dialog) Done() <-chan struct{} { return d.done }
 // acknowledged (at once for a UAC dialog: the UA ACKs the 2xx itself).
 // Until then no media should flow: the peer has not confirmed the call.
 func (d *Dialog) Acked() <-chan struct{} { return d.ackCh }
+
+// Offers delivers the session descriptions the peer offered in a
+// re-INVITE or UPDATE (hold, resume), each after the UA has answered it:
+// the owner of the call's media applies the new direction. Only the
+// latest is kept while none is read.
+func (d *Dialog) Offers() <-chan []byte { return d.offers }
+
+// offered passes body to Offers, replacing an unread one (loop only: one
+// writer).
+func (d *Dialog) offered(body []byte) {
+	for {
+		select {
+		case d.offers <- body:
+			return
+		default:
+			select {
+			case <-d.offers:
+			default:
+			}
+		}
+	}
+}
 
 // CallID returns the dialog's Call-ID.
 func (d *Dialog) CallID() string { return d.callID }
@@ -181,7 +204,7 @@ func (ua *UA) newUASDialog(tx *ServerTx) *Dialog {
 	in := tx.in
 	local := in.to.Clone()
 	local.Params.Set("tag", tx.toTag)
-	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.from.Clone(), uasTx: tx, done: make(chan struct{}), ackCh: make(chan struct{})}
+	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.from.Clone(), uasTx: tx, done: make(chan struct{}), ackCh: make(chan struct{}), offers: make(chan []byte, 1)}
 	if c, err := in.hdr.Address("Contact"); err == nil && !c.Star {
 		d.remoteTarget = c.URI
 	} else {
@@ -204,7 +227,7 @@ func (ua *UA) newUACDialog(invite *sip.Request, in *inbound) *Dialog {
 	local, _ := invite.Header.Address("From")
 	cseq, _ := invite.Header.CSeq()
 	d := &Dialog{ua: ua, callID: in.cid, local: local, remote: in.to.Clone(), uac: true,
-		localSeq: cseq.Seq, acked: true, localSDP: invite.Body, done: make(chan struct{}), ackCh: closedChan()}
+		localSeq: cseq.Seq, acked: true, localSDP: invite.Body, done: make(chan struct{}), ackCh: closedChan(), offers: make(chan []byte, 1)}
 	if c, err := in.hdr.Address("Contact"); err == nil && !c.Star {
 		d.remoteTarget = c.URI
 	} else {

@@ -105,6 +105,9 @@ func (ua *UA) refresh(tx *ServerTx, d *Dialog) {
 		hdrs = append(hdrs, sessionTimer(tx.req)...) // respond adds them to an INVITE's 2xx
 	}
 	tx.respond(sip.StatusOK, "", body, hdrs...)
+	if len(offer) > 0 {
+		d.offered(offer)
+	}
 }
 
 func (ua *UA) allowField() sip.Field { return sip.Field{Name: "Allow", Value: ua.allow()} }
@@ -156,11 +159,21 @@ func sdpLines(b []byte) []string {
 // direction is the direction attribute of an SDP body (media level wins
 // over session level; sendrecv when there is none).
 func direction(body []byte) string {
-	dir := "sendrecv"
+	dir, oldHold := "sendrecv", false
 	for _, l := range sdpLines(body) {
 		switch l {
 		case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
 			dir = l[2:]
+		case "c=IN IP4 0.0.0.0":
+			oldHold = true
+		}
+	}
+	if oldHold { // RFC 3264 section 8.4: the offerer wants no media
+		switch dir {
+		case "sendrecv":
+			dir = "sendonly"
+		case "recvonly":
+			dir = "inactive"
 		}
 	}
 	return dir

@@ -93,6 +93,17 @@ type Config struct {
 	// later through a proxy than its media). The modem's frames are
 	// still read (and dropped) meanwhile, and the RTP timestamp runs on.
 	HoldSend bool
+	// RTCP is the call's RTCP socket (RFC 3550 section 6), usually on the
+	// RTP port + 1; nil for none. The bridge owns it and closes it, after
+	// a last report with a BYE. Its reports go out when the owner calls
+	// Report (on a timer set to RTCPInterval): no work per frame.
+	RTCP Conn
+	// RTCPRemote is where RTCP goes: the phone's a=rtcp (RFC 3605) or,
+	// when zero, Remote's port + 1.
+	RTCPRemote netip.AddrPort
+	// CNAME is the SDES CNAME of the reports (RFC 3550 section 6.5.1;
+	// default "lifeline").
+	CNAME string
 	// Clock stamps the RTP received (LastReceived); default the real one.
 	Clock clock.Clock
 	// SSRC, Seq and Timestamp start the outgoing stream; zero values are
@@ -132,6 +143,12 @@ type Stats struct {
 	DigitsSent      uint64 // digits heard on the line and sent to the phone as RFC 4733 events
 	DTMFFrames      uint64 // frames to the modem that carried DTMF tones or their pauses instead of RTP audio
 	DigitsDropped   uint64 // digits not played: more than 32 were waiting
+	RTCPSent        uint64 // compound RTCP packets sent
+	RTCPReceived    uint64 // RTCP packets from the phone, parsed
+	RTCPIgnored     uint64 // RTCP from the phone that did not parse
+	RTCPByes        uint64 // RTCP BYEs from the phone
+	RTCPForeign     uint64 // RTCP from a source other than the call's (dropped)
+	FramesMuted     uint64 // frames from the modem not sent while the phone holds the call (SetSendEnabled)
 	Jitter          rtp.JitterStats
 }
 
@@ -184,8 +201,15 @@ func Start(cfg Config) (*Bridge, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
 	}
+	if cfg.CNAME == "" {
+		cfg.CNAME = "lifeline"
+	}
+	now := cfg.Clock.Now()
 	b := &Bridge{cfg: cfg, remote: remote, modemFmt: cfg.ModemFormat, codecFmt: codecFmt, log: log, jit: jit, modemDone: make(chan struct{}),
-		lastRTP: cfg.Clock.Now()}
+		lastRTP: now, started: now, rtcpRemote: cfg.RTCPRemote}
+	if !b.rtcpRemote.IsValid() {
+		b.rtcpRemote = netip.AddrPortFrom(remote.Addr(), remote.Port()+1)
+	}
 	b.sending.Store(!cfg.HoldSend)
 	if !cfg.DisableDTMFTones {
 		b.dtmf = newDTMFPlayer()
@@ -222,6 +246,15 @@ type Bridge struct {
 	lastRTP   time.Time   // under mu: when the call's RTP last arrived (or Start)
 	srcPort   uint16      // under mu: the port latched for Remote's address
 	latched   bool        // under mu: srcPort is set
+	muted     atomic.Bool // the phone holds the call: no RTP goes out (SetSendEnabled)
+	started   time.Time   // Start's time, the origin of the arrival times of the RTP received
+
+	// RTCP (rtcp.go). Under mu but rtcp.buf and rtcp.rbuf (Report's).
+	rtcpRemote  netip.AddrPort
+	recv        reception
+	rtcp        rtcpState
+	sentPackets uint64 // RTP packets sent (audio and events)
+	sentOctets  uint64 // their payload octets
 
 	// The modem side's state: only the goroutine that delivers the
 	// modem's bytes touches it.
@@ -332,6 +365,16 @@ func (b *Bridge) end(err error) {
 // RTP (with the marker bit). Safe from any goroutine.
 func (b *Bridge) StartSending() { b.sending.Store(true) }
 
+// SetSendEnabled starts (true) or stops (false) the RTP towards the
+// phone, for the phone's hold: while its session is a=sendonly,
+// a=inactive or c=0.0.0.0 the gateway sends it no RTP, and resumes when
+// it is sendrecv again (the next packet with the marker bit). The line
+// side goes on meanwhile: the modem's frames are read and answered (with
+// the phone's audio, or silence when it sends none), and the RTP
+// timestamp runs on. Unlike HoldSend, RTP from the phone does not end it.
+// Safe from any goroutine.
+func (b *Bridge) SetSendEnabled(on bool) { b.muted.Store(!on) }
+
 // LastReceived returns when RTP from the call's source last arrived (its
 // audio or its events), or when the bridge started if none has. The
 // gateway ends a call whose phone has gone silent for too long.
@@ -384,7 +427,14 @@ func (b *Bridge) Close() error {
 		b.wg.Wait()
 		b.end(ErrClosed)
 		err2 := b.cfg.Conn.Close()
-		b.closeErr = errors.Join(err1, err2)
+		var err3 error
+		if b.cfg.RTCP != nil {
+			if err := b.sendRTCP("call ended"); err != nil {
+				b.log.Debug("bridge: RTCP BYE", "err", err)
+			}
+			err3 = b.cfg.RTCP.Close()
+		}
+		b.closeErr = errors.Join(err1, err2, err3)
 	})
 	return b.closeErr
 }
@@ -447,13 +497,16 @@ func (b *Bridge) frame() error {
 	m := &b.m
 	var sendErr error
 	held := !b.sending.Load()
+	muted := !held && b.muted.Load()
+	sent := 0 // payload bytes of the RTP packet sent
 	switch {
-	case held:
+	case held || muted:
 		m.pk.Skip(voice.FrameSamples)
 	case m.dtmf.active():
 		_, ts := m.pk.Next()
 		e, start, first := m.dtmf.next(ts)
 		sendErr = b.cfg.Conn.Send(m.pk.EventPacket(uint8(b.cfg.EventPT), start, first, e), b.remote)
+		sent = rtp.EventLen
 		m.pk.Skip(voice.FrameSamples) // the event replaces the frame's audio
 		b.mu.Lock()
 		b.stats.DigitsSent += uint64(boolInt(e.End && !m.dtmf.on))
@@ -461,6 +514,7 @@ func (b *Bridge) frame() error {
 	default:
 		m.payload = voice.Transcode(m.payload[:0], b.codecFmt, m.frame, b.modemFmt)
 		sendErr = b.cfg.Conn.Send(m.pk.Packet(m.payload, voice.FrameSamples), b.remote)
+		sent = len(m.payload)
 		if sendErr != nil {
 			b.log.Debug("bridge: send RTP", "to", b.remote, "err", sendErr)
 		}
@@ -469,8 +523,14 @@ func (b *Bridge) frame() error {
 	if sendErr != nil {
 		b.stats.SendErrors++
 	}
-	if held {
+	switch {
+	case held:
 		b.stats.FramesHeld++
+	case muted:
+		b.stats.FramesMuted++
+	case sendErr == nil:
+		b.sentPackets++
+		b.sentOctets += uint64(sent)
 	}
 	b.stats.FramesFromModem++
 	b.receive()
@@ -524,11 +584,12 @@ func (b *Bridge) receive() {
 			b.stats.PacketsForeign++
 			continue
 		}
-		b.lastRTP = b.cfg.Clock.Now()
+		now := b.cfg.Clock.Now()
+		b.lastRTP = now
 		// RTP from the negotiated address shows that the phone is there
 		// and wants the call's media: no reason to hold ours back.
 		b.sending.Store(true)
-		b.packet(m.rbuf[:n])
+		b.packet(m.rbuf[:n], now)
 	}
 }
 
@@ -549,7 +610,7 @@ func (b *Bridge) fromCall(from netip.AddrPort) bool {
 }
 
 // packet takes one datagram. Caller holds b.mu.
-func (b *Bridge) packet(pkt []byte) {
+func (b *Bridge) packet(pkt []byte, now time.Time) {
 	m := &b.m
 	payload, err := m.h.Unmarshal(pkt)
 	switch {
@@ -575,6 +636,7 @@ func (b *Bridge) packet(pkt []byte) {
 		}
 	case m.h.PayloadType == b.cfg.PayloadType:
 		b.stats.PacketsReceived++
+		b.track(m.h.SequenceNumber, m.h.Timestamp, m.h.SSRC, now)
 		b.jit.Push(m.h.SequenceNumber, payload)
 	default:
 		b.stats.PacketsIgnored++

@@ -30,7 +30,12 @@ type Choice struct {
 	EventPT int
 	// Remote is where to send RTP (c= and m= port of the accepted stream).
 	Remote netip.AddrPort
-	// Direction is the answer's direction attribute.
+	// RTCP is where to send RTCP: the stream's a=rtcp (RFC 3605) when
+	// given, else Remote's port + 1 (RFC 3550 section 11).
+	RTCP netip.AddrPort
+	// Direction is the answer's direction attribute. An offer whose
+	// connection address is 0.0.0.0 (RFC 2543 hold, RFC 3264 section 8.4)
+	// counts as sendonly when it says sendrecv, inactive when recvonly.
 	Direction string
 	// Index is the accepted m= line's position.
 	Index int
@@ -38,6 +43,66 @@ type Choice struct {
 
 var answerDir = map[string]string{
 	"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive",
+}
+
+// oldHold is the direction of a stream offered with c=0.0.0.0: the
+// offerer wants no media (RFC 3264 section 8.4).
+var oldHold = map[string]string{"sendrecv": "sendonly", "sendonly": "sendonly", "recvonly": "inactive", "inactive": "inactive"}
+
+// Sends reports whether the gateway sends RTP on the stream: the answer
+// is sendrecv or sendonly, and the phone named an address to send to.
+func (c Choice) Sends() bool {
+	return (c.Direction == "sendrecv" || c.Direction == "sendonly") && !c.Remote.Addr().IsUnspecified()
+}
+
+// Held reads a later offer of the call (a re-INVITE or UPDATE: hold,
+// resume) for its first audio stream: the answer's direction (with the
+// c=0.0.0.0 rule of Answer) and whether the gateway sends RTP (Sends).
+// ok is false when the offer has no audio stream in use.
+func Held(offer *Session) (direction string, sends, ok bool) {
+	for i := range offer.Media {
+		m := &offer.Media[i]
+		if m.Type != "audio" || m.Port == 0 {
+			continue
+		}
+		conn := m.Conn
+		if !conn.IsValid() {
+			conn = offer.Conn
+		}
+		dir := offer.Direction(m)
+		if conn.IsUnspecified() {
+			dir = oldHold[dir]
+		}
+		ch := Choice{Direction: answerDir[dir], Remote: netip.AddrPortFrom(conn, uint16(m.Port))}
+		return ch.Direction, conn.IsValid() && ch.Sends(), true
+	}
+	return "", false, false
+}
+
+// rtcpAddr is the RTCP address of stream m at conn: its a=rtcp (RFC 3605:
+// "port" or "port IN IP4 addr"), else the RTP port + 1. A malformed
+// a=rtcp is ignored.
+func rtcpAddr(m *Media, conn netip.Addr) netip.AddrPort {
+	def := netip.AddrPortFrom(conn, uint16(m.Port+1))
+	v, ok := m.Attr("rtcp")
+	if !ok {
+		return def
+	}
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return def
+	}
+	port, err := strconv.Atoi(f[0])
+	if err != nil || port < 1 || port > 65535 {
+		return def
+	}
+	addr := conn
+	if len(f) == 4 {
+		if a, err := parseConn(strings.Join(f[1:], " ")); err == nil {
+			addr = a
+		}
+	}
+	return netip.AddrPortFrom(addr, uint16(port))
 }
 
 // Answer chooses the first audio stream of the offer that carries PCMA or
@@ -82,8 +147,12 @@ func Answer(offer *Session, l Local) ([]byte, Choice, error) {
 		if pt < 0 {
 			continue
 		}
+		dir := offer.Direction(m)
+		if conn.IsUnspecified() {
+			dir = oldHold[dir]
+		}
 		ch = Choice{Codec: codec, PayloadType: uint8(pt), EventPT: -1, Remote: netip.AddrPortFrom(conn, uint16(m.Port)),
-			Direction: answerDir[offer.Direction(m)], Index: i}
+			RTCP: rtcpAddr(m, conn), Direction: answerDir[dir], Index: i}
 		for _, f := range m.Formats {
 			if name, rate, ok := m.Codec(f); ok && name == "TELEPHONE-EVENT" && rate == 8000 {
 				if n, err := strconv.Atoi(f); err == nil && n >= 0 && n <= 127 {

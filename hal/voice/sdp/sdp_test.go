@@ -26,17 +26,17 @@ func TestAnswer(t *testing.T) {
 		wantErr error
 	}{
 		{name: "PCMU first with DTMF", offer: basicOffer,
-			want:   Choice{Codec: "PCMU", PayloadType: 0, EventPT: 101, Remote: netip.MustParseAddrPort("198.51.100.7:49170"), Direction: "sendrecv", Index: 0},
+			want:   Choice{Codec: "PCMU", PayloadType: 0, EventPT: 101, Remote: netip.MustParseAddrPort("198.51.100.7:49170"), RTCP: netip.MustParseAddrPort("198.51.100.7:49171"), Direction: "sendrecv", Index: 0},
 			wantIn: []string{"m=audio 40000 RTP/AVP 0 101", "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16", "a=ptime:20", "a=sendrecv", "c=IN IP4 192.0.2.1"}},
 		{name: "PCMA preferred, static types without rtpmap", offer: sdpText("v=0", "o=- 1 1 IN IP4 198.51.100.7", "s=-", "c=IN IP4 198.51.100.7", "t=0 0", "m=audio 5004 RTP/AVP 8 0"),
-			want:   Choice{Codec: "PCMA", PayloadType: 8, EventPT: -1, Remote: netip.MustParseAddrPort("198.51.100.7:5004"), Direction: "sendrecv"},
+			want:   Choice{Codec: "PCMA", PayloadType: 8, EventPT: -1, Remote: netip.MustParseAddrPort("198.51.100.7:5004"), RTCP: netip.MustParseAddrPort("198.51.100.7:5005"), Direction: "sendrecv"},
 			wantIn: []string{"m=audio 40000 RTP/AVP 8", "a=rtpmap:8 PCMA/8000"}},
 		{name: "dynamic type for PCMA, event type 96", offer: sdpText("v=0", "o=- 1 1 IN IP4 h", "s=-", "t=0 0", "m=audio 5004 RTP/AVP 18 110 96", "c=IN IP4 198.51.100.9", "a=rtpmap:110 pcma/8000", "a=rtpmap:96 telephone-event/8000", "a=sendonly"),
-			want:   Choice{Codec: "PCMA", PayloadType: 110, EventPT: 96, Remote: netip.MustParseAddrPort("198.51.100.9:5004"), Direction: "recvonly"},
+			want:   Choice{Codec: "PCMA", PayloadType: 110, EventPT: 96, Remote: netip.MustParseAddrPort("198.51.100.9:5004"), RTCP: netip.MustParseAddrPort("198.51.100.9:5005"), Direction: "recvonly"},
 			wantIn: []string{"m=audio 40000 RTP/AVP 110 96", "a=rtpmap:110 PCMA/8000", "a=fmtp:96 0-15", "a=recvonly"}},
 		{name: "video rejected, second audio used", offer: sdpText("v=0", "o=- 1 1 IN IP6 ::1", "s=-", "c=IN IP6 2001:db8::7", "t=0 0",
 			"m=video 5006 RTP/AVP 31", "m=audio 0 RTP/AVP 0", "m=audio 5008 RTP/AVP 9 0", "a=inactive"),
-			want:   Choice{Codec: "PCMU", PayloadType: 0, EventPT: -1, Remote: netip.MustParseAddrPort("[2001:db8::7]:5008"), Direction: "inactive", Index: 2},
+			want:   Choice{Codec: "PCMU", PayloadType: 0, EventPT: -1, Remote: netip.MustParseAddrPort("[2001:db8::7]:5008"), RTCP: netip.MustParseAddrPort("[2001:db8::7]:5009"), Direction: "inactive", Index: 2},
 			wantIn: []string{"m=video 0 RTP/AVP 31", "m=audio 0 RTP/AVP 0", "m=audio 40000 RTP/AVP 0", "a=inactive"}},
 		{name: "PCMA at 16 kHz is no match", offer: sdpText("v=0", "o=- 1 1 IN IP4 h", "s=-", "c=IN IP4 198.51.100.7", "t=0 0", "m=audio 5004 RTP/AVP 96", "a=rtpmap:96 PCMA/16000"),
 			wantErr: ErrNoCodec},
@@ -156,4 +156,71 @@ func FuzzSDP(f *testing.F) {
 			t.Fatalf("the answer is not itself acceptable: %v\n%s", err, ans)
 		}
 	})
+}
+
+// TestAnswerRTCPAndHold: the RTCP address comes from a=rtcp (RFC 3605)
+// or is the RTP port + 1; c=0.0.0.0 is the old hold, answered without
+// sending.
+func TestAnswerRTCPAndHold(t *testing.T) {
+	for _, tc := range []struct {
+		name, conn string
+		attrs      []string
+		rtcp       string
+		dir        string
+		sends      bool
+	}{
+		{"default", "198.51.100.7", nil, "198.51.100.7:5005", "sendrecv", true},
+		{"a=rtcp port", "198.51.100.7", []string{"a=rtcp:6000"}, "198.51.100.7:6000", "sendrecv", true},
+		{"a=rtcp with address", "198.51.100.7", []string{"a=rtcp:6001 IN IP4 198.51.100.8"}, "198.51.100.8:6001", "sendrecv", true},
+		{"a=rtcp malformed", "198.51.100.7", []string{"a=rtcp:x"}, "198.51.100.7:5005", "sendrecv", true},
+		{"a=rtcp empty", "198.51.100.7", []string{"a=rtcp:"}, "198.51.100.7:5005", "sendrecv", true},
+		{"sendonly", "198.51.100.7", []string{"a=sendonly"}, "198.51.100.7:5005", "recvonly", false},
+		{"inactive", "198.51.100.7", []string{"a=inactive"}, "198.51.100.7:5005", "inactive", false},
+		{"recvonly", "198.51.100.7", []string{"a=recvonly"}, "198.51.100.7:5005", "sendonly", true},
+		{"c=0.0.0.0", "0.0.0.0", nil, "0.0.0.0:5005", "recvonly", false},
+		{"c=0.0.0.0 recvonly", "0.0.0.0", []string{"a=recvonly"}, "0.0.0.0:5005", "inactive", false},
+	} {
+		lines := append([]string{"v=0", "o=- 1 1 IN IP4 h", "s=-", "c=IN IP4 " + tc.conn, "t=0 0", "m=audio 5004 RTP/AVP 8"}, tc.attrs...)
+		s, err := Parse(sdpText(lines...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, ch, err := Answer(s, local)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if ch.RTCP.String() != tc.rtcp || ch.Direction != tc.dir || ch.Sends() != tc.sends {
+			t.Errorf("%s: RTCP %v, direction %s, sends %v; want %s, %s, %v", tc.name, ch.RTCP, ch.Direction, ch.Sends(), tc.rtcp, tc.dir, tc.sends)
+		}
+		if !strings.Contains(string(ans), "a="+tc.dir+"\r\n") {
+			t.Errorf("%s: answer without a=%s:\n%s", tc.name, tc.dir, ans)
+		}
+	}
+}
+
+// TestHeld: a re-INVITE's offer says whether the call is held.
+func TestHeld(t *testing.T) {
+	for _, tc := range []struct {
+		conn, attr, dir string
+		sends, ok       bool
+	}{
+		{"198.51.100.7", "a=sendrecv", "sendrecv", true, true},
+		{"198.51.100.7", "a=sendonly", "recvonly", false, true},
+		{"198.51.100.7", "a=inactive", "inactive", false, true},
+		{"198.51.100.7", "a=recvonly", "sendonly", true, true},
+		{"0.0.0.0", "a=sendrecv", "recvonly", false, true},
+	} {
+		s, err := Parse(sdpText("v=0", "o=- 1 2 IN IP4 h", "s=-", "c=IN IP4 "+tc.conn, "t=0 0", "m=audio 5004 RTP/AVP 8", tc.attr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, sends, ok := Held(s)
+		if dir != tc.dir || sends != tc.sends || ok != tc.ok {
+			t.Errorf("%s %s: Held = %s, %v, %v; want %s, %v, %v", tc.conn, tc.attr, dir, sends, ok, tc.dir, tc.sends, tc.ok)
+		}
+	}
+	s, _ := Parse(sdpText("v=0", "o=- 1 2 IN IP4 h", "s=-", "c=IN IP4 198.51.100.7", "t=0 0", "m=audio 0 RTP/AVP 8"))
+	if _, _, ok := Held(s); ok {
+		t.Error("Held found a stream in an offer without one in use")
+	}
 }
