@@ -105,7 +105,24 @@ func TestE2EPhonesBaresip(t *testing.T) {
 		phone.waitEvent(t, "CALL_CLOSED", 10*time.Second)
 		r.lineIdle(t, "5550000")
 	})
+	// Digits the line's far end keys (the modem reports <DLE>7, <DLE>#)
+	// reach the phone as RFC 4733 telephone-events: baresip reports each
+	// as CALL_DTMF_START with the digit, then CALL_DTMF_END.
 	t.Run("DTMF from the line to the phone", func(t *testing.T) {
-		t.Skip("needs issue 14 item 8 (line DTMF as RFC 4733, A2's media path): not on main yet")
+		phone.command(t, "dial", "sip:5552222@"+netnstest.InternetIP4)
+		phone.waitEvent(t, "CALL_ESTABLISHED", 15*time.Second, "CALL_CLOSED")
+		r.lineInCall(t, "5552222")
+		const digits = "7#"
+		r.lineKeys(t, digits)
+		for _, d := range digits {
+			ev := phone.waitEvent(t, "CALL_DTMF_START", 10*time.Second, "CALL_CLOSED")
+			if ev.Param != string(d) {
+				t.Fatalf("the phone received DTMF %q, want %q\nbaresip:\n%s", ev.Param, d, phone.out)
+			}
+			phone.waitEvent(t, "CALL_DTMF_END", 10*time.Second, "CALL_CLOSED", "CALL_DTMF_START")
+		}
+		phone.command(t, "hangup", "")
+		phone.waitEvent(t, "CALL_CLOSED", 10*time.Second)
+		r.lineIdle(t, "5552222")
 	})
 }

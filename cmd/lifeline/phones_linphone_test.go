@@ -197,8 +197,9 @@ func readWAV(path string) ([]int16, int, error) {
 
 // TestE2EPhonesLinphone: linphone on the LAN behind Kamailio and the real
 // binary, as TestE2EPhonesBaresip does with baresip: a call over the line
-// with audio checked both ways that the phone ends, and a call from the
-// line showing the caller's number that the line ends.
+// with audio checked both ways that the phone ends, a paused call, a call
+// from the line showing the caller's number that the line ends, and digits
+// keyed on the line received as RFC 4733 events.
 func TestE2EPhonesLinphone(t *testing.T) {
 	r := newPhoneRig(t, "carol@"+lanPhoneIP+":"+linphonePort, "linphonec")
 	e, sim := r.e, r.sim
@@ -263,5 +264,21 @@ func TestE2EPhonesLinphone(t *testing.T) {
 		}
 		phone.waitLine(t, ended, 10*time.Second)
 		r.lineIdle(t, "")
+	})
+
+	// Digits the line's far end keys reach linphone as RFC 4733
+	// telephone-events: linphonec prints "Receiving tone 7 from ...".
+	t.Run("DTMF from the line to the phone", func(t *testing.T) {
+		phone.command(t, "call sip:5552222@"+netnstest.InternetIP4)
+		phone.waitLine(t, connected, 15*time.Second)
+		r.lineInCall(t, "5552222")
+		const digits = "7#"
+		r.lineKeys(t, digits)
+		for _, d := range digits {
+			phone.waitLine(t, regexp.MustCompile(`^Receiving tone `+regexp.QuoteMeta(string(d))+` from`), 10*time.Second)
+		}
+		phone.command(t, "terminate")
+		phone.waitLine(t, ended, 10*time.Second)
+		r.lineIdle(t, "5552222")
 	})
 }

@@ -214,6 +214,22 @@ func (r *phoneRig) lineHearsTone(t *testing.T, mark int) int {
 	return len(rec)
 }
 
+// lineKeys has the line's far end key digits in the running call: once
+// the stream runs, the modem reports each as <DLE>digit; the sim's record
+// must hold exactly them.
+func (r *phoneRig) lineKeys(t *testing.T, digits string) {
+	t.Helper()
+	r.lineHearsTone(t, len(r.sim.Recorded())) // the stream runs
+	for _, d := range []byte(digits) {
+		if err := r.sim.SendEvent(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := string(r.sim.EventsSent()); got != digits {
+		t.Fatalf("the line reported DTMF %q, want %q", got, digits)
+	}
+}
+
 // lineInCall waits for the daemon's status to show the line in a call
 // (and, for an outgoing call, the call in its list).
 func (r *phoneRig) lineInCall(t *testing.T, dialled string) {

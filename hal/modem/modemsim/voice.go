@@ -132,6 +132,7 @@ type VoiceSim struct {
 	phase    uint64
 	commands []string
 	dteCodes []byte // <DLE> codes the DTE sent in data states
+	events   []byte // <DLE> codes SendEvent reported to the DTE
 	unsh     voice.Unshielder
 	incoming bool        // an incoming call is ringing (Ring)
 	caller   string      // its caller ID
@@ -259,13 +260,28 @@ func (s *VoiceSim) StreamCommands() []byte {
 
 // SendEvent puts <DLE><code> into the current receive or full-duplex
 // stream, as the modem's tone detectors do. It fails outside those states.
+// Events written are kept for EventsSent.
 func (s *VoiceSim) SendEvent(code byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mode != modeReceive && s.mode != modeDuplex {
 		return fmt.Errorf("modemsim %s: event %q outside a receive state (mode %s)", s.Path(), code, s.mode)
 	}
-	return s.writeLocked([]byte{voice.DLE, code})
+	if err := s.writeLocked([]byte{voice.DLE, code}); err != nil {
+		return err
+	}
+	if len(s.events) < 1024 {
+		s.events = append(s.events, code)
+	}
+	return nil
+}
+
+// EventsSent returns the codes SendEvent reported to the DTE in a stream
+// so far, in order ('7' for <DLE>7).
+func (s *VoiceSim) EventsSent() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.events...)
 }
 
 // FarEndBusy makes the far end busy: the call ends and, in a receive or

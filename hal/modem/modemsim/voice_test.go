@@ -293,10 +293,11 @@ func TestVoiceToneAndFarEnd(t *testing.T) {
 		name   string
 		cue    func(*modemsim.VoiceSim) error
 		events []string
+		sent   string // EventsSent afterwards
 	}{
-		{"remote hangs up", (*modemsim.VoiceSim).HangupRemote, []string{"loop-interrupt", "busy"}},
-		{"far end busy", (*modemsim.VoiceSim).FarEndBusy, []string{"busy"}},
-		{"dtmf from the line", func(s *modemsim.VoiceSim) error { return s.SendEvent('5') }, []string{"dtmf-5"}},
+		{"remote hangs up", (*modemsim.VoiceSim).HangupRemote, []string{"loop-interrupt", "busy"}, ""},
+		{"far end busy", (*modemsim.VoiceSim).FarEndBusy, []string{"busy"}, ""},
+		{"dtmf from the line", func(s *modemsim.VoiceSim) error { return s.SendEvent('5') }, []string{"dtmf-5"}, "5"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -335,6 +336,9 @@ func TestVoiceToneAndFarEnd(t *testing.T) {
 				if seen[i] != tc.events[i] {
 					t.Fatalf("events %v, want %v", seen, tc.events)
 				}
+			}
+			if got := string(r.sim.EventsSent()); got != tc.sent {
+				t.Fatalf("EventsSent %q, want %q", got, tc.sent)
 			}
 			voice.NewEncoder(ds).Abort()
 			drainToEnd(t, dec)
