@@ -324,7 +324,14 @@ func TestCallEchoAndHangup(t *testing.T) {
 		{"PCMU, far end hangs up", []string{"PCMU", "PCMA"}, rtp.PayloadPCMU, "line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t)
+			// The line rings for 300 ms and its dial counts as accepted
+			// after 1 ms, so the 180 leaves well before the 200. With the
+			// rig's 10 ms ring the call was up before AlertAfter, the 180
+			// went out right before the 200, and the test phone (sipgo)
+			// could take the two in the other order and drop the 180.
+			r := newRigWith(t, func(_ *gateway.Config, p *modem.Profile, _ string) {
+				p.Voice.AlertAfter = modem.Duration(time.Millisecond)
+			}, modemsim.VoiceRings(1, 300*time.Millisecond))
 			phone, port := voicetest.EvenUDP(t)
 			defer phone.Close()
 			c := r.invite(r.ctx(), "*005551234", offerFor(t, port, tc.codecs...), nil)
