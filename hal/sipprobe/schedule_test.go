@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,16 +16,55 @@ import (
 type simRun struct {
 	t       testing.TB
 	clk     *clock.Fake
+	rc      *runClock
 	sn      *simNet
 	p       *Prober
 	results chan Result
 	started bool // a Result was delivered: Run is arming its schedule timer
 }
 
+// runClock is the fake clock as the prober sees it. The first timer made on
+// it is Run's schedule timer, and each Reset of that timer reports its
+// deadline on waits, so next() moves the time to Run's wait and never past a
+// probe's own timers. A bare WaitTimers(1) cannot tell the two apart: when
+// the wait is 0 (a lost probe takes the whole fast interval), the timer is
+// due at once and may fire inside the Set that ended the last probe; the
+// timers WaitTimers then sees are the next probe's, and advancing to them
+// moved the time one retransmission too far (seen under CPU load).
+type runClock struct {
+	*clock.Fake
+	first sync.Once
+	waits chan time.Time
+}
+
+func (c *runClock) NewTimer(d time.Duration) clock.Timer {
+	t := c.Fake.NewTimer(d)
+	run := false
+	c.first.Do(func() { run = true })
+	if !run {
+		return t
+	}
+	return &runTimer{Timer: t, c: c}
+}
+
+// runTimer is Run's schedule timer: Reset says where Run waits until.
+type runTimer struct {
+	clock.Timer
+	c *runClock
+}
+
+func (t *runTimer) Reset(d time.Duration) bool {
+	when := t.c.Now().Add(d) // only the test moves the time, and it waits for this
+	was := t.Timer.Reset(d)
+	t.c.waits <- when
+	return was
+}
+
 func startSimRun(t testing.TB, sn *simNet, opts ...Option) *simRun {
 	t.Helper()
 	clk := clock.NewFake(t0)
-	s := &simRun{t: t, clk: clk, sn: sn, p: newSimProber(t, sn, clk, opts...), results: make(chan Result, 1)}
+	rc := &runClock{Fake: clk, waits: make(chan time.Time, 1<<16)}
+	s := &simRun{t: t, clk: clk, rc: rc, sn: sn, p: newSimProber(t, sn, clk, append(opts, WithClock(rc))...), results: make(chan Result, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.p.Run(ctx, func(r Result) { s.results <- r }) }()
@@ -50,8 +90,12 @@ func startSimRun(t testing.TB, sn *simNet, opts ...Option) *simRun {
 func (s *simRun) next() Result {
 	s.t.Helper()
 	if s.started {
-		s.clk.WaitTimers(1) // Run's wait before the next probe
-		advanceNext(s.clk)
+		select {
+		case d := <-s.rc.waits: // Run's wait before the next probe
+			s.clk.Set(d) // a no-op for the time if that wait was 0 and has fired
+		case <-time.After(10 * time.Second): // safety net only
+			s.t.Fatal("Run never waited for its next probe")
+		}
 	}
 	s.started = true
 	for {
