@@ -40,7 +40,7 @@ func init() {
 		{"override", "auto|sip|pstn [--for DURATION] [--socket PATH]", "force a route (auto clears the override)", cmdOverride},
 		{"check", "[-c FILE] [--board NAME] [--no-hardware] [--buttons]", "validate the configuration, the board and its hardware", cmdCheck},
 		{"boards", "[--dir DIR]", "list the board definitions: the embedded ones and those of DIR (default " + boards.DefaultDir + ")", cmdBoards},
-		{"sim", "SIGNAL VALUE [--socket PATH]", "drive the simulated board: mains on|off, battery PERCENT, wan|provider|line up|down, key NAME press|release", cmdSim},
+		{"sim", "SIGNAL VALUE [--socket PATH]", "drive the simulated board: mains on|off, battery PERCENT, wan|provider|line up|down, key NAME press|release, ring NUMBER|stop", cmdSim},
 		{"rpcd", "list | call status|override [--socket PATH]", "the rpcd plugin protocol behind `ubus call lifeline status|override` (arguments of call as JSON on stdin)", cmdRpcd},
 		{"version", "", "print the version", cmdVersion},
 	}
