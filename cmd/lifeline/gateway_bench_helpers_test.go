@@ -105,8 +105,9 @@ func (d *gwbDaemon) waitFor(tb testing.TB, what string, cond func(map[string]any
 	return nil
 }
 
-// gwbIdle: no call and the line idle.
-func gwbIdle(st map[string]any) bool {
+// noCallLineIdle: no call in the status and the line idle (a waitFor
+// predicate for the end of a gateway call, in the e2e tests and the bench).
+func noCallLineIdle(st map[string]any) bool {
 	calls, _ := st["calls"].([]any)
 	return len(calls) == 0 && field(st, "line.state") == "idle"
 }

@@ -130,7 +130,7 @@ func BenchmarkGatewayCall(b *testing.B) {
 	relay := newGWBRelay(b, dir, sim.Path(), line)
 	sipPort := siprig.FreePort(b)
 	d := startGWBDaemon(b, bin, fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), relay.path, sipPort))
-	d.waitFor(b, "line idle", gwbIdle)
+	d.waitFor(b, "line idle", noCallLineIdle)
 	pid := d.cmd.Process.Pid
 
 	// Idle: the daemon with its line idle and the gateway listening.
@@ -390,7 +390,7 @@ func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, du
 	if err := sess.Bye(gwbStepCtx(b)); err != nil {
 		b.Fatal(err)
 	}
-	d.waitFor(b, "line idle after the call", gwbIdle)
+	d.waitFor(b, "line idle after the call", noCallLineIdle)
 	return r
 }
 

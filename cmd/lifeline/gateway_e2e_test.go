@@ -216,10 +216,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 		if err := sess.Bye(stepCtx(t)); err != nil {
 			t.Fatal(err)
 		}
-		e.waitFor("call gone, line idle", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 0 && field(st, "line.state") == "idle"
-		})
+		e.waitFor("call gone, line idle", noCallLineIdle)
 		if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
 			t.Fatalf("never hung up: %q", cmds)
 		}
@@ -258,10 +255,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 		if err := sess.Bye(stepCtx(t)); err != nil {
 			t.Fatal(err)
 		}
-		e.waitFor("line idle after the call", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 0 && field(st, "line.state") == "idle"
-		})
+		e.waitFor("line idle after the call", noCallLineIdle)
 	})
 
 	// A changed gateway section restarts the line and the gateway on the
@@ -289,10 +283,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 		if err := sess.Bye(stepCtx(t)); err != nil {
 			t.Fatal(err)
 		}
-		e.waitFor("line idle after the call", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 0 && field(st, "line.state") == "idle"
-		})
+		e.waitFor("line idle after the call", noCallLineIdle)
 	})
 
 	// The far end hangs up: the gateway sends the phone a BYE.
@@ -317,10 +308,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 		case <-stepCtx(t).Done():
 			t.Fatalf("no BYE from the gateway after the far end hung up\nlog:\n%s", e.stderr)
 		}
-		e.waitFor("line idle after the far end hung up", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 0 && field(st, "line.state") == "idle"
-		})
+		e.waitFor("line idle after the far end hung up", noCallLineIdle)
 	})
 
 	t.Run("busy is 486", func(t *testing.T) {
@@ -331,10 +319,7 @@ func TestE2EGatewayCallOverTheLine(t *testing.T) {
 		if err == nil || len(codes) == 0 || codes[len(codes)-1] != 486 {
 			t.Fatalf("responses %v (%v), want a final 486", codes, err)
 		}
-		e.waitFor("line idle after busy", func(st map[string]any) bool {
-			calls, _ := st["calls"].([]any)
-			return len(calls) == 0 && field(st, "line.state") == "idle"
-		})
+		e.waitFor("line idle after busy", noCallLineIdle)
 	})
 }
 

@@ -198,10 +198,7 @@ func TestE2EGatewayKamailio(t *testing.T) {
 	if err := p.wait(); err != nil {
 		t.Fatalf("%v\nlifeline log:\n%s", err, e.stderr)
 	}
-	e.waitFor("call gone, line idle after SIPp's BYE", func(st map[string]any) bool {
-		calls, _ := st["calls"].([]any)
-		return len(calls) == 0 && field(st, "line.state") == "idle"
-	})
+	e.waitFor("call gone, line idle after SIPp's BYE", noCallLineIdle)
 	if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
 		t.Fatalf("never hung up: %q", cmds)
 	}

@@ -134,10 +134,7 @@ func TestE2EGatewayPolicy(t *testing.T) {
 	if err := sess.Bye(stepCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("line idle", func(st map[string]any) bool {
-		calls, _ := st["calls"].([]any)
-		return len(calls) == 0 && field(st, "line.state") == "idle"
-	})
+	e.waitFor("line idle", noCallLineIdle)
 	_, rtpPort = voicetest.EvenUDP(t)
 	if _, codes, _ := phone.invite("5559876", rtpPort); final(codes) != 503 {
 		t.Fatalf("second call in a minute with calls_per_minute 1: responses %v, want 503", codes)
@@ -210,10 +207,7 @@ func TestE2EGatewayMaxDuration(t *testing.T) {
 	case <-stepCtx(t).Done():
 		t.Fatalf("no BYE from the gateway after max_duration\nlog:\n%s", e.stderr)
 	}
-	e.waitFor("call gone, line idle", func(st map[string]any) bool {
-		calls, _ := st["calls"].([]any)
-		return len(calls) == 0 && field(st, "line.state") == "idle"
-	})
+	e.waitFor("call gone, line idle", noCallLineIdle)
 	e.waitLog("maximum call duration 1s reached")
 	if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
 		t.Fatalf("the line was not hung up: %q", cmds)

@@ -79,10 +79,7 @@ func TestE2ESimBoardGateway(t *testing.T) {
 	if err := sess.Bye(stepCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("line idle after the call", func(st map[string]any) bool {
-		calls, _ := st["calls"].([]any)
-		return len(calls) == 0 && field(st, "line.state") == "idle"
-	})
+	e.waitFor("line idle after the call", noCallLineIdle)
 
 	if _, errs, code := e.cli("sim", "ring", "12ab", "--socket", e.sock); code == 0 || !strings.Contains(errs, "ring") {
 		t.Fatalf("sim ring 12ab: exit %d, %q: want a refusal naming the signal", code, errs)

@@ -299,10 +299,7 @@ func (p *sippProc) wait() error {
 // idle waits until the call is gone and the line idle again.
 func (g *gwSIPp) idle(t *testing.T, what string) {
 	t.Helper()
-	g.e.waitFor(what, func(st map[string]any) bool {
-		calls, _ := st["calls"].([]any)
-		return len(calls) == 0 && field(st, "line.state") == "idle"
-	})
+	g.e.waitFor(what, noCallLineIdle)
 }
 
 // dialledSince reports whether the line dialled number in its commands
@@ -688,8 +685,5 @@ func incomingCall(t *testing.T, e *e2e, sim *modemsim.VoiceSim, uasPort int, rea
 	if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "From <sip:"+caller+"@") {
 		t.Fatalf("SIPp's log lacks the caller's From:\n%s", log)
 	}
-	e.waitFor("call gone, line idle", func(st map[string]any) bool {
-		calls, _ := st["calls"].([]any)
-		return len(calls) == 0 && field(st, "line.state") == "idle"
-	})
+	e.waitFor("call gone, line idle", noCallLineIdle)
 }

@@ -247,10 +247,7 @@ func (r *phoneRig) lineInCall(t *testing.T, dialled string) {
 // outgoing call checks that the line was hung up after the dial.
 func (r *phoneRig) lineIdle(t *testing.T, dialled string) {
 	t.Helper()
-	r.e.waitFor("line idle, no call", func(st map[string]any) bool {
-		calls, _ := st["calls"].([]any)
-		return len(calls) == 0 && field(st, "line.state") == "idle"
-	})
+	r.e.waitFor("line idle, no call", noCallLineIdle)
 	if dialled == "" {
 		return
 	}
