@@ -16,6 +16,7 @@ import (
 
 	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 	"lifeline/hal/voice/voicetest"
@@ -99,11 +100,7 @@ func BenchmarkGatewayCall(b *testing.B) {
 	callDur := gwbEnv(b, "LIFELINE_BENCH_CALL", 60*time.Second)
 	idleDur := gwbEnv(b, "LIFELINE_BENCH_IDLE", min(max(callDur, 10*time.Second), 40*time.Second))
 	ctlDur := min(callDur, 10*time.Second)
-	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
-		b.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	} else {
-		f.Close()
-	}
+	modemtest.NeedPTY(b)
 	bin := os.Getenv(gwbEnvBin)
 	if bin == "" {
 		bin = lifelineBin(b)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 	"lifeline/hal/voice/sdp"
@@ -146,11 +146,7 @@ func stepCtx(t *testing.T) context.Context {
 // skips without pseudo-terminals.
 func newGatewayE2E(t *testing.T, opts ...modemsim.VoiceOption) (*e2e, *modemsim.VoiceSim) {
 	t.Helper()
-	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
-		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	} else {
-		f.Close()
-	}
+	modemtest.NeedPTY(t)
 	sim, err := modemsim.NewVoice(t.TempDir(), append([]modemsim.VoiceOption{modemsim.VoiceRings(1, 10*time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo"
 
 	"lifeline/hal/kamailio/siprig"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice/sdp"
 	"lifeline/hal/voice/voicetest"
 )
@@ -43,11 +44,7 @@ func answeredCall(t *testing.T, e *e2e, phone *sipPhone, number string) (*sipgo.
 // and `lifeline sim ring +4930123456` rings the line, which the gateway
 // offers to its incoming target with the caller's number in From.
 func TestE2ESimBoardGateway(t *testing.T) {
-	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
-		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	} else {
-		f.Close()
-	}
+	modemtest.NeedPTY(t)
 	raw, err := os.ReadFile(filepath.Join("..", "..", "scripts", "sim.config"))
 	if err != nil {
 		t.Fatal(err)

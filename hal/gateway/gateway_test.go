@@ -23,6 +23,7 @@ import (
 	"lifeline/hal/gateway/dialplan"
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 	"lifeline/hal/voice/sdp"
@@ -88,11 +89,7 @@ func newRig(t *testing.T, simOpts ...modemsim.VoiceOption) *rig {
 // phoneURI (its user "phone") for Config.Incoming.
 func newRigWith(t *testing.T, mut func(c *gateway.Config, p *modem.Profile, phoneURI string), simOpts ...modemsim.VoiceOption) *rig {
 	t.Helper()
-	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
-		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	} else {
-		f.Close()
-	}
+	modemtest.NeedPTY(t)
 	p, err := modem.LoadProfile("analog")
 	if err != nil {
 		t.Fatal(err)

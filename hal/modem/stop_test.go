@@ -15,6 +15,7 @@ import (
 
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 )
 
 // stoppableLine is a Line on the analog profile over a VoiceSim whose Run
@@ -28,11 +29,7 @@ type stoppableLine struct {
 
 func newStoppableLine(t *testing.T, before func(*modemsim.VoiceSim)) *stoppableLine {
 	t.Helper()
-	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
-		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	} else {
-		f.Close()
-	}
+	modemtest.NeedPTY(t)
 	p, err := modem.LoadProfile("analog")
 	if err != nil {
 		t.Fatal(err)

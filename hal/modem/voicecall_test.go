@@ -14,6 +14,7 @@ import (
 
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 )
 
@@ -36,11 +37,7 @@ func newVoiceLine(t *testing.T, profile string, edit func(*modem.Profile), opts 
 // clock).
 func newVoiceLineWith(t *testing.T, profile string, edit func(*modem.Profile), lineOpts []modem.Option, opts ...modemsim.VoiceOption) *voiceLine {
 	t.Helper()
-	if f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0); err != nil {
-		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	} else {
-		f.Close()
-	}
+	modemtest.NeedPTY(t)
 	p, err := modem.LoadProfile(profile)
 	if err != nil {
 		t.Fatal(err)

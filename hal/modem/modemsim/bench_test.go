@@ -7,13 +7,14 @@ import (
 
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/modem/serialport"
 )
 
 // BenchmarkCommandRoundTrip measures one "AT" → "OK" through the engine,
 // the serial backend and the pty to the simulator and back.
 func BenchmarkCommandRoundTrip(b *testing.B) {
-	needPTY(b)
+	modemtest.NeedPTY(b)
 	p, _ := modem.LoadProfile("analog")
 	sim, err := modemsim.New(b.TempDir(), p)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/modem/serialport"
 )
 
@@ -23,15 +24,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // safety is the real-clock net under integration tests: they wait on
 // events, never on time, but must not hang forever.
 const safety = 10 * time.Second
-
-func needPTY(t testing.TB) {
-	t.Helper()
-	f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	}
-	f.Close()
-}
 
 func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
@@ -53,7 +45,7 @@ type rig struct {
 
 func newRig(t testing.TB, profile string, opts ...modem.Option) *rig {
 	t.Helper()
-	needPTY(t)
+	modemtest.NeedPTY(t)
 	p, err := modem.LoadProfile(profile)
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +275,7 @@ func TestSimLineDownCheckNow(t *testing.T) {
 }
 
 func TestNumericDialectOverPTY(t *testing.T) {
-	needPTY(t)
+	modemtest.NeedPTY(t)
 	p, _ := modem.LoadProfile("analog")
 	sim, err := modemsim.New(t.TempDir(), p)
 	if err != nil {
@@ -315,7 +307,7 @@ func TestNumericDialectOverPTY(t *testing.T) {
 }
 
 func TestSlowRepliesOverPTY(t *testing.T) {
-	needPTY(t)
+	modemtest.NeedPTY(t)
 	p, _ := modem.LoadProfile("analog")
 	sim, err := modemsim.New(t.TempDir(), p)
 	if err != nil {
@@ -342,7 +334,7 @@ func TestSlowRepliesOverPTY(t *testing.T) {
 // A modem that stops answering is declared absent after two timed-out
 // health checks, reopened, and idle again once it answers.
 func TestMuteModemRecovers(t *testing.T) {
-	needPTY(t)
+	modemtest.NeedPTY(t)
 	p, _ := modem.LoadProfile("analog")
 	p.CommandTimeout = modem.Duration(100 * time.Millisecond)
 	p.Health.Timeout = modem.Duration(100 * time.Millisecond)
@@ -390,7 +382,7 @@ func TestSerialModeOverPTY(t *testing.T) {
 }
 
 func TestCLIPCallerIDOverPTY(t *testing.T) {
-	needPTY(t)
+	modemtest.NeedPTY(t)
 	p, _ := modem.LoadProfile("analog")
 	p.CallerID = modem.CallerIDCLIP
 	p.InitOptional = []string{"AT+CLIP=1"}

@@ -13,6 +13,7 @@ import (
 	"lifeline/hal/clock"
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/modem/serialport"
 	"lifeline/hal/voice"
 )
@@ -29,7 +30,7 @@ type voiceRig struct {
 
 func newVoiceRig(t testing.TB, opts ...modemsim.VoiceOption) *voiceRig {
 	t.Helper()
-	needPTY(t)
+	modemtest.NeedPTY(t)
 	opts = append([]modemsim.VoiceOption{modemsim.VoiceRings(2, 10*time.Millisecond), modemsim.VoiceLogger(testLogger(t))}, opts...)
 	sim, err := modemsim.NewVoice(t.TempDir(), opts...)
 	if err != nil {

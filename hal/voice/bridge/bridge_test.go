@@ -17,6 +17,7 @@ import (
 
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/modem/serialport"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
@@ -29,15 +30,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // safety is the real-clock net: the tests wait on packets and events,
 // never on time, but must not hang.
 const safety = 10 * time.Second
-
-func needPTY(t testing.TB) {
-	t.Helper()
-	f, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("needs pseudo-terminals (/dev/ptmx): %v", err)
-	}
-	f.Close()
-}
 
 func logger() *slog.Logger {
 	if testing.Verbose() {
@@ -58,7 +50,7 @@ type line struct {
 
 func newLineTB(t testing.TB, vsm string, playback modemsim.Playback) *line {
 	t.Helper()
-	needPTY(t)
+	modemtest.NeedPTY(t)
 	sim, err := modemsim.NewVoice(t.TempDir(), modemsim.VoiceRings(1, time.Millisecond), modemsim.VoiceLogger(logger()))
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/rtp"
@@ -460,7 +461,7 @@ func ExampleDTMFFrequencies() {
 // in voice mode, the bridge carries its audio, and the phone's RFC 4733
 // digits reach the line as tones (the simulator's Recorded audio).
 func TestAnswerAndDial(t *testing.T) {
-	needPTY(t)
+	modemtest.NeedPTY(t)
 	sim, err := modemsim.NewVoice(t.TempDir(), modemsim.VoiceLogger(logger()))
 	if err != nil {
 		t.Fatal(err)
