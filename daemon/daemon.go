@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -138,8 +139,10 @@ type Daemon struct {
 	keys       *hotkey.Matcher
 	lastStatus []byte
 	store      storage
-	cmds       sync.WaitGroup // shutdown commands started
-	settled    bool           // the route has been logged as settled since start
+	cmds       sync.WaitGroup   // shutdown commands started
+	settled    bool             // the route has been logged as settled since start
+	actuators  []RouteActuator  // Options.Actuators, then those attached at runtime
+	observers  []StatusObserver // Options.Observers, then those attached at runtime
 }
 
 // New prepares a daemon: it creates the state dir and restores the last
@@ -149,7 +152,8 @@ func New(o Options) (*Daemon, error) {
 		o.Clock = clock.Real()
 	}
 	d := &Daemon{opts: o, cfg: o.Config, clk: o.Clock, log: o.Log,
-		ops: make(chan op, 64), done: make(chan struct{}), store: newStorage()}
+		ops: make(chan op, 64), done: make(chan struct{}), store: newStorage(),
+		actuators: append([]RouteActuator(nil), o.Actuators...), observers: append([]StatusObserver(nil), o.Observers...)}
 	if err := d.openDirs(); err != nil {
 		return nil, err
 	}
@@ -206,7 +210,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.hooks = NewHookRunner(d.cfg.HooksDir, d.cfg.HookTimeout, d.log)
 	d.apply(Tick{}) // expire a stale override, settle the route
 	d.writeRoute()
-	for _, act := range d.opts.Actuators {
+	for _, act := range d.actuators {
 		act.SetRoute(d.rs.Route, d.rs.Reason)
 	}
 	d.hooks.Notify(d.hookEvent("start", d.rs.Route, d.rs.Reason))
@@ -362,6 +366,43 @@ func (d *Daemon) Reconfigure(ctx context.Context, c *Config) error {
 	})
 }
 
+// Attach adds an actuator and an observer while the daemon runs (a
+// feature that a reload started); either may be nil. On the daemon's
+// goroutine the actuator is told the current route and the observer shown
+// the current status at once, so it needs no start-up value of its own;
+// then both see every change, as those of Options do. The returned detach
+// removes them; after it returns neither is called again. Detach is
+// idempotent and safe after Run has ended.
+func (d *Daemon) Attach(ctx context.Context, a RouteActuator, o StatusObserver) (detach func(), err error) {
+	err = d.do(ctx, func() {
+		if a != nil {
+			d.actuators = append(d.actuators, a)
+			a.SetRoute(d.rs.Route, d.rs.Reason)
+		}
+		if o != nil {
+			d.observers = append(d.observers, o)
+			o.Observe(d.status())
+		}
+	})
+	if err != nil {
+		return func() {}, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			// ErrStopped: the loop has ended and calls nobody any more.
+			_ = d.do(context.Background(), func() {
+				if a != nil {
+					d.actuators = slices.DeleteFunc(d.actuators, func(x RouteActuator) bool { return x == a })
+				}
+				if o != nil {
+					d.observers = slices.DeleteFunc(d.observers, func(x StatusObserver) bool { return x == o })
+				}
+			})
+		})
+	}, nil
+}
+
 // Sim forwards a `lifeline sim` command to the simulated board.
 func (d *Daemon) Sim(signal string, args []string) error {
 	if d.opts.Sim == nil {
@@ -422,7 +463,7 @@ func (d *Daemon) apply(ev Event) {
 		switch a := a.(type) {
 		case RouteChanged:
 			// The actuators first: the switch must not wait for the disk.
-			for _, act := range d.opts.Actuators {
+			for _, act := range d.actuators {
 				act.SetRoute(a.To, a.Reason)
 			}
 			d.log.Info("route changed", "from", a.From, "to", a.To, "reason", a.Reason)
@@ -493,9 +534,9 @@ func (d *Daemon) writeStatus() {
 		d.writeStatus() // the storage part of what was just written is stale
 		return
 	}
-	if len(d.opts.Observers) > 0 {
+	if len(d.observers) > 0 {
 		st := d.status()
-		for _, o := range d.opts.Observers {
+		for _, o := range d.observers {
 			o.Observe(st)
 		}
 	}

@@ -74,10 +74,7 @@ func checkConfig(c *daemon.Config, b *boards.Board) error {
 			}
 		}
 	}
-	if err := checkGateway(c, b); err != nil {
-		return err
-	}
-	return checkLineProfile(c)
+	return checkFeatures(c, b)
 }
 
 // checkHardware verifies that what the board and config name is there: the

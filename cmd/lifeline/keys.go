@@ -12,18 +12,24 @@ import (
 	"lifeline/hal/keys"
 )
 
-// startKeys opens the board's key sources — free GPIO lines, OpenWrt's
+// keysFeature opens the board's key sources — free GPIO lines, OpenWrt's
 // button uevents, Linux input devices — merges them into one stream and
 // posts every event to the daemon, whose matcher makes combinations of
-// them. The goroutine and the sources stop with ctx.
-// startKeys starts the board's key sources, once: they depend on the board
-// only (the hotkeys themselves are the daemon's).
-func (hw *hardware) startKeys(ctx context.Context) error {
-	_, err := hw.keys.run(ctx, "board", func(ctx context.Context, goOwned func(func())) error {
-		return hw.runKeys(ctx, goOwned)
-	})
-	return err
-}
+// them (the hotkeys are the daemon's). It depends on the board only:
+// started once. On the sim board `lifeline sim key` stands in for it.
+var keysFeature = featureDef{name: "keys", new: func(hw *hardware) feature {
+	return &keyed{hw: hw, name: "keys",
+		key: func(*daemon.Config) string {
+			if hw.sim != nil {
+				return ""
+			}
+			return "board"
+		},
+		start: func(ctx context.Context, _ *daemon.Config, goOwned func(func())) error {
+			return hw.runKeys(ctx, goOwned)
+		},
+	}
+}}
 
 func (hw *hardware) runKeys(ctx context.Context, goOwned func(func())) error {
 	var srcs []keys.Source

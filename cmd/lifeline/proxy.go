@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -9,6 +10,35 @@ import (
 	"lifeline/hal/clock"
 	"lifeline/hal/kamailio"
 )
+
+// proxyFeature is the SIP proxy adapter: with a proxy section, it steers
+// Kamailio's next hop to each route, attached to the daemon as a route
+// actuator while it runs; restarted when the proxy section or the numbers
+// it sends to the line change, stopped and detached when the section goes.
+var proxyFeature = featureDef{name: "proxy", new: func(hw *hardware) feature {
+	return &keyed{hw: hw, name: "proxy",
+		key: func(cfg *daemon.Config) string {
+			if cfg.Proxy == nil {
+				return ""
+			}
+			p := *cfg.Proxy
+			p.PSTNURILine = 0 // moves when other sections are edited
+			return fmt.Sprintf("%#v %#v", p, lineNumbers(cfg))
+		},
+		start: func(ctx context.Context, cfg *daemon.Config, goOwned func(func())) error {
+			p := newProxyAdapter(hw.log, hw.clk)
+			detach, err := hw.attach(ctx, p, nil)
+			if err != nil {
+				return fmt.Errorf("proxy: %w", err)
+			}
+			goOwned(func() {
+				defer detach()
+				p.run(ctx, cfg)
+			})
+			return nil
+		},
+	}
+}}
 
 // proxyAdapter steers the SIP proxy's next hop. SetRoute, called from the
 // daemon's goroutine, only records the latest route and wakes the adapter's

@@ -169,7 +169,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 
 	runDone := make(chan error, 1)
 	go func() { runDone <- d.Run(ctx) }()
-	if err := hw.Start(ctx, d, cfg); err != nil {
+	feats := newFeatureSet(hw)
+	defer feats.stop() // before hw.Close: the features run on the hardware
+	if err := feats.apply(ctx, d, cfg); err != nil {
 		stop()
 		<-runDone
 		return err
@@ -196,16 +198,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 				log.Warn("option board changed: the board is chosen at start, restart lifeline to use it",
 					"running", board.Name, "configured", next.Board)
 			}
-			// The watchers run on: Start restarts only those whose
-			// sections changed (a SIGHUP storm must not restart the probe).
-			if err := hw.Start(ctx, d, next); err != nil {
+			// The features run on: apply restarts only those whose
+			// sections changed (a SIGHUP storm must not restart the probe),
+			// starts those whose sections appeared and stops those whose
+			// sections went.
+			if err := feats.apply(ctx, d, next); err != nil {
 				// What the new configuration needs cannot start (a gateway
 				// address this machine does not have, a port taken): the
 				// running line and gateway were kept or are restarted, and
-				// the watchers go back to the running configuration.
+				// the other features go back to the running configuration.
 				log.Error("reload refused, keeping the running configuration", "err", err)
-				if err := hw.Start(ctx, d, cfg); err != nil {
-					log.Error("restarting hardware with the running configuration failed", "err", err)
+				if err := feats.apply(ctx, d, cfg); err != nil {
+					log.Error("restarting features with the running configuration failed", "err", err)
 				}
 				continue
 			}

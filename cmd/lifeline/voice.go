@@ -7,8 +7,29 @@ import (
 	"net/netip"
 	"sync"
 
+	"lifeline/boards"
 	"lifeline/daemon"
 )
+
+// voiceFeature is the line and the SIP-to-line gateway (startVoice,
+// stopVoice); its state stays on hardware, where line.go and gateway.go
+// reach it.
+var voiceFeature = featureDef{name: "voice",
+	check: func(c *daemon.Config, b *boards.Board) error {
+		if err := checkGateway(c, b); err != nil {
+			return err
+		}
+		return checkLineProfile(c)
+	},
+	new: func(hw *hardware) feature { return voiceFeat{hw} },
+}
+
+type voiceFeat struct{ hw *hardware }
+
+func (v voiceFeat) apply(ctx context.Context, cfg *daemon.Config) error {
+	return v.hw.startVoice(ctx, cfg)
+}
+func (v voiceFeat) stop() { v.hw.stopVoice() }
 
 // voiceSlot is the lifetime of the line and the gateway: they are started
 // together and stopped together, and kept across a reload whose line and

@@ -1,0 +1,72 @@
+package daemon
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"lifeline/hal/clock"
+)
+
+// recorder is a route actuator and status observer that records what it
+// was told.
+type recorder struct {
+	mu     sync.Mutex
+	routes []Route
+	seen   int
+}
+
+func (r *recorder) SetRoute(rt Route, _ string) {
+	r.mu.Lock()
+	r.routes = append(r.routes, rt)
+	r.mu.Unlock()
+}
+
+func (r *recorder) Observe(Status) {
+	r.mu.Lock()
+	r.seen++
+	r.mu.Unlock()
+}
+
+func (r *recorder) get() ([]Route, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Route(nil), r.routes...), r.seen
+}
+
+// An actuator and an observer attached while the daemon runs are told the
+// current route and status at once, then every change; after detach they
+// are told nothing more.
+func TestAttachAtRuntime(t *testing.T) {
+	h := startDaemon(t, t.TempDir(), clock.NewFake(time.Unix(1_800_000_000, 0)), nil)
+	h.post(WANInput{Interface: "wan", Present: true, Carrier: true, Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true})
+	r := &recorder{}
+	detach, err := h.d.Attach(context.Background(), r, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if routes, seen := r.get(); len(routes) != 1 || routes[0] != RouteSIP || seen != 1 {
+		t.Fatalf("at attach: routes %v, statuses %d; want [sip], 1", routes, seen)
+	}
+	h.post(WANInput{Interface: "wan", Present: true, Carrier: false})
+	routes, seen := r.get()
+	if len(routes) != 2 || routes[1] != RoutePSTN || seen < 2 {
+		t.Fatalf("after WAN down: routes %v, statuses %d; want [sip pstn], >= 2", routes, seen)
+	}
+	detach()
+	detach() // idempotent
+	h.post(WANInput{Interface: "wan", Present: true, Carrier: true, Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true})
+	h.clk.Advance(time.Minute) // past failback_hold: the route goes back to sip
+	h.post(WANInput{Interface: "wan", Present: true, Carrier: true, Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true})
+	if st, err := h.d.Status(context.Background()); err != nil || st.Route != RouteSIP {
+		t.Fatalf("route %v (%v), want sip", st.Route, err)
+	}
+	if routes2, seen2 := r.get(); len(routes2) != len(routes) || seen2 != seen {
+		t.Fatalf("detached, still told: routes %v, statuses %d", routes2, seen2)
+	}
+	h.stop()
+	if _, err := h.d.Attach(context.Background(), r, nil); err != ErrStopped {
+		t.Fatalf("Attach after Run: %v, want ErrStopped", err)
+	}
+}
