@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	"lifeline/hal/clock"
+	"lifeline/hal/netmon"
 )
 
 // recorder is a route actuator and status observer that records what it
@@ -40,7 +42,7 @@ func (r *recorder) get() ([]Route, int) {
 // are told nothing more.
 func TestAttachAtRuntime(t *testing.T) {
 	h := startDaemon(t, t.TempDir(), clock.NewFake(time.Unix(1_800_000_000, 0)), nil)
-	h.post(WANInput{Interface: "wan", Present: true, Carrier: true, Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true})
+	h.post(wanIn(true))
 	r := &recorder{}
 	detach, err := h.d.Attach(context.Background(), r, r)
 	if err != nil {
@@ -49,16 +51,16 @@ func TestAttachAtRuntime(t *testing.T) {
 	if routes, seen := r.get(); len(routes) != 1 || routes[0] != RouteSIP || seen != 1 {
 		t.Fatalf("at attach: routes %v, statuses %d; want [sip], 1", routes, seen)
 	}
-	h.post(WANInput{Interface: "wan", Present: true, Carrier: false})
+	h.post(wanIn(false))
 	routes, seen := r.get()
 	if len(routes) != 2 || routes[1] != RoutePSTN || seen < 2 {
 		t.Fatalf("after WAN down: routes %v, statuses %d; want [sip pstn], >= 2", routes, seen)
 	}
 	detach()
 	detach() // idempotent
-	h.post(WANInput{Interface: "wan", Present: true, Carrier: true, Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true})
+	h.post(wanIn(true))
 	h.clk.Advance(time.Minute) // past failback_hold: the route goes back to sip
-	h.post(WANInput{Interface: "wan", Present: true, Carrier: true, Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true})
+	h.post(wanIn(true))
 	if st, err := h.d.Status(context.Background()); err != nil || st.Route != RouteSIP {
 		t.Fatalf("route %v (%v), want sip", st.Route, err)
 	}
@@ -69,4 +71,15 @@ func TestAttachAtRuntime(t *testing.T) {
 	if _, err := h.d.Attach(context.Background(), r, nil); err != ErrStopped {
 		t.Fatalf("Attach after Run: %v, want ErrStopped", err)
 	}
+}
+
+// wanIn is the WAN as netmon reports a working interface (up: addressed,
+// with a default route) or one that lost its carrier.
+func wanIn(up bool) WANInput {
+	s := netmon.WANState{Interface: "wan", Present: true, AdminUp: true, Carrier: up, OperState: "down"}
+	if up {
+		s.OperState, s.DefaultRoute4 = "up", true
+		s.Addrs = []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}
+	}
+	return WANInput{State: s}
 }

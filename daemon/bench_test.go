@@ -59,7 +59,7 @@ func BenchmarkInputToSwitch(b *testing.B) {
 	for b.Loop() {
 		up = !up
 		start := time.Now()
-		d.Post(ctx, WANInput{Interface: "wan", Present: true, Carrier: up, Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true})
+		d.Post(ctx, wanIn(up))
 		<-act
 		lat = append(lat, time.Since(start))
 	}

@@ -17,6 +17,8 @@ import (
 	"lifeline/daemon/power"
 	"lifeline/hal/clock"
 	"lifeline/hal/ifctl"
+	"lifeline/hal/modem"
+	"lifeline/hal/netmon"
 	hpower "lifeline/hal/power"
 )
 
@@ -26,15 +28,27 @@ var ErrStopped = errors.New("daemon stopped")
 // Input is what the hal side reports to the daemon.
 type Input interface{ input() }
 
-// WANInput is the WAN interface as the kernel sees it. Addresses are the
-// usable ones (link-local left out).
-type WANInput struct {
-	Interface    string
-	Present      bool
-	Carrier      bool
-	OperState    string
-	Addresses    []string
-	DefaultRoute bool
+// WANInput is the WAN interface as hal/netmon reports it. The daemon takes
+// netmon's own judgement of it: the link counts as up by State.Up (present,
+// administratively up, carrier, operational state up or unknown), not by
+// carrier alone.
+type WANInput struct{ State netmon.WANState }
+
+// wanChanged is the route machine's view of s: only usable addresses (link-
+// local ones left out) count.
+func wanChanged(s netmon.WANState) WANChanged {
+	return WANChanged{Link: s.Up(), Addressed: len(usableAddrs(s)) > 0, DefaultRoute: s.DefaultRoute()}
+}
+
+// usableAddrs are s's addresses but the link-local ones.
+func usableAddrs(s netmon.WANState) []string {
+	var out []string
+	for _, a := range s.Addrs {
+		if !a.Addr().IsLinkLocalUnicast() {
+			out = append(out, a.String())
+		}
+	}
+	return out
 }
 
 // ProbeInput is one provider probe's outcome.
@@ -45,6 +59,25 @@ type ProbeInput struct {
 
 // LineInput is the line's state.
 type LineInput struct{ State LineState }
+
+// LineStateOf is the daemon's state for hal/modem's.
+func LineStateOf(s modem.State) LineState {
+	switch s {
+	case modem.StateAbsent:
+		return LineAbsent
+	case modem.StateInitialising:
+		return LineInitialising
+	case modem.StateIdle:
+		return LineIdle
+	case modem.StateRinging:
+		return LineRinging
+	case modem.StateInCall:
+		return LineInCall
+	case modem.StateNoLine:
+		return LineNoLine
+	}
+	return LineUnknown
+}
 
 // PowerInput is the merged power reading of hal/power.
 type PowerInput struct{ State hpower.State }
@@ -132,7 +165,7 @@ type Daemon struct {
 	// Owned by the Run goroutine.
 	params     Params
 	rs         RouteState
-	wan        WANInput
+	wan        netmon.WANState
 	wanSeen    bool
 	rtt        time.Duration
 	pw         power.Policy
@@ -414,16 +447,16 @@ func (d *Daemon) Sim(signal string, args []string) error {
 func (d *Daemon) handle(in Input) {
 	switch e := in.(type) {
 	case WANInput:
-		if d.wanSeen && e.Present == d.wan.Present && e.Carrier == d.wan.Carrier && e.DefaultRoute == d.wan.DefaultRoute &&
-			(len(e.Addresses) > 0) == (len(d.wan.Addresses) > 0) {
-			d.wan = e
+		s, ev := e.State, wanChanged(e.State)
+		if d.wanSeen && s.Present == d.wan.Present && ev == wanChanged(d.wan) {
+			d.wan = s
 			d.writeStatus()
 			return
 		}
-		d.wan, d.wanSeen = e, true
-		d.log.Info("wan", "interface", e.Interface, "present", e.Present, "carrier", e.Carrier,
-			"operstate", e.OperState, "addresses", e.Addresses, "default_route", e.DefaultRoute)
-		d.apply(WANChanged{Link: e.Present && e.Carrier, Addressed: len(e.Addresses) > 0, DefaultRoute: e.DefaultRoute})
+		d.wan, d.wanSeen = s, true
+		d.log.Info("wan", "interface", s.Interface, "present", s.Present, "admin_up", s.AdminUp, "carrier", s.Carrier,
+			"operstate", s.OperState, "addresses", usableAddrs(s), "default_route", s.DefaultRoute(), "up", ev.Link)
+		d.apply(ev)
 	case ProbeInput:
 		if e.OK {
 			d.rtt = e.RTT
@@ -581,11 +614,11 @@ func (d *Daemon) status() Status {
 	w.Interface = d.cfg.WANInterface
 	w.Link = "unknown"
 	if d.wanSeen {
-		w.Interface, w.Carrier, w.OperState, w.Addresses = d.wan.Interface, d.wan.Carrier, d.wan.OperState, d.wan.Addresses
+		w.Interface, w.Carrier, w.OperState, w.Addresses = d.wan.Interface, d.wan.Carrier, d.wan.OperState, usableAddrs(d.wan)
 		switch {
 		case !d.wan.Present:
 			w.Link = "absent"
-		case d.wan.Carrier:
+		case d.wan.Up():
 			w.Link = "up"
 		default:
 			w.Link = "down"

@@ -98,14 +98,14 @@ func (h *harness) file(name string) string {
 func TestDaemonFailbackOnTimer(t *testing.T) {
 	clk := clock.NewFake(t0)
 	h := startDaemon(t, t.TempDir(), clk, nil)
-	h.post(WANInput{Interface: "wan", Present: true, Carrier: false})
+	h.post(wanIn(false))
 	if st := h.status(); st.Route != RoutePSTN || st.WAN.Link != "down" {
 		t.Fatalf("status = %+v", st)
 	}
 	if got := h.file(RouteFile); got != "pstn\n" {
 		t.Fatalf("route file = %q", got)
 	}
-	h.post(WANInput{Interface: "wan", Present: true, Carrier: true, Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true})
+	h.post(wanIn(true))
 	h.status() // the input is applied and the failback timer armed
 	clk.Advance(29 * time.Second)
 	if st := h.status(); st.Route != RoutePSTN {
@@ -172,7 +172,7 @@ func TestDaemonHooksRun(t *testing.T) {
 	clk := clock.NewFake(t0)
 	h := startDaemon(t, dir, clk, nil)
 	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 80}})
-	h.post(WANInput{Interface: "wan", Present: true, Carrier: false})
+	h.post(wanIn(false))
 	h.status() // the inputs are applied
 	h.stop()   // runs the queued hooks, then "stop"
 	got := h.file("hook.out")
@@ -382,7 +382,7 @@ func TestDaemonLogsTransitionsAndNoStaleRTT(t *testing.T) {
 	cfg.Provider.Host = "sip.example.net"
 	h := startWith(t, Options{Config: cfg, StateDir: dir, Board: "test", Version: "t", Clock: clk,
 		Log: slog.New(slog.NewTextHandler(logs, nil))})
-	wan := WANInput{Interface: "wan", Present: true, Carrier: true, OperState: "up", Addresses: []string{"192.0.2.2/24"}, DefaultRoute: true}
+	wan := wanIn(true)
 	h.post(wan)
 	if l := logs.take(); strings.Contains(l, "route settled") {
 		t.Fatalf("settled before the first probe:\n%s", l)

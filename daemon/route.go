@@ -37,10 +37,12 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("unknown override mode %q (want auto, sip or pstn)", s)
 }
 
-// LineState is the fallback line's state, as hal/modem reports it.
+// LineState is the fallback line's state, as hal/modem reports it
+// (LineStateOf); the words are those of the status contract.
 type LineState string
 
-// Line states. LineNone means no line is configured.
+// Line states. LineNone means no line is configured; LineUnknown is a
+// state of hal/modem this daemon does not know, which is not usable.
 const (
 	LineNone         LineState = "none"
 	LineAbsent       LineState = "absent"
@@ -49,17 +51,19 @@ const (
 	LineRinging      LineState = "ringing"
 	LineInCall       LineState = "in-call"
 	LineNoLine       LineState = "no-line"
+	LineUnknown      LineState = "unknown"
 )
 
 // Usable reports whether calls can go out over the line. A line that is
 // not monitored (none) or still initialising counts as usable: the PSTN path
-// may be the relay alone, and a modem being set up is not yet known bad.
+// may be the relay alone, and a modem being set up is not yet known bad. A
+// state not listed here (unknown) is not usable: nothing says it works.
 func (l LineState) Usable() bool {
 	switch l {
-	case LineAbsent, LineNoLine:
-		return false
+	case LineNone, LineInitialising, LineIdle, LineRinging, LineInCall:
+		return true
 	}
-	return true
+	return false
 }
 
 // Override is a person's choice of route, with an optional expiry.

@@ -35,7 +35,7 @@ func TestDaemonStateWritesRetried(t *testing.T) {
 		t.Fatalf("storage at start: %+v", st.Storage)
 	}
 	writable := immutable(t, dir)
-	h.post(WANInput{Interface: "wan", Present: true, Carrier: false})
+	h.post(wanIn(false))
 	st := h.status()
 	if st.Route != RoutePSTN || st.Storage.OK || !slices.Contains(st.Storage.Unsaved, filepath.Join(dir, RouteFile)) || st.Storage.Error == "" {
 		t.Fatalf("after a failed write: route %s, storage %+v", st.Route, st.Storage)

@@ -80,7 +80,7 @@ func (hw *hardware) startLine(ctx context.Context, cfg *daemon.Config) error {
 	// hal/modem logs each change with its reason; the daemon decides.
 	l := modem.New(path, p, append(opts, modem.WithClock(hw.clk), modem.WithLogger(hw.log),
 		modem.WithStateFunc(func(c modem.StateChange) {
-			hw.post(daemon.LineInput{State: daemon.LineState(c.To.String())})
+			hw.post(daemon.LineInput{State: daemon.LineStateOf(c.To)})
 		}))...)
 	hw.mu.Lock()
 	hw.line = l

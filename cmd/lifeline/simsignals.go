@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"net/netip"
 
 	"lifeline/daemon"
+	"lifeline/hal/netmon"
 	hpower "lifeline/hal/power"
 	"lifeline/hal/simboard"
 )
@@ -63,12 +65,13 @@ func (hw *hardware) simChanged(c simboard.Change) {
 }
 
 func simWAN(cfg *daemon.Config, s simboard.Signals) daemon.WANInput {
-	w := daemon.WANInput{Interface: cfg.WANInterface, Present: true, Carrier: s.WAN, DefaultRoute: s.WAN, OperState: "down"}
+	w := netmon.WANState{Interface: cfg.WANInterface, Present: true, AdminUp: true, Carrier: s.WAN, OperState: "down"}
 	if s.WAN {
 		w.OperState = "up"
-		w.Addresses = []string{"192.0.2.2/24"}
+		w.Addrs = []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}
+		w.DefaultRoute4 = true
 	}
-	return w
+	return daemon.WANInput{State: w}
 }
 
 // simPower is what hal/power would merge from a mains line and a battery

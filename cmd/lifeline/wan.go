@@ -21,7 +21,7 @@ var wanFeature = featureDef{name: "wan", new: func(hw *hardware) feature {
 		start: func(ctx context.Context, cfg *daemon.Config, goOwned func(func())) error {
 			mon := netmon.New(cfg.WANInterface, netmon.WithLogger(hw.log), netmon.WithClock(hw.clk))
 			goOwned(func() {
-				if err := mon.Run(ctx, func(s netmon.WANState) { hw.post(wanInput(s)) }); err != nil {
+				if err := mon.Run(ctx, func(s netmon.WANState) { hw.post(daemon.WANInput{State: s}) }); err != nil {
 					hw.log.Error("wan monitor stopped", "err", err)
 				}
 			})
@@ -29,14 +29,3 @@ var wanFeature = featureDef{name: "wan", new: func(hw *hardware) feature {
 		},
 	}
 }}
-
-func wanInput(s netmon.WANState) daemon.WANInput {
-	w := daemon.WANInput{Interface: s.Interface, Present: s.Present, Carrier: s.Carrier, OperState: s.OperState,
-		DefaultRoute: s.DefaultRoute()}
-	for _, a := range s.Addrs {
-		if !a.Addr().IsLinkLocalUnicast() {
-			w.Addresses = append(w.Addresses, a.String())
-		}
-	}
-	return w
-}
