@@ -155,103 +155,118 @@ func (m *Monitor) Run(ctx context.Context, fn func(WANState)) error {
 	if r, ok := m.os.(interface{ release() }); ok {
 		defer r.release()
 	}
-	lost := make(chan error, 1)
-	var (
-		closeSub func()
-		polling  bool // subscribing failed; logged once per episode
-	)
-	subscribe := func() {
-		c, err := m.os.subscribe(m.InjectEvent, func(err error) {
-			select {
-			case lost <- err:
-			default:
-			}
-		})
-		if err != nil {
-			if !polling {
-				m.log.Warn("netlink subscribe failed, polling", "every", m.poll, "err", err)
-			}
-			polling = true
-			return
-		}
-		if polling {
-			m.log.Info("netlink subscription restored")
-		}
-		polling = false
-		closeSub = c
-	}
-	unsubscribe := func() {
-		if closeSub != nil {
-			closeSub()
-			closeSub = nil
-		}
-		select { // a loss reported by the closed subscription is stale
-		case <-lost:
-		default:
-		}
-	}
-	defer unsubscribe()
-
-	var (
-		last     WANState
-		emitted  bool
-		readFail bool
-	)
-	emit := func() {
-		st, err := m.os.read(m.iface)
-		if err != nil {
-			if !readFail {
-				m.log.Warn("read state failed", "err", err)
-			}
-			readFail = true
-			return
-		}
-		readFail = false
-		if emitted {
-			c := st.Changed(last)
-			if c == 0 {
-				return
-			}
-			m.log.Debug("wan state changed", "change", c.String(), "up", st.Up(), "default_route", st.DefaultRoute())
-		}
-		last, emitted = st, true
-		fn(st)
-	}
-	nextWait := func() time.Duration {
-		if closeSub == nil || readFail {
-			return m.poll
-		}
-		return resyncInterval
-	}
-
-	subscribe() // first, so no change slips between dump and subscription
-	emit()
-	timer := m.clk.NewTimer(nextWait())
+	w := &watch{m: m, fn: fn, lost: make(chan error, 1)}
+	defer w.unsubscribe()
+	w.subscribe() // first, so no change slips between dump and subscription
+	w.emit()
+	timer := m.clk.NewTimer(w.nextWait())
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-m.hint:
-			emit()
-			if readFail {
+			w.emit()
+			if w.readFail {
 				timer.Reset(m.poll)
 			}
-		case err := <-lost:
+		case err := <-w.lost:
 			m.losses.Add(1)
 			m.log.Warn("netlink subscription lost, resubscribing", "err", err)
-			unsubscribe()
-			subscribe()
-			emit()
-			timer.Reset(nextWait())
+			w.unsubscribe()
+			w.subscribe()
+			w.emit()
+			timer.Reset(w.nextWait())
 		case <-timer.C():
-			if closeSub == nil {
-				subscribe()
+			if w.closeSub == nil {
+				w.subscribe()
 			}
-			emit()
-			timer.Reset(nextWait())
+			w.emit()
+			timer.Reset(w.nextWait())
 		}
 	}
+}
+
+// watch is the state of one Run: the subscription and the last state
+// reported. Run's goroutine owns it; only the subscription's lost callback
+// reaches it from elsewhere, through the buffered lost channel.
+type watch struct {
+	m  *Monitor
+	fn func(WANState)
+
+	lost     chan error // buffer 1: the subscription died
+	closeSub func()     // the open subscription; nil while polling
+	polling  bool       // subscribing failed; logged once per episode
+
+	last     WANState // the state last given to fn
+	emitted  bool     // fn has been called
+	readFail bool     // the last read failed; logged once per episode
+}
+
+// subscribe opens the netlink subscription; on failure the watch polls.
+func (w *watch) subscribe() {
+	c, err := w.m.os.subscribe(w.m.InjectEvent, func(err error) {
+		select {
+		case w.lost <- err:
+		default:
+		}
+	})
+	if err != nil {
+		if !w.polling {
+			w.m.log.Warn("netlink subscribe failed, polling", "every", w.m.poll, "err", err)
+		}
+		w.polling = true
+		return
+	}
+	if w.polling {
+		w.m.log.Info("netlink subscription restored")
+	}
+	w.polling = false
+	w.closeSub = c
+}
+
+// unsubscribe closes the subscription, if open, and drops a loss it
+// reported: that loss is stale.
+func (w *watch) unsubscribe() {
+	if w.closeSub != nil {
+		w.closeSub()
+		w.closeSub = nil
+	}
+	select {
+	case <-w.lost:
+	default:
+	}
+}
+
+// emit re-reads the state and gives it to fn if it differs from the last.
+func (w *watch) emit() {
+	st, err := w.m.os.read(w.m.iface)
+	if err != nil {
+		if !w.readFail {
+			w.m.log.Warn("read state failed", "err", err)
+		}
+		w.readFail = true
+		return
+	}
+	w.readFail = false
+	if w.emitted {
+		c := st.Changed(w.last)
+		if c == 0 {
+			return
+		}
+		w.m.log.Debug("wan state changed", "change", c.String(), "up", st.Up(), "default_route", st.DefaultRoute())
+	}
+	w.last, w.emitted = st, true
+	w.fn(st)
+}
+
+// nextWait is how long until the next re-read without a hint: the poll
+// interval while polling or failing to read, the slow resync otherwise.
+func (w *watch) nextWait() time.Duration {
+	if w.closeSub == nil || w.readFail {
+		return w.m.poll
+	}
+	return resyncInterval
 }
 
 func wrapRead(iface, what string, err error) error {
