@@ -51,7 +51,7 @@ type Config struct {
 // INVITEs on Listen and carries the calls over the line.
 type GatewayConfig struct {
 	Name       string
-	Line       int            // where the section starts, for errors found later
+	SourceLine int            // the config file line where the section starts, for errors found later
 	Listen     netip.AddrPort // SIP UDP socket; the address may be unspecified
 	RTPAddress netip.Addr     // concrete address for SDP and Contact
 	Prefix     string         // stripped from dialled numbers (default *00)
@@ -78,12 +78,12 @@ const DefaultGatewayPrefix = "*00"
 // ProxyConfig is the phones' outbound proxy (Kamailio) whose next hop
 // Lifeline sets over its JSON-RPC datagram socket.
 type ProxyConfig struct {
-	Name          string
-	Socket        string // Kamailio's jsonrpcs datagram socket
-	ProviderURI   string // next hop while the route is sip
-	PSTNURI       string // next hop while the route is pstn (the line gateway)
-	PSTNURILine   int    // where pstn_uri is, for errors found across sections
-	CheckInterval time.Duration
+	Name              string
+	Socket            string // Kamailio's jsonrpcs datagram socket
+	ProviderURI       string // next hop while the route is sip
+	PSTNURI           string // next hop while the route is pstn (the line gateway)
+	PSTNURISourceLine int    // the config file line of pstn_uri, for errors found across sections
+	CheckInterval     time.Duration
 }
 
 // ProviderConfig is the SIP provider probed for health.
@@ -124,7 +124,8 @@ type HotkeyConfig struct {
 	Hold   time.Duration
 	Action string        // pstn | sip | auto | toggle
 	For    time.Duration // 0: until cleared
-	Line   int
+	// SourceLine is the config file line where the section starts.
+	SourceLine int
 }
 
 // DefaultConfig returns the configuration used when no file exists.
@@ -278,7 +279,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			b.ShutdownCommand = r.str("shutdown_command", b.ShutdownCommand, nil)
 			b.ShutdownGrace = r.dur("shutdown_grace", b.ShutdownGrace, 0, time.Hour)
 		case "hotkey":
-			h := HotkeyConfig{Name: s.Name, Line: s.Line}
+			h := HotkeyConfig{Name: s.Name, SourceLine: s.Line}
 			h.Keys = r.list("key", keyName)
 			h.Kind = r.enum("kind", "chord", "chord", "sequence")
 			h.Hold = r.dur("hold", 2*time.Second, 0, time.Minute)
@@ -293,9 +294,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			p.Socket = r.str("socket", "/var/run/kamailio/kamailio_rpc.sock", absPath)
 			p.ProviderURI = r.str("provider_uri", "", sipURI)
 			p.PSTNURI = r.str("pstn_uri", "", sipURI)
-			p.PSTNURILine = s.Line
+			p.PSTNURISourceLine = s.Line
 			if o := s.Option("pstn_uri"); o != nil {
-				p.PSTNURILine = o.Line
+				p.PSTNURISourceLine = o.Line
 			}
 			p.CheckInterval = r.dur("check_interval", 2*time.Second, 100*time.Millisecond, time.Hour)
 			for _, req := range []struct{ opt, v string }{{"provider_uri", p.ProviderURI}, {"pstn_uri", p.PSTNURI}} {
@@ -333,18 +334,18 @@ func (c *Config) crossCheck() error {
 	}
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s:%d: section proxy '%s' option 'pstn_uri': %q: %s",
-			ErrConfig, c.Source, p.PSTNURILine, p.Name, p.PSTNURI, fmt.Sprintf(format, args...))
+			ErrConfig, c.Source, p.PSTNURISourceLine, p.Name, p.PSTNURI, fmt.Sprintf(format, args...))
 	}
 	host, port, err := sipHostPort(p.PSTNURI)
 	if err != nil {
 		return fail("%v", err)
 	}
 	if port != int(g.Listen.Port()) {
-		return fail("port %d is not the gateway '%s' listen port %d (line %d)", port, g.Name, g.Listen.Port(), g.Line)
+		return fail("port %d is not the gateway '%s' listen port %d (line %d)", port, g.Name, g.Listen.Port(), g.SourceLine)
 	}
 	if a := g.Listen.Addr(); !a.IsUnspecified() {
 		if h, err := netip.ParseAddr(host); err != nil || h.Unmap() != a {
-			return fail("host %s is not the gateway '%s' listen address %s (line %d)", host, g.Name, a, g.Line)
+			return fail("host %s is not the gateway '%s' listen address %s (line %d)", host, g.Name, a, g.SourceLine)
 		}
 	}
 	return nil
@@ -395,7 +396,7 @@ func sipURIWithIP(v string) error {
 
 func (r *reader) gateway() *GatewayConfig {
 	s := r.sec
-	g := &GatewayConfig{Name: s.Name, Line: s.Line}
+	g := &GatewayConfig{Name: s.Name, SourceLine: s.Line}
 	r.str("listen", "", func(v string) error {
 		ap, err := parseListen(v)
 		g.Listen = ap

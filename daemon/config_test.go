@@ -203,7 +203,7 @@ func TestParseConfigGateway(t *testing.T) {
 				t.Fatal(err)
 			}
 			g := c.Gateway
-			if g == nil || g.Name != "gw" || g.Line != 1 || g.Listen.String() != tc.listen || g.RTPAddress.String() != tc.rtp ||
+			if g == nil || g.Name != "gw" || g.SourceLine != 1 || g.Listen.String() != tc.listen || g.RTPAddress.String() != tc.rtp ||
 				g.Prefix != tc.prefix || strings.Join(g.Emergency, ",") != strings.Join(tc.emergency, ",") || g.Incoming != tc.incoming {
 				t.Fatalf("gateway = %+v", g)
 			}

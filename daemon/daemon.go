@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"lifeline/daemon/hotkey"
-	"lifeline/daemon/power"
+	"lifeline/daemon/powerpolicy"
 	"lifeline/hal/clock"
 	"lifeline/hal/ifctl"
 	"lifeline/hal/modem"
 	"lifeline/hal/netmon"
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 )
 
 // ErrStopped is returned by calls into a daemon whose loop has ended.
@@ -80,7 +80,7 @@ func LineStateOf(s modem.State) LineState {
 }
 
 // PowerInput is the merged power reading of hal/power.
-type PowerInput struct{ State hpower.State }
+type PowerInput struct{ State power.State }
 
 // KeyInput is a key press or release.
 type KeyInput struct {
@@ -168,7 +168,7 @@ type Daemon struct {
 	wan        netmon.WANState
 	wanSeen    bool
 	rtt        time.Duration
-	pw         power.Policy
+	pw         powerpolicy.Policy
 	keys       *hotkey.Matcher
 	lastStatus []byte
 	store      storage
@@ -211,7 +211,7 @@ func New(o Options) (*Daemon, error) {
 	if len(shed) > 0 {
 		d.log.Info("interfaces shed before the restart will be restored on mains", "interfaces", shed)
 	}
-	d.pw = power.Policy{Config: powerConfig(o.Config), State: power.Resume(shed)}
+	d.pw = powerpolicy.Policy{Config: powerConfig(o.Config), State: powerpolicy.Resume(shed)}
 	if d.keys, err = newMatcher(o.Config, now); err != nil {
 		d.closeDirs()
 		return nil, fmt.Errorf("%w: hotkey: %w", ErrConfig, err)
@@ -225,9 +225,9 @@ func New(o Options) (*Daemon, error) {
 	return d, nil
 }
 
-func powerConfig(c *Config) power.Config {
+func powerConfig(c *Config) powerpolicy.Config {
 	b := c.Battery
-	return power.Config{OnBatteryDelay: b.OnBatteryDelay, CriticalPercent: b.CriticalPercent,
+	return powerpolicy.Config{OnBatteryDelay: b.OnBatteryDelay, CriticalPercent: b.CriticalPercent,
 		ShedInterfaces: b.ShedInterfaces, ShutdownGrace: b.ShutdownGrace}
 }
 
@@ -305,7 +305,7 @@ func (d *Daemon) nextDeadline() (time.Time, bool) {
 
 func (d *Daemon) tick() {
 	now := d.clk.Now()
-	d.applyPower(power.TickEvent())
+	d.applyPower(powerpolicy.TickEvent())
 	d.applyMatches(d.keys.Tick(now))
 	d.apply(Tick{})
 	d.retryWrites()
@@ -474,7 +474,7 @@ func (d *Daemon) handle(in Input) {
 		if !d.pw.State.Known || e.State.Source != d.pw.State.Power.Source || e.State.Low != d.pw.State.Power.Low {
 			d.log.Info("power", "reading", e.State.String())
 		}
-		d.applyPower(power.ReadingEvent(e.State))
+		d.applyPower(powerpolicy.ReadingEvent(e.State))
 	case KeyInput:
 		d.handleKey(e)
 	case CallsInput:

@@ -14,7 +14,7 @@ import (
 
 	"lifeline/hal/clock"
 	"lifeline/hal/ifctl"
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 )
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -171,7 +171,7 @@ func TestDaemonHooksRun(t *testing.T) {
 	writeHook(t, hooks, "10-record", "#!/bin/sh\necho \"$LIFELINE_EVENT $LIFELINE_PREV_ROUTE>$LIFELINE_ROUTE $LIFELINE_REASON|$LIFELINE_POWER|$LIFELINE_BATTERY\" >> "+out+"\n")
 	clk := clock.NewFake(t0)
 	h := startDaemon(t, dir, clk, nil)
-	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 80}})
+	h.post(PowerInput{State: power.State{Source: power.Mains, Percent: 80}})
 	h.post(wanIn(false))
 	h.status() // the inputs are applied
 	h.stop()   // runs the queued hooks, then "stop"
@@ -213,8 +213,8 @@ func TestDaemonPowerPolicy(t *testing.T) {
 	cfg.PreferPSTNOnBattery = true
 	h := startWith(t, Options{Config: cfg, StateDir: dir, Clock: clk, Shedder: shed, DryRunShutdown: true})
 
-	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 100}})
-	h.post(PowerInput{State: hpower.State{Source: hpower.Battery, Percent: 90}})
+	h.post(PowerInput{State: power.State{Source: power.Mains, Percent: 100}})
+	h.post(PowerInput{State: power.State{Source: power.Battery, Percent: 90}})
 	if st := h.status(); st.Power.Source != "battery" || len(st.Power.Shed) != 0 || st.Route != RouteSIP {
 		t.Fatalf("before the delay: %+v route %s", st.Power, st.Route)
 	}
@@ -229,7 +229,7 @@ func TestDaemonPowerPolicy(t *testing.T) {
 	if got := h.file(ShedFile); !strings.Contains(got, "wlan1") || strings.Contains(got, "lan4") {
 		t.Fatalf("shed file = %q", got)
 	}
-	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 90}})
+	h.post(PowerInput{State: power.State{Source: power.Mains, Percent: 90}})
 	st = h.status()
 	if up, _ := shed.State("wlan1"); !up || len(st.Power.Shed) != 0 {
 		t.Fatalf("wlan1 not restored: %+v", st.Power)
@@ -238,14 +238,14 @@ func TestDaemonPowerPolicy(t *testing.T) {
 		t.Fatal("lan4 was down before and must stay down")
 	}
 	// Critical battery: FSD, hooks, then the (dry-run) command after grace.
-	h.post(PowerInput{State: hpower.State{Source: hpower.Battery, Percent: 9}})
+	h.post(PowerInput{State: power.State{Source: power.Battery, Percent: 9}})
 	h.status() // applied, timer armed
 	clk.Advance(2 * time.Second)
 	st = h.status()
 	if !slicesContains(st.Power.Flags, "FSD") {
 		t.Fatalf("no FSD: %+v", st.Power)
 	}
-	h.post(PowerInput{State: hpower.State{Source: hpower.Mains, Percent: 9}})
+	h.post(PowerInput{State: power.State{Source: power.Mains, Percent: 9}})
 	if st := h.status(); !slicesContains(st.Power.Flags, "FSD") {
 		t.Fatalf("FSD cancelled by mains: %+v", st.Power)
 	}

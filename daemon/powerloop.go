@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"lifeline/daemon/power"
+	"lifeline/daemon/powerpolicy"
 )
 
 // ShedFile lists the interfaces Lifeline took down, one per line, so a
@@ -18,39 +18,39 @@ func (d *StateDir) LoadShed() ([]string, error) {
 	if err != nil || data == nil {
 		return nil, err
 	}
-	return power.DecodeShed(filepath.Join(d.Path, ShedFile), data)
+	return powerpolicy.DecodeShed(filepath.Join(d.Path, ShedFile), data)
 }
 
 // applyPower runs one event through the power policy and carries out its
 // actions: shedding and restoring synchronously (one netlink request each),
 // feeding each result back; hooks, persistence and shutdown as asked. Then
 // the route machine learns whether the router is on battery.
-func (d *Daemon) applyPower(ev power.Event) {
+func (d *Daemon) applyPower(ev powerpolicy.Event) {
 	now := d.clk.Now()
 	acts := d.pw.Handle(ev, now)
 	for len(acts) > 0 {
 		a := acts[0]
 		acts = acts[1:]
 		switch a.Kind {
-		case power.Shed, power.Restore:
-			fb, _ := power.Carry(a, d.opts.Shedder)
+		case powerpolicy.Shed, powerpolicy.Restore:
+			fb, _ := powerpolicy.Carry(a, d.opts.Shedder)
 			if fb.Err != nil {
 				d.log.Warn("load shedding", "action", a.String(), "err", fb.Err)
 			} else {
 				d.log.Info("load shedding", "action", a.String())
 			}
 			acts = append(acts, d.pw.Handle(fb, now)...)
-		case power.Announce:
+		case powerpolicy.Announce:
 			d.log.Info("power event", "event", a.Event, "reason", a.Reason)
 			d.hooks.Notify(d.hookEvent(a.Event, d.rs.Route, a.Reason))
-		case power.SaveShed:
-			d.save(d.dir, ShedFile, power.EncodeShed(a.Interfaces))
-		case power.RunShutdownHooks:
+		case powerpolicy.SaveShed:
+			d.save(d.dir, ShedFile, powerpolicy.EncodeShed(a.Interfaces))
+		case powerpolicy.RunShutdownHooks:
 			d.log.Warn("forced shutdown", "reason", a.Reason)
 			d.hooks.Notify(d.hookEvent("shutdown", d.rs.Route, a.Reason))
-		case power.RunShutdownCommand:
+		case powerpolicy.RunShutdownCommand:
 			d.runShutdown()
-		case power.Warn:
+		case powerpolicy.Warn:
 			d.log.Warn("power policy", "reason", a.Reason, "err", a.Err)
 		}
 	}

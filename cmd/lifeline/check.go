@@ -70,7 +70,7 @@ func checkConfig(c *daemon.Config, b *boards.Board) error {
 		for _, k := range h.Keys {
 			if !keys[k] {
 				return fmt.Errorf("%w: %s:%d: hotkey '%s' option 'key': board %s has no key %q (it has: %s)",
-					daemon.ErrConfig, c.Source, h.Line, h.Name, b.Name, k, strings.Join(names, ", "))
+					daemon.ErrConfig, c.Source, h.SourceLine, h.Name, b.Name, k, strings.Join(names, ", "))
 			}
 		}
 	}
@@ -93,11 +93,11 @@ func checkHardware(b *boards.Board, c *daemon.Config, out io.Writer) error {
 	}
 	var specs []gpio.LineSpec
 	for role, g := range b.GPIO {
-		specs = append(specs, lineSpec(g, role))
+		specs = append(specs, gpioSpec(g, role))
 	}
 	for _, k := range b.Keys {
 		if k.GPIO != nil {
-			specs = append(specs, lineSpec(*k.GPIO, k.Name))
+			specs = append(specs, gpioSpec(*k.GPIO, k.Name))
 		}
 	}
 	op := gpio.NewCdev(clock.Real(), gpio.WithConsumer("lifeline-check"))

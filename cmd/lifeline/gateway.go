@@ -34,7 +34,7 @@ func checkGateway(c *daemon.Config, b *boards.Board) error {
 	}
 	if c.Line == nil && b.Driver != "sim" {
 		return fmt.Errorf("%w: %s:%d: gateway '%s': needs a line section to carry the calls",
-			daemon.ErrConfig, c.Source, g.Line, g.Name)
+			daemon.ErrConfig, c.Source, g.SourceLine, g.Name)
 	}
 	if _, err := gatewayBind(c); err != nil {
 		return err
@@ -49,7 +49,7 @@ func checkGateway(c *daemon.Config, b *boards.Board) error {
 	}
 	conn := dryRunConn{addr: net.UDPAddrFromAddrPort(g.Listen)}
 	if _, err := gateway.New(gatewayConfig(g, modem.New(os.DevNull, p), conn)); err != nil {
-		return fmt.Errorf("%w: %s:%d: gateway '%s': %w", daemon.ErrConfig, c.Source, g.Line, g.Name, err)
+		return fmt.Errorf("%w: %s:%d: gateway '%s': %w", daemon.ErrConfig, c.Source, g.SourceLine, g.Name, err)
 	}
 	return nil
 }

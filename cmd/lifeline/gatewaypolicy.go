@@ -37,7 +37,7 @@ func gatewayBind(c *daemon.Config) ([]netip.AddrPort, error) {
 		if wan[o.addr] && !o.addr.IsLoopback() {
 			return nil, fmt.Errorf("%w: %s:%d: gateway '%s' option '%s': %s is an address of the WAN interface %s "+
 				"(wan_interface): the gateway must not be reachable from the internet; use a LAN or loopback address",
-				daemon.ErrConfig, c.Source, g.Line, g.Name, o.opt, o.addr, c.WANInterface)
+				daemon.ErrConfig, c.Source, g.SourceLine, g.Name, o.opt, o.addr, c.WANInterface)
 		}
 	}
 	return binds, nil

@@ -104,7 +104,7 @@ func newHardware(b *boards.Board, cfg *daemon.Config, stateDir string, log *slog
 	hw.shedder = nl
 	hw.closers = append(hw.closers, nl.Close)
 	if b.Relay != nil {
-		out, err := hw.gpio.OpenOutput(lineSpec(*b.Relay, "relay"), false)
+		out, err := hw.gpio.OpenOutput(gpioSpec(*b.Relay, "relay"), false)
 		if err != nil {
 			hw.Close()
 			return nil, fmt.Errorf("lifeline relay: %w", err)

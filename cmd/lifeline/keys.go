@@ -154,7 +154,7 @@ type gpioKey struct {
 
 func newGPIOKey(op gpio.Opener, k boards.Key, clk clock.Clock) (*gpioKey, error) {
 	g := &gpioKey{ch: make(chan keys.Event, 16)}
-	in, err := op.OpenInput(lineSpec(*k.GPIO, k.Name), func(e gpio.Edge) {
+	in, err := op.OpenInput(gpioSpec(*k.GPIO, k.Name), func(e gpio.Edge) {
 		select {
 		case g.ch <- keys.Event{Key: k.Name, Pressed: e.Active, At: clk.Now()}:
 		default:

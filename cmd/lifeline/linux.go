@@ -6,8 +6,9 @@ import (
 	"lifeline/hal/gpio"
 )
 
-// lineSpec turns a board's GPIO line into hal/gpio's spec.
-func lineSpec(g boards.GPIOLine, label string) gpio.LineSpec {
+// gpioSpec turns a board's GPIO line (a chip's line, not a telephone line)
+// into hal/gpio's spec.
+func gpioSpec(g boards.GPIOLine, label string) gpio.LineSpec {
 	name := g.Line
 	if name == "" {
 		name = label

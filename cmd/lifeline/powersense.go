@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"lifeline/daemon"
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 )
 
 // powerFeature senses the board's power sources (GPIO lines and the
@@ -22,7 +22,7 @@ var powerFeature = featureDef{name: "power", new: func(hw *hardware) feature {
 			return "board"
 		},
 		start: func(ctx context.Context, _ *daemon.Config, goOwned func(func())) error {
-			pm, err := hpower.New(hw.clk, powerConfig(hw), hpower.WithLogger(hw.log), hpower.WithHandler(func(s hpower.State) {
+			pm, err := power.New(hw.clk, powerConfig(hw), power.WithLogger(hw.log), power.WithHandler(func(s power.State) {
 				hw.post(daemon.PowerInput{State: s})
 			}))
 			if err != nil {
@@ -38,10 +38,10 @@ var powerFeature = featureDef{name: "power", new: func(hw *hardware) feature {
 }}
 
 // powerConfig maps the board's power lines and supply class onto hal/power.
-func powerConfig(hw *hardware) hpower.Config {
-	c := hpower.Config{Opener: hw.gpio, SupplyDir: hw.board.PowerSupply, Uevents: hw.board.PowerSupply != ""}
+func powerConfig(hw *hardware) power.Config {
+	c := power.Config{Opener: hw.gpio, SupplyDir: hw.board.PowerSupply, Uevents: hw.board.PowerSupply != ""}
 	for role, g := range hw.board.GPIO {
-		spec := lineSpec(g, role)
+		spec := gpioSpec(g, role)
 		switch role {
 		case "mains":
 			c.MainsPresent = &spec

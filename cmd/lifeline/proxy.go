@@ -22,7 +22,7 @@ var proxyFeature = featureDef{name: "proxy", new: func(hw *hardware) feature {
 				return ""
 			}
 			p := *cfg.Proxy
-			p.PSTNURILine = 0 // moves when other sections are edited
+			p.PSTNURISourceLine = 0 // moves when other sections are edited
 			return fmt.Sprintf("%#v %#v", p, lineNumbers(cfg))
 		},
 		start: func(ctx context.Context, cfg *daemon.Config, goOwned func(func())) error {

@@ -6,7 +6,7 @@ import (
 
 	"lifeline/daemon"
 	"lifeline/hal/netmon"
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 	"lifeline/hal/simboard"
 )
 
@@ -77,12 +77,12 @@ func simWAN(cfg *daemon.Config, s simboard.Signals) daemon.WANInput {
 // simPower is what hal/power would merge from a mains line and a battery
 // supply.
 func simPower(s simboard.Signals) daemon.PowerInput {
-	st := hpower.State{Source: hpower.Mains, Percent: s.Battery, Status: "Charging"}
+	st := power.State{Source: power.Mains, Percent: s.Battery, Status: "Charging"}
 	if s.Battery == 100 {
 		st.Status = "Full"
 	}
 	if !s.Mains {
-		st.Source, st.Status = hpower.Battery, "Discharging"
+		st.Source, st.Status = power.Battery, "Discharging"
 	}
 	return daemon.PowerInput{State: st}
 }

@@ -53,7 +53,7 @@ func voiceKey(cfg *daemon.Config) string {
 	var gw daemon.GatewayConfig
 	if cfg.Gateway != nil {
 		gw = *cfg.Gateway
-		gw.Line = 0
+		gw.SourceLine = 0
 	}
 	return fmt.Sprintf("%t %#v %t %#v", cfg.Line != nil, line, cfg.Gateway != nil, gw)
 }

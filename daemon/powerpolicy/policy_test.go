@@ -1,4 +1,4 @@
-package power_test
+package powerpolicy_test
 
 import (
 	"encoding/json"
@@ -11,24 +11,24 @@ import (
 
 	"go.uber.org/goleak"
 
-	"lifeline/daemon/power"
+	"lifeline/daemon/powerpolicy"
 	"lifeline/hal/ifctl"
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 )
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
-func mains(pct int) power.Event {
-	return power.ReadingEvent(hpower.State{Source: hpower.Mains, Percent: pct})
+func mains(pct int) powerpolicy.Event {
+	return powerpolicy.ReadingEvent(power.State{Source: power.Mains, Percent: pct})
 }
-func battery(pct int) power.Event {
-	return power.ReadingEvent(hpower.State{Source: hpower.Battery, Percent: pct})
+func battery(pct int) powerpolicy.Event {
+	return powerpolicy.ReadingEvent(power.State{Source: power.Battery, Percent: pct})
 }
-func batteryLow(pct int) power.Event {
-	return power.ReadingEvent(hpower.State{Source: hpower.Battery, Percent: pct, Low: true})
+func batteryLow(pct int) powerpolicy.Event {
+	return powerpolicy.ReadingEvent(power.State{Source: power.Battery, Percent: pct, Low: true})
 }
 
-var cfg = power.Config{
+var cfg = powerpolicy.Config{
 	OnBatteryDelay:  2 * time.Second,
 	CriticalPercent: 10,
 	ShedInterfaces:  []string{"wlan1", "lan4"},
@@ -39,19 +39,19 @@ var cfg = power.Config{
 // run applies ev at now and, when act is set, carries out Shed and Restore
 // actions on it at once, feeding the results back — a synchronous model of
 // the daemon's loop. It returns every action, as strings, in order.
-func run(c power.Config, s power.State, ev power.Event, now time.Time, act ifctl.Actuator) (power.State, []string) {
+func run(c powerpolicy.Config, s powerpolicy.State, ev powerpolicy.Event, now time.Time, act ifctl.Actuator) (powerpolicy.State, []string) {
 	var out []string
-	queue := []power.Event{ev}
+	queue := []powerpolicy.Event{ev}
 	for len(queue) > 0 {
-		var acts []power.Action
-		s, acts = power.Step(c, s, queue[0], now)
+		var acts []powerpolicy.Action
+		s, acts = powerpolicy.Step(c, s, queue[0], now)
 		queue = queue[1:]
 		for _, a := range acts {
 			out = append(out, a.String())
 			if act == nil {
 				continue
 			}
-			if ev, ok := power.Carry(a, act); ok {
+			if ev, ok := powerpolicy.Carry(a, act); ok {
 				queue = append(queue, ev)
 			}
 		}
@@ -61,7 +61,7 @@ func run(c power.Config, s power.State, ev power.Event, now time.Time, act ifctl
 
 type step struct {
 	at   time.Duration // since t0
-	ev   power.Event
+	ev   powerpolicy.Event
 	want []string // actions; nil = none
 	// optional checks after the step
 	deadline time.Duration // expected NextDeadline since t0; 0 = none
@@ -69,11 +69,11 @@ type step struct {
 }
 
 func TestRules(t *testing.T) {
-	tick := power.TickEvent()
+	tick := powerpolicy.TickEvent()
 	tests := []struct {
 		name   string
-		cfg    *power.Config // default cfg
-		start  power.State
+		cfg    *powerpolicy.Config // default cfg
+		start  powerpolicy.State
 		links  map[string]bool // the fake actuator's interfaces; nil = manual results
 		steps  []step
 		finish map[string]bool // expected link states at the end
@@ -104,7 +104,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name:  "zero delay sheds on the reading itself",
-			cfg:   &power.Config{ShedInterfaces: []string{"wlan1"}},
+			cfg:   &powerpolicy.Config{ShedInterfaces: []string{"wlan1"}},
 			links: map[string]bool{"wlan1": true},
 			steps: []step{
 				{0, battery(-1), []string{"announce powerout", "announce onbattery", "shed wlan1", `save ["wlan1"]`}, 0, "OB"},
@@ -126,41 +126,41 @@ func TestRules(t *testing.T) {
 			steps: []step{
 				{0, battery(90), []string{"announce powerout"}, 2 * time.Second, "-"},
 				{2 * time.Second, tick, []string{"announce onbattery", "shed wlan1", "shed lan4"}, 0, "-"},
-				{2 * time.Second, power.ShedDoneEvent("wlan1", true, ifctl.ErrPermission), []string{"warn shed wlan1 failed"}, 0, "-"},
-				{2 * time.Second, power.ShedDoneEvent("lan4", true, nil), []string{`save ["lan4"]`}, 0, "-"},
+				{2 * time.Second, powerpolicy.ShedDoneEvent("wlan1", true, ifctl.ErrPermission), []string{"warn shed wlan1 failed"}, 0, "-"},
+				{2 * time.Second, powerpolicy.ShedDoneEvent("lan4", true, nil), []string{`save ["lan4"]`}, 0, "-"},
 				{time.Minute, mains(90), []string{"announce mainsback", "restore lan4"}, 0, "-"},
 			},
 		},
 		{
 			name:  "failed restore is retried, a vanished interface forgotten",
-			start: power.Resume([]string{"wlan1", "lan4"}),
+			start: powerpolicy.Resume([]string{"wlan1", "lan4"}),
 			steps: []step{
 				{0, mains(90), []string{"restore wlan1", "restore lan4"}, 0, "-"},
-				{0, power.RestoreDoneEvent("wlan1", errors.New("EIO")), []string{"warn restore wlan1 failed, will retry"}, 10 * time.Second, "-"},
-				{0, power.RestoreDoneEvent("lan4", fmt.Errorf("up: %w", ifctl.ErrNoSuchInterface)),
+				{0, powerpolicy.RestoreDoneEvent("wlan1", errors.New("EIO")), []string{"warn restore wlan1 failed, will retry"}, 10 * time.Second, "-"},
+				{0, powerpolicy.RestoreDoneEvent("lan4", fmt.Errorf("up: %w", ifctl.ErrNoSuchInterface)),
 					[]string{"warn restore lan4: interface gone, forgetting it", `save ["wlan1"]`}, 10 * time.Second, "-"},
 				{10 * time.Second, tick, []string{"restore wlan1"}, 0, "-"},
-				{10 * time.Second, power.RestoreDoneEvent("wlan1", nil), []string{`save []`}, 0, "-"},
+				{10 * time.Second, powerpolicy.RestoreDoneEvent("wlan1", nil), []string{`save []`}, 0, "-"},
 			},
 		},
 		{
 			name: "mains back while a shed is under way restores it when done",
-			cfg:  &power.Config{ShedInterfaces: []string{"wlan1"}},
+			cfg:  &powerpolicy.Config{ShedInterfaces: []string{"wlan1"}},
 			steps: []step{
 				{0, battery(90), []string{"announce powerout", "announce onbattery", "shed wlan1"}, 0, "-"},
 				{time.Millisecond, mains(90), []string{"announce mainsback"}, 0, "OL"},
-				{2 * time.Millisecond, power.ShedDoneEvent("wlan1", true, nil), []string{`save ["wlan1"]`, "restore wlan1"}, 0, "-"},
-				{3 * time.Millisecond, power.RestoreDoneEvent("wlan1", nil), []string{`save []`}, 0, "-"},
+				{2 * time.Millisecond, powerpolicy.ShedDoneEvent("wlan1", true, nil), []string{`save ["wlan1"]`, "restore wlan1"}, 0, "-"},
+				{3 * time.Millisecond, powerpolicy.RestoreDoneEvent("wlan1", nil), []string{`save []`}, 0, "-"},
 			},
 		},
 		{
 			name:  "mains lost again while a restore is under way sheds again",
-			cfg:   &power.Config{ShedInterfaces: []string{"wlan1"}},
-			start: power.Resume([]string{"wlan1"}),
+			cfg:   &powerpolicy.Config{ShedInterfaces: []string{"wlan1"}},
+			start: powerpolicy.Resume([]string{"wlan1"}),
 			steps: []step{
 				{0, mains(90), []string{"restore wlan1"}, 0, "-"},
 				{time.Millisecond, battery(90), []string{"announce powerout", "announce onbattery"}, 0, "-"},
-				{2 * time.Millisecond, power.RestoreDoneEvent("wlan1", nil), []string{`save []`, "shed wlan1"}, 0, "-"},
+				{2 * time.Millisecond, powerpolicy.RestoreDoneEvent("wlan1", nil), []string{`save []`, "shed wlan1"}, 0, "-"},
 			},
 		},
 		{
@@ -203,12 +203,12 @@ func TestRules(t *testing.T) {
 			name: "critical charge on mains is no shutdown",
 			steps: []step{
 				{0, mains(2), nil, 0, "OL LB"},
-				{time.Hour, power.ReadingEvent(hpower.State{Source: hpower.Mains, Percent: 2, Low: true}), nil, 0, "OL LB"},
+				{time.Hour, powerpolicy.ReadingEvent(power.State{Source: power.Mains, Percent: 2, Low: true}), nil, 0, "OL LB"},
 			},
 		},
 		{
 			name: "critical within the delay waits for the delay",
-			cfg:  &power.Config{OnBatteryDelay: 5 * time.Second, CriticalPercent: 10, ShutdownGrace: time.Second},
+			cfg:  &powerpolicy.Config{OnBatteryDelay: 5 * time.Second, CriticalPercent: 10, ShutdownGrace: time.Second},
 			steps: []step{
 				{0, battery(5), []string{"announce powerout"}, 5 * time.Second, "OB LB"},
 				{4 * time.Second, mains(5), []string{"announce mainsback"}, 0, "OL LB"},
@@ -218,7 +218,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name:  "restart: persisted interfaces restored on the first mains reading",
-			start: power.Resume([]string{"wlan1", "wlan1", "guest0"}),
+			start: powerpolicy.Resume([]string{"wlan1", "wlan1", "guest0"}),
 			links: map[string]bool{"wlan1": false, "lan4": false, "guest0": false},
 			steps: []step{
 				{0, mains(100), []string{"restore wlan1", "restore guest0", `save ["guest0"]`, `save []`}, 0, "OL"},
@@ -227,7 +227,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name:  "restart on battery: persisted stay down, the rest shed, all restored",
-			start: power.Resume([]string{"wlan1"}),
+			start: powerpolicy.Resume([]string{"wlan1"}),
 			links: map[string]bool{"wlan1": false, "lan4": true},
 			steps: []step{
 				{0, battery(50), []string{"announce powerout"}, 2 * time.Second, "OB"},
@@ -239,9 +239,9 @@ func TestRules(t *testing.T) {
 		{
 			name: "unknown source changes nothing",
 			steps: []step{
-				{0, power.ReadingEvent(hpower.State{Percent: -1}), nil, 0, ""},
+				{0, powerpolicy.ReadingEvent(power.State{Percent: -1}), nil, 0, ""},
 				{time.Second, battery(50), []string{"announce powerout"}, 3 * time.Second, "OB"},
-				{2 * time.Second, power.ReadingEvent(hpower.State{Percent: -1}), nil, 3 * time.Second, ""},
+				{2 * time.Second, powerpolicy.ReadingEvent(power.State{Percent: -1}), nil, 3 * time.Second, ""},
 			},
 		},
 	}
@@ -290,9 +290,9 @@ func TestRules(t *testing.T) {
 }
 
 func TestStepDoesNotModifyItsInput(t *testing.T) {
-	s0 := power.Resume([]string{"wlan1", "lan4"})
-	s1, _ := power.Step(cfg, s0, mains(100), t0)
-	s2, _ := power.Step(cfg, s1, power.RestoreDoneEvent("wlan1", nil), t0)
+	s0 := powerpolicy.Resume([]string{"wlan1", "lan4"})
+	s1, _ := powerpolicy.Step(cfg, s0, mains(100), t0)
+	s2, _ := powerpolicy.Step(cfg, s1, powerpolicy.RestoreDoneEvent("wlan1", nil), t0)
 	if !slices.Equal(s0.Shed, []string{"wlan1", "lan4"}) || len(s0.Restoring) != 0 {
 		t.Errorf("s0 changed: %+v", s0)
 	}
@@ -305,33 +305,33 @@ func TestStepDoesNotModifyItsInput(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
-	var s power.State
+	var s powerpolicy.State
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	steps := []struct {
 		name     string
 		at       time.Duration
-		ev       power.Event
-		want     power.Status
+		ev       powerpolicy.Event
+		want     powerpolicy.Status
 		statusAt time.Duration
 	}{
-		{"on mains", 0, mains(100), power.Status{Source: "mains", Percent: 100, Flags: []string{"OL"}, MinutesLeft: -1}, 0},
-		{"lost, one reading", time.Minute, battery(100), power.Status{Source: "battery", Percent: 100, Flags: []string{"OB"}, OnBattery: 30 * time.Second, MinutesLeft: -1}, 90 * time.Second},
-		{"same percent later: rate unknown", 3 * time.Minute, battery(100), power.Status{Source: "battery", Percent: 100, Flags: []string{"OB"}, OnBattery: 2 * time.Minute, MinutesLeft: -1}, 3 * time.Minute},
-		{"10% in 10 min: 90 min left", 11 * time.Minute, battery(90), power.Status{Source: "battery", Percent: 90, Flags: []string{"OB"}, OnBattery: 10 * time.Minute, MinutesLeft: 90}, 11 * time.Minute},
-		{"5 min later, no new reading", 11 * time.Minute, power.TickEvent(), power.Status{Source: "battery", Percent: 90, Flags: []string{"OB"}, OnBattery: 15 * time.Minute, MinutesLeft: 85}, 16 * time.Minute},
-		{"rate from first to latest", 21 * time.Minute, battery(70), power.Status{Source: "battery", Percent: 70, Flags: []string{"OB"}, OnBattery: 20 * time.Minute, MinutesLeft: 46}, 21 * time.Minute},
-		{"mains again: no estimate", 22 * time.Minute, mains(70), power.Status{Source: "mains", Percent: 70, Flags: []string{"OL"}, MinutesLeft: -1}, 22 * time.Minute},
+		{"on mains", 0, mains(100), powerpolicy.Status{Source: "mains", Percent: 100, Flags: []string{"OL"}, MinutesLeft: -1}, 0},
+		{"lost, one reading", time.Minute, battery(100), powerpolicy.Status{Source: "battery", Percent: 100, Flags: []string{"OB"}, OnBattery: 30 * time.Second, MinutesLeft: -1}, 90 * time.Second},
+		{"same percent later: rate unknown", 3 * time.Minute, battery(100), powerpolicy.Status{Source: "battery", Percent: 100, Flags: []string{"OB"}, OnBattery: 2 * time.Minute, MinutesLeft: -1}, 3 * time.Minute},
+		{"10% in 10 min: 90 min left", 11 * time.Minute, battery(90), powerpolicy.Status{Source: "battery", Percent: 90, Flags: []string{"OB"}, OnBattery: 10 * time.Minute, MinutesLeft: 90}, 11 * time.Minute},
+		{"5 min later, no new reading", 11 * time.Minute, powerpolicy.TickEvent(), powerpolicy.Status{Source: "battery", Percent: 90, Flags: []string{"OB"}, OnBattery: 15 * time.Minute, MinutesLeft: 85}, 16 * time.Minute},
+		{"rate from first to latest", 21 * time.Minute, battery(70), powerpolicy.Status{Source: "battery", Percent: 70, Flags: []string{"OB"}, OnBattery: 20 * time.Minute, MinutesLeft: 46}, 21 * time.Minute},
+		{"mains again: no estimate", 22 * time.Minute, mains(70), powerpolicy.Status{Source: "mains", Percent: 70, Flags: []string{"OL"}, MinutesLeft: -1}, 22 * time.Minute},
 	}
-	c := power.Config{OnBatteryDelay: time.Hour, CriticalPercent: 5}
+	c := powerpolicy.Config{OnBatteryDelay: time.Hour, CriticalPercent: 5}
 	for _, st := range steps {
-		s, _ = power.Step(c, s, st.ev, at(st.at))
+		s, _ = powerpolicy.Step(c, s, st.ev, at(st.at))
 		got := s.Status(c, at(st.statusAt))
 		if got.Source != st.want.Source || got.Percent != st.want.Percent || !slices.Equal(got.Flags, st.want.Flags) ||
 			got.OnBattery != st.want.OnBattery || got.MinutesLeft != st.want.MinutesLeft {
 			t.Errorf("%s: status %+v, want %+v", st.name, got, st.want)
 		}
 	}
-	if got := (power.State{}).Status(c, t0); got.Percent != -1 || got.Source != "unknown" || len(got.Flags) != 0 {
+	if got := (powerpolicy.State{}).Status(c, t0); got.Percent != -1 || got.Source != "unknown" || len(got.Flags) != 0 {
 		t.Errorf("zero state status %+v", got)
 	}
 }
@@ -339,22 +339,22 @@ func TestStatus(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  power.Config
+		cfg  powerpolicy.Config
 		ok   bool
 	}{
-		{"defaults", power.Config{}, true},
+		{"defaults", powerpolicy.Config{}, true},
 		{"full", cfg, true},
-		{"negative delay", power.Config{OnBatteryDelay: -1}, false},
-		{"percent over 100", power.Config{CriticalPercent: 101}, false},
-		{"negative percent", power.Config{CriticalPercent: -1}, false},
-		{"negative grace", power.Config{ShutdownGrace: -time.Second}, false},
-		{"bad interface", power.Config{ShedInterfaces: []string{"wlan 1"}}, false},
-		{"duplicate interface", power.Config{ShedInterfaces: []string{"wlan1", "wlan1"}}, false},
+		{"negative delay", powerpolicy.Config{OnBatteryDelay: -1}, false},
+		{"percent over 100", powerpolicy.Config{CriticalPercent: 101}, false},
+		{"negative percent", powerpolicy.Config{CriticalPercent: -1}, false},
+		{"negative grace", powerpolicy.Config{ShutdownGrace: -time.Second}, false},
+		{"bad interface", powerpolicy.Config{ShedInterfaces: []string{"wlan 1"}}, false},
+		{"duplicate interface", powerpolicy.Config{ShedInterfaces: []string{"wlan1", "wlan1"}}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
-			if (err == nil) != tc.ok || err != nil && !errors.Is(err, power.ErrConfig) {
+			if (err == nil) != tc.ok || err != nil && !errors.Is(err, powerpolicy.ErrConfig) {
 				t.Errorf("Validate() = %v, want ok=%v", err, tc.ok)
 			}
 		})
@@ -362,8 +362,8 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestPolicyWrapper(t *testing.T) {
-	p := &power.Policy{Config: cfg, State: power.Resume(nil)}
-	if acts := p.Handle(battery(50), t0); len(acts) != 1 || acts[0].Event != power.EventPowerOut {
+	p := &powerpolicy.Policy{Config: cfg, State: powerpolicy.Resume(nil)}
+	if acts := p.Handle(battery(50), t0); len(acts) != 1 || acts[0].Event != powerpolicy.EventPowerOut {
 		t.Errorf("acts %v", acts)
 	}
 	if d, ok := p.NextDeadline(); !ok || !d.Equal(t0.Add(2*time.Second)) {
@@ -376,12 +376,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestStatusJSON(t *testing.T) {
 	tests := []struct {
 		name string
-		st   power.Status
+		st   powerpolicy.Status
 		want string
 	}{
-		{"on mains", power.Status{Source: "mains", Percent: 87, Flags: []string{"OL"}, MinutesLeft: -1},
+		{"on mains", powerpolicy.Status{Source: "mains", Percent: 87, Flags: []string{"OL"}, MinutesLeft: -1},
 			`{"source":"mains","battery_percent":87,"flags":["OL"],"on_battery_seconds":0,"minutes_left":null,"shed":[]}`},
-		{"on battery", power.Status{Source: "battery", Percent: -1, Flags: []string{"OB", "LB"}, OnBattery: 90 * time.Second, MinutesLeft: 12, Shed: []string{"wlan1"}},
+		{"on battery", powerpolicy.Status{Source: "battery", Percent: -1, Flags: []string{"OB", "LB"}, OnBattery: 90 * time.Second, MinutesLeft: 12, Shed: []string{"wlan1"}},
 			`{"source":"battery","battery_percent":null,"flags":["OB","LB"],"on_battery_seconds":90,"minutes_left":12,"shed":["wlan1"]}`},
 	}
 	for _, tc := range tests {

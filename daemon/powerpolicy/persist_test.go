@@ -1,4 +1,4 @@
-package power_test
+package powerpolicy_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"lifeline/daemon/power"
+	"lifeline/daemon/powerpolicy"
 )
 
 func TestDecodeShed(t *testing.T) {
@@ -24,9 +24,9 @@ func TestDecodeShed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := power.DecodeShed("state/shed", []byte(tc.in))
+			got, err := powerpolicy.DecodeShed("state/shed", []byte(tc.in))
 			if tc.err != "" {
-				if !errors.Is(err, power.ErrShedFile) || !strings.Contains(err.Error(), tc.err) {
+				if !errors.Is(err, powerpolicy.ErrShedFile) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want ErrShedFile naming %s", err, tc.err)
 				}
 				return
@@ -42,12 +42,12 @@ func FuzzDecodeShed(f *testing.F) {
 	f.Add([]byte("wlan1\nlan4\n"))
 	f.Add([]byte("# x\n\n\x00\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		names, err := power.DecodeShed("f", data)
+		names, err := powerpolicy.DecodeShed("f", data)
 		if err != nil {
 			return
 		}
 		// Round trip: what decodes re-encodes to the same set.
-		again, err := power.DecodeShed("f", power.EncodeShed(names))
+		again, err := powerpolicy.DecodeShed("f", powerpolicy.EncodeShed(names))
 		if err != nil || !slices.Equal(again, names) {
 			t.Errorf("round trip %q -> %q, %v", names, again, err)
 		}

@@ -1,4 +1,4 @@
-package power_test
+package powerpolicy_test
 
 // Tier 2: the policy driving the real actuator in a private network
 // namespace (root; skips otherwise).
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"lifeline/daemon/power"
+	"lifeline/daemon/powerpolicy"
 	"lifeline/hal/ifctl"
 	"lifeline/hal/ifctl/ifctltest"
 )
@@ -23,7 +23,7 @@ func TestShedAndRestoreInNetns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer act.Close()
-	c := power.Config{OnBatteryDelay: 2 * time.Second, CriticalPercent: 5,
+	c := powerpolicy.Config{OnBatteryDelay: 2 * time.Second, CriticalPercent: 5,
 		ShedInterfaces: []string{"wlan1", "lan4", "guest0"}, ShutdownGrace: time.Minute}
 	links := func() map[string]bool {
 		return map[string]bool{"wlan1": ns.IsUp("wlan1"), "guest0": ns.IsUp("guest0"), "lan4": ns.IsUp("lan4")}
@@ -38,11 +38,11 @@ func TestShedAndRestoreInNetns(t *testing.T) {
 		}
 	}
 
-	var s power.State
+	var s powerpolicy.State
 	s, _ = run(c, s, mains(100), t0, act)
 	s, _ = run(c, s, battery(100), t0.Add(time.Second), act)
 	check("within the delay", map[string]bool{"wlan1": true, "guest0": true, "lan4": false})
-	s, acts := run(c, s, power.TickEvent(), t0.Add(3*time.Second), act)
+	s, acts := run(c, s, powerpolicy.TickEvent(), t0.Add(3*time.Second), act)
 	t.Logf("on battery: %q", acts)
 	check("on battery", map[string]bool{"wlan1": false, "guest0": false, "lan4": false})
 	if !slices.Equal(s.Shed, []string{"wlan1", "guest0"}) {
@@ -50,14 +50,14 @@ func TestShedAndRestoreInNetns(t *testing.T) {
 	}
 
 	// The daemon restarts on battery: the persisted set survives.
-	saved := power.EncodeShed(s.Shed)
-	names, err := power.DecodeShed("shed", saved)
+	saved := powerpolicy.EncodeShed(s.Shed)
+	names, err := powerpolicy.DecodeShed("shed", saved)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = power.Resume(names)
+	s = powerpolicy.Resume(names)
 	s, _ = run(c, s, battery(90), t0.Add(time.Minute), act)
-	s, _ = run(c, s, power.TickEvent(), t0.Add(time.Minute+2*time.Second), act)
+	s, _ = run(c, s, powerpolicy.TickEvent(), t0.Add(time.Minute+2*time.Second), act)
 	check("after restart on battery", map[string]bool{"wlan1": false, "guest0": false, "lan4": false})
 
 	s, acts = run(c, s, mains(90), t0.Add(2*time.Minute), act)

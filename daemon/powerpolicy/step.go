@@ -1,4 +1,4 @@
-package power
+package powerpolicy
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"lifeline/hal/ifctl"
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 )
 
 // State is the policy's state. It is a value: Step never modifies the
@@ -15,7 +15,7 @@ import (
 // be kept and compared.
 type State struct {
 	// Power is the latest reading; Known is false before the first.
-	Power hpower.State
+	Power power.State
 	Known bool
 
 	// LostAt is when mains was lost (zero while on mains).
@@ -89,10 +89,10 @@ func Step(cfg Config, s State, ev Event, now time.Time) (State, []Action) {
 	return s.deadlines(cfg, now, acts)
 }
 
-func (s State) reading(cfg Config, r hpower.State, now time.Time, acts []Action) (State, []Action) {
+func (s State) reading(cfg Config, r power.State, now time.Time, acts []Action) (State, []Action) {
 	s.Power, s.Known = r, true
 	switch r.Source {
-	case hpower.Battery:
+	case power.Battery:
 		if s.LostAt.IsZero() {
 			acts = slices.Grow(acts, 2)
 			s.LostAt = now
@@ -110,7 +110,7 @@ func (s State) reading(cfg Config, r hpower.State, now time.Time, acts []Action)
 				s.lastAt, s.lastPct = now, r.Percent
 			}
 		}
-	case hpower.Mains:
+	case power.Mains:
 		if !s.LostAt.IsZero() {
 			s.LostAt, s.OnBatteryAt = time.Time{}, time.Time{}
 			s.OnBattery = false

@@ -1,11 +1,11 @@
-package power
+package powerpolicy
 
 import (
 	"encoding/json"
 	"slices"
 	"time"
 
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 )
 
 // Status is what `lifeline status` shows of the power.
@@ -26,9 +26,9 @@ type Status struct {
 func (s State) Flags(cfg Config) []string {
 	var f []string
 	switch s.Power.Source {
-	case hpower.Mains:
+	case power.Mains:
 		f = append(f, "OL")
-	case hpower.Battery:
+	case power.Battery:
 		f = append(f, "OB")
 	}
 	if s.Known && s.low(cfg) {

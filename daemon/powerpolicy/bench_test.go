@@ -1,4 +1,4 @@
-package power_test
+package powerpolicy_test
 
 import (
 	"fmt"
@@ -10,23 +10,23 @@ import (
 
 	"github.com/warthog618/go-gpiosim"
 
-	"lifeline/daemon/power"
+	"lifeline/daemon/powerpolicy"
 	"lifeline/hal/clock"
 	"lifeline/hal/gpio"
 	"lifeline/hal/gpio/gpiotest"
 	"lifeline/hal/ifctl"
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 )
 
 // BenchmarkStepMainsLoss is the decision alone: a battery reading with no
 // on-battery delay, from a State on mains, to the Shed actions.
 func BenchmarkStepMainsLoss(b *testing.B) {
-	c := power.Config{CriticalPercent: 10, ShedInterfaces: []string{"wlan1", "lan4"}}
-	s0, _ := power.Step(c, power.State{}, mains(100), t0)
+	c := powerpolicy.Config{CriticalPercent: 10, ShedInterfaces: []string{"wlan1", "lan4"}}
+	s0, _ := powerpolicy.Step(c, powerpolicy.State{}, mains(100), t0)
 	ev := battery(90)
 	b.ReportAllocs()
 	for b.Loop() {
-		_, acts := power.Step(c, s0, ev, t0)
+		_, acts := powerpolicy.Step(c, s0, ev, t0)
 		if len(acts) != 4 {
 			b.Fatalf("acts %v", acts)
 		}
@@ -36,12 +36,12 @@ func BenchmarkStepMainsLoss(b *testing.B) {
 // BenchmarkStepReading is a routine event: a capacity reading on battery
 // that changes nothing.
 func BenchmarkStepReading(b *testing.B) {
-	c := power.Config{CriticalPercent: 10, ShedInterfaces: []string{"wlan1", "lan4"}}
-	s, _ := power.Step(c, power.State{}, battery(90), t0)
+	c := powerpolicy.Config{CriticalPercent: 10, ShedInterfaces: []string{"wlan1", "lan4"}}
+	s, _ := powerpolicy.Step(c, powerpolicy.State{}, battery(90), t0)
 	ev := battery(90)
 	b.ReportAllocs()
 	for b.Loop() {
-		_, acts := power.Step(c, s, ev, t0)
+		_, acts := powerpolicy.Step(c, s, ev, t0)
 		if len(acts) != 0 {
 			b.Fatalf("acts %v", acts)
 		}
@@ -54,7 +54,7 @@ func BenchmarkStepReading(b *testing.B) {
 type pipeline struct {
 	b       *gpiotest.Backend // nil on a real chip
 	clk     *clock.Fake       // nil on a real chip
-	mon     *hpower.Monitor
+	mon     *power.Monitor
 	decided chan int
 }
 
@@ -70,12 +70,12 @@ func newPipeline(tb testing.TB, deb time.Duration) *pipeline {
 
 func startPipeline(tb testing.TB, clk clock.Clock, op gpio.Opener, spec gpio.LineSpec) *pipeline {
 	p := &pipeline{decided: make(chan int, 1)}
-	c := power.Config{CriticalPercent: 10, ShedInterfaces: []string{"wlan1", "lan4"}}
+	c := powerpolicy.Config{CriticalPercent: 10, ShedInterfaces: []string{"wlan1", "lan4"}}
 	act := ifctl.NewFake(map[string]bool{"wlan1": true, "lan4": true})
-	var s power.State
-	handler := func(st hpower.State) { // the Monitor's goroutine owns s
+	var s powerpolicy.State
+	handler := func(st power.State) { // the Monitor's goroutine owns s
 		var acts []string
-		s, acts = run(c, s, power.ReadingEvent(st), clk.Now(), act)
+		s, acts = run(c, s, powerpolicy.ReadingEvent(st), clk.Now(), act)
 		n := 0
 		for _, a := range acts {
 			if strings.HasPrefix(a, "shed ") || strings.HasPrefix(a, "restore ") {
@@ -87,7 +87,7 @@ func startPipeline(tb testing.TB, clk clock.Clock, op gpio.Opener, spec gpio.Lin
 		}
 	}
 	var err error
-	p.mon, err = hpower.New(clk, hpower.Config{Opener: op, MainsPresent: &spec}, hpower.WithHandler(handler))
+	p.mon, err = power.New(clk, power.Config{Opener: op, MainsPresent: &spec}, power.WithHandler(handler))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestPipeline(t *testing.T) {
 	p.b.Inject("mains", false, 3*time.Second)
 	p.clk.Advance(10 * time.Millisecond)
 	p.wait(t)
-	if st := p.mon.State(); st.Source != hpower.Battery {
+	if st := p.mon.State(); st.Source != power.Battery {
 		t.Errorf("monitor state %+v", st)
 	}
 }

@@ -1,13 +1,13 @@
-package power_test
+package powerpolicy_test
 
 import (
 	"math/rand/v2"
 	"testing"
 	"time"
 
-	"lifeline/daemon/power"
+	"lifeline/daemon/powerpolicy"
 	"lifeline/hal/ifctl"
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 )
 
 // TestInvariants runs random power histories (readings, ticks at the
@@ -19,7 +19,7 @@ import (
 //   - FSD never ends, the shutdown command is issued once, at FSD + grace;
 //   - Lifeline's set (State.Shed) holds only interfaces that were up.
 func TestInvariants(t *testing.T) {
-	c := power.Config{OnBatteryDelay: 2 * time.Second, CriticalPercent: 10,
+	c := powerpolicy.Config{OnBatteryDelay: 2 * time.Second, CriticalPercent: 10,
 		ShedInterfaces: []string{"wlan1", "lan4", "guest0"}, ShutdownGrace: 30 * time.Second}
 	for seed := uint64(1); seed <= 200; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
@@ -32,34 +32,34 @@ func TestInvariants(t *testing.T) {
 			links[n] = up
 		}
 		act := ifctl.NewFake(links)
-		var s power.State
+		var s powerpolicy.State
 		now := t0
 		pct := 100
 		var fsdAt time.Time
 		commands := 0
 		for i := 0; i < 60; i++ {
-			var ev power.Event
+			var ev powerpolicy.Event
 			switch r := rng.IntN(10); {
 			case r < 4:
-				src := hpower.Mains
+				src := power.Mains
 				if rng.IntN(2) == 0 {
-					src = hpower.Battery
+					src = power.Battery
 					pct = max(0, pct-rng.IntN(8))
 				}
-				ev = power.ReadingEvent(hpower.State{Source: src, Percent: pct, Low: rng.IntN(40) == 0})
+				ev = powerpolicy.ReadingEvent(power.State{Source: src, Percent: pct, Low: rng.IntN(40) == 0})
 			case r < 8:
 				if d, ok := s.NextDeadline(); ok && rng.IntN(2) == 0 {
 					now = d
 				}
-				ev = power.TickEvent()
+				ev = powerpolicy.TickEvent()
 			default:
 				// Restart: only the persisted set survives.
-				names, err := power.DecodeShed("shed", power.EncodeShed(s.Shed))
+				names, err := powerpolicy.DecodeShed("shed", powerpolicy.EncodeShed(s.Shed))
 				if err != nil {
 					t.Fatal(err)
 				}
 				fsd := s.FSD
-				s = power.Resume(names)
+				s = powerpolicy.Resume(names)
 				if fsd {
 					i = 60 // a real restart after FSD is a reboot: stop here
 				}
@@ -94,7 +94,7 @@ func TestInvariants(t *testing.T) {
 					t.Fatalf("seed %d: Shed holds %s, which was down", seed, n)
 				}
 			}
-			if s.Power.Source == hpower.Mains && !s.FSD && len(s.Restoring) == 0 {
+			if s.Power.Source == power.Mains && !s.FSD && len(s.Restoring) == 0 {
 				for n, up := range initial {
 					if got, _ := act.State(n); up && !got {
 						t.Fatalf("seed %d step %d: on mains but %s still down (%q, shed %q)", seed, i, n, acts, s.Shed)

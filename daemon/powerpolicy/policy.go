@@ -1,4 +1,4 @@
-// Package power is Lifeline's power policy: when to shed load, when to
+// Package powerpolicy is Lifeline's power policy: when to shed load, when to
 // restore it and when to shut down, as a pure function of (state, event,
 // now) → (state, actions). It reads nothing and does nothing by itself; the
 // daemon's event loop feeds it readings from hal/power and the results of
@@ -25,7 +25,7 @@
 //     mains coming back included, and nothing is restored once it started.
 //   - Flags OL/OB/LB/FSD; time on battery; minutes left, estimated from the
 //     discharge rate once two capacity readings on battery differ.
-package power
+package powerpolicy
 
 import (
 	"errors"
@@ -34,7 +34,7 @@ import (
 	"time"
 
 	"lifeline/hal/ifctl"
-	hpower "lifeline/hal/power"
+	"lifeline/hal/power"
 )
 
 // Config is the power section of the configuration.
@@ -107,17 +107,17 @@ const (
 // Event is an input of Step. Build it with the constructors.
 type Event struct {
 	Kind      EventKind
-	Power     hpower.State // Reading
-	Interface string       // ShedDone, RestoreDone
-	WasUp     bool         // ShedDone
-	Err       error        // ShedDone, RestoreDone
+	Power     power.State // Reading
+	Interface string      // ShedDone, RestoreDone
+	WasUp     bool        // ShedDone
+	Err       error       // ShedDone, RestoreDone
 }
 
 // TickEvent returns a Tick.
 func TickEvent() Event { return Event{Kind: Tick} }
 
 // ReadingEvent returns a Reading.
-func ReadingEvent(s hpower.State) Event { return Event{Kind: Reading, Power: s} }
+func ReadingEvent(s power.State) Event { return Event{Kind: Reading, Power: s} }
 
 // ShedDoneEvent returns the result of ifctl.Down for a Shed action.
 func ShedDoneEvent(iface string, wasUp bool, err error) Event {
