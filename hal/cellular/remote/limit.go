@@ -70,3 +70,21 @@ func (l *Limiter) evict() {
 	}
 	delete(l.buckets, oldest)
 }
+
+// Ready reports whether Allow(key) would succeed now, without taking a
+// token: a caller can refuse everything from a key whose budget for
+// failures is spent, and spend it only on failures.
+func (l *Limiter) Ready(key string) bool {
+	now := l.clk.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return true
+	}
+	tokens := b.tokens
+	if l.every > 0 && now.After(b.last) {
+		tokens += float64(now.Sub(b.last)) / float64(l.every)
+	}
+	return tokens >= 1
+}
