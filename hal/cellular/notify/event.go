@@ -112,10 +112,15 @@ func Describe(ev Event) string {
 		return s
 	}
 	switch ev.Kind {
-	case "powerout", "onbattery", "mainsback", "lowbattery":
+	case "powerout", "onbattery", "mainsback":
 		return label(ev) + battery
+	case "lowbattery":
+		if battery != "" {
+			return label(ev) + "," + strings.TrimPrefix(battery, ", battery")
+		}
+		return label(ev)
 	case "shutdown":
-		return withReason("shutting down" + battery)
+		return withReason("shutting down")
 	case "route":
 		s := "route " + ev.Route
 		if ev.PrevRoute != "" && ev.PrevRoute != ev.Route {
