@@ -117,3 +117,18 @@ func routerName(v string) error {
 	}
 	return nil
 }
+
+// NotifierConfig is the notify.Config of the section's alerts (the caller
+// adds the time zone).
+func (n *NotifyConfig) NotifierConfig() notify.Config {
+	return notify.Config{Name: n.RouterName, Numbers: n.Numbers, Kinds: n.Events, Burst: n.Burst, MinInterval: n.MinInterval}
+}
+
+// HandlerConfig is the notify.HandlerConfig of the section's remote
+// override; ok is false when remote is off.
+func (n *NotifyConfig) HandlerConfig() (c notify.HandlerConfig, ok bool) {
+	if !n.Remote {
+		return c, false
+	}
+	return notify.HandlerConfig{Name: n.RouterName, Secret: n.RemoteSecret, Allowed: n.RemoteFrom}, true
+}

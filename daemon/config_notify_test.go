@@ -28,6 +28,9 @@ func TestParseConfigNotify(t *testing.T) {
 			n.Burst != 5 || n.MinInterval != 10*time.Minute || n.Remote || n.RemoteFrom != nil || n.RemoteSecret != "" {
 			t.Fatalf("notify = %+v", n)
 		}
+		if _, ok := n.HandlerConfig(); ok {
+			t.Fatal("remote override on by default")
+		}
 	})
 	t.Run("everything", func(t *testing.T) {
 		c, err := ParseConfig("n", []byte(head+`	option name 'Büro gw1'
@@ -45,6 +48,12 @@ func TestParseConfigNotify(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := c.Notify
+		if nc := n.NotifierConfig(); nc.Name != "Büro gw1" || nc.Burst != 3 || nc.MinInterval != 30*time.Minute || len(nc.Numbers) != 2 || len(nc.Kinds) != 2 {
+			t.Fatalf("notifier config = %+v", nc)
+		}
+		if hc, ok := n.HandlerConfig(); !ok || hc.Secret != "correct-horse" || !slices.Equal(hc.Allowed, []string{"+491701234567"}) || hc.Name != "Büro gw1" {
+			t.Fatalf("handler config = %+v, %v", hc, ok)
+		}
 		if n.RouterName != "Büro gw1" || !slices.Equal(n.Numbers, []string{"+491701234567", "01511234567"}) ||
 			!slices.Equal(n.Events, []string{"powerout", "shutdown"}) || n.Burst != 3 || n.MinInterval != 30*time.Minute ||
 			!n.Remote || !slices.Equal(n.RemoteFrom, []string{"+491701234567"}) || n.RemoteSecret != "correct-horse" {

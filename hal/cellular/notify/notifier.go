@@ -89,6 +89,7 @@ type Notifier struct {
 	q          []Event // waiting, oldest first
 	dropped    int     // given up since the last alert was composed
 	lineUsable bool    // as last reported
+	ringing    bool    // the line rings: a call is being set up, hold the alerts
 	closing    bool
 	retryNow   bool // a usable line was reported: retry without waiting
 
@@ -111,7 +112,8 @@ func New(s Sender, cfg Config, clk clock.Clock, log *slog.Logger) *Notifier {
 
 // Notify queues ev if its kind is configured (a line event only when the
 // line is lost or back); it never blocks. Every event is worth passing:
-// a line event saying the line is usable also retries a failed send.
+// a line event saying the line is usable also retries a failed send, and
+// while the last one says "ringing" (a call being set up) nothing is sent.
 func (n *Notifier) Notify(ev Event) {
 	if ev.At.IsZero() {
 		ev.At = n.clk.Now()
@@ -124,6 +126,7 @@ func (n *Notifier) Notify(ev Event) {
 	want := slices.Contains(n.cfg.Kinds, ev.Kind)
 	if ev.Kind == "line" {
 		usable := lineUsable(ev)
+		n.ringing = lineState(ev) == "ringing"
 		n.retryNow = n.retryNow || usable
 		want = want && usable != n.lineUsable
 		n.lineUsable = usable
@@ -218,7 +221,7 @@ func (n *Notifier) run() {
 	for {
 		now := n.clk.Now()
 		n.mu.Lock()
-		closing := n.closing
+		closing, held := n.closing, n.ringing
 		if n.retryNow {
 			n.retryNow, retryAt, backoff = false, time.Time{}, n.cfg.Retry
 		}
@@ -231,6 +234,8 @@ func (n *Notifier) run() {
 		}
 		var wait time.Duration = -1 // -1: until woken
 		switch {
+		case held && !closing:
+			// The next line event wakes us.
 		case cur != nil && (closing || !now.Before(retryAt)):
 			if n.deliver(cur) {
 				cur, retryAt, backoff = nil, time.Time{}, n.cfg.Retry

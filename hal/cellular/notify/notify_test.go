@@ -343,3 +343,18 @@ func TestNotifyNeverBlocks(t *testing.T) {
 	cancel()
 	n.Close(ctx)
 }
+
+// Nothing is sent while the line rings (a call being set up); the next
+// line event lets the alert go.
+func TestNotifyHeldWhileRinging(t *testing.T) {
+	n, s, clk := newTest(t, Config{})
+	n.Notify(line("ringing"))
+	n.Notify(ev("powerout"))
+	n.sync()
+	clk.Advance(time.Hour)
+	n.sync()
+	wantSent(t, s.take())
+	n.Notify(line("in-call"))
+	n.sync()
+	wantSent(t, s.take(), sent{"+491701234567", "gw1: mains lost, battery 90% 2026-12-04 17:05 UTC"})
+}
