@@ -156,14 +156,7 @@ func (h *Handler) run() {
 
 // sync returns once every command received before the call has been
 // carried out (tests: no sleeping).
-func (h *Handler) sync() {
-	w := make(chan struct{})
-	select {
-	case h.synced <- w:
-		<-w
-	case <-h.done:
-	}
-}
+func (h *Handler) sync() { syncWith(h.synced, h.done) }
 
 // carry applies cmd and replies to its sender.
 func (h *Handler) carry(cmd remote.Command) {

@@ -187,12 +187,16 @@ func (n *Notifier) Close(ctx context.Context) {
 
 // sync returns once the goroutine has acted on everything Notify, Close
 // and the clock told it before the call (tests: no sleeping).
-func (n *Notifier) sync() {
+func (n *Notifier) sync() { syncWith(n.synced, n.done) }
+
+// syncWith hands a goroutine a channel to close once it has caught up,
+// and waits for it (or for the goroutine's end).
+func syncWith(synced chan<- chan struct{}, done <-chan struct{}) {
 	w := make(chan struct{})
 	select {
-	case n.synced <- w:
+	case synced <- w:
 		<-w
-	case <-n.done:
+	case <-done:
 	}
 }
 

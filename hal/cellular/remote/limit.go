@@ -47,10 +47,7 @@ func (l *Limiter) Allow(key string) bool {
 		b = &bucket{tokens: l.burst, last: now}
 		l.buckets[key] = b
 	}
-	if l.every > 0 && now.After(b.last) {
-		b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
-	}
-	b.last = now
+	b.tokens, b.last = l.refilled(b, now), now
 	if b.tokens < 1 {
 		return false
 	}
@@ -82,9 +79,13 @@ func (l *Limiter) Ready(key string) bool {
 	if !ok {
 		return true
 	}
-	tokens := b.tokens
+	return l.refilled(b, now) >= 1
+}
+
+// refilled is b's tokens at now.
+func (l *Limiter) refilled(b *bucket, now time.Time) float64 {
 	if l.every > 0 && now.After(b.last) {
-		tokens += float64(now.Sub(b.last)) / float64(l.every)
+		return min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
 	}
-	return tokens >= 1
+	return b.tokens
 }
