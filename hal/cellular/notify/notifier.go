@@ -215,6 +215,7 @@ func (n *Notifier) run() {
 	var retryAt time.Time
 	backoff := n.cfg.Retry
 	timer := n.clk.NewTimer(time.Hour)
+	timer.Stop() // armed only while something is due
 	defer timer.Stop()
 	var waiters []chan struct{}
 	defer func() {
