@@ -358,3 +358,43 @@ func TestNotifyHeldWhileRinging(t *testing.T) {
 	n.sync()
 	wantSent(t, s.take(), sent{"+491701234567", "gw1: mains lost, battery 90% 2026-12-04 17:05 UTC"})
 }
+
+// FuzzAlertOnePart: whatever the router's name (as the config allows it)
+// and the event's reason, an alert is one SMS part that starts with the
+// name.
+func FuzzAlertOnePart(f *testing.F) {
+	f.Add("gw1", "route", "provider down", 3)
+	f.Add("Офис", "shutdown", strings.Repeat("батарея ", 40), 0)
+	f.Add("gw{1}", "line", "line no-line", 7)
+	f.Fuzz(func(t *testing.T, name, kind, reason string, more int) {
+		if name == "" || len([]rune(name)) > 32 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7F }) {
+			return // refused by the configuration
+		}
+		n := &Notifier{cfg: Config{Name: name, Location: time.UTC}}
+		evs := []Event{{Kind: kind, Route: "pstn", PrevRoute: "sip", Reason: reason, Battery: "50", At: t0}}
+		for i := range more % 40 {
+			evs = append(evs, Event{Kind: Kinds[i%len(Kinds)], Reason: reason, At: t0})
+		}
+		text := n.compose(evs, more%3)
+		parts, err := sms.Submit("+491701234567", text, 1)
+		if err != nil || len(parts) != 1 || !strings.HasPrefix(text, name+": ") {
+			t.Fatalf("alert %q: %d parts, %v", text, len(parts), err)
+		}
+	})
+}
+
+func BenchmarkNotify(b *testing.B) {
+	clk := clock.NewFake(t0)
+	s := &fakeSender{block: true}
+	n := New(s, Config{Name: "gw1", Numbers: []string{"+491701234567"}, QueueMax: 32}, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		n.Close(ctx)
+	}()
+	e := line("idle")
+	b.ReportAllocs()
+	for b.Loop() {
+		n.Notify(e) // the daemon's cost: filtered, nothing queued
+	}
+}
