@@ -56,7 +56,9 @@ func (c *Config) defaults() {
 	if c.Kinds == nil {
 		c.Kinds = DefaultKinds
 	}
-	c.Burst = max(c.Burst, 1)
+	if c.Burst <= 0 {
+		c.Burst = 5
+	}
 	if c.QueueMax <= 0 {
 		c.QueueMax = 32
 	}

@@ -133,6 +133,9 @@ func TestNotifyOnePerNumber(t *testing.T) {
 	n.sync()
 	const text = "gw1: mains lost, battery 90% 2026-12-04 17:05 UTC"
 	wantSent(t, s.take(), sent{"+491701234567", text}, sent{"01511234567", text})
+	if n.cfg.Burst != 5 || n.cfg.QueueMax != 32 || n.cfg.Retry != 15*time.Second || n.cfg.MaxRetry != 5*time.Minute {
+		t.Fatalf("defaults %+v", n.cfg)
+	}
 	// Not configured by default: nothing sent.
 	for _, k := range []string{"onbattery", "override", "start", "stop"} {
 		n.Notify(ev(k))
