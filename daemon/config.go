@@ -234,85 +234,17 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	seen := map[string]int{}
 	for _, s := range f.Sections {
 		r := &reader{file: name, sec: s}
-		switch s.Type {
-		case "lifeline", "provider", "line", "battery", "proxy", "gateway":
+		def, ok := sectionByType(s.Type)
+		if !ok {
+			return nil, r.errAt(s.Line, "", "unknown section type %q (want %s)", s.Type, sectionTypes())
+		}
+		if def.once {
 			if prev, dup := seen[s.Type]; dup {
 				return nil, r.errAt(s.Line, "", "a second %q section (the first is on line %d)", s.Type, prev)
 			}
 			seen[s.Type] = s.Line
 		}
-		switch s.Type {
-		case "lifeline":
-			c.Board = r.str("board", c.Board, nonEmpty)
-			c.BoardsDir = r.str("boards_dir", c.BoardsDir, absPath)
-			c.WANInterface = r.str("wan_interface", c.WANInterface, ifName)
-			c.FailbackHold = r.dur("failback_hold", c.FailbackHold, 0, 24*time.Hour)
-			c.HooksDir = r.str("hooks_dir", c.HooksDir, absPath)
-			c.HookTimeout = r.dur("hook_timeout", c.HookTimeout, 100*time.Millisecond, time.Hour)
-			c.PersistDir = r.str("persist_dir", c.PersistDir, absPath)
-			c.PreferPSTNOnBattery = r.boolean("prefer_pstn_on_battery", c.PreferPSTNOnBattery)
-			c.LogLevel = r.enum("log_level", c.LogLevel, "debug", "info", "warn", "error")
-		case "provider":
-			p := &c.Provider
-			p.Host = r.str("host", p.Host, hostName)
-			p.Port = r.integer("port", p.Port, 1, 65535)
-			p.Transport = r.enum("transport", p.Transport, "udp", "tcp")
-			p.Interval = r.dur("interval", p.Interval, 10*time.Millisecond, time.Hour)
-			p.FastInterval = r.dur("fast_interval", min(p.FastInterval, p.Interval), 10*time.Millisecond, time.Hour)
-			p.Timeout = r.dur("timeout", min(p.Timeout, p.Interval), 10*time.Millisecond, time.Minute)
-			p.DownAfter = r.integer("down_after", p.DownAfter, 1, 100)
-		case "line":
-			l := &LineConfig{Name: s.Name, Profile: "analog", Baud: 115200, Parity: "none", Flow: "none"}
-			l.Device = r.str("device", "", absPath)
-			l.Profile = r.str("profile", l.Profile, nonEmpty)
-			l.Baud = r.integer("baud", l.Baud, 300, 4000000)
-			l.Parity = r.enum("parity", l.Parity, "none", "even", "odd")
-			l.Flow = r.enum("flow", l.Flow, "none", "rtscts")
-			if l.Device == "" && r.err == nil {
-				r.errAt(s.Line, "device", "is required")
-			}
-			c.Line = l
-		case "battery":
-			b := &c.Battery
-			b.ShedInterfaces = r.list("shed_interface", ifName)
-			b.OnBatteryDelay = r.dur("on_battery_delay", b.OnBatteryDelay, 0, time.Hour)
-			b.CriticalPercent = r.integer("critical_percent", b.CriticalPercent, 0, 99)
-			b.ShutdownCommand = r.str("shutdown_command", b.ShutdownCommand, nil)
-			b.ShutdownGrace = r.dur("shutdown_grace", b.ShutdownGrace, 0, time.Hour)
-		case "hotkey":
-			h := HotkeyConfig{Name: s.Name, SourceLine: s.Line}
-			h.Keys = r.list("key", keyName)
-			h.Kind = r.enum("kind", "chord", "chord", "sequence")
-			h.Hold = r.dur("hold", 2*time.Second, 0, time.Minute)
-			h.Action = r.enum("action", "toggle", "pstn", "sip", "auto", "toggle")
-			h.For = r.dur("for", 0, 0, 30*24*time.Hour)
-			if len(h.Keys) == 0 && r.err == nil {
-				r.errAt(s.Line, "key", "at least one key is required")
-			}
-			c.Hotkeys = append(c.Hotkeys, h)
-		case "proxy":
-			p := &ProxyConfig{Name: s.Name}
-			p.Socket = r.str("socket", "/var/run/kamailio/kamailio_rpc.sock", absPath)
-			p.ProviderURI = r.str("provider_uri", "", sipURI)
-			p.PSTNURI = r.str("pstn_uri", "", sipURI)
-			p.PSTNURISourceLine = s.Line
-			if o := s.Option("pstn_uri"); o != nil {
-				p.PSTNURISourceLine = o.Line
-			}
-			p.CheckInterval = r.dur("check_interval", 2*time.Second, 100*time.Millisecond, time.Hour)
-			for _, req := range []struct{ opt, v string }{{"provider_uri", p.ProviderURI}, {"pstn_uri", p.PSTNURI}} {
-				if req.v == "" && r.err == nil {
-					r.errAt(s.Line, req.opt, "is required")
-				}
-			}
-			c.Proxy = p
-		case "gateway":
-			c.Gateway = r.gateway()
-		case "notify":
-			c.Notify = r.notify(c.Notify)
-		default:
-			return nil, r.errAt(s.Line, "", "unknown section type %q (want lifeline, provider, line, battery, hotkey, proxy, gateway or notify)", s.Type)
-		}
+		def.read(r, c)
 		if r.err == nil {
 			r.checkUnknown()
 		}
@@ -324,6 +256,142 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// sectionDef is how one section type is read into the Config.
+type sectionDef struct {
+	typ  string
+	once bool // a second section of the type is an error
+	// read reads r's section into c; it records the first bad option in
+	// r.err. Unknown options are refused after it (checkUnknown).
+	read func(r *reader, c *Config)
+}
+
+// sections are the section types a configuration file may hold, in the
+// order the unknown-type error names them. A new section type is its
+// reader in a file of its own (config_gateway.go, config_notify.go) and one
+// entry here.
+var sections = []sectionDef{
+	{"lifeline", true, (*reader).mainSection},
+	{"provider", true, (*reader).providerSection},
+	{"line", true, (*reader).lineSection},
+	{"battery", true, (*reader).batterySection},
+	{"hotkey", false, (*reader).hotkeySection},
+	{"proxy", true, (*reader).proxySection},
+	{"gateway", true, (*reader).gatewaySection},
+	{"notify", false, (*reader).notifySection}, // refuses a second one itself
+}
+
+func sectionByType(typ string) (sectionDef, bool) {
+	for _, d := range sections {
+		if d.typ == typ {
+			return d, true
+		}
+	}
+	return sectionDef{}, false
+}
+
+// sectionTypes lists the known types: "a, b or c".
+func sectionTypes() string {
+	var b strings.Builder
+	for i, d := range sections {
+		switch {
+		case i == 0:
+		case i == len(sections)-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(d.typ)
+	}
+	return b.String()
+}
+
+func (r *reader) mainSection(c *Config) {
+	c.Board = r.str("board", c.Board, nonEmpty)
+	c.BoardsDir = r.str("boards_dir", c.BoardsDir, absPath)
+	c.WANInterface = r.str("wan_interface", c.WANInterface, ifName)
+	c.FailbackHold = r.dur("failback_hold", c.FailbackHold, 0, 24*time.Hour)
+	c.HooksDir = r.str("hooks_dir", c.HooksDir, absPath)
+	c.HookTimeout = r.dur("hook_timeout", c.HookTimeout, 100*time.Millisecond, time.Hour)
+	c.PersistDir = r.str("persist_dir", c.PersistDir, absPath)
+	c.PreferPSTNOnBattery = r.boolean("prefer_pstn_on_battery", c.PreferPSTNOnBattery)
+	c.LogLevel = r.enum("log_level", c.LogLevel, "debug", "info", "warn", "error")
+}
+
+func (r *reader) providerSection(c *Config) {
+	p := &c.Provider
+	p.Host = r.str("host", p.Host, hostName)
+	p.Port = r.integer("port", p.Port, 1, 65535)
+	p.Transport = r.enum("transport", p.Transport, "udp", "tcp")
+	p.Interval = r.dur("interval", p.Interval, 10*time.Millisecond, time.Hour)
+	p.FastInterval = r.dur("fast_interval", min(p.FastInterval, p.Interval), 10*time.Millisecond, time.Hour)
+	p.Timeout = r.dur("timeout", min(p.Timeout, p.Interval), 10*time.Millisecond, time.Minute)
+	p.DownAfter = r.integer("down_after", p.DownAfter, 1, 100)
+}
+
+func (r *reader) lineSection(c *Config) {
+	s := r.sec
+	l := &LineConfig{Name: s.Name, Profile: "analog", Baud: 115200, Parity: "none", Flow: "none"}
+	l.Device = r.str("device", "", absPath)
+	l.Profile = r.str("profile", l.Profile, nonEmpty)
+	l.Baud = r.integer("baud", l.Baud, 300, 4000000)
+	l.Parity = r.enum("parity", l.Parity, "none", "even", "odd")
+	l.Flow = r.enum("flow", l.Flow, "none", "rtscts")
+	if l.Device == "" && r.err == nil {
+		r.errAt(s.Line, "device", "is required")
+	}
+	c.Line = l
+}
+
+func (r *reader) batterySection(c *Config) {
+	b := &c.Battery
+	b.ShedInterfaces = r.list("shed_interface", ifName)
+	b.OnBatteryDelay = r.dur("on_battery_delay", b.OnBatteryDelay, 0, time.Hour)
+	b.CriticalPercent = r.integer("critical_percent", b.CriticalPercent, 0, 99)
+	b.ShutdownCommand = r.str("shutdown_command", b.ShutdownCommand, nil)
+	b.ShutdownGrace = r.dur("shutdown_grace", b.ShutdownGrace, 0, time.Hour)
+}
+
+func (r *reader) hotkeySection(c *Config) {
+	s := r.sec
+	h := HotkeyConfig{Name: s.Name, SourceLine: s.Line}
+	h.Keys = r.list("key", keyName)
+	h.Kind = r.enum("kind", "chord", "chord", "sequence")
+	h.Hold = r.dur("hold", 2*time.Second, 0, time.Minute)
+	h.Action = r.enum("action", "toggle", "pstn", "sip", "auto", "toggle")
+	h.For = r.dur("for", 0, 0, 30*24*time.Hour)
+	if len(h.Keys) == 0 && r.err == nil {
+		r.errAt(s.Line, "key", "at least one key is required")
+	}
+	c.Hotkeys = append(c.Hotkeys, h)
+}
+
+func (r *reader) proxySection(c *Config) {
+	s := r.sec
+	p := &ProxyConfig{Name: s.Name}
+	p.Socket = r.str("socket", "/var/run/kamailio/kamailio_rpc.sock", absPath)
+	p.ProviderURI = r.str("provider_uri", "", sipURI)
+	p.PSTNURI = r.str("pstn_uri", "", sipURI)
+	p.PSTNURISourceLine = s.Line
+	if o := s.Option("pstn_uri"); o != nil {
+		p.PSTNURISourceLine = o.Line
+	}
+	p.CheckInterval = r.dur("check_interval", 2*time.Second, 100*time.Millisecond, time.Hour)
+	for _, req := range []struct{ opt, v string }{{"provider_uri", p.ProviderURI}, {"pstn_uri", p.PSTNURI}} {
+		if req.v == "" && r.err == nil {
+			r.errAt(s.Line, req.opt, "is required")
+		}
+	}
+	c.Proxy = p
+}
+
+func (r *reader) gatewaySection(c *Config) {
+	c.Gateway = r.gateway()
+}
+
+func (r *reader) notifySection(c *Config) {
+	c.Notify = r.notify(c.Notify)
 }
 
 // crossCheck validates what spans sections: with a gateway, the proxy's
