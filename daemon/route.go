@@ -1,6 +1,16 @@
 // Package daemon holds Lifeline's decisions: the route state machine, the
 // configuration, and the loop that feeds hal events through them to the
 // actuators (state files, hooks, control socket).
+//
+// Seams: hal facts come in as typed Inputs (Daemon.Post) that carry the hal
+// package's own judgement — WANInput is hal/netmon's WANState (the link is
+// WANState.Up), PowerInput hal/power's State, LineInput a LineState made by
+// LineStateOf from hal/modem's state (a state the daemon does not know is
+// not usable). Decisions go out to RouteActuators and StatusObservers:
+// those of Options for the daemon's life, or attached and detached at
+// runtime (Attach) by whatever a reload starts and stops. The configuration
+// is a table of section types (sections in config.go): a new section is
+// its reader in a file of its own and one entry there.
 package daemon
 
 import (

@@ -1,5 +1,21 @@
 // Command lifeline keeps the telephone working when the internet or the
 // mains fails. See README.md for the commands; `lifeline help` lists them.
+//
+// `lifeline run` wires hal to the daemon in two parts. hardware (hw.go) is
+// the board: its GPIO, relay, LEDs, the interfaces load shedding sets down
+// and, on the sim board, the simulated signals, provider and modem; it
+// lives as long as the process. Everything the configuration turns on is a
+// feature (feature.go): the Kamailio adapter (proxy.go), the line and its
+// gateway (voice.go), the sim board's signals (simsignals.go), the WAN
+// monitor (wan.go), the provider probe (probe.go), power sensing
+// (powersense.go) and the keys (keys.go). A feature is one file with a
+// featureDef — check (run by start, reload and `lifeline check` alike) and
+// new — listed once in features. On every reload each feature's apply
+// starts it when its section appeared, restarts it when its section
+// changed, keeps it when it did not, and stops it (waiting for its
+// goroutines) when its section is gone. A feature that acts on route
+// changes or shows the status attaches itself to the daemon while it runs
+// (daemon.Daemon.Attach).
 package main
 
 import (
