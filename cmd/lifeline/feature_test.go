@@ -145,3 +145,61 @@ func TestE2EFeatureAddedAndRemovedBySIGHUP(t *testing.T) {
 		t.Fatal("restarted")
 	}
 }
+
+// keyed: a reload with the same key keeps the running feature (no second
+// start, its goroutine untouched); another key restarts it (the old
+// goroutine stopped first); the empty key stops it; a start that fails
+// leaves it stopped and the next apply tries again.
+func TestKeyedFeature(t *testing.T) {
+	var starts []string
+	running := map[string]bool{}
+	var fail error
+	k := &keyed{hw: &hardware{log: quietLog(t)}, name: "test",
+		key: func(c *daemon.Config) string { return c.WANInterface },
+		start: func(ctx context.Context, c *daemon.Config, goOwned func(func())) error {
+			if fail != nil {
+				return fail
+			}
+			key := c.WANInterface
+			starts = append(starts, key)
+			running[key] = true
+			goOwned(func() { <-ctx.Done(); running[key] = false })
+			return nil
+		},
+	}
+	ctx := context.Background()
+	apply := func(key string) error { return k.apply(ctx, &daemon.Config{WANInterface: key}) }
+	for _, key := range []string{"wan", "wan", "wan"} {
+		if err := apply(key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(starts) != 1 || !running["wan"] {
+		t.Fatalf("same key three times: starts %v, running %v; want one start, running", starts, running)
+	}
+	if err := apply("eth1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(starts) != 2 || running["wan"] || !running["eth1"] {
+		t.Fatalf("new key: starts %v, running %v; want wan stopped, eth1 running", starts, running)
+	}
+	if err := apply(""); err != nil {
+		t.Fatal(err)
+	}
+	if running["eth1"] {
+		t.Fatal("empty key: still running")
+	}
+	fail = fmt.Errorf("port taken")
+	if err := apply("wan"); err == nil {
+		t.Fatal("a failed start reported no error")
+	}
+	fail = nil
+	if err := apply("wan"); err != nil || !running["wan"] || len(starts) != 3 {
+		t.Fatalf("after a failed start the same key starts again: %v, starts %v", err, starts)
+	}
+	k.stop()
+	k.stop()
+	if running["wan"] {
+		t.Fatal("stop left it running")
+	}
+}
