@@ -16,16 +16,7 @@ import (
 // a deleted default route, a removed address and the interface deleted and
 // re-created all switch the route, and it comes back after failback_hold.
 func TestE2ENetnsGenericBoard(t *testing.T) {
-	p := netnstest.NewPair(t) // skips unless root with ip(8)
-	e := newE2E(t, "1s")
-	e.wrap = []string{"ip", "netns", "exec", p.Router}
-	e.board = "generic"
-	e.writeConfig(fmt.Sprintf("config lifeline 'main'\n\toption wan_interface '%s'\n\toption failback_hold '1s'\n\toption hooks_dir '%s'\n",
-		netnstest.WAN, filepath.Join(e.dir, "hooks.d")))
-	e.start()
-	e.waitFor("healthy WAN", func(st map[string]any) bool {
-		return st["route"] == "sip" && field(st, "wan.link") == "up" && field(st, "wan.default_route") == true
-	})
+	p, e := netnsGeneric(t)
 
 	steps := []struct {
 		name, reason string

@@ -16,16 +16,7 @@ import (
 // route stays pstn. (Before, the daemon took Present && Carrier and showed
 // link up.) Back in default mode it is up again and the route fails back.
 func TestE2ENetnsDormantWANIsDown(t *testing.T) {
-	p := netnstest.NewPair(t) // skips unless root with ip(8)
-	e := newE2E(t, "1s")
-	e.wrap = []string{"ip", "netns", "exec", p.Router}
-	e.board = "generic"
-	e.writeConfig(fmt.Sprintf("config lifeline 'main'\n\toption wan_interface '%s'\n\toption failback_hold '1s'\n\toption hooks_dir '%s'\n",
-		netnstest.WAN, filepath.Join(e.dir, "hooks.d")))
-	e.start()
-	e.waitFor("healthy WAN", func(st map[string]any) bool {
-		return st["route"] == "sip" && field(st, "wan.link") == "up"
-	})
+	p, e := netnsGeneric(t)
 	flap := func() {
 		p.In(p.Internet, "link", "set", netnstest.Peer, "down")
 		p.In(p.Internet, "link", "set", netnstest.Peer, "up")
@@ -43,4 +34,21 @@ func TestE2ENetnsDormantWANIsDown(t *testing.T) {
 	e.waitFor("WAN up again → sip", func(st map[string]any) bool {
 		return field(st, "wan.link") == "up" && st["route"] == "sip"
 	})
+}
+
+// netnsGeneric runs the real binary on the generic board in the router
+// namespace of a fresh veth pair (failback_hold 1s) and waits for its WAN
+// to be healthy. It skips unless root with ip(8).
+func netnsGeneric(t *testing.T) (*netnstest.Pair, *e2e) {
+	p := netnstest.NewPair(t)
+	e := newE2E(t, "1s")
+	e.wrap = []string{"ip", "netns", "exec", p.Router}
+	e.board = "generic"
+	e.writeConfig(fmt.Sprintf("config lifeline 'main'\n\toption wan_interface '%s'\n\toption failback_hold '1s'\n\toption hooks_dir '%s'\n",
+		netnstest.WAN, filepath.Join(e.dir, "hooks.d")))
+	e.start()
+	e.waitFor("healthy WAN", func(st map[string]any) bool {
+		return st["route"] == "sip" && field(st, "wan.link") == "up" && field(st, "wan.default_route") == true
+	})
+	return p, e
 }
