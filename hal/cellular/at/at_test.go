@@ -199,6 +199,7 @@ func TestParseCallEvent(t *testing.T) {
 		{`+QIND: "ccinfo",1,1,4,0,0,"+4930123",145`, EventRing, 1, 0, -1},
 		{`+QIND: "ccinfo",1,0,0,0,0,"10086",129`, EventConnected, 1, 0, -1},
 		{`+QIND: "ccinfo",1,0,6,0,0,"10086",129`, EventEnded, 1, 0, -1},
+		{`+QIND: "ccinfo",2,0,-1,0,0,"10086",129`, EventEnded, 2, 0, -1}, // released, as some firmware reports it
 	} {
 		ev, ok, err := ParseCallEvent(tc.line)
 		if !ok || err != nil || ev.Kind != tc.kind || ev.Index != tc.index || ev.Duration != tc.dur || ev.Cause != tc.cause {
