@@ -45,6 +45,7 @@ type Config struct {
 	Hotkeys  []HotkeyConfig
 	Proxy    *ProxyConfig   // nil: no SIP proxy to steer
 	Gateway  *GatewayConfig // nil: no SIP-to-line gateway
+	Notify   *NotifyConfig  // nil: no SMS alerts nor remote override (config_notify.go)
 }
 
 // GatewayConfig is the SIP-to-line gateway (in every build): it answers
@@ -306,8 +307,10 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			c.Proxy = p
 		case "gateway":
 			c.Gateway = r.gateway()
+		case "notify":
+			c.Notify = r.notify(c.Notify)
 		default:
-			return nil, r.errAt(s.Line, "", "unknown section type %q (want lifeline, provider, line, battery, hotkey, proxy or gateway)", s.Type)
+			return nil, r.errAt(s.Line, "", "unknown section type %q (want lifeline, provider, line, battery, hotkey, proxy, gateway or notify)", s.Type)
 		}
 		if r.err == nil {
 			r.checkUnknown()

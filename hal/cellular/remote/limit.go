@@ -47,10 +47,7 @@ func (l *Limiter) Allow(key string) bool {
 		b = &bucket{tokens: l.burst, last: now}
 		l.buckets[key] = b
 	}
-	if l.every > 0 && now.After(b.last) {
-		b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
-	}
-	b.last = now
+	b.tokens, b.last = l.refilled(b, now), now
 	if b.tokens < 1 {
 		return false
 	}
@@ -69,4 +66,26 @@ func (l *Limiter) evict() {
 		}
 	}
 	delete(l.buckets, oldest)
+}
+
+// Ready reports whether Allow(key) would succeed now, without taking a
+// token: a caller can refuse everything from a key whose budget for
+// failures is spent, and spend it only on failures.
+func (l *Limiter) Ready(key string) bool {
+	now := l.clk.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return true
+	}
+	return l.refilled(b, now) >= 1
+}
+
+// refilled is b's tokens at now.
+func (l *Limiter) refilled(b *bucket, now time.Time) float64 {
+	if l.every > 0 && now.After(b.last) {
+		return min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
+	}
+	return b.tokens
 }

@@ -105,6 +105,30 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
+// TestLimiterReady: Ready tells whether Allow would succeed and takes
+// nothing, for a key never seen too.
+func TestLimiterReady(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 4, 17, 0, 0, 0, time.UTC))
+	l := NewLimiter(clk, 2, 10*time.Minute)
+	if !l.Ready("a") || len(l.buckets) != 0 {
+		t.Fatal("unknown key not ready, or remembered by Ready")
+	}
+	l.Allow("a")
+	for range 5 {
+		if !l.Ready("a") {
+			t.Fatal("Ready took a token")
+		}
+	}
+	l.Allow("a")
+	if l.Ready("a") || l.Allow("a") {
+		t.Fatal("ready with the budget spent")
+	}
+	clk.Advance(10 * time.Minute)
+	if !l.Ready("a") || !l.Allow("a") || l.Ready("a") {
+		t.Fatal("want exactly one token after 10 minutes")
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add("0301234", "s3cret pstn 1h")
 	f.Add("+49 170", "s3cret sip 2d")

@@ -202,7 +202,7 @@ func TestAlert(t *testing.T) {
 	if got := Alert("gw1", "mains lost", when); got != "gw1: mains lost 2026-12-04 17:05 UTC" {
 		t.Errorf("Alert = %q", got)
 	}
-	for _, what := range []string{strings.Repeat("route changed to pstn ", 20), strings.Repeat("Сеть пропала ", 10)} {
+	for _, what := range []string{strings.Repeat("route changed to pstn ", 20), strings.Repeat("Сеть пропала ", 10), strings.Repeat("x", 100000)} {
 		got := Alert("gw1", what, when)
 		parts, err := Submit("+49", got, 1)
 		if err != nil || len(parts) != 1 || !strings.HasPrefix(got, "gw1: ") || !strings.HasSuffix(got, ".. 2026-12-04 17:05 UTC") {

@@ -40,6 +40,11 @@ func FromText(h at.MessageHeader, body string) Message {
 // "..", so the router's name and the time always arrive.
 func Alert(host, what string, when time.Time) string {
 	stamp := when.Format("2006-01-02 15:04 MST")
+	if r := []rune(what); len(r) > maxSeptets {
+		// More than a part can hold: cut it first, so the loop below
+		// shortens at most a part's worth (it is quadratic).
+		what = string(r[:maxSeptets])
+	}
 	msg := host + ": " + what + " " + stamp
 	limit := maxSeptets
 	if _, ok := ToGSM7(msg); !ok {
