@@ -311,3 +311,43 @@ func TestSIMStates(t *testing.T) {
 		})
 	}
 }
+
+func TestRingingStopsWithoutHangupCode(t *testing.T) {
+	s := newScripted(t, "simcom-sim7600", map[string][]string{
+		"AT+CPIN?": {"+CPIN: READY", "OK"},
+		"AT+CREG?": {"+CREG: 2,1", "OK"},
+	})
+	s.wait("idle", func(st Status) bool { return st.State == StateIdle })
+	s.mdm.Inject("RING", `+CLIP: "5550000",129,,,,0`)
+	s.wait("ringing", func(st Status) bool { return st.State == StateRinging && st.Call.Number == "5550000" })
+	// The ring timer (15 s) is due before the health timer (30 s): the
+	// caller gave up without the module saying so.
+	s.mod.cfg.clk.(*clock.Fake).Advance(DefaultRingTimeout)
+	st := s.wait("idle", func(st Status) bool { return st.State == StateIdle })
+	if st.Call != (CallInfo{}) {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestDialCancelledHangsUp(t *testing.T) {
+	s := newScripted(t, "quectel-ec25", map[string][]string{
+		"AT+CPIN?": {"+CPIN: READY", "OK"},
+		"AT+CREG?": {"+CREG: 2,1", "OK"},
+	})
+	s.wait("idle", func(st Status) bool { return st.State == StateIdle })
+	ctx, cancel := context.WithCancel(ctxT(t))
+	got := make(chan error, 1)
+	go func() {
+		_, err := s.mod.Dial(ctx, "5551234")
+		got <- err
+	}()
+	s.written("ATD5551234;")
+	s.wait("dialing", func(st Status) bool { return st.State == StateInCall })
+	cancel()
+	if err := <-got; !errors.Is(err, context.Canceled) {
+		t.Errorf("Dial: %v", err)
+	}
+	s.written("AT+CHUP")
+	s.written("AT+QPCMV=0")
+	s.wait("idle", func(st Status) bool { return st.State == StateIdle })
+}

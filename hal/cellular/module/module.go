@@ -43,7 +43,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,30 +54,19 @@ import (
 	"lifeline/hal/modem/serialport"
 )
 
-// State is the line state, in hal/modem's words.
-type State int
+// State is the line state: hal/modem's State itself, so that the daemon
+// treats an analog and a cellular line alike (same words in status).
+type State = modem.State
 
-// States. String gives the words of the status contract, the same as
-// modem.State's.
+// States, as modem's.
 const (
-	StateAbsent       State = iota // no module, or it does not answer
-	StateInitialising              // opened, init commands running
-	StateIdle                      // registered, usable
-	StateRinging                   // an incoming call rings
-	StateInCall                    // dialling or in a call
-	StateNoLine                    // the module answers but cannot place calls
+	StateAbsent       = modem.StateAbsent       // no module, or it does not answer
+	StateInitialising = modem.StateInitialising // opened, init commands running
+	StateIdle         = modem.StateIdle         // registered, usable
+	StateRinging      = modem.StateRinging      // an incoming call rings
+	StateInCall       = modem.StateInCall       // dialling or in a call
+	StateNoLine       = modem.StateNoLine       // the module answers but cannot place calls
 )
-
-var stateNames = [...]string{"absent", "initialising", "idle", "ringing", "in-call", "no-line"}
-
-// String returns "absent", "initialising", "idle", "ringing", "in-call" or
-// "no-line".
-func (s State) String() string {
-	if s < 0 || int(s) >= len(stateNames) {
-		return "State(" + strconv.Itoa(int(s)) + ")"
-	}
-	return stateNames[s]
-}
 
 // VoLTE states in Status.VoLTE.
 const (

@@ -164,7 +164,9 @@ func (s *session) run(ctx context.Context, port modem.Port) (healthy bool, reaso
 		select {
 		case <-ctx.Done():
 			if s.call != nil {
-				s.hangup(context.WithoutCancel(ctx), "stopped")
+				bg := context.WithoutCancel(ctx)
+				s.hangup(bg, "stopped")
+				s.finish(bg, fmt.Errorf("%w: stopped", ErrEnded), "stopped")
 			}
 			return true, "stopped"
 		case <-s.eng.Done():
