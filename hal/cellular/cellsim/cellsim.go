@@ -134,6 +134,7 @@ type Sim struct {
 	call     *call
 	echo     []byte
 	stored   map[int]string // index -> PDU
+	read     map[int]bool   // stored messages read with AT+CMGR
 	nextIdx  int
 	mr       int
 	changed  chan struct{}
@@ -157,7 +158,7 @@ type call struct {
 func New(dir string, prof *profiles.Profile, opts ...Option) (*Sim, error) {
 	s := &Sim{
 		prof: prof, clk: clock.Real(), log: slog.New(slog.DiscardHandler), dir: dir,
-		frame: prof.Audio.Frame.D(), regN: map[string]int{}, stored: map[int]string{}, nextIdx: 1,
+		frame: prof.Audio.Frame.D(), regN: map[string]int{}, stored: map[int]string{}, read: map[int]bool{}, nextIdx: 1,
 		st:      State{SIM: at.SIMReady, Reg: at.RegHome, AcT: 7, RSSI: 20, Operator: "Lifeline Mobile", Call: CallIdle},
 		changed: make(chan struct{}),
 	}

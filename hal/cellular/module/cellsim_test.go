@@ -465,10 +465,23 @@ func TestUnplugReplug(t *testing.T) {
 	sent := make(chan error, 1)
 	go func() { sent <- r.mod.SendSMS(ctxT(t), "+491701234567", "gw1: line lost") }()
 	r.waitQueued(1)
+	// And one that came meanwhile, unannounced, is read after the replug.
+	const pdu = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37"
+	if err := r.sim.StoreSMS(pdu); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.sim.Replug(); err != nil {
 		t.Fatal(err)
 	}
 	r.advanceUntil(StateIdle)
+	select {
+	case m := <-r.smsC:
+		if m.from != "27838890001" || m.text != "hellohello" {
+			t.Errorf("stored SMS %+v", m)
+		}
+	case <-time.After(patience):
+		t.Fatal("the SMS stored while unplugged was not read")
+	}
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}

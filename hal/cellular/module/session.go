@@ -151,6 +151,7 @@ func (s *session) run(ctx context.Context, port modem.Port) (healthy bool, reaso
 		}
 	}
 	s.health(ctx)
+	s.readUnread(ctx)
 	s.timer.health.Reset(m.cfg.health)
 	for {
 		if s.eng.Err() != nil {

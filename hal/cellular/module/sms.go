@@ -223,6 +223,46 @@ func (s *session) readStored(ctx context.Context, line string) {
 	}
 }
 
+// readUnread delivers and deletes the messages that arrived unannounced
+// while nobody listened (Lifeline stopped, the module unplugged): AT+CMGL
+// of the unread only, so that an old command already handled is never
+// taken again.
+func (s *session) readUnread(ctx context.Context) {
+	m := s.m
+	list := "AT+CMGL=0"
+	if m.textMode() {
+		list = `AT+CMGL="REC UNREAD"`
+	}
+	rep, err := s.cmd(ctx, list)
+	if err != nil {
+		if !lost(err) {
+			m.cfg.log.Info("cellular: listing unread SMS failed", "device", m.atPath, "err", err)
+		}
+		return
+	}
+	var done []int
+	for i, l := range rep.Info {
+		if !strings.HasPrefix(l, "+CMGL:") || i+1 >= len(rep.Info) {
+			continue
+		}
+		idx, h, err := at.ParseCMGL(l)
+		if err != nil {
+			m.cfg.log.Info("cellular: bad +CMGL", "device", m.atPath, "err", err)
+			continue
+		}
+		s.deliver(h, rep.Info[i+1])
+		done = append(done, idx)
+	}
+	for _, idx := range done {
+		if err := s.ok(ctx, "AT+CMGD="+strconv.Itoa(idx)); err != nil {
+			m.cfg.log.Warn("cellular: deleting SMS failed", "device", m.atPath, "index", idx, "err", err)
+			if lost(err) {
+				return
+			}
+		}
+	}
+}
+
 // routed delivers a +CMT.
 func (s *session) routed(u urc) {
 	h, err := at.ParseCMT(u.line)
