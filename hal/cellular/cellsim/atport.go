@@ -201,6 +201,11 @@ func (s *Sim) finishSMS(m SentSMS, body string) []string {
 	if !s.registered().Registered() {
 		return []string{"+CMS ERROR: 331"} // no network service
 	}
+	if s.smsErr != 0 {
+		s.st.Refused++
+		s.notify()
+		return []string{fmt.Sprintf("+CMS ERROR: %d", s.smsErr)}
+	}
 	s.st.Sent = append(s.st.Sent, m)
 	s.mr = (s.mr + 1) % 256
 	s.notify()

@@ -88,6 +88,8 @@ type State struct {
 	AudioRouted bool
 	DTMF        string
 	Sent        []SentSMS
+	// Refused counts messages refused by SetSMSError.
+	Refused int
 	// AudioIn counts bytes the host wrote on the audio port during calls,
 	// AudioOut frames the module wrote.
 	AudioIn, AudioOut int
@@ -130,6 +132,7 @@ type Sim struct {
 	tries    int
 	regN     map[string]int // AT+CREG=n / AT+CEREG=n
 	textMode bool
+	smsErr   int // +CMS ERROR for every AT+CMGS; 0 none
 	outcome  Outcome
 	call     *call
 	echo     []byte
@@ -359,6 +362,15 @@ func (s *Sim) SetOperator(name string) {
 	s.mu.Lock()
 	s.st.Operator = name
 	s.notify()
+	s.mu.Unlock()
+}
+
+// SetSMSError makes every message the host sends fail with
+// "+CMS ERROR: <cms>" (0 clears it), as a full service centre or a
+// barred SIM does.
+func (s *Sim) SetSMSError(cms int) {
+	s.mu.Lock()
+	s.smsErr = cms
 	s.mu.Unlock()
 }
 

@@ -306,16 +306,7 @@ func TestDialTimeoutHangsUp(t *testing.T) {
 	// The dial timer is armed once ATD's OK is in: wait for it (and not
 	// ATD's own command timeout) to be the next deadline.
 	timeout := r.mod.Profile().Dial.Timeout.D()
-	deadline := time.Now().Add(patience)
-	for {
-		if d, ok := r.clk.NextDeadline(); ok && d.Equal(r.clk.Now().Add(timeout)) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the dial timer was never armed")
-		}
-		time.Sleep(time.Millisecond) // poll bound: arming a timer sends no event but WaitTimers' count
-	}
+	r.waitDeadline(timeout)
 	r.clk.Advance(timeout)
 	if err := <-got; !errors.Is(err, ErrTimeout) {
 		t.Errorf("Dial: %v", err)
@@ -498,6 +489,21 @@ func TestUnplugReplug(t *testing.T) {
 	<-c.Done()
 }
 
+// waitDeadline waits until the clock's next deadline is d from now.
+func (r *rig) waitDeadline(d time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		if next, ok := r.clk.NextDeadline(); ok && next.Equal(r.clk.Now().Add(d)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("no timer armed for %v", d)
+		}
+		time.Sleep(time.Millisecond) // poll bound: arming a timer sends no event but WaitTimers' count
+	}
+}
+
 func (r *rig) waitQueued(n int) {
 	r.t.Helper()
 	deadline := time.Now().Add(patience)
@@ -617,5 +623,31 @@ func TestReceiveSMS(t *testing.T) {
 			t.Fatalf("direct %v: no SMS", direct)
 		}
 		r.stop()
+	}
+}
+
+func TestSMSRetriedThenRefused(t *testing.T) {
+	// The health check waits longer than the retries.
+	r := newRig(t, "simcom-sim7600", nil, WithHealthInterval(time.Hour))
+	r.waitState(StateIdle)
+	r.sim.SetSMSError(500)
+	res := make(chan error, 1)
+	go func() { res <- r.mod.SendSMS(ctxT(t), "+491701234567", "gw1: mains lost") }()
+	for try := 1; try < SMSTries; try++ {
+		r.simWait(func(s cellsim.State) bool { return s.Refused == try })
+		// The retry waits smsRetryAfter on the clock.
+		r.waitDeadline(smsRetryAfter)
+		r.clk.Advance(smsRetryAfter)
+	}
+	if err := <-res; !errors.Is(err, ErrSMS) || !strings.Contains(err.Error(), "+CMS ERROR: 500") {
+		t.Errorf("SendSMS: %v", err)
+	}
+	if s := r.sim.State(); s.Refused != SMSTries || len(s.Sent) != 0 {
+		t.Errorf("sim %+v", s)
+	}
+	// The next message goes out at once once the module takes it.
+	r.sim.SetSMSError(0)
+	if err := r.mod.SendSMS(ctxT(t), "+491701234567", "gw1: mains back"); err != nil {
+		t.Fatal(err)
 	}
 }
