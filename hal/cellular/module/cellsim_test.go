@@ -88,17 +88,24 @@ func newRig(t *testing.T, profile string, simOpts []cellsim.Option, opts ...Opti
 // wait waits until cond holds for the Module's status.
 func (r *rig) wait(what string, cond func(Status) bool) Status {
 	r.t.Helper()
+	return waitStatus(r.t, r.mod, r.kick, what, cond)
+}
+
+// waitStatus re-reads m's status at each kick (its status callback) until
+// cond holds.
+func waitStatus(t *testing.T, m *Module, kick <-chan struct{}, what string, cond func(Status) bool) Status {
+	t.Helper()
 	deadline := time.NewTimer(patience)
 	defer deadline.Stop()
 	for {
-		st := r.mod.Status()
+		st := m.Status()
 		if cond(st) {
 			return st
 		}
 		select {
-		case <-r.kick:
+		case <-kick:
 		case <-deadline.C:
-			r.t.Fatalf("waiting for %s: status %+v", what, st)
+			t.Fatalf("waiting for %s: status %+v", what, st)
 		}
 	}
 }

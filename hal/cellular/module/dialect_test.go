@@ -3,6 +3,7 @@ package module
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -56,19 +57,7 @@ func newScripted(t *testing.T, profile string, script map[string][]string) *scri
 
 func (s *scripted) wait(what string, cond func(Status) bool) Status {
 	s.t.Helper()
-	deadline := time.NewTimer(patience)
-	defer deadline.Stop()
-	for {
-		st := s.mod.Status()
-		if cond(st) {
-			return st
-		}
-		select {
-		case <-s.kick:
-		case <-deadline.C:
-			s.t.Fatalf("waiting for %s: %+v (commands %q)", what, st, s.mdm.Commands())
-		}
-	}
+	return waitStatus(s.t, s.mod, s.kick, what+fmt.Sprintf(" (commands %q)", s.mdm.Commands()), cond)
 }
 
 // written waits until cmd has been written; writtenN until n times.
