@@ -421,21 +421,25 @@ func TestSIMPIN(t *testing.T) {
 }
 
 // advanceUntil moves the fake clock by the reopen backoff until the state
-// is s: the Module waits on the clock between reopen attempts.
+// is s: while absent the Module waits on the clock between reopen
+// attempts (its only timer then), and each attempt changes the status.
 func (r *rig) advanceUntil(s State) {
 	r.t.Helper()
-	deadline := time.Now().Add(patience)
-	for r.mod.Status().State != s {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("waiting for %s: %+v", s, r.mod.Status())
+	deadline := time.NewTimer(patience)
+	defer deadline.Stop()
+	for {
+		st := r.mod.Status()
+		if st.State == s {
+			return
 		}
-		if st := r.mod.Status().State; st == StateAbsent {
+		if st.State == StateAbsent {
 			r.clk.WaitTimers(1)
-			r.clk.Advance(DefaultBackoffMax)
+			r.clk.Advance(DefaultBackoffMax) // less than a command timeout
 		}
 		select {
 		case <-r.kick:
-		case <-time.After(10 * time.Millisecond): // poll bound while the reopen runs, not a synchronisation
+		case <-deadline.C:
+			r.t.Fatalf("waiting for %s: %+v", s, st)
 		}
 	}
 }
@@ -511,20 +515,24 @@ func (r *rig) waitDeadline(d time.Duration) {
 	}
 }
 
+// waitQueued waits until n messages wait in the SMS queue.
 func (r *rig) waitQueued(n int) {
 	r.t.Helper()
-	deadline := time.Now().Add(patience)
+	deadline := time.NewTimer(patience)
+	defer deadline.Stop()
+	q := &r.mod.sms
 	for {
-		r.mod.sms.mu.Lock()
-		l := len(r.mod.sms.q)
-		r.mod.sms.mu.Unlock()
-		if l >= n {
+		q.mu.Lock()
+		l, changed := len(q.q), q.changed
+		q.mu.Unlock()
+		if l == n {
 			return
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-changed:
+		case <-deadline.C:
 			r.t.Fatalf("SMS queue has %d, want %d", l, n)
 		}
-		time.Sleep(time.Millisecond) // poll bound: SendSMS's goroutine reaching the queue has no event to wait on
 	}
 }
 

@@ -32,9 +32,16 @@ type smsQueue struct {
 	q       []*outSMS
 	stopped error
 	wake    chan struct{}
+	changed chan struct{} // closed and replaced when q changes (tests wait on it)
 }
 
-func (q *smsQueue) init() { q.wake = make(chan struct{}, 1) }
+func (q *smsQueue) init() { q.wake, q.changed = make(chan struct{}, 1), make(chan struct{}) }
+
+// touch marks a change of q; mu is held.
+func (q *smsQueue) touch() {
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
 
 // fail ends every queued message with err and refuses later ones.
 func (q *smsQueue) fail(err error) {
@@ -44,6 +51,7 @@ func (q *smsQueue) fail(err error) {
 		o.done <- err
 	}
 	q.q, q.stopped = nil, err
+	q.touch()
 }
 
 func (q *smsQueue) pop() *outSMS {
@@ -54,6 +62,7 @@ func (q *smsQueue) pop() *outSMS {
 	}
 	o := q.q[0]
 	q.q = q.q[1:]
+	q.touch()
 	return o
 }
 
@@ -66,6 +75,7 @@ func (q *smsQueue) requeue(o *outSMS) {
 		return
 	}
 	q.q = append([]*outSMS{o}, q.q...)
+	q.touch()
 }
 
 func (q *smsQueue) remove(o *outSMS) {
@@ -74,6 +84,7 @@ func (q *smsQueue) remove(o *outSMS) {
 	for i, x := range q.q {
 		if x == o {
 			q.q = append(q.q[:i], q.q[i+1:]...)
+			q.touch()
 			return
 		}
 	}
@@ -112,6 +123,7 @@ func (m *Module) SendSMS(ctx context.Context, to, text string) error {
 		return fmt.Errorf("SMS to %s on %s: %w", to, m.atPath, ErrQueueFull)
 	}
 	q.q = append(q.q, o)
+	q.touch()
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
