@@ -174,9 +174,9 @@ func (s *session) trySMS(ctx context.Context) {
 		o.done <- fmt.Errorf("SMS to %s on %s: %w: %v", o.to, m.atPath, ErrSMS, err)
 		return
 	}
-	m.sms.requeue(o)
 	s.smsRetrying = true
 	s.timer.smsRetry.Reset(smsRetryAfter)
+	m.sms.requeue(o) // after the timer is armed: tests wait for the requeue
 }
 
 // sendSMS writes one message: AT+CMGS, the "> " prompt answered by the
