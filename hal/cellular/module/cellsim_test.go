@@ -44,11 +44,16 @@ type rig struct {
 
 func newRig(t *testing.T, profile string, simOpts []cellsim.Option, opts ...Option) *rig {
 	t.Helper()
-	modemtest.NeedPTY(t)
 	prof, err := profiles.Load(profile)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRigProfile(t, prof, simOpts, opts...)
+}
+
+func newRigProfile(t *testing.T, prof *profiles.Profile, simOpts []cellsim.Option, opts ...Option) *rig {
+	t.Helper()
+	modemtest.NeedPTY(t)
 	clk := clock.NewFake(time.Date(2026, 12, 4, 18, 0, 0, 0, time.UTC))
 	sim, err := cellsim.New(t.TempDir(), prof, append([]cellsim.Option{cellsim.WithClock(clk)}, simOpts...)...)
 	if err != nil {
@@ -646,5 +651,43 @@ func TestSMSRetriedThenRefused(t *testing.T) {
 	r.sim.SetSMSError(0)
 	if err := r.mod.SendSMS(ctxT(t), "+491701234567", "gw1: mains back"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSMSTextMode(t *testing.T) {
+	prof, err := profiles.Load("simcom-sim7600")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := *prof
+	text.Init = nil
+	for _, c := range prof.Init {
+		if c == "AT+CMGF=0" {
+			c = "AT+CMGF=1"
+		}
+		text.Init = append(text.Init, c)
+	}
+	r := newRigProfile(t, &text, nil)
+	r.waitState(StateIdle)
+	if err := r.mod.SendSMS(ctxT(t), "+491701234567", "gw1: mains lost 18:05"); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.sim.State(); len(s.Sent) != 1 || s.Sent[0] != (cellsim.SentSMS{To: "+491701234567", Text: "gw1: mains lost 18:05"}) {
+		t.Errorf("sent %+v", s.Sent)
+	}
+	if err := r.mod.SendSMS(ctxT(t), "+491701234567", "Strom ⚡"); err == nil {
+		t.Error("UCS-2 text accepted in text mode")
+	}
+	const pdu = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37"
+	if err := r.sim.InjectSMS(pdu, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-r.smsC:
+		if m.from != "27838890001" || m.text != "hellohello" || m.at.Year() != 1999 {
+			t.Errorf("received %+v", m)
+		}
+	case <-time.After(patience):
+		t.Fatal("no SMS")
 	}
 }
