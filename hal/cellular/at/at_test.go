@@ -199,6 +199,7 @@ func TestParseCallEvent(t *testing.T) {
 		{`+QIND: "ccinfo",1,1,4,0,0,"+4930123",145`, EventRing, 1, 0, -1},
 		{`+QIND: "ccinfo",1,0,0,0,0,"10086",129`, EventConnected, 1, 0, -1},
 		{`+QIND: "ccinfo",1,0,6,0,0,"10086",129`, EventEnded, 1, 0, -1},
+		{`+QIND: "ccinfo",2,0,-1,0,0,"10086",129`, EventEnded, 2, 0, -1}, // released, as some firmware reports it
 	} {
 		ev, ok, err := ParseCallEvent(tc.line)
 		if !ok || err != nil || ev.Kind != tc.kind || ev.Index != tc.index || ev.Duration != tc.dur || ev.Cause != tc.cause {
@@ -253,6 +254,20 @@ func TestParseSMSHeaders(t *testing.T) {
 	h, err = ParseCMGR(`+CMGR: "REC UNREAD","+8613918186089",,"02/01/30,20:40:31+00"`)
 	if err != nil || h.Status != "REC UNREAD" || h.Originator != "+8613918186089" || h.Time.Year() != 2002 {
 		t.Errorf("CMGR text = %+v, %v", h, err)
+	}
+	// 27.005 3.4.2 +CMGL entries, PDU and text mode.
+	i, h, err := ParseCMGL("+CMGL: 3,0,,31")
+	if err != nil || i != 3 || !h.PDU || h.Length != 31 || h.Status != "0" {
+		t.Errorf("CMGL pdu = %d %+v, %v", i, h, err)
+	}
+	i, h, err = ParseCMGL(`+CMGL: 1,"REC UNREAD","+8613918186089",,"02/01/30,20:40:31+00"`)
+	if err != nil || i != 1 || h.Status != "REC UNREAD" || h.Originator != "+8613918186089" {
+		t.Errorf("CMGL text = %d %+v, %v", i, h, err)
+	}
+	for _, bad := range []string{"+CMGL: 1,0", "+CMGL: x,0,,31", "+CMGL: -1,0,,31"} {
+		if _, _, err := ParseCMGL(bad); !errors.Is(err, ErrSyntax) {
+			t.Errorf("%q err = %v, want ErrSyntax", bad, err)
+		}
 	}
 	for _, bad := range []string{"+CMT: ,0", "+CMT: ,999", `+CMT: "+49","","26/13/04,17:05:09+04"`, "+CMGR: 1", "+CMTI: \"SM\",x"} {
 		var err error

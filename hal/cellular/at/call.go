@@ -100,6 +100,11 @@ func callFields(fs []Field, line string) (Call, error) {
 	if err != nil {
 		return Call{}, err
 	}
+	if n[2] == -1 && fs[2].Text == "-1" {
+		// Quectel firmware reports a released call in +QIND "ccinfo" as
+		// <stat> -1 (as Asterisk's chan_quectel parses it).
+		n[2] = int(CallReleased)
+	}
 	if n[0] < 1 || n[1] < 0 || n[1] > 1 || n[2] < 0 || n[2] > 7 {
 		return Call{}, fmt.Errorf("%w: call index, direction or state out of range in %q", ErrSyntax, line)
 	}

@@ -19,6 +19,7 @@ var parsers = map[string]func(string) error{
 	"CMTI":  func(s string) error { _, err := ParseCMTI(s); return err },
 	"CMT":   func(s string) error { _, err := ParseCMT(s); return err },
 	"CMGR":  func(s string) error { _, err := ParseCMGR(s); return err },
+	"CMGL":  func(s string) error { _, _, err := ParseCMGL(s); return err },
 }
 
 func fuzzOne(f *testing.F, name string, seeds ...string) {
@@ -51,4 +52,7 @@ func FuzzCMT(f *testing.F) {
 }
 func FuzzCMGR(f *testing.F) {
 	fuzzOne(f, "CMGR", "+CMGR: 1,,31", `+CMGR: "REC UNREAD","+86139",,"02/01/30,20:40:31+00"`)
+}
+func FuzzCMGL(f *testing.F) {
+	fuzzOne(f, "CMGL", "+CMGL: 3,0,,31", `+CMGL: 1,"REC UNREAD","+86139",,"02/01/30,20:40:31+00"`)
 }

@@ -65,6 +65,24 @@ func ParseCMGR(line string) (MessageHeader, error) {
 	return h, err
 }
 
+// ParseCMGL parses one entry of AT+CMGL's list and returns its storage
+// index: "+CMGL: <index>,<stat>,[<alpha>],<length>" (PDU mode) or
+// "+CMGL: <index>,<stat>,<oa>,[<alpha>],[<scts>][,...]" (text mode). The
+// message is on the next line.
+func ParseCMGL(line string) (int, MessageHeader, error) {
+	fs, err := splitN(line, "+CMGL:", 3)
+	if err != nil {
+		return 0, MessageHeader{}, err
+	}
+	i, err := fs[0].Int()
+	if err != nil || i < 0 {
+		return 0, MessageHeader{}, fmt.Errorf("%w: bad <index> in %q", ErrSyntax, line)
+	}
+	h, err := messageHeader(fs[2:], line)
+	h.Status = fs[1].Text
+	return i, h, err
+}
+
 func messageHeader(fs []Field, line string) (MessageHeader, error) {
 	if err := need(fs, 2, line); err != nil {
 		return MessageHeader{}, err

@@ -3,6 +3,7 @@ package cellsim
 import (
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -143,9 +144,12 @@ func (s *Sim) dispatch(cmd, up string) []string {
 		return ok
 	case strings.HasPrefix(up, "AT+CMGR="):
 		return s.readSMS(cmd[len("AT+CMGR="):])
+	case strings.HasPrefix(up, "AT+CMGL="):
+		return s.listSMS(strings.Trim(up[len("AT+CMGL="):], `"`))
 	case strings.HasPrefix(up, "AT+CMGD="):
 		i, _ := strconv.Atoi(cmd[len("AT+CMGD="):])
 		delete(s.stored, i)
+		delete(s.read, i)
 		return ok
 	}
 	for _, known := range append(append([]string{}, s.prof.Init...), s.prof.InitOptional...) {
@@ -197,6 +201,11 @@ func (s *Sim) finishSMS(m SentSMS, body string) []string {
 	if !s.registered().Registered() {
 		return []string{"+CMS ERROR: 331"} // no network service
 	}
+	if s.smsErr != 0 {
+		s.st.Refused++
+		s.notify()
+		return []string{fmt.Sprintf("+CMS ERROR: %d", s.smsErr)}
+	}
 	s.st.Sent = append(s.st.Sent, m)
 	s.mr = (s.mr + 1) % 256
 	s.notify()
@@ -232,6 +241,48 @@ func (s *Sim) InjectSMS(pdu string, direct bool) error {
 	return nil
 }
 
+// StoreSMS stores a received SMS-DELIVER PDU without announcing it, as
+// the module does while nobody listens on its AT port (unplugged included:
+// the SIM keeps it). AT+CMGL lists it as unread until AT+CMGR reads it.
+func (s *Sim) StoreSMS(pdu string) error {
+	if _, err := sms.DecodeDeliver(pdu); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stored[s.nextIdx] = pdu
+	s.nextIdx++
+	return nil
+}
+
+// listSMS answers AT+CMGL=<stat>: 0 or "REC UNREAD" lists the unread, 4
+// or "ALL" every message (stored messages here are unread until read);
+// mu is held.
+func (s *Sim) listSMS(stat string) []string {
+	switch stat {
+	case "0", "4", "REC UNREAD", "ALL":
+	default:
+		return []string{"+CMS ERROR: 302"}
+	}
+	var idx []int
+	for i := range s.stored {
+		if !s.read[i] || stat == "4" || stat == "ALL" {
+			idx = append(idx, i)
+		}
+	}
+	sort.Ints(idx)
+	var out []string
+	for _, i := range idx {
+		m, _ := sms.DecodeDeliver(s.stored[i])
+		st := "0"
+		if s.read[i] {
+			st = "1"
+		}
+		out = append(out, s.messageLines(fmt.Sprintf("+CMGL: %d,", i), st, s.stored[i], m)...)
+	}
+	return append(out, "OK")
+}
+
 // readSMS answers AT+CMGR; mu is held.
 func (s *Sim) readSMS(arg string) []string {
 	i, _ := strconv.Atoi(arg)
@@ -240,7 +291,12 @@ func (s *Sim) readSMS(arg string) []string {
 		return []string{"+CMS ERROR: 321"} // invalid memory index
 	}
 	m, _ := sms.DecodeDeliver(pdu)
-	return append(s.messageLines("+CMGR: ", "0", pdu, m), "OK")
+	st := "0"
+	if s.read[i] {
+		st = "1"
+	}
+	s.read[i] = true
+	return append(s.messageLines("+CMGR: ", st, pdu, m), "OK")
 }
 
 // messageLines formats +CMT/+CMGR in the current mode; mu is held.

@@ -88,6 +88,8 @@ type State struct {
 	AudioRouted bool
 	DTMF        string
 	Sent        []SentSMS
+	// Refused counts messages refused by SetSMSError.
+	Refused int
 	// AudioIn counts bytes the host wrote on the audio port during calls,
 	// AudioOut frames the module wrote.
 	AudioIn, AudioOut int
@@ -130,10 +132,12 @@ type Sim struct {
 	tries    int
 	regN     map[string]int // AT+CREG=n / AT+CEREG=n
 	textMode bool
+	smsErr   int // +CMS ERROR for every AT+CMGS; 0 none
 	outcome  Outcome
 	call     *call
 	echo     []byte
 	stored   map[int]string // index -> PDU
+	read     map[int]bool   // stored messages read with AT+CMGR
 	nextIdx  int
 	mr       int
 	changed  chan struct{}
@@ -157,7 +161,7 @@ type call struct {
 func New(dir string, prof *profiles.Profile, opts ...Option) (*Sim, error) {
 	s := &Sim{
 		prof: prof, clk: clock.Real(), log: slog.New(slog.DiscardHandler), dir: dir,
-		frame: prof.Audio.Frame.D(), regN: map[string]int{}, stored: map[int]string{}, nextIdx: 1,
+		frame: prof.Audio.Frame.D(), regN: map[string]int{}, stored: map[int]string{}, read: map[int]bool{}, nextIdx: 1,
 		st:      State{SIM: at.SIMReady, Reg: at.RegHome, AcT: 7, RSSI: 20, Operator: "Lifeline Mobile", Call: CallIdle},
 		changed: make(chan struct{}),
 	}
@@ -358,6 +362,15 @@ func (s *Sim) SetOperator(name string) {
 	s.mu.Lock()
 	s.st.Operator = name
 	s.notify()
+	s.mu.Unlock()
+}
+
+// SetSMSError makes every message the host sends fail with
+// "+CMS ERROR: <cms>" (0 clears it), as a full service centre or a
+// barred SIM does.
+func (s *Sim) SetSMSError(cms int) {
+	s.mu.Lock()
+	s.smsErr = cms
 	s.mu.Unlock()
 }
 

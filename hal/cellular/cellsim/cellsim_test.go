@@ -437,3 +437,36 @@ func TestUnplugReplug(t *testing.T) {
 		t.Errorf("Replug after Close: %v", err)
 	}
 }
+
+func TestStoredSMSListed(t *testing.T) {
+	s, _, h := newSim(t, "quectel-ec25")
+	const pdu = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37"
+	s.Unplug()
+	for range h.lines {
+	}
+	if err := s.StoreSMS(pdu); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StoreSMS("00zz"); err == nil {
+		t.Error("bad PDU stored")
+	}
+	if err := s.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	h = dialHost(t, s.ATPath())
+	h.ok("AT+CMGF=0")
+	info := h.ok("AT+CMGL=0")
+	if len(info) != 2 || info[0] != "+CMGL: 1,0,,28" || info[1] != pdu {
+		t.Fatalf("AT+CMGL=0: %q", info)
+	}
+	h.ok("AT+CMGR=1")
+	if info := h.ok("AT+CMGL=0"); len(info) != 0 {
+		t.Errorf("read message still unread: %q", info)
+	}
+	if info := h.ok("AT+CMGL=4"); len(info) != 2 || info[0] != "+CMGL: 1,1,,28" {
+		t.Errorf("AT+CMGL=4: %q", info)
+	}
+	if _, res := h.cmd("AT+CMGL=9"); res != "+CMS ERROR: 302" {
+		t.Errorf("AT+CMGL=9: %s", res)
+	}
+}
