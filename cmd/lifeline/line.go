@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"lifeline/daemon"
+	"lifeline/hal/cellular/profiles"
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/modem/serialport"
@@ -113,9 +114,12 @@ func checkLineProfile(c *daemon.Config) error {
 	if c.Line == nil {
 		return nil
 	}
+	if c.Line.Kind == daemon.LineKindCellular {
+		return checkCellularLine(c)
+	}
 	if _, err := modem.LoadProfile(c.Line.Profile); err != nil {
 		return fmt.Errorf("%w: %s: line '%s' option 'profile': %v (known: %s)",
-			daemon.ErrConfig, c.Source, c.Line.Name, err, strings.Join(modem.ProfileNames(), ", "))
+			daemon.ErrConfig, c.Source, c.Line.Name, err, strings.Join(append(modem.ProfileNames(), profiles.Names()...), ", "))
 	}
 	if _, err := lineModeOf(c.Line); err != nil {
 		return fmt.Errorf("%w: %s: line '%s': %v", daemon.ErrConfig, c.Source, c.Line.Name, err)
