@@ -1,11 +1,64 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
 
 	"lifeline/daemon"
+	"lifeline/hal/cellular/cellsim"
+	"lifeline/hal/cellular/module"
 	"lifeline/hal/cellular/profiles"
 )
+
+// The cellular line kind: a line section whose profile is one of
+// hal/cellular/profiles' runs a module.Module on the section's device (the
+// AT port) and audio_device (the PCM port). Its state is the daemon's
+// LineInput with the reason and the module's health (registration,
+// operator, signal, technology, SIM, VoLTE) for the status; a module that
+// is not registered, has no SIM or wants a PIN is no-line. On the sim
+// board the module is hal/cellular/cellsim's, on two pseudo-terminals in
+// STATE-DIR/sim-cell, driven by `lifeline sim cell …` and `sim sms …`.
+
+// cellularSlot is the cellular line's state on hardware.
+type cellularSlot struct {
+	mu  sync.Mutex // guards mod and sim (read by the sim signals)
+	mod *module.Module
+
+	// The sim board's module simulator, made on first use and kept for
+	// the process (Close closes it); simProfile is the profile it speaks
+	// (written by run's goroutine only).
+	sim        *cellsim.Sim
+	simProfile string
+	stateDir   string
+}
+
+// simModule returns the sim board's cellular module simulator while a
+// cellular line runs on it, else nil.
+func (hw *hardware) simModule() *cellsim.Sim {
+	hw.cellular.mu.Lock()
+	defer hw.cellular.mu.Unlock()
+	if hw.cellular.mod == nil {
+		return nil
+	}
+	return hw.cellular.sim
+}
+
+// SMSUser is what the running module is handed to for SMS (the notify
+// feature's smsLine): setModule(m) when the module starts, setModule(nil)
+// when it stops, received for each message the module receives. It is
+// the seam between this line kind and the SMS features; nil: no SMS user.
+type SMSUser interface {
+	setModule(m *module.Module)
+	received(from, text string, at time.Time)
+}
+
+// cellularSMS is the SMS user the cellular line announces its module to;
+// the notify feature sets it at init (nil: none).
+var cellularSMS SMSUser
 
 // checkCellularLine validates a line section with a cellular profile
 // beyond what daemon.ParseConfig checks: the profile loads, and the AT
@@ -19,4 +72,162 @@ func checkCellularLine(c *daemon.Config) error {
 		return fmt.Errorf("%w: %s: line '%s': %v", daemon.ErrConfig, c.Source, l.Name, err)
 	}
 	return nil
+}
+
+// cellularPaths are the AT and audio ports of cfg's cellular line: the
+// configured ones, or on the sim board the simulator's.
+func (hw *hardware) cellularPaths(cfg *daemon.Config) (atPath, audioPath string) {
+	if hw.sim != nil && hw.cellular.sim != nil && hw.cellular.simProfile == cfg.Line.Profile {
+		return hw.cellular.sim.ATPath(), hw.cellular.sim.AudioPath()
+	}
+	return cfg.Line.Device, cfg.Line.Cellular.AudioDevice
+}
+
+// cellularInfo is the status's line part for cfg's cellular line.
+func (hw *hardware) cellularInfo(cfg *daemon.Config) daemon.LineStatus {
+	at, audio := hw.cellularPaths(cfg)
+	return daemon.LineStatus{Device: at, AudioDevice: audio, Profile: cfg.Line.Profile, State: string(daemon.LineInitialising)}
+}
+
+// simCellular makes (or keeps) the sim board's module simulator speaking
+// profile p: a new profile replaces the simulator.
+func (hw *hardware) simCellular(p *profiles.Profile) error {
+	c := &hw.cellular
+	if c.sim != nil && c.simProfile == p.Name {
+		return nil
+	}
+	if c.sim != nil {
+		c.mu.Lock()
+		old := c.sim
+		c.sim = nil
+		c.mu.Unlock()
+		old.Close()
+	}
+	dir := filepath.Join(c.stateDir, "sim-cell")
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("sim cellular module: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("sim cellular module: %w", err)
+	}
+	s, err := cellsim.New(dir, p, cellsim.WithClock(hw.clk), cellsim.WithLogger(hw.log.With("part", "cellsim")))
+	if err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("sim cellular module: %w", err)
+	}
+	if c.simProfile == "" {
+		// Once: the last simulator is closed with the process.
+		hw.closers = append(hw.closers, func() error {
+			c.mu.Lock()
+			last := c.sim
+			c.mu.Unlock()
+			if last != nil {
+				last.Close()
+			}
+			os.RemoveAll(dir)
+			return nil
+		})
+	}
+	c.mu.Lock()
+	c.sim, c.simProfile = s, p.Name
+	c.mu.Unlock()
+	hw.log.Info("sim board: cellular module simulator", "profile", p.Name, "at", s.ATPath(), "audio", s.AudioPath())
+	return nil
+}
+
+// startCellular runs the cellular module of cfg's line on a goroutine
+// stopVoice waits for; its status changes are daemon inputs.
+func (hw *hardware) startCellular(ctx context.Context, cfg *daemon.Config) error {
+	l := cfg.Line
+	p, err := profiles.Load(l.Profile)
+	if err != nil {
+		return fmt.Errorf("line '%s': %w", l.Name, err)
+	}
+	if hw.sim != nil {
+		if err := hw.simCellular(p); err != nil {
+			return err
+		}
+	}
+	mode, err := lineModeOf(l)
+	if err != nil {
+		return fmt.Errorf("line '%s': %w", l.Name, err)
+	}
+	atPath, audioPath := hw.cellularPaths(cfg)
+	opts := []module.Option{module.WithClock(hw.clk), module.WithLogger(hw.log.With("line", l.Name)),
+		module.WithSerialMode(mode), module.WithStatusFunc(func(st module.Status) { hw.post(cellularInput(st)) })}
+	if l.Cellular.PIN != "" {
+		opts = append(opts, module.WithPIN(l.Cellular.PIN))
+	}
+	if d := l.Cellular.HealthInterval; d > 0 {
+		opts = append(opts, module.WithHealthInterval(d))
+	}
+	sms := cellularSMS
+	if sms != nil {
+		opts = append(opts, module.WithSMSFunc(sms.received))
+	}
+	m, err := module.New(atPath, audioPath, p, opts...)
+	if err != nil {
+		return fmt.Errorf("line '%s': %w", l.Name, err)
+	}
+	hw.cellular.mu.Lock()
+	hw.cellular.mod = m
+	hw.cellular.mu.Unlock()
+	if sms != nil {
+		sms.setModule(m)
+	}
+	hw.log.Info("cellular line", "line", l.Name, "profile", p.Name, "at", atPath, "audio", audioPath, "pin", l.Cellular.PIN != "")
+	hw.goVoice(func() {
+		defer func() {
+			if sms != nil {
+				sms.setModule(nil)
+			}
+			hw.cellular.mu.Lock()
+			if hw.cellular.mod == m {
+				hw.cellular.mod = nil
+			}
+			hw.cellular.mu.Unlock()
+		}()
+		if err := m.Run(ctx); err != nil && ctx.Err() == nil {
+			hw.log.Error("cellular line stopped", "device", atPath, "err", err)
+		}
+	})
+	return nil
+}
+
+// cellularModule returns the running module, nil when none.
+func (hw *hardware) cellularModule() *module.Module {
+	hw.cellular.mu.Lock()
+	defer hw.cellular.mu.Unlock()
+	return hw.cellular.mod
+}
+
+// checkCellularNow asks the running module for a health check at once
+// (after a `lifeline sim cell` change), on a goroutine Stop waits for.
+func (hw *hardware) checkCellularNow() {
+	m := hw.cellularModule()
+	hw.mu.Lock()
+	ctx := hw.ctx
+	hw.mu.Unlock()
+	if m == nil || ctx == nil {
+		return
+	}
+	hw.goOwned(func() {
+		if err := m.CheckNow(ctx); err != nil && ctx.Err() == nil {
+			hw.log.Info("cellular line check", "err", err)
+		}
+	})
+}
+
+// cellularInput is the daemon's input for a module status.
+func cellularInput(st module.Status) daemon.LineInput {
+	c := &daemon.CellularStatus{Registration: st.Registration, Operator: st.Operator,
+		Technology: st.Technology, SIM: string(st.SIM), VoLTE: st.VoLTE}
+	if c.VoLTE == module.VoLTEUnknown {
+		c.VoLTE = "unknown"
+	}
+	if st.SignalKnown {
+		dbm := st.SignalDBm
+		c.SignalDBm = &dbm
+	}
+	return daemon.LineInput{State: daemon.LineStateOf(st.State), Reason: st.Reason, Cellular: c}
 }

@@ -47,14 +47,16 @@ type hardware struct {
 
 	// The line and the gateway (voice.go, gateway.go): the voice feature's
 	// state, kept here where the line's and the gateway's files reach it.
-	voice voiceSlot
-	gw    gatewaySlot // the running SIP-to-line gateway, for the status
+	voice    voiceSlot
+	gw       gatewaySlot  // the running SIP-to-line gateway, for the status
+	cellular cellularSlot // the cellular line (cellular.go)
 }
 
 // newHardware wires board b; stateDir holds the sim board's modem
 // directory.
 func newHardware(b *boards.Board, cfg *daemon.Config, stateDir string, log *slog.Logger, clk clock.Clock) (*hardware, error) {
 	hw := &hardware{board: b, log: log, clk: clk}
+	hw.cellular.stateDir = stateDir
 	if len(b.LEDs) > 0 {
 		leds := map[string]led.LED{}
 		for role, name := range b.LEDs {
@@ -127,11 +129,13 @@ func (hw *hardware) simDriver() daemon.SimDriver {
 	if hw.sim == nil {
 		return nil
 	}
-	return hw.sim
+	return simDriver{hw}
 }
 
 func (hw *hardware) lineInfo(cfg *daemon.Config) daemon.LineStatus {
 	switch {
+	case cfg.Line != nil && cfg.Line.Kind == daemon.LineKindCellular:
+		return hw.cellularInfo(cfg)
 	case hw.simModem != nil:
 		return daemon.LineStatus{Device: hw.simModem.Path(), Profile: "analog", State: string(daemon.LineInitialising)}
 	case cfg.Line != nil:

@@ -59,6 +59,9 @@ func (hw *hardware) newSimModem(stateDir string) error {
 // simulator or the configured serial modem / TA. Its state changes are
 // daemon inputs.
 func (hw *hardware) startLine(ctx context.Context, cfg *daemon.Config) error {
+	if cfg.Line != nil && cfg.Line.Kind == daemon.LineKindCellular {
+		return hw.startCellular(ctx, cfg)
+	}
 	path, profile := "", ""
 	var opts []modem.Option
 	switch {

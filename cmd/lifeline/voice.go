@@ -94,7 +94,7 @@ func (hw *hardware) startVoice(parent context.Context, cfg *daemon.Config) error
 		return err
 	}
 	info := hw.lineInfo(cfg)
-	hw.post(daemon.LineInfoInput{Device: info.Device, Profile: info.Profile})
+	hw.post(daemon.LineInfoInput{Device: info.Device, Profile: info.Profile, AudioDevice: info.AudioDevice})
 	return nil
 }
 
