@@ -48,7 +48,7 @@ func checkGateway(c *daemon.Config, b *boards.Board) error {
 		return nil // checkLineProfile names it
 	}
 	conn := dryRunConn{addr: net.UDPAddrFromAddrPort(g.Listen)}
-	if _, err := gateway.New(gatewayConfig(g, modem.New(os.DevNull, p), conn)); err != nil {
+	if _, err := gateway.New(gatewayConfig(g, modem.New(os.DevNull, p).Calls(), conn)); err != nil {
 		return fmt.Errorf("%w: %s:%d: gateway '%s': %w", daemon.ErrConfig, c.Source, g.SourceLine, g.Name, err)
 	}
 	return nil
@@ -145,7 +145,7 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config, prep *
 			return err
 		}
 	}
-	gcfg := gatewayConfig(gc, line, conn)
+	gcfg := gatewayConfig(gc, line.Calls(), conn)
 	gcfg.Clock, gcfg.Logger = hw.clk, hw.log.With("part", "gateway")
 	// The daemon's queue is short work: status.json shows the call when it
 	// starts and ends, not at the next unrelated change.

@@ -18,10 +18,10 @@ import (
 	"lifeline/hal/gateway/digest"
 	"lifeline/hal/gateway/guard"
 	"lifeline/hal/gateway/sipua"
-	"lifeline/hal/modem"
 	"lifeline/hal/sip"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
+	"lifeline/hal/voice/call"
 	"lifeline/hal/voice/sdp"
 )
 
@@ -38,12 +38,13 @@ var (
 	ErrRunning = errors.New("gateway: already running")
 )
 
-// Line is what the gateway needs of the line: *modem.Line implements it.
+// Line is what the gateway needs of the line to place calls: any
+// call.Line (an analog modem's (*modem.Line).Calls()) implements it.
 type Line interface {
-	VoiceCall(ctx context.Context, number string, opts modem.VoiceOptions, fn func(context.Context, *modem.Call) error) error
+	VoiceCall(ctx context.Context, number string, opts call.Options, fn func(context.Context, *call.Call) error) error
 }
 
-var _ Line = (*modem.Line)(nil)
+var _ Line = call.Line(nil)
 
 // Config is what New needs. Line, Conn and RTPAddr are required.
 type Config struct {
@@ -349,11 +350,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Status maps the outcome of a failed dial to a SIP final response.
 func Status(err error) (int, string) {
 	switch {
-	case errors.Is(err, modem.ErrBusy), errors.Is(err, modem.ErrLineBusy):
+	case errors.Is(err, call.ErrBusy), errors.Is(err, call.ErrLineInUse):
 		return sip.StatusBusyHere, "Busy Here"
-	case errors.Is(err, modem.ErrNoAnswer), errors.Is(err, modem.ErrNoCarrier):
+	case errors.Is(err, call.ErrNoAnswer), errors.Is(err, call.ErrNoCarrier):
 		return sip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
-	case errors.Is(err, modem.ErrBadNumber):
+	case errors.Is(err, call.ErrBadNumber):
 		return sip.StatusAddressIncomplete, "Address Incomplete"
 	case errors.Is(err, context.Canceled):
 		return sip.StatusRequestTerminated, "Request Terminated"
@@ -500,13 +501,13 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	defer endSetup()
 
 	answered := false
-	opts := modem.VoiceOptions{Prefer: []voice.Format{codecFmt}, Dialing: func() {
+	opts := call.Options{Prefer: []voice.Format{codecFmt}, Dialing: func() {
 		select {
 		case ringing <- struct{}{}:
 		default:
 		}
 	}}
-	onLine := func(cctx context.Context, c *modem.Call) error {
+	onLine := func(cctx context.Context, c *call.Call) error {
 		endSetup()
 		rwg.Wait()      // 180 before 200
 		rtpOwned = true // carry hands it to the bridge
@@ -522,7 +523,7 @@ func (g *Gateway) invite(tx *sipua.ServerTx) {
 	emergency := g.emergency(number)
 	user, release := g.useLine(emergency, cancel)
 	err = g.cfg.Line.VoiceCall(ctx, number, opts, onLine)
-	if emergency && errors.Is(err, modem.ErrLineBusy) && g.preempt(ctx, user) {
+	if emergency && errors.Is(err, call.ErrLineInUse) && g.preempt(ctx, user) {
 		log.Warn("gateway: emergency call: the call on the line was ended to dial it")
 		err = g.cfg.Line.VoiceCall(ctx, number, opts, onLine)
 	}

@@ -12,20 +12,21 @@ import (
 	"unicode/utf8"
 
 	"lifeline/hal/gateway/sipua"
-	"lifeline/hal/modem"
 	"lifeline/hal/sip"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
+	"lifeline/hal/voice/call"
 	"lifeline/hal/voice/sdp"
 )
 
-// IncomingLine is what calls from the line need: *modem.Line implements it.
+// IncomingLine is what calls from the line need: any call.Line
+// implements it.
 type IncomingLine interface {
-	SubscribeRings(buf int) (<-chan modem.Ring, func())
-	VoiceAnswer(ctx context.Context, opts modem.VoiceOptions, fn func(context.Context, *modem.Call) error) error
+	SubscribeRings(buf int) (<-chan call.Ring, func())
+	VoiceAnswer(ctx context.Context, opts call.Options, fn func(context.Context, *call.Call) error) error
 }
 
-var _ IncomingLine = (*modem.Line)(nil)
+var _ IncomingLine = call.Line(nil)
 
 // callerIDRings is how many RINGs an incoming call waits for caller ID:
 // analog caller ID comes between the first and the second RING (ETSI EN
@@ -39,7 +40,7 @@ func (g *Gateway) rings(ctx context.Context, ua *sipua.UA, line IncomingLine) {
 	ch, unsubscribe := line.SubscribeRings(16)
 	defer unsubscribe()
 	for {
-		var r modem.Ring
+		var r call.Ring
 		var ok bool
 		select {
 		case <-ctx.Done():
@@ -67,7 +68,7 @@ func (g *Gateway) rings(ctx context.Context, ua *sipua.UA, line IncomingLine) {
 // incoming carries one call from the line to its end. first is its first
 // Ring; ch delivers the rest. It reports whether it has seen the call's
 // last Ring (Ended).
-func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine, ch <-chan modem.Ring, first modem.Ring) (ended bool) {
+func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine, ch <-chan call.Ring, first call.Ring) (ended bool) {
 	log := g.log.With("direction", "in")
 	caller := first.Caller
 	// Wait for the caller ID.
@@ -192,7 +193,7 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 	actx, acancel := context.WithCancel(ctx) // an emergency call may end it
 	defer acancel()
 	_, release := g.useLine(false, acancel)
-	err = line.VoiceAnswer(actx, modem.VoiceOptions{Prefer: []voice.Format{codecFmt}}, func(cctx context.Context, c *modem.Call) error {
+	err = line.VoiceAnswer(actx, call.Options{Prefer: []voice.Format{codecFmt}}, func(cctx context.Context, c *call.Call) error {
 		rtpOwned = true // carry hands it to the bridge
 		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, callID: dlg.CallID(), direction: "in",
 			number: displayNumber(c.Number)}, func() (*sipua.Dialog, error) { return dlg, nil })
@@ -229,7 +230,7 @@ type leg struct {
 // up is called once the bridge runs and returns the SIP dialog (the
 // outgoing direction answers 200 there). carry owns l.rtp: it closes it.
 // It runs in the line's call function (fn of VoiceCall or VoiceAnswer).
-func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*sipua.Dialog, error)) error {
+func (g *Gateway) carry(cctx context.Context, c *call.Call, l leg, up func() (*sipua.Dialog, error)) error {
 	var dlg *sipua.Dialog
 	if l.late != nil {
 		// Delayed offer: the 200 carries the offer, the ACK the answer
@@ -252,7 +253,7 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 	}
 	lineGone := make(chan string, 1)
 	b, err := bridge.Start(bridge.Config{
-		Modem: c.Stream, ModemFormat: c.Format, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
+		Audio: c.Audio, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
 		Conn: l.rtp.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log, Clock: g.cfg.Clock,
 		RTCP: l.rtp.rtcp, RTCPRemote: g.rtcpRemote(l), CNAME: "lifeline@" + g.cfg.RTPAddr.String(),
 		HoldSend:    l.direction == "out", // until the ACK
@@ -272,11 +273,11 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 		return err
 	}
 	defer b.Close()
-	l.log.Info("gateway: call up", "codec", l.choice.Codec, "modem-format", c.Format, "rtp", l.choice.Remote)
+	l.log.Info("gateway: call up", "codec", l.choice.Codec, "modem-format", c.Audio.Format(), "rtp", l.choice.Remote)
 	// In Calls before up sends the answer: a phone that has its 200 finds
 	// the call in the status.
 	defer g.track(CallStatus{CallID: l.callID, Direction: l.direction, Number: l.number, Codec: l.choice.Codec,
-		Format: c.Format, Started: c.Started})()
+		Format: c.Audio.Format(), Started: c.Started})()
 	// MaxDuration counts from here, the line's answer, on the gateway's
 	// clock; armed before the 200 goes out.
 	var limit <-chan time.Time
@@ -343,7 +344,7 @@ func (g *Gateway) lineEnded(cctx context.Context) string {
 	g.mu.Lock()
 	stopping := g.runCtx != nil && g.runCtx.Err() != nil
 	g.mu.Unlock()
-	if stopping || errors.Is(context.Cause(cctx), modem.ErrStopped) {
+	if stopping || errors.Is(context.Cause(cctx), call.ErrStopped) {
 		return "lifeline stopping: the line is hung up first"
 	}
 	return "line hung up"
@@ -365,7 +366,7 @@ func displayNumber(n string) string {
 
 // callerURI is the From URI of a call from the line: the caller's number
 // as the user part at the gateway, or RFC 3323's anonymous URI.
-func (g *Gateway) callerURI(c modem.CallerID) sip.URI {
+func (g *Gateway) callerURI(c call.CallerID) sip.URI {
 	if !dialable(c.Number) {
 		return sip.URI{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}
 	}
@@ -374,7 +375,7 @@ func (g *Gateway) callerURI(c modem.CallerID) sip.URI {
 
 // callerFrom is the From header with the caller's name (or number) as the
 // display name, which phones show.
-func (g *Gateway) callerFrom(c modem.CallerID) sip.Address {
+func (g *Gateway) callerFrom(c call.CallerID) sip.Address {
 	name := c.Name
 	if name == "" {
 		name = displayNumber(c.Number)

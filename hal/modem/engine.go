@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"lifeline/hal/clock"
+	"lifeline/hal/voice/call"
 )
 
 // Engine errors. Command wraps them with the command and device name.
@@ -56,13 +57,14 @@ func (r Reply) Err() error {
 	return ErrCommand
 }
 
-// Result errors, returned by Reply.Err and by Line.Dial.
+// Result errors, returned by Reply.Err and by Line.Dial. Those that say
+// how a call failed are also of a hal/voice/call kind (errors.Is).
 var (
 	ErrCommand    = errors.New("modem: command failed")
-	ErrBusy       = errors.New("modem: busy")
-	ErrNoAnswer   = errors.New("modem: no answer")
-	ErrNoDialtone = errors.New("modem: no dial tone")
-	ErrNoCarrier  = errors.New("modem: no carrier")
+	ErrBusy       = call.NewError("modem: busy", call.ErrBusy)
+	ErrNoAnswer   = call.NewError("modem: no answer", call.ErrNoAnswer)
+	ErrNoDialtone = call.NewError("modem: no dial tone", call.ErrLineDown)
+	ErrNoCarrier  = call.NewError("modem: no carrier", call.ErrNoCarrier)
 )
 
 // EngineOption configures an Engine.

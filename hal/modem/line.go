@@ -12,6 +12,7 @@ import (
 
 	"lifeline/hal/clock"
 	"lifeline/hal/modem/serialport"
+	"lifeline/hal/voice/call"
 )
 
 // State is the line's state as the route machine sees it.
@@ -45,36 +46,26 @@ type StateChange struct {
 	At       time.Time
 }
 
-// Ring reports an incoming call. Count is the number of RINGs so far; a
-// Ring with the same Count as the previous one is an update that adds
-// caller ID (analog caller ID arrives between the first and second RING).
-//
-// The last Ring of an incoming call has Ended set: the line stopped
-// ringing, and Reason says why — "answered" (VoiceAnswer took it),
-// "ringing stopped" (no RING for the profile's RingTimeout: the caller
-// gave up), "caller hung up" (NO CARRIER), "hung up" (Hangup), or why the
-// device session ended (device lost, Run stopped). Caller and Count are
-// then the call's last known values.
-type Ring struct {
-	Caller CallerID
-	Count  int
-	At     time.Time
-	Ended  bool
-	Reason string // set with Ended
-}
+// Ring reports an incoming call (see call.Ring). The last Ring of an
+// incoming call has Ended set and Reason says why — "answered"
+// (VoiceAnswer took it), "ringing stopped" (no RING for the profile's
+// RingTimeout: the caller gave up), "caller hung up" (NO CARRIER), "hung
+// up" (Hangup), or why the device session ended (device lost, Run
+// stopped).
+type Ring = call.Ring
 
 // Line errors.
 var (
 	// ErrNotReady: the device is absent or still initialising.
-	ErrNotReady = errors.New("modem: line not ready")
+	ErrNotReady = call.NewError("modem: line not ready", call.ErrLineDown)
 	// ErrLineBusy: Dial while ringing or in a call.
-	ErrLineBusy = errors.New("modem: line busy")
+	ErrLineBusy = call.NewError("modem: line busy", call.ErrLineInUse)
 	// ErrBadNumber: the number has characters other than 0-9 * # + ,
-	ErrBadNumber = errors.New("modem: bad number")
+	ErrBadNumber = call.NewError("modem: bad number", call.ErrBadNumber)
 	// ErrRunning: Run was called twice.
 	ErrRunning = errors.New("modem: line already running")
 	// ErrStopped: Run has returned.
-	ErrStopped = errors.New("modem: line stopped")
+	ErrStopped = call.NewError("modem: line stopped", call.ErrStopped)
 )
 
 // The serial backend is a Port that can also Check its path.

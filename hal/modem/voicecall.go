@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"lifeline/hal/voice"
+	"lifeline/hal/voice/call"
 )
 
 // Voice call errors.
@@ -22,20 +23,13 @@ var (
 	ErrNotRinging = errors.New("modem: line not ringing")
 )
 
-// VoiceOptions tune one Line.VoiceCall.
-type VoiceOptions struct {
-	// Prefer lists sample formats to try first (the negotiated codec's,
-	// so that the modem needs no transcoding); then the profile's order.
-	Prefer []voice.Format
-	// Dialing, when set, is called once the modem has accepted the dial:
-	// when the dial command has run for the profile's Voice.AlertAfter
-	// without a final result, or at its connected result if that comes
-	// first; never when the dial fails sooner (NO DIALTONE, ERROR). The
-	// gateway answers 180 Ringing then: an analog line signals neither
-	// ringback nor answer to the modem. It is called at most once, from a
-	// goroutine of the Line, and must not block nor call the Line.
-	Dialing func()
-}
+// VoiceOptions tune one Line.VoiceCall (call.Options). Prefer lists
+// AT+VSM formats to try before the profile's order. Dialing is called
+// when the dial command has run for the profile's Voice.AlertAfter
+// without a final result, or at its connected result if that comes
+// first; never when the dial fails sooner (NO DIALTONE, ERROR): an analog
+// line signals neither ringback nor answer to the modem.
+type VoiceOptions = call.Options
 
 // Call is a voice call in progress, handed by Line.VoiceCall to its
 // function. The function owns Stream, the modem's full-duplex data period
