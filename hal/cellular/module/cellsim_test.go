@@ -335,7 +335,7 @@ func TestIncomingCallEachProfile(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := r.wait("ringing with caller ID", func(st Status) bool { return st.State == StateRinging && st.Call.Number != "" })
-			if st.Call != (CallInfo{Phase: PhaseRinging, Incoming: true, Number: "+4917012345"}) {
+			if st.Call != (CallInfo{Phase: PhaseRinging, Incoming: true, Number: "+4917012345", Rings: 1}) {
 				t.Errorf("ringing %+v", st)
 			}
 			c, err := r.mod.Answer(ctxT(t))
