@@ -12,7 +12,13 @@ import (
 	"lifeline/hal/cellular/cellsim"
 	"lifeline/hal/cellular/module"
 	"lifeline/hal/cellular/profiles"
+	"lifeline/hal/gateway"
+	voicecall "lifeline/hal/voice/call"
 )
+
+// The gateway sends the phone's DTMF to a cellular call by the module's
+// command (AT+VTS), not as tones.
+var _ gateway.DigitSender = (*module.Audio)(nil)
 
 // The cellular line kind: a line section whose profile is one of
 // hal/cellular/profiles' runs a module.Module on the section's device (the
@@ -191,6 +197,21 @@ func (hw *hardware) startCellular(ctx context.Context, cfg *daemon.Config) error
 			hw.log.Error("cellular line stopped", "device", atPath, "err", err)
 		}
 	})
+	return nil
+}
+
+// callLine is the running line as the gateway sees it: the modem's or the
+// cellular module's; nil when no line runs.
+func (hw *hardware) callLine() voicecall.Line {
+	hw.mu.Lock()
+	l := hw.line
+	hw.mu.Unlock()
+	if l != nil {
+		return l.Calls()
+	}
+	if m := hw.cellularModule(); m != nil {
+		return m.Calls()
+	}
 	return nil
 }
 

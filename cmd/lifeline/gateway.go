@@ -127,9 +127,7 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config, prep *
 	if gc == nil {
 		return nil
 	}
-	hw.mu.Lock()
-	line := hw.line
-	hw.mu.Unlock()
+	line := hw.callLine()
 	if line == nil {
 		prep.close()
 		hw.log.Warn("gateway configured but no line to carry its calls", "gateway", gc.Name)
@@ -145,7 +143,7 @@ func (hw *hardware) startGateway(ctx context.Context, cfg *daemon.Config, prep *
 			return err
 		}
 	}
-	gcfg := gatewayConfig(gc, line.Calls(), conn)
+	gcfg := gatewayConfig(gc, line, conn)
 	gcfg.Clock, gcfg.Logger = hw.clk, hw.log.With("part", "gateway")
 	// The daemon's queue is short work: status.json shows the call when it
 	// starts and ends, not at the next unrelated change.
