@@ -118,8 +118,23 @@ func (s simDriver) Sim(signal string, args []string) (string, error) {
 		if signal == "sms" && len(args) == 1 && args[0] == "list" {
 			return sentSMS(cs.State().Sent), nil
 		}
+		if signal == "cell" && len(args) == 1 && args[0] == "show" {
+			return cellState(cs.State()), nil
+		}
 	}
 	return "", s.hw.sim.Sim(signal, args)
+}
+
+// cellState describes the simulated module: what `sim cell show` says.
+func cellState(st cellsim.State) string {
+	plugged := "plugged"
+	if !st.Plugged {
+		plugged = "unplugged"
+	}
+	return fmt.Sprintf("%s, SIM %s, registration %s (AcT %d), rssi %d, operator %q\n"+
+		"call %s %s, audio routed %t, DTMF received %q, audio in %d bytes, out %d frames\nSMS sent %d, refused %d\n",
+		plugged, st.SIM, st.Reg, st.AcT, st.RSSI, st.Operator, st.Call, st.Number, st.AudioRouted, st.DTMF,
+		st.AudioIn, st.AudioOut, len(st.Sent), st.Refused)
 }
 
 // sentSMS lists sent messages, one a line.

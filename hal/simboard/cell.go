@@ -11,7 +11,8 @@ import (
 // carries it out on the simulator.
 type Cell struct {
 	// Op: register | deregister | nosim | sim | pin | signal | unplug |
-	// replug | sms | sms-list.
+	// replug | show (the simulator's state, answered by the owner) | sms
+	// | sms-list.
 	Op string
 	// Reg is the registration register or deregister sets: home |
 	// roaming, or searching | denied | not-registered.
@@ -26,7 +27,7 @@ type Cell struct {
 
 // cellUsage describes the cell and sms signals.
 const cellUsage = "cell register [home|roaming], cell deregister [searching|denied|not-registered], cell nosim|sim, " +
-	"cell pin PIN, cell signal DBM|RSSI, cell unplug|replug, sms FROM TEXT, sms list"
+	"cell pin PIN, cell signal DBM|RSSI, cell unplug|replug|show, sms FROM TEXT, sms list"
 
 // parseCell validates `cell ARGS…` and `sms ARGS…`.
 func parseCell(signal string, args []string) (Cell, error) {
@@ -65,7 +66,7 @@ func parseCell(signal string, args []string) (Cell, error) {
 		err = oneOf("home", "home", "roaming")
 	case "deregister":
 		err = oneOf("searching", "searching", "denied", "not-registered")
-	case "nosim", "sim", "unplug", "replug":
+	case "nosim", "sim", "unplug", "replug", "show":
 		if len(rest) != 0 {
 			err = fmt.Errorf("cell %s takes no value", c.Op)
 		}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"lifeline/hal/kamailio/siprig"
+	"lifeline/hal/modem/modemtest"
+	"lifeline/hal/voice"
+	"lifeline/hal/voice/rtp"
+	"lifeline/hal/voice/voicetest"
+)
+
+// simCellularConfig is `make run LINE=cellular`'s configuration
+// (scripts/sim.config and scripts/sim-cellular.line) for profile, the
+// gateway on gwPort and its incoming target at incoming.
+func simCellularConfig(t *testing.T, e *e2e, profile string, gwPort int, incoming string) string {
+	t.Helper()
+	var cfg string
+	for _, f := range []string{"sim.config", "sim-cellular.line"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "scripts", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg += string(raw)
+	}
+	return strings.NewReplacer("@RUN@", e.dir, "@PROFILE@", profile, "option health_interval '5s'", "option health_interval '200ms'",
+		"127.0.0.1:5080", "127.0.0.1:"+strconv.Itoa(gwPort), "127.0.0.1:5060", incoming).Replace(cfg)
+}
+
+// sendDigit sends one RFC 4733 digit on pk's stream: a start, an update
+// and the three end packets.
+func sendDigit(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.Packetizer, code uint8) {
+	t.Helper()
+	_, ts := pk.Next()
+	for i, d := range []uint16{160, 800, 1280, 1280, 1280} {
+		e := rtp.Event{Code: code, Volume: 10, Duration: d, End: i >= 2}
+		if _, err := conn.WriteTo(pk.EventPacket(101, ts, i == 0, e), gw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pk.Skip(1280 / voice.FrameSamples)
+}
+
+// The gateway carries calls over a cellular line on the sim board, for
+// each profile: a phone's call comes up on the module and its audio
+// echoes back frame by frame through the module's 16-bit PCM (A-law to
+// linear and back is exact); the phone's digits reach the module as its
+// DTMF command; the phone's BYE hangs the module up; a busy far end is
+// 486; `sim ring` offers the module's incoming call with the +CLIP
+// number in From.
+func TestE2ECellularGatewayEachProfile(t *testing.T) {
+	modemtest.NeedPTY(t)
+	for _, profile := range []string{"huawei-e1550", "quectel-ec25", "simcom-sim7600"} {
+		t.Run(profile, func(t *testing.T) {
+			e := e2eWith(t, lifelineBin(t))
+			gwPort := siprig.FreePort(t)
+			softphone, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer softphone.Close()
+			e.writeConfig(simCellularConfig(t, e, profile, gwPort, softphone.LocalAddr().String()))
+			if out, errs, code := e.cli("check", "-c", e.cfg); code != 0 {
+				t.Fatalf("check: exit %d: %s%s", code, out, errs)
+			}
+			e.start()
+			e.waitFor("cellular line idle", lineState("idle"))
+			e.waitLog("SIP-to-line gateway")
+
+			phone := newSIPPhone(t, gwPort)
+			sess, rtpConn, gwRTP := answeredCall(t, e, phone, "5551234")
+			st := e.waitFor("in call", lineState("in-call"))
+			if calls, _ := st["calls"].([]any); len(calls) != 1 || field(calls[0].(map[string]any), "format") != "linear16le" {
+				t.Fatalf("calls %v", st["calls"])
+			}
+			pk := rtp.NewPacketizer(rtp.PayloadPCMA, 42, 100, 1000)
+			frames := voicetest.Tone(voice.FormatALaw, 50)
+			echoCompareFrames(t, rtpConn, gwRTP, pk, frames, frames)
+			for _, d := range []uint8{1, 11, 9} { // 1 # 9
+				sendDigit(t, rtpConn, gwRTP, pk, d)
+			}
+			deadline := time.Now().Add(15 * time.Second)
+			for !strings.Contains(e.mustCLI("sim", "cell", "show"), `DTMF received "1#9"`) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the module never got the digits: %s\nlog:\n%s", e.mustCLI("sim", "cell", "show"), e.stderr)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err := sess.Bye(stepCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+			e.waitFor("line idle after the call", noCallLineIdle)
+			if out := e.mustCLI("sim", "cell", "show"); !strings.Contains(out, "call idle +4930") && !strings.Contains(out, "call idle 5551234") {
+				t.Fatalf("the module did not hang up: %s", out)
+			}
+
+			// An incoming call: the INVITE's From has the +CLIP number.
+			e.mustCLI("sim", "ring", "+4930123456")
+			buf := make([]byte, 65536)
+			_ = softphone.SetReadDeadline(time.Now().Add(15 * time.Second))
+			for {
+				n, _, err := softphone.ReadFromUDP(buf)
+				if err != nil {
+					t.Fatalf("the softphone never got the ring's INVITE: %v\nlog:\n%s", err, e.stderr)
+				}
+				msg := string(buf[:n])
+				if !strings.HasPrefix(msg, "INVITE ") {
+					continue
+				}
+				if from := sipHeader(msg, "from"); !strings.Contains(from, "+4930123456") {
+					t.Fatalf("the INVITE does not show the caller's number: %q", from)
+				}
+				break
+			}
+			e.waitFor("line ringing", lineState("ringing"))
+			e.mustCLI("sim", "ring", "stop")
+			e.waitFor("idle after the caller gave up", lineState("idle"))
+		})
+	}
+}
