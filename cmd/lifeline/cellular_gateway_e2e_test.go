@@ -51,8 +51,8 @@ func sendDigit(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.Packeti
 // each profile: a phone's call comes up on the module and its audio
 // echoes back frame by frame through the module's 16-bit PCM (A-law to
 // linear and back is exact); the phone's digits reach the module as its
-// DTMF command; the phone's BYE hangs the module up; a busy far end is
-// 486; `sim ring` offers the module's incoming call with the +CLIP
+// DTMF command; the phone's BYE hangs the module up, the far end's
+// hang-up sends the phone a BYE; a busy far end is 486; `sim ring` offers the module's incoming call with the +CLIP
 // number in From.
 func TestE2ECellularGatewayEachProfile(t *testing.T) {
 	modemtest.NeedPTY(t)
@@ -99,6 +99,26 @@ func TestE2ECellularGatewayEachProfile(t *testing.T) {
 			if out := e.mustCLI("sim", "cell", "show"); !strings.Contains(out, "call idle +4930") && !strings.Contains(out, "call idle 5551234") {
 				t.Fatalf("the module did not hang up: %s", out)
 			}
+
+			// The far end hangs up: the phone gets a BYE.
+			sess, _, _ = answeredCall(t, e, phone, "5551111")
+			e.waitFor("the call in the status", func(st map[string]any) bool { return len(st["calls"].([]any)) == 1 })
+			e.mustCLI("sim", "cell", "hangup")
+			select {
+			case <-phone.byes:
+			case <-stepCtx(t).Done():
+				t.Fatalf("no BYE from the gateway after the far end hung up\nlog:\n%s", e.stderr)
+			}
+			e.waitFor("line idle after the far end hung up", noCallLineIdle)
+
+			// Busy is 486.
+			e.mustCLI("sim", "cell", "far", "busy")
+			_, rtpPort := voicetest.EvenUDP(t)
+			if _, codes, _ := phone.invite("5552222", rtpPort); codes[len(codes)-1] != 486 {
+				t.Fatalf("busy far end: responses %v", codes)
+			}
+			e.mustCLI("sim", "cell", "far", "answer")
+			e.waitFor("line idle after busy", noCallLineIdle)
 
 			// An incoming call: the INVITE's From has the +CLIP number.
 			e.mustCLI("sim", "ring", "+4930123456")

@@ -172,6 +172,12 @@ func (hw *hardware) simCell(cs *cellsim.Sim, c simboard.Cell) {
 		cs.SetPIN(c.PIN, "12345678")
 	case "signal":
 		cs.SetSignal(c.RSSI)
+	case "far":
+		cs.SetDialOutcome(map[string]cellsim.Outcome{"answer": cellsim.Answer, "busy": cellsim.Busy,
+			"no-answer": cellsim.NoAnswer, "ringing": cellsim.Ringing}[c.Reg])
+		return
+	case "hangup":
+		err = cs.RemoteHangup()
 	case "unplug":
 		cs.Unplug()
 		return // the module finds out on its port

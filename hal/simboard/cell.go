@@ -11,11 +11,13 @@ import (
 // carries it out on the simulator.
 type Cell struct {
 	// Op: register | deregister | nosim | sim | pin | signal | unplug |
-	// replug | show (the simulator's state, answered by the owner) | sms
-	// | sms-list.
+	// replug | far (what the far end does on the next calls) | hangup
+	// (the far end hangs up) | show (the simulator's state, answered by
+	// the owner) | sms | sms-list.
 	Op string
 	// Reg is the registration register or deregister sets: home |
-	// roaming, or searching | denied | not-registered.
+	// roaming, or searching | denied | not-registered; for far, answer |
+	// busy | no-answer | ringing.
 	Reg string
 	// PIN is the PIN the SIM now asks for (pin).
 	PIN string
@@ -27,7 +29,7 @@ type Cell struct {
 
 // cellUsage describes the cell and sms signals.
 const cellUsage = "cell register [home|roaming], cell deregister [searching|denied|not-registered], cell nosim|sim, " +
-	"cell pin PIN, cell signal DBM|RSSI, cell unplug|replug|show, sms FROM TEXT, sms list"
+	"cell pin PIN, cell signal DBM|RSSI, cell far answer|busy|no-answer|ringing, cell hangup|unplug|replug|show, sms FROM TEXT, sms list"
 
 // parseCell validates `cell ARGS…` and `sms ARGS…`.
 func parseCell(signal string, args []string) (Cell, error) {
@@ -66,7 +68,11 @@ func parseCell(signal string, args []string) (Cell, error) {
 		err = oneOf("home", "home", "roaming")
 	case "deregister":
 		err = oneOf("searching", "searching", "denied", "not-registered")
-	case "nosim", "sim", "unplug", "replug", "show":
+	case "far":
+		if err := oneOf("", "answer", "busy", "no-answer", "ringing"); err != nil || c.Reg == "" {
+			return c, fmt.Errorf("cell far takes what the far end does on the next calls: answer, busy, no-answer or ringing")
+		}
+	case "nosim", "sim", "unplug", "replug", "show", "hangup":
 		if len(rest) != 0 {
 			err = fmt.Errorf("cell %s takes no value", c.Op)
 		}

@@ -22,6 +22,8 @@ func TestSimCell(t *testing.T) {
 		{"cell", []string{"signal", "-73"}, Cell{Op: "signal", RSSI: 20}},
 		{"cell", []string{"signal", "99"}, Cell{Op: "signal", RSSI: 99}},
 		{"cell", []string{"unplug"}, Cell{Op: "unplug"}},
+		{"cell", []string{"far", "busy"}, Cell{Op: "far", Reg: "busy"}},
+		{"cell", []string{"hangup"}, Cell{Op: "hangup"}},
 		{"sms", []string{"+4917012", "status please"}, Cell{Op: "sms", From: "+4917012", Text: "status please"}},
 		{"sms", []string{"list"}, Cell{Op: "sms-list"}},
 	}
@@ -39,7 +41,7 @@ func TestSimCellErrors(t *testing.T) {
 	b := New(nil, func(Change) { t.Fatal("a bad command reached the callback") })
 	for _, args := range [][]string{
 		{"cell", "fly"}, {"cell", "register", "mars"}, {"cell", "pin", "12"}, {"cell", "pin", "12ab"},
-		{"cell", "signal", "-20"}, {"cell", "signal", "40"}, {"cell", "nosim", "now"},
+		{"cell", "signal", "-20"}, {"cell", "far"}, {"cell", "far", "maybe"}, {"cell", "signal", "40"}, {"cell", "nosim", "now"},
 		{"sms", "list", "all"}, {"sms", "alice", "hi"}, {"sms", "+49", ""},
 	} {
 		if err := b.Sim(args[0], args[1:]); !errors.Is(err, ErrSignal) {
