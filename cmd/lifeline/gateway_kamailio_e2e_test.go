@@ -6,7 +6,7 @@ package main
 // next hop, set by the daemon's `config proxy` while the route is forced to
 // pstn, is the daemon's own SIP-to-line gateway; the line is a
 // modemsim.VoiceSim that echoes what it hears. SIPp plays a pcap the test
-// writes from known PCMA frames (play_pcap_audio); the offer's c=/m= lines
+// writes from known PCMA frames (play_pcap_audio; kamailioEchoCall); the offer's c=/m= lines
 // name a UDP socket of the test, which reads the echo and compares it,
 // frame by frame, with what was sent (through the modem's linear8u and
 // back). Skips without kamailio or sipp, or with -short.
@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,11 +56,11 @@ const sippPCMA = `      v=0
       a=ptime:20
 `
 
-// writeRTPPcap writes frames as a classic pcap (Ethernet, IPv4, UDP, RTP
-// PCMA, one packet every 20 ms), the format SIPp's play_pcap_audio reads;
-// SIPp replaces the addresses and ports and sends the UDP payloads as they
-// are, at the captured pace.
-func writeRTPPcap(t *testing.T, path string, frames [][]byte) {
+// writeRTPPcapPackets writes RTP packets (pcmaPackets) as a classic pcap
+// (Ethernet, IPv4, UDP), one every 20 ms: the format SIPp's
+// play_pcap_audio reads; SIPp replaces the addresses and ports and sends
+// the UDP payloads as they are, at the captured pace.
+func writeRTPPcapPackets(t *testing.T, path string, packets [][]byte) {
 	t.Helper()
 	var b bytes.Buffer
 	le := binary.LittleEndian
@@ -70,9 +71,7 @@ func writeRTPPcap(t *testing.T, path string, frames [][]byte) {
 	le.PutUint32(hdr[16:], 65535)
 	le.PutUint32(hdr[20:], 1) // LINKTYPE_ETHERNET
 	b.Write(hdr)
-	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 0x4c4c, 100, 1000)
-	for i, f := range frames {
-		payload := pk.Packet(f, voice.FrameSamples)
+	for i, payload := range packets {
 		udpLen := 8 + len(payload)
 		ipLen := 20 + udpLen
 		pkt := make([]byte, 14+ipLen)
@@ -115,11 +114,50 @@ func writeRTPPcap(t *testing.T, path string, frames [][]byte) {
 
 func TestE2EGatewayKamailio(t *testing.T) {
 	e, sim := newGatewayE2E(t)
+	// What is sent, and what the echo must be.
+	frames, want := toneAndEcho(t)
+	k := kamailioEchoCall(t, e, fmt.Sprintf(gwLineConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), 0), gwSIPpUAC, pcmaPackets(frames), want)
+	if !slices.Contains(sim.Commands(), "ATDT5551234") {
+		t.Fatalf("the line never dialled 5551234: %q", sim.Commands())
+	}
+	k.hangUp()
+	if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
+		t.Fatalf("never hung up: %q", cmds)
+	}
+}
+
+// pcmaPackets are frames as one PCMA RTP stream.
+func pcmaPackets(frames [][]byte) [][]byte {
+	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 0x4c4c, 100, 1000)
+	var packets [][]byte
+	for _, f := range frames {
+		packets = append(packets, slices.Clone(pk.Packet(f, voice.FrameSamples)))
+	}
+	return packets
+}
+
+// kamailioCall is a call of kamailioEchoCall, up and echoed.
+type kamailioCall struct {
+	t   *testing.T
+	e   *e2e
+	rig *siprig.Rig
+	p   *sippProc
+}
+
+// kamailioEchoCall runs the daemon with lineConfig (a config with a
+// gateway section listening on port 0, replaced here by a free port) and
+// a proxy section steering the rig's Kamailio; with the route forced to
+// pstn, SIPp calls 5551234 through Kamailio with scenario, playing
+// packets (a pcap written here). It reads the echo on the offer's media
+// address and wants the non-silent PCMA frames equal to want.
+func kamailioEchoCall(t *testing.T, e *e2e, lineConfig, scenario string, packets, want [][]byte) *kamailioCall {
+	t.Helper()
 	rig := siprig.New(t) // skips without kamailio/sipp or with -short
 	gwPort := siprig.FreePort(t)
 	gwURI := fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
-	e.writeConfig(fmt.Sprintf(gwKamailioConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
-		rig.RPCSocket, rig.ProviderURI, gwURI))
+	cfg := strings.Replace(lineConfig, "option listen '127.0.0.1:0'", fmt.Sprintf("option listen '127.0.0.1:%d'", gwPort), 1) +
+		"\toption prefix '*00'\n" + fmt.Sprintf(gwProxyConfig, rig.RPCSocket, rig.ProviderURI, gwURI)
+	e.writeConfig(cfg)
 	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
 		t.Fatalf("check: exit %d: %s%s", code, out, errs)
 	}
@@ -137,18 +175,15 @@ func TestE2EGatewayKamailio(t *testing.T) {
 		t.Fatalf("next hop %q, %v", hop, err)
 	}
 
-	// What is sent, and what the echo must be.
-	frames, want := toneAndEcho(t)
 	pcap := filepath.Join(rig.Dir, "tone.pcap")
-	writeRTPPcap(t, pcap, frames)
+	writeRTPPcapPackets(t, pcap, packets)
 
 	rtpConn, rtpPort := voicetest.EvenUDP(t)
-	scenario := gwSIPpUAC
 	for _, r := range [][2]string{{"RTP_PORT", strconv.Itoa(rtpPort)}, {"PCAP_FILE", pcap}, {"HOLD_MS", "4000"}} {
 		scenario = string(bytes.ReplaceAll([]byte(scenario), []byte(r[0]), []byte(r[1])))
 	}
 	sippCtx, sippCancel := context.WithTimeout(ctx, 30*time.Second)
-	defer sippCancel()
+	t.Cleanup(sippCancel)
 	mediaPort := siprig.FreePort(t) // a free block: SIPp binds it and the port 2 above (video)
 	p := startSIPp(t, sippCtx, rig.Dir, "uac_rtp", scenario, "-p", strconv.Itoa(siprig.FreePort(t)),
 		"-mp", strconv.Itoa(mediaPort), "-s", "5551234", "-timeout", "25s",
@@ -165,14 +200,14 @@ func TestE2EGatewayKamailio(t *testing.T) {
 	var h rtp.Header
 	buf := make([]byte, 2048)
 	rtpConn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	packets := 0
-	for len(got) < len(frames) {
-		n, _, err := rtpConn.ReadFrom(buf)
+	n := 0
+	for len(got) < len(want) {
+		size, _, err := rtpConn.ReadFrom(buf)
 		if err != nil {
-			sippFailed(fmt.Sprintf("after %d RTP packets, %d frames echoed: %v", packets, len(got), err))
+			sippFailed(fmt.Sprintf("after %d RTP packets, %d frames echoed: %v", n, len(got), err))
 		}
-		packets++
-		payload, err := h.Unmarshal(buf[:n])
+		n++
+		payload, err := h.Unmarshal(buf[:size])
 		if err != nil || h.PayloadType != rtp.PayloadPCMA {
 			sippFailed(fmt.Sprintf("bad RTP %+v: %v", h, err))
 		}
@@ -182,24 +217,23 @@ func TestE2EGatewayKamailio(t *testing.T) {
 	}
 	for i := range want {
 		if !bytes.Equal(got[i], want[i]) {
-			sippFailed(fmt.Sprintf("echoed frame %d differs from the one SIPp sent (through the modem's linear8u)", i))
+			sippFailed(fmt.Sprintf("echoed frame %d differs from the one SIPp sent (through the line's format)", i))
 		}
 	}
-	t.Logf("%d frames echoed and equal, in %d RTP packets", len(got), packets)
+	t.Logf("%d frames echoed and equal, in %d RTP packets", len(got), n)
 	select {
 	case id := <-rig.PSTN.Calls():
 		t.Fatalf("the rig's own PSTN UAS got an INVITE (%s): Kamailio did not use the daemon's next hop", id)
 	default:
 	}
-	if !slices.Contains(sim.Commands(), "ATDT5551234") {
-		t.Fatalf("the line never dialled 5551234: %q", sim.Commands())
-	}
+	return &kamailioCall{t: t, e: e, rig: rig, p: p}
+}
 
-	if err := p.wait(); err != nil {
-		t.Fatalf("%v\nlifeline log:\n%s", err, e.stderr)
+// hangUp waits for SIPp's BYE and the line idle after it.
+func (k *kamailioCall) hangUp() {
+	k.t.Helper()
+	if err := k.p.wait(); err != nil {
+		k.t.Fatalf("%v\nlifeline log:\n%s", err, k.e.stderr)
 	}
-	e.waitFor("call gone, line idle after SIPp's BYE", noCallLineIdle)
-	if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
-		t.Fatalf("never hung up: %q", cmds)
-	}
+	k.e.waitFor("call gone, line idle after SIPp's BYE", noCallLineIdle)
 }
