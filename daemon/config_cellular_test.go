@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +60,25 @@ func TestParseConfigPINNotEchoed(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), pin) {
 			t.Fatalf("pin %q: err = %v", pin, err)
 		}
+	}
+}
+
+// The README's cellular line section parses as it is written.
+func TestCellularLineDocumented(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sec []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "config line 'mobile'") || len(sec) > 0 && strings.HasPrefix(l, "\t") {
+			sec = append(sec, l)
+		} else if len(sec) > 0 {
+			break
+		}
+	}
+	c, err := ParseConfig("README.md", []byte(strings.Join(sec, "\n")+"\n"))
+	if err != nil || c.Line == nil || c.Line.Kind != LineKindCellular || c.Line.Cellular.PIN == "" {
+		t.Fatalf("README's cellular line: %+v, %v", c, err)
 	}
 }
