@@ -97,6 +97,36 @@ import (
 //     An idle daemon hardly runs at all, so the ratio is large and noisy;
 //     cpu-ms/s-call is the figure to compare across builds and boards.
 func BenchmarkGatewayCall(b *testing.B) {
+	benchGatewayCall(b, gwbLine{
+		format:  voice.FormatLinear8U, // the analog profile's AT+VSM=1
+		control: func(b *testing.B, dur time.Duration) []time.Duration { return gwbSimOnly(b, dur, voice.FormatLinear8U) },
+		start: func(b *testing.B, dir string, sipPort int, line [][]byte) (string, *gwbRelay) {
+			sim, err := modemsim.NewVoice(b.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { sim.Close() })
+			sim.SetPlayback(modemsim.PlayEchoPaced)
+			relay := newGWBRelay(b, dir, sim.Path(), line)
+			return fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), relay.path, sipPort), relay
+		},
+	})
+}
+
+// gwbLine is the line a gateway call benchmark runs on.
+type gwbLine struct {
+	format voice.Format // the line's sample format
+	// control is the far end's own round trip, without the daemon, for
+	// dur (gwbSimOnly).
+	control func(b *testing.B, dur time.Duration) []time.Duration
+	// start makes the line's simulator and returns the daemon's
+	// configuration (gateway on sipPort) and the relay on its serial line
+	// (nil: none; the round trip is then not split).
+	start func(b *testing.B, dir string, sipPort int, line [][]byte) (string, *gwbRelay)
+}
+
+// benchGatewayCall is BenchmarkGatewayCall on line l.
+func benchGatewayCall(b *testing.B, l gwbLine) {
 	callDur := gwbEnv(b, "LIFELINE_BENCH_CALL", 60*time.Second)
 	idleDur := gwbEnv(b, "LIFELINE_BENCH_IDLE", min(max(callDur, 10*time.Second), 40*time.Second))
 	ctlDur := min(callDur, 10*time.Second)
@@ -108,25 +138,19 @@ func BenchmarkGatewayCall(b *testing.B) {
 	if gwbIsolate(b, bin, callDur, idleDur) {
 		return
 	}
-	modemFmt := voice.FormatLinear8U // the analog profile's AT+VSM=1
+	modemFmt := l.format
 
-	simRTT := gwbSimOnly(b, ctlDur, modemFmt)
+	simRTT := l.control(b, ctlDur)
 	if len(simRTT) < 10 {
 		b.Fatalf("control run: only %d echoes", len(simRTT))
 	}
 
-	sim, err := modemsim.NewVoice(b.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sim.Close() })
-	sim.SetPlayback(modemsim.PlayEchoPaced)
 	frames := int(callDur/(20*time.Millisecond)) + 100
 	pcma, line, echo := gwbFrames(frames, modemFmt)
 	dir := b.TempDir()
-	relay := newGWBRelay(b, dir, sim.Path(), line)
 	sipPort := siprig.FreePort(b)
-	d := startGWBDaemon(b, bin, fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), relay.path, sipPort))
+	config, relay := l.start(b, dir, sipPort, line)
+	d := startGWBDaemon(b, bin, config)
 	d.waitFor(b, "line idle", noCallLineIdle)
 	pid := d.cmd.Process.Pid
 
@@ -252,7 +276,9 @@ const gwbPhase = 10 * time.Millisecond
 func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, dur time.Duration, modemFmt voice.Format, pcma, echo [][]byte) gwbCall {
 	b.Helper()
 	n := len(pcma)
-	relay.reset()
+	if relay != nil {
+		relay.reset()
+	}
 	idx := make(map[string]int, n)
 	for k, e := range echo {
 		idx[string(e)] = k
@@ -362,10 +388,12 @@ func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, du
 				r.echoed++
 				sent := sentAt[k].Load()
 				r.rtt = append(r.rtt, now.Sub(time.Unix(0, sent)))
-				if to, from := relay.toLine.at[k].Load(), relay.fromLine.at[k].Load(); to != 0 && from != 0 {
-					r.down = append(r.down, time.Duration(to-sent))
-					r.hold = append(r.hold, time.Duration(from-to))
-					r.up = append(r.up, now.Sub(time.Unix(0, from)))
+				if relay != nil {
+					if to, from := relay.toLine.at[k].Load(), relay.fromLine.at[k].Load(); to != 0 && from != 0 {
+						r.down = append(r.down, time.Duration(to-sent))
+						r.hold = append(r.hold, time.Duration(from-to))
+						r.up = append(r.up, now.Sub(time.Unix(0, from)))
+					}
 				}
 			}
 		} else if !gwbAll(payload, silence) {
@@ -489,7 +517,7 @@ const (
 	gwbEnvBin   = "LIFELINE_BENCH_GW_BIN"   // the binary the parent built
 )
 
-// gwbIsolate runs BenchmarkGatewayCall again, in a new network namespace
+// gwbIsolate runs the benchmark b again, in a new network namespace
 // with only loopback, and reports the child's metrics as its own; it
 // returns false (the caller measures here) when it is that child or
 // cannot isolate.
@@ -526,7 +554,7 @@ func gwbIsolate(b *testing.B, bin string, callDur, idleDur time.Duration) bool {
 		return false
 	}
 	args := []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, os.Args[0],
-		"-test.run=^$", "-test.bench=^BenchmarkGatewayCall$", fmt.Sprintf("-test.benchtime=%dx", b.N), "-test.v",
+		"-test.run=^$", "-test.bench=^" + b.Name() + "$", fmt.Sprintf("-test.benchtime=%dx", b.N), "-test.v",
 		"-test.timeout=" + (callDur + idleDur + 3*time.Minute).String()}
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = append(os.Environ(), gwbEnvNetns+"=1", gwbEnvBin+"="+bin)
