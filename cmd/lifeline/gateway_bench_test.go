@@ -489,10 +489,10 @@ const (
 	gwbEnvBin   = "LIFELINE_BENCH_GW_BIN"   // the binary the parent built
 )
 
-// gwbIsolate runs BenchmarkGatewayCall again, in a new network namespace
-// with only loopback, and reports the child's metrics as its own; it
-// returns false (the caller measures here) when it is that child or
-// cannot isolate.
+// gwbIsolate runs the benchmark b again (BenchmarkGatewayCall,
+// BenchmarkGatewayFlood), in a new network namespace with only loopback,
+// and reports the child's metrics as its own; it returns false (the
+// caller measures here) when it is that child or cannot isolate.
 //
 // Why: hal/netmon subscribes to link, address and route messages with
 // ListExisting (vishvananda/netlink), whose dump request is sent to the
@@ -526,7 +526,7 @@ func gwbIsolate(b *testing.B, bin string, callDur, idleDur time.Duration) bool {
 		return false
 	}
 	args := []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, os.Args[0],
-		"-test.run=^$", "-test.bench=^BenchmarkGatewayCall$", fmt.Sprintf("-test.benchtime=%dx", b.N), "-test.v",
+		"-test.run=^$", "-test.bench=^" + b.Name() + "$", fmt.Sprintf("-test.benchtime=%dx", b.N), "-test.v",
 		"-test.timeout=" + (callDur + idleDur + 3*time.Minute).String()}
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = append(os.Environ(), gwbEnvNetns+"=1", gwbEnvBin+"="+bin)
@@ -537,7 +537,7 @@ func gwbIsolate(b *testing.B, bin string, callDur, idleDur time.Duration) bool {
 	}
 	found := false
 	for _, line := range strings.Split(out.String(), "\n") {
-		if f := strings.Fields(line); len(f) > 2 && strings.HasPrefix(f[0], "BenchmarkGatewayCall") {
+		if f := strings.Fields(line); len(f) > 2 && strings.HasPrefix(f[0], b.Name()) {
 			for i := 4; i+1 < len(f); i += 2 { // after name, N, ns, "ns/op"
 				v, err := strconv.ParseFloat(f[i], 64)
 				if err != nil {
