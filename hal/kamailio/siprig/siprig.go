@@ -201,7 +201,8 @@ func (r *Rig) Client(tb testing.TB, name string) *kamailio.Client {
 	if name+".sock" == readySock {
 		tb.Fatalf("siprig: client name %q is the rig's own", name)
 	}
-	c, err := kamailio.Dial(r.RPCSocket, kamailio.WithTimeout(time.Second), kamailio.WithLocalPath(filepath.Join(r.Dir, name+".sock")))
+	// 5 s: a Kamailio slowed by a busy machine still answers in time.
+	c, err := kamailio.Dial(r.RPCSocket, kamailio.WithTimeout(5*time.Second), kamailio.WithLocalPath(filepath.Join(r.Dir, name+".sock")))
 	if err != nil {
 		tb.Fatal(err)
 	}
