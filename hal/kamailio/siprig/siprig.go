@@ -100,6 +100,7 @@ type Rig struct {
 	kamailio     *exec.Cmd
 	kamailioLog  string
 	kamailioDone chan struct{}
+	tb           testing.TB // logs the messages of refused calls (PlaceCalls)
 }
 
 // Require skips tb unless kamailio and sipp are on PATH and the test does
@@ -123,7 +124,7 @@ func New(tb testing.TB, opts ...Option) *Rig {
 	tb.Helper()
 	Require(tb)
 	dir := tb.TempDir()
-	r := &Rig{Dir: dir, RPCSocket: filepath.Join(dir, "rpc.sock"), providerScen: Answer}
+	r := &Rig{Dir: dir, RPCSocket: filepath.Join(dir, "rpc.sock"), providerScen: Answer, tb: tb}
 	for _, o := range opts {
 		o(r)
 	}
