@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,9 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"lifeline/hal/kamailio/siprig"
-	"lifeline/hal/modem/modemsim"
-	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 )
 
@@ -62,11 +58,7 @@ import (
 // asserted.
 func BenchmarkGatewayFlood(b *testing.B) {
 	dur := gwbEnv(b, "LIFELINE_BENCH_FLOOD", 60*time.Second)
-	modemtest.NeedPTY(b)
-	bin := os.Getenv(gwbEnvBin)
-	if bin == "" {
-		bin = lifelineBin(b)
-	}
+	bin := gwbBinary(b)
 	if os.Getenv(gwbEnvNetns) == "" {
 		if !gwbIsolate(b, bin, dur, 0) {
 			b.Skip("needs a network namespace of its own (root, unshare, ip) for the flood's 192.0.2.x sources")
@@ -75,19 +67,8 @@ func BenchmarkGatewayFlood(b *testing.B) {
 	}
 	srcs := gwfSources(b, 8)
 	modemFmt := voice.FormatLinear8U // the analog profile's AT+VSM=1
-
-	sim, err := modemsim.NewVoice(b.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sim.Close() })
-	sim.SetPlayback(modemsim.PlayEchoPaced)
-	pcma, line, echo := gwbFrames(int(dur/(20*time.Millisecond))+100, modemFmt)
-	dir := b.TempDir()
-	relay := newGWBRelay(b, dir, sim.Path(), line)
-	sipPort := siprig.FreePort(b)
-	d := startGWBDaemon(b, bin, fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), relay.path, sipPort))
-	d.waitFor(b, "line idle", noCallLineIdle)
+	rig := startGWBRig(b, bin, dur, modemFmt)
+	d, sim, sipPort := rig.d, rig.sim, rig.sipPort
 	pid := d.cmd.Process.Pid
 	phone := newGWBPhone(b, sipPort)
 
@@ -104,7 +85,7 @@ func BenchmarkGatewayFlood(b *testing.B) {
 		watch := watchGWBRSS(pid)
 		start := time.Now()
 		f := startGWFlood(srcs, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sipPort)), 300)
-		call.add(runGWBCall(b, d, phone, relay, dur, modemFmt, pcma, echo))
+		call.add(runGWBCall(b, d, phone, rig.relay, dur, modemFmt, rig.pcma, rig.echo))
 		f.stop()
 		wall += time.Since(start)
 		cpu1, _, err := gwbCPU(pid)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/modem/modemsim"
-	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 	"lifeline/hal/voice/voicetest"
@@ -100,11 +97,7 @@ func BenchmarkGatewayCall(b *testing.B) {
 	callDur := gwbEnv(b, "LIFELINE_BENCH_CALL", 60*time.Second)
 	idleDur := gwbEnv(b, "LIFELINE_BENCH_IDLE", min(max(callDur, 10*time.Second), 40*time.Second))
 	ctlDur := min(callDur, 10*time.Second)
-	modemtest.NeedPTY(b)
-	bin := os.Getenv(gwbEnvBin)
-	if bin == "" {
-		bin = lifelineBin(b)
-	}
+	bin := gwbBinary(b)
 	if gwbIsolate(b, bin, callDur, idleDur) {
 		return
 	}
@@ -115,19 +108,8 @@ func BenchmarkGatewayCall(b *testing.B) {
 		b.Fatalf("control run: only %d echoes", len(simRTT))
 	}
 
-	sim, err := modemsim.NewVoice(b.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sim.Close() })
-	sim.SetPlayback(modemsim.PlayEchoPaced)
-	frames := int(callDur/(20*time.Millisecond)) + 100
-	pcma, line, echo := gwbFrames(frames, modemFmt)
-	dir := b.TempDir()
-	relay := newGWBRelay(b, dir, sim.Path(), line)
-	sipPort := siprig.FreePort(b)
-	d := startGWBDaemon(b, bin, fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), relay.path, sipPort))
-	d.waitFor(b, "line idle", noCallLineIdle)
+	rig := startGWBRig(b, bin, callDur, modemFmt)
+	d, relay, sipPort, pcma, echo := rig.d, rig.relay, rig.sipPort, rig.pcma, rig.echo
 	pid := d.cmd.Process.Pid
 
 	// Idle: the daemon with its line idle and the gateway listening.
