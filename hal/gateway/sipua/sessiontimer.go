@@ -18,8 +18,8 @@ import (
 // asks for (none: the timer is off, as the 2xx then carries none). If no
 // refresh comes, the UA ends the dialog with a BYE at SE − min(32 s,
 // SE/3) (§10) and Done closes; SessionExpired then reports it. A
-// request asking for less than MinSE seconds is answered 422 with
-// Min-SE (§9). A dialog the UA made as UAC runs the timer when the 2xx
+// request from a peer that supports timers asking for less than MinSE
+// seconds is answered 422 with Min-SE (§9). A dialog the UA made as UAC runs the timer when the 2xx
 // names the peer (refresher=uas) as refresher; where it names this UA,
 // nothing is enforced.
 
@@ -102,10 +102,11 @@ func (d *Dialog) SessionExpired() bool {
 }
 
 // sessionTooShort answers 422 Session Interval Too Small, with Min-SE,
-// to an INVITE or UPDATE asking for an interval under MinSE, and reports
-// whether it did (loop).
+// to an INVITE or UPDATE asking for an interval under MinSE from a sender
+// that supports timers (one that does not would not understand the 422;
+// its interval starts no timer), and reports whether it did (loop).
 func (ua *UA) sessionTooShort(tx *ServerTx) bool {
-	if tx.req.Method != sip.INVITE && tx.req.Method != sip.UPDATE {
+	if (tx.req.Method != sip.INVITE && tx.req.Method != sip.UPDATE) || !timerSupported(tx.req) {
 		return false
 	}
 	se, _, ok := sessionSeconds(tx.req.Header)

@@ -146,8 +146,9 @@ func TestSessionTimerOff(t *testing.T) {
 	}
 }
 
-// TestSessionIntervalTooSmall (RFC 4028 §9): an INVITE asking for a
-// session interval under 90 s gets 422 with Min-SE: 90, and no call.
+// TestSessionIntervalTooSmall (RFC 4028 §9): an INVITE from a caller
+// that supports timers asking for a session interval under 90 s gets 422
+// with Min-SE: 90, and no call.
 func TestSessionIntervalTooSmall(t *testing.T) {
 	h := newHarness(t, map[sip.Method]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
 		t.Error("the handler ran for an interval too small")
