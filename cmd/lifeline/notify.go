@@ -71,7 +71,7 @@ func (f *notifyFeat) start(ctx context.Context, cfg *daemon.Config, goOwned func
 	}
 	var h *notify.Handler
 	if hc, ok := nc.HandlerConfig(); ok {
-		h = notify.NewHandler(smsOverrider{hw}, &hw.sms, hc, hw.clk, hw.log)
+		h = notify.NewHandler(&smsOverrider{hw}, &hw.sms, hc, hw.clk, hw.log)
 		hw.sms.setReceiver(h.Receive)
 		hw.log.Info("route override by SMS enabled", "from", nc.RemoteFrom)
 	}
@@ -165,13 +165,13 @@ func (t *eventTap) Event(ev daemon.HookEvent) {
 	ne := notify.Event{Kind: ev.Event, Route: string(ev.Route), PrevRoute: string(ev.PrevRoute),
 		Reason: ev.Reason, Power: ev.Power, Battery: ev.Battery, At: t.clk.Now()}
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	switch {
 	case t.sink != nil:
 		t.sink(ne)
 	case !t.discard && len(t.buf) < tapMax:
 		t.buf = append(t.buf, ne)
 	}
+	t.mu.Unlock()
 }
 
 // setSink hands the events kept so far, then every later one, to f; nil
@@ -181,7 +181,6 @@ func (t *eventTap) setSink(f func(notify.Event)) {
 		return
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.sink, t.discard = f, false
 	if f != nil {
 		for _, e := range t.buf {
@@ -189,6 +188,7 @@ func (t *eventTap) setSink(f func(notify.Event)) {
 		}
 		t.buf = nil
 	}
+	t.mu.Unlock()
 }
 
 // off drops what was kept and keeps nothing more until setSink.
@@ -315,7 +315,7 @@ func (l *smsLine) received(from, text string, at time.Time) {
 // (source "sms") and status.
 type smsOverrider struct{ hw *hardware }
 
-func (o smsOverrider) daemon() (*daemon.Daemon, error) {
+func (o *smsOverrider) daemon() (*daemon.Daemon, error) {
 	o.hw.mu.Lock()
 	d := o.hw.d
 	o.hw.mu.Unlock()
@@ -325,7 +325,7 @@ func (o smsOverrider) daemon() (*daemon.Daemon, error) {
 	return d, nil
 }
 
-func (o smsOverrider) SetOverride(ctx context.Context, mode string, dur time.Duration, source string) (notify.Status, error) {
+func (o *smsOverrider) SetOverride(ctx context.Context, mode string, dur time.Duration, source string) (notify.Status, error) {
 	m, err := daemon.ParseMode(mode)
 	if err != nil {
 		return notify.Status{}, err
@@ -338,7 +338,7 @@ func (o smsOverrider) SetOverride(ctx context.Context, mode string, dur time.Dur
 	return smsStatus(st), err
 }
 
-func (o smsOverrider) Status(ctx context.Context) (notify.Status, error) {
+func (o *smsOverrider) Status(ctx context.Context) (notify.Status, error) {
 	d, err := o.daemon()
 	if err != nil {
 		return notify.Status{}, err
