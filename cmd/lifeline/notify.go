@@ -24,8 +24,9 @@ import (
 // (smsLine). Keyed on the section: a reload that leaves it unchanged keeps
 // the running notifier (its rate budget and its queue), one that changes
 // it restarts it, one that removes it stops it. Stopping flushes what
-// waits, for at most notifyFlush: on the daemon's stop, after the daemon
-// is done, so its last events (stop, a shutdown) are in it.
+// waits, for at most notifyFlush (not at all while no module runs): on
+// the daemon's stop, after the daemon is done, so its last events (stop,
+// a shutdown) are in it.
 var notifyFeature = featureDef{name: "notify", new: func(hw *hardware) feature { return newNotifyFeat(hw) }}
 
 // notifyFlush bounds the last send of a stopping notifier.
@@ -89,7 +90,11 @@ func (f *notifyFeat) start(ctx context.Context, cfg *daemon.Config, goOwned func
 			h.Close()
 		}
 		if n != nil {
-			fctx, cancel := context.WithTimeout(context.Background(), flush)
+			wait := flush
+			if !hw.sms.running() {
+				wait = 0 // no module to take what waits (none configured, or it stopped)
+			}
+			fctx, cancel := context.WithTimeout(context.Background(), wait)
 			n.Close(fctx)
 			cancel()
 		}
@@ -240,6 +245,13 @@ func (l *smsLine) set(s notify.Sender) {
 		close(l.changed)
 		l.changed = nil
 	}
+}
+
+// running reports whether a module runs.
+func (l *smsLine) running() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mod != nil
 }
 
 // current returns the module and a channel closed when it changes; mu is
