@@ -48,6 +48,13 @@ config notify 'sms'
 	option remote_secret 'sesame-1234'
 `
 
+// budgetSection is a notify section for one number, sending powerout and
+// the event also, with a rate budget of burst, then one per interval.
+func budgetSection(also, burst, interval string) string {
+	return "\nconfig notify 'sms'\n\toption name 'gw1'\n\tlist number '+491701234567'\n\tlist event 'powerout'\n" +
+		"\tlist event '" + also + "'\n\toption max_burst '" + burst + "'\n\toption min_interval '" + interval + "'\n"
+}
+
 var notifyT0 = time.Date(2026, 12, 4, 17, 5, 0, 0, time.UTC)
 
 // sentSMS is one message a fakeModule was given.
@@ -277,15 +284,7 @@ func TestNotifyStartStopByReload(t *testing.T) {
 // what waited, and later events wait for min_interval.
 func TestNotifyBurstRateLimited(t *testing.T) {
 	dir := t.TempDir()
-	cfg := notifyConfig(t, dir, `
-config notify 'sms'
-	option name 'gw1'
-	list number '+491701234567'
-	list event 'powerout'
-	list event 'mainsback'
-	option max_burst '2'
-	option min_interval '10m'
-`)
+	cfg := notifyConfig(t, dir, budgetSection("mainsback", "2", "10m"))
 	r := newNotifyRig(t, dir, cfg)
 	r.mod.gate = make(chan struct{}) // the first send waits until the burst is in
 	r.apply(cfg)
@@ -317,15 +316,7 @@ config notify 'sms'
 // waits for the rate budget goes out in the last flush.
 func TestNotifyFlushOnStop(t *testing.T) {
 	dir := t.TempDir()
-	cfg := notifyConfig(t, dir, `
-config notify 'sms'
-	option name 'gw1'
-	list number '+491701234567'
-	list event 'powerout'
-	list event 'stop'
-	option max_burst '1'
-	option min_interval '1h'
-`)
+	cfg := notifyConfig(t, dir, budgetSection("stop", "1", "1h"))
 	r := newNotifyRig(t, dir, cfg)
 	r.apply(cfg)
 	r.power(power.Battery)
