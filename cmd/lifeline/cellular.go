@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"lifeline/daemon"
 	"lifeline/hal/cellular/cellsim"
@@ -25,7 +24,8 @@ var _ gateway.DigitSender = (*module.Audio)(nil)
 // AT port) and audio_device (the PCM port). Its state is the daemon's
 // LineInput with the reason and the module's health (registration,
 // operator, signal, technology, SIM, VoLTE) for the status; a module that
-// is not registered, has no SIM or wants a PIN is no-line. On the sim
+// is not registered, has no SIM or wants a PIN is no-line; its SMS go
+// through notify.go's smsLine. On the sim
 // board the module is hal/cellular/cellsim's, on two pseudo-terminals in
 // STATE-DIR/sim-cell, driven by `lifeline sim cell …` and `sim sms …`.
 
@@ -52,19 +52,6 @@ func (hw *hardware) simModule() *cellsim.Sim {
 	}
 	return hw.cellular.sim
 }
-
-// SMSUser is what the running module is handed to for SMS (the notify
-// feature's smsLine): setModule(m) when the module starts, setModule(nil)
-// when it stops, received for each message the module receives. It is
-// the seam between this line kind and the SMS features; nil: no SMS user.
-type SMSUser interface {
-	setModule(m *module.Module)
-	received(from, text string, at time.Time)
-}
-
-// cellularSMS is the SMS user the cellular line announces its module to;
-// the notify feature sets it at init (nil: none).
-var cellularSMS SMSUser
 
 // checkCellularLine validates a line section with a cellular profile
 // beyond what daemon.ParseConfig checks: the profile loads, and the AT
@@ -167,10 +154,8 @@ func (hw *hardware) startCellular(ctx context.Context, cfg *daemon.Config) error
 	if d := l.Cellular.HealthInterval; d > 0 {
 		opts = append(opts, module.WithHealthInterval(d))
 	}
-	sms := cellularSMS
-	if sms != nil {
-		opts = append(opts, module.WithSMSFunc(sms.received))
-	}
+	// SMS go through the module and come from it (notify.go's smsLine).
+	opts = append(opts, module.WithSMSFunc(hw.sms.received))
 	m, err := module.New(atPath, audioPath, p, opts...)
 	if err != nil {
 		return fmt.Errorf("line '%s': %w", l.Name, err)
@@ -178,15 +163,11 @@ func (hw *hardware) startCellular(ctx context.Context, cfg *daemon.Config) error
 	hw.cellular.mu.Lock()
 	hw.cellular.mod = m
 	hw.cellular.mu.Unlock()
-	if sms != nil {
-		sms.setModule(m)
-	}
+	hw.sms.setModule(m)
 	hw.log.Info("cellular line", "line", l.Name, "profile", p.Name, "at", atPath, "audio", audioPath, "pin", l.Cellular.PIN != "")
 	hw.goVoice(func() {
 		defer func() {
-			if sms != nil {
-				sms.setModule(nil)
-			}
+			hw.sms.setModule(nil)
 			hw.cellular.mu.Lock()
 			if hw.cellular.mod == m {
 				hw.cellular.mod = nil

@@ -12,6 +12,7 @@ import (
 	"lifeline/hal/cellular/cellsim"
 	"lifeline/hal/cellular/module"
 	"lifeline/hal/cellular/profiles"
+	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/voice"
 	voicecall "lifeline/hal/voice/call"
 )
@@ -27,15 +28,21 @@ import (
 //
 //	CGO_ENABLED=1 go test -run '^$' -bench 'GatewayCall(Cellular)?$' -benchtime 1x ./cmd/lifeline
 func BenchmarkGatewayCallCellular(b *testing.B) {
-	benchGatewayCall(b, gwbLine{
-		format:  voice.FormatLinear16,
-		control: gwbCellSimOnly,
-		start: func(b *testing.B, dir string, sipPort int, _ [][]byte) (string, *gwbRelay) {
-			sim := gwbCellSim(b)
-			cfg := fmt.Sprintf(gwCellularLineConfig, filepath.Join(dir, "hooks.d"), "quectel-ec25", sim.ATPath(), sim.AudioPath())
-			return strings.Replace(cfg, "127.0.0.1:0", fmt.Sprintf("127.0.0.1:%d", sipPort), 1) + "\toption prefix '*00'\n", nil
-		},
-	})
+	benchGatewayCall(b, gwbLine{format: voice.FormatLinear16, control: gwbCellSimOnly, start: startGWBCellRig})
+}
+
+// startGWBCellRig is startGWBRig on a cellular line: a quectel-ec25
+// simulator, no relay.
+func startGWBCellRig(b *testing.B, bin string, dur time.Duration, format voice.Format) *gwbRig {
+	b.Helper()
+	sim := gwbCellSim(b)
+	r := &gwbRig{sipPort: siprig.FreePort(b)}
+	r.pcma, _, r.echo = gwbFrames(int(dur/(20*time.Millisecond))+100, format)
+	dir := b.TempDir()
+	cfg := fmt.Sprintf(gwCellularLineConfig, filepath.Join(dir, "hooks.d"), "quectel-ec25", sim.ATPath(), sim.AudioPath())
+	r.d = startGWBDaemon(b, bin, strings.Replace(cfg, "127.0.0.1:0", fmt.Sprintf("127.0.0.1:%d", r.sipPort), 1)+"\toption prefix '*00'\n")
+	r.d.waitFor(b, "line idle", noCallLineIdle)
+	return r
 }
 
 // gwbCellSim is a quectel-ec25 simulator on the real clock, closed with b.

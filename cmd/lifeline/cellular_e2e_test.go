@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// cellularLine is a line section for the sim board's cellular module
+// cellularLineSection is a line section for the sim board's cellular module
 // simulator: the devices are the simulator's (STATE-DIR/sim-cell), as the
 // analog line's is the modem simulator's.
-const cellularLine = `
+const cellularLineSection = `
 config line 'mobile'
 	option profile '%s'
 	option device '/dev/ttyUSB2'
@@ -21,7 +21,7 @@ config line 'mobile'
 func newCellularE2E(t *testing.T, profile, extra string) *e2e {
 	t.Helper()
 	e := e2eWith(t, lifelineBin(t))
-	e.writeConfig(fmt.Sprintf(e2eConfig, "1s", filepath.Join(e.dir, "hooks.d")) + fmt.Sprintf(cellularLine, profile, extra))
+	e.writeConfig(fmt.Sprintf(e2eConfig, "1s", filepath.Join(e.dir, "hooks.d")) + fmt.Sprintf(cellularLineSection, profile, extra))
 	return e
 }
 

@@ -14,7 +14,6 @@ import (
 	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
-	"lifeline/hal/voice/voicetest"
 )
 
 // gwCellularLineConfig is gwLineConfig with a cellular line on the
@@ -40,7 +39,8 @@ var gwSIPpUACDTMF = strings.Replace(gwSIPpUAC, "m=audio RTP_PORT RTP/AVP 8\n", "
 // daemon's gateway (generic board), whose line is a cellular module
 // simulator (hal/cellular/cellsim, real clock) that answers and echoes.
 // The echo is compared frame by frame after the two transcodings (PCMA
-// to the module's 16-bit linear and back: exact), and the digits SIPp
+// to the module's 16-bit linear and back: exact; tagged frames, at least
+// 80% back and in order, as the analog test wants), and the digits SIPp
 // sends as RFC 4733 events reach the module as its DTMF command.
 func TestE2ECellularGatewayKamailio(t *testing.T) {
 	modemtest.NeedPTY(t)
@@ -59,7 +59,7 @@ func TestE2ECellularGatewayKamailio(t *testing.T) {
 	e := e2eWith(t, lifelineBin(t))
 	e.board = "generic"
 
-	frames := voicetest.Tone(voice.FormatALaw, 50)
+	frames, _, echo := gwbFrames(50, voice.FormatLinear16)
 	packets := pcmaPackets(frames)
 	// Then the digits 5 and #, each a start, an update and three ends,
 	// continuing the stream.
@@ -72,7 +72,7 @@ func TestE2ECellularGatewayKamailio(t *testing.T) {
 		pk.Skip(1280 + 2*voice.FrameSamples)
 	}
 	k := kamailioEchoCall(t, e, fmt.Sprintf(gwCellularLineConfig, filepath.Join(e.dir, "hooks.d"), "quectel-ec25", sim.ATPath(), sim.AudioPath()),
-		gwSIPpUACDTMF, packets, frames)
+		gwSIPpUACDTMF, packets, echo)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := sim.Wait(ctx, func(s cellsim.State) bool { return s.DTMF == "5#" }); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/modem/modemsim"
-	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 	"lifeline/hal/voice/voicetest"
@@ -100,16 +97,7 @@ func BenchmarkGatewayCall(b *testing.B) {
 	benchGatewayCall(b, gwbLine{
 		format:  voice.FormatLinear8U, // the analog profile's AT+VSM=1
 		control: func(b *testing.B, dur time.Duration) []time.Duration { return gwbSimOnly(b, dur, voice.FormatLinear8U) },
-		start: func(b *testing.B, dir string, sipPort int, line [][]byte) (string, *gwbRelay) {
-			sim, err := modemsim.NewVoice(b.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { sim.Close() })
-			sim.SetPlayback(modemsim.PlayEchoPaced)
-			relay := newGWBRelay(b, dir, sim.Path(), line)
-			return fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), relay.path, sipPort), relay
-		},
+		start:   startGWBRig,
 	})
 }
 
@@ -119,10 +107,9 @@ type gwbLine struct {
 	// control is the far end's own round trip, without the daemon, for
 	// dur (gwbSimOnly).
 	control func(b *testing.B, dur time.Duration) []time.Duration
-	// start makes the line's simulator and returns the daemon's
-	// configuration (gateway on sipPort) and the relay on its serial line
-	// (nil: none; the round trip is then not split).
-	start func(b *testing.B, dir string, sipPort int, line [][]byte) (string, *gwbRelay)
+	// start starts the daemon on the line's simulator (startGWBRig); a
+	// rig without a relay does not split the round trip.
+	start func(b *testing.B, bin string, dur time.Duration, format voice.Format) *gwbRig
 }
 
 // benchGatewayCall is BenchmarkGatewayCall on line l.
@@ -130,11 +117,7 @@ func benchGatewayCall(b *testing.B, l gwbLine) {
 	callDur := gwbEnv(b, "LIFELINE_BENCH_CALL", 60*time.Second)
 	idleDur := gwbEnv(b, "LIFELINE_BENCH_IDLE", min(max(callDur, 10*time.Second), 40*time.Second))
 	ctlDur := min(callDur, 10*time.Second)
-	modemtest.NeedPTY(b)
-	bin := os.Getenv(gwbEnvBin)
-	if bin == "" {
-		bin = lifelineBin(b)
-	}
+	bin := gwbBinary(b)
 	if gwbIsolate(b, bin, callDur, idleDur) {
 		return
 	}
@@ -145,13 +128,8 @@ func benchGatewayCall(b *testing.B, l gwbLine) {
 		b.Fatalf("control run: only %d echoes", len(simRTT))
 	}
 
-	frames := int(callDur/(20*time.Millisecond)) + 100
-	pcma, line, echo := gwbFrames(frames, modemFmt)
-	dir := b.TempDir()
-	sipPort := siprig.FreePort(b)
-	config, relay := l.start(b, dir, sipPort, line)
-	d := startGWBDaemon(b, bin, config)
-	d.waitFor(b, "line idle", noCallLineIdle)
+	rig := l.start(b, bin, callDur, modemFmt)
+	d, relay, sipPort, pcma, echo := rig.d, rig.relay, rig.sipPort, rig.pcma, rig.echo
 	pid := d.cmd.Process.Pid
 
 	// Idle: the daemon with its line idle and the gateway listening.
@@ -517,10 +495,10 @@ const (
 	gwbEnvBin   = "LIFELINE_BENCH_GW_BIN"   // the binary the parent built
 )
 
-// gwbIsolate runs the benchmark b again, in a new network namespace
-// with only loopback, and reports the child's metrics as its own; it
-// returns false (the caller measures here) when it is that child or
-// cannot isolate.
+// gwbIsolate runs the benchmark b again (BenchmarkGatewayCall,
+// BenchmarkGatewayFlood), in a new network namespace with only loopback,
+// and reports the child's metrics as its own; it returns false (the
+// caller measures here) when it is that child or cannot isolate.
 //
 // Why: hal/netmon subscribes to link, address and route messages with
 // ListExisting (vishvananda/netlink), whose dump request is sent to the
@@ -565,7 +543,7 @@ func gwbIsolate(b *testing.B, bin string, callDur, idleDur time.Duration) bool {
 	}
 	found := false
 	for _, line := range strings.Split(out.String(), "\n") {
-		if f := strings.Fields(line); len(f) > 2 && strings.HasPrefix(f[0], "BenchmarkGatewayCall") {
+		if f := strings.Fields(line); len(f) > 2 && strings.HasPrefix(f[0], b.Name()) {
 			for i := 4; i+1 < len(f); i += 2 { // after name, N, ns, "ns/op"
 				v, err := strconv.ParseFloat(f[i], 64)
 				if err != nil {

@@ -116,7 +116,7 @@ func (s simDriver) Sim(signal string, args []string) (string, error) {
 			return "", fmt.Errorf("sim %s: no cellular line runs (the line section needs a cellular profile, e.g. option profile 'quectel-ec25')", signal)
 		}
 		if signal == "sms" && len(args) == 1 && args[0] == "list" {
-			return sentSMS(cs.State().Sent), nil
+			return sentSMSList(cs.State().Sent), nil
 		}
 		if signal == "cell" && len(args) == 1 && args[0] == "show" {
 			return cellState(cs.State()), nil
@@ -137,8 +137,8 @@ func cellState(st cellsim.State) string {
 		st.AudioIn, st.AudioOut, len(st.Sent), st.Refused)
 }
 
-// sentSMS lists sent messages, one a line.
-func sentSMS(sent []cellsim.SentSMS) string {
+// sentSMSList lists sent messages, one a line.
+func sentSMSList(sent []cellsim.SentSMS) string {
 	var b strings.Builder
 	for _, m := range sent {
 		to, text, err := m.Decode()
