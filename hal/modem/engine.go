@@ -149,9 +149,7 @@ type Engine struct {
 	done      chan struct{} // closed when loop and writer exited
 	err       error         // why the engine stopped; set before done closes
 	wg        sync.WaitGroup
-	subMu     sync.Mutex
-	subs      map[int]chan Response
-	nextSub   int
+	subs      subscribers[Response]
 	closeErr  error
 	closeOnce sync.Once
 }
@@ -178,7 +176,6 @@ func NewEngine(rw io.ReadWriter, opts ...EngineOption) *Engine {
 		written:  make(chan error, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
-		subs:     map[int]chan Response{},
 	}
 	_, isCloser := rw.(io.Closer)
 	if isCloser {
@@ -217,26 +214,7 @@ func (e *Engine) Command(ctx context.Context, cmd string, opts ...CommandOption)
 // subscription. The engine never blocks on a subscriber: when the buffer of
 // size buf is full, the response is dropped and logged. The channel is
 // closed when the engine stops or cancel is called.
-func (e *Engine) Subscribe(buf int) (<-chan Response, func()) {
-	ch := make(chan Response, buf)
-	e.subMu.Lock()
-	defer e.subMu.Unlock()
-	if e.subs == nil { // engine stopped
-		close(ch)
-		return ch, func() {}
-	}
-	id := e.nextSub
-	e.nextSub++
-	e.subs[id] = ch
-	return ch, func() {
-		e.subMu.Lock()
-		defer e.subMu.Unlock()
-		if c, ok := e.subs[id]; ok {
-			delete(e.subs, id)
-			close(c)
-		}
-	}
-}
+func (e *Engine) Subscribe(buf int) (<-chan Response, func()) { return e.subs.add(buf) }
 
 // Done is closed when the engine has stopped (Close, or a device error).
 func (e *Engine) Done() <-chan struct{} { return e.done }
@@ -315,13 +293,7 @@ func (e *Engine) loop() {
 	numeric := e.cfg.numeric
 	writing := false // a write is with the writer goroutine
 	defer func() {
-		e.subMu.Lock()
-		for id, c := range e.subs {
-			close(c)
-			delete(e.subs, id)
-		}
-		e.subs = nil
-		e.subMu.Unlock()
+		e.subs.close()
 		close(e.done)
 	}()
 	for {
@@ -454,13 +426,7 @@ func (e *Engine) unsolicited(r Response) {
 		e.cfg.log.Debug("modem: ignored line", "device", e.cfg.name, "line", r.Line)
 		return
 	}
-	e.subMu.Lock()
-	defer e.subMu.Unlock()
-	for _, c := range e.subs {
-		select {
-		case c <- r:
-		default:
-			e.cfg.log.Warn("modem: subscriber full, dropped", "device", e.cfg.name, "line", r.Line)
-		}
+	for range e.subs.publish(r) {
+		e.cfg.log.Warn("modem: subscriber full, dropped", "device", e.cfg.name, "line", r.Line)
 	}
 }

@@ -150,9 +150,7 @@ type Line struct {
 	state  State
 	reason string
 
-	subMu   sync.Mutex // guards subs
-	subs    map[int]chan Ring
-	nextSub int
+	subs subscribers[Ring]
 
 	running atomic.Bool
 	done    chan struct{} // closed when Run returns
@@ -204,7 +202,7 @@ func New(path string, p *Profile, opts ...Option) *Line {
 	if cfg.healthInterval <= 0 {
 		cfg.healthInterval = p.Health.Interval.D()
 	}
-	return &Line{path: path, prof: p, cfg: cfg, reqs: make(chan lineReq), subs: map[int]chan Ring{}, done: make(chan struct{})}
+	return &Line{path: path, prof: p, cfg: cfg, reqs: make(chan lineReq), done: make(chan struct{})}
 }
 
 // Path returns the device path.
@@ -231,26 +229,7 @@ func (l *Line) Status() (State, string) {
 // Each incoming call gives Rings with growing Count and one last Ring with
 // Ended set. A full channel drops the ring (never blocks the line); the
 // channel is closed by cancel or when Run returns.
-func (l *Line) SubscribeRings(buf int) (<-chan Ring, func()) {
-	ch := make(chan Ring, buf)
-	l.subMu.Lock()
-	defer l.subMu.Unlock()
-	if l.subs == nil {
-		close(ch)
-		return ch, func() {}
-	}
-	id := l.nextSub
-	l.nextSub++
-	l.subs[id] = ch
-	return ch, func() {
-		l.subMu.Lock()
-		defer l.subMu.Unlock()
-		if c, ok := l.subs[id]; ok {
-			delete(l.subs, id)
-			close(c)
-		}
-	}
-}
+func (l *Line) SubscribeRings(buf int) (<-chan Ring, func()) { return l.subs.add(buf) }
 
 // Dial places a voice call to number with the profile's dial command and
 // returns when the call is up (nil), failed (ErrBusy, ErrNoAnswer,
@@ -316,15 +295,7 @@ func (l *Line) Run(ctx context.Context) error {
 		return fmt.Errorf("line %s: %w", l.path, ErrRunning)
 	}
 	defer close(l.done)
-	defer func() {
-		l.subMu.Lock()
-		for id, c := range l.subs {
-			close(c)
-			delete(l.subs, id)
-		}
-		l.subs = nil
-		l.subMu.Unlock()
-	}()
+	defer l.subs.close()
 	defer l.setState(StateAbsent, "stopped")
 
 	backoff := l.cfg.backoffMin
@@ -398,13 +369,7 @@ func (l *Line) setState(s State, reason string) {
 }
 
 func (l *Line) publish(r Ring) {
-	l.subMu.Lock()
-	defer l.subMu.Unlock()
-	for _, c := range l.subs {
-		select {
-		case c <- r:
-		default:
-			l.cfg.log.Warn("line: ring subscriber full, dropped", "device", l.path)
-		}
+	for range l.subs.publish(r) {
+		l.cfg.log.Warn("line: ring subscriber full, dropped", "device", l.path)
 	}
 }
