@@ -156,24 +156,15 @@ type Line struct {
 	done    chan struct{} // closed when Run returns
 }
 
-type reqKind int
-
-const (
-	reqDial reqKind = iota
-	reqHangup
-	reqCheck
-	reqVoice
-	reqVoiceEnd
-	reqAnswer
-)
-
+// lineReq is work for Run's goroutine: do runs there with the device
+// session, Run's context and the caller's ctx, and its error is the
+// reply. ends is set on a voice call's end request, the one request
+// hangupOnStop still serves.
 type lineReq struct {
-	ctx    context.Context
-	kind   reqKind
-	number string
-	voice  VoiceOptions // reqVoice
-	call   *Call        // reqVoice and reqAnswer fill it; reqVoiceEnd ends it
-	reply  chan error
+	ctx   context.Context
+	do    func(s *session, runCtx, ctx context.Context) error
+	ends  *Call
+	reply chan error
 }
 
 // New returns a Line for the device at path (a tty, or a stable
@@ -240,7 +231,7 @@ func (l *Line) Dial(ctx context.Context, number string) error {
 	if !validNumber(number) {
 		return fmt.Errorf("dial %q on %s: %w", number, l.path, ErrBadNumber)
 	}
-	return l.request(ctx, lineReq{kind: reqDial, number: number})
+	return l.request(ctx, lineReq{do: func(s *session, runCtx, ctx context.Context) error { return s.dial(runCtx, ctx, number) }})
 }
 
 // Hangup ends a call (or stops ringing handling): DTR drop when the
@@ -248,7 +239,7 @@ func (l *Line) Dial(ctx context.Context, number string) error {
 // During a VoiceCall it only ends the call's context and returns; the
 // VoiceCall hangs up when its function returns.
 func (l *Line) Hangup(ctx context.Context) error {
-	return l.request(ctx, lineReq{kind: reqHangup})
+	return l.request(ctx, lineReq{do: (*session).hangupReq})
 }
 
 // CheckNow runs the health check at once instead of waiting for the
@@ -256,7 +247,7 @@ func (l *Line) Hangup(ctx context.Context) error {
 // returns when the new state is set. It returns ErrLineBusy while ringing
 // or in a call (the check never runs then) and ErrNotReady while absent.
 func (l *Line) CheckNow(ctx context.Context) error {
-	return l.request(ctx, lineReq{kind: reqCheck})
+	return l.request(ctx, lineReq{do: (*session).checkReq})
 }
 
 func (l *Line) request(ctx context.Context, r lineReq) error {
