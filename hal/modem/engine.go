@@ -67,26 +67,9 @@ var (
 	ErrNoCarrier  = call.NewError("modem: no carrier", call.ErrNoCarrier)
 )
 
-// EngineOption configures an Engine.
-type EngineOption func(*engineConfig)
-
-type engineConfig struct {
-	clk     clock.Clock
-	log     *slog.Logger
-	timeout time.Duration
-	numeric bool
-	name    string
-}
-
-// EngineClock sets the clock used for command timeouts (default clock.Real).
-func EngineClock(c clock.Clock) EngineOption { return func(e *engineConfig) { e.clk = c } }
-
-// EngineLogger sets the logger (default: discard).
-func EngineLogger(l *slog.Logger) EngineOption { return func(e *engineConfig) { e.log = l } }
-
-// EngineTimeout sets the default per-command timeout.
-func EngineTimeout(d time.Duration) EngineOption {
-	return func(e *engineConfig) {
+// EngineTimeout sets an Engine's default per-command timeout.
+func EngineTimeout(d time.Duration) Option {
+	return func(e *config) {
 		if d > 0 {
 			e.timeout = d
 		}
@@ -95,10 +78,10 @@ func EngineTimeout(d time.Duration) EngineOption {
 
 // EngineNumeric starts the engine in ATV0 (numeric result code) mode. The
 // engine also follows V0/V1 in the commands it sends.
-func EngineNumeric(on bool) EngineOption { return func(e *engineConfig) { e.numeric = on } }
+func EngineNumeric(on bool) Option { return func(e *config) { e.numeric = on } }
 
-// EngineName names the device in errors and logs.
-func EngineName(n string) EngineOption { return func(e *engineConfig) { e.name = n } }
+// EngineName names an Engine's device in errors and logs.
+func EngineName(n string) Option { return func(e *config) { e.name = n } }
 
 // CommandOption configures one command.
 type CommandOption func(*request)
@@ -135,7 +118,7 @@ type result struct {
 // returns ErrClosed.
 type Engine struct {
 	rw   io.ReadWriter
-	cfg  engineConfig
+	cfg  config
 	reqs chan *request
 
 	lines    chan string
@@ -158,8 +141,8 @@ type Engine struct {
 // which is what makes the reader goroutine return; otherwise the caller must
 // make Read return (with an error) after Close, and the reader goroutine
 // lives until then.
-func NewEngine(rw io.ReadWriter, opts ...EngineOption) *Engine {
-	cfg := engineConfig{clk: clock.Real(), timeout: DefaultTimeout, name: "modem"}
+func NewEngine(rw io.ReadWriter, opts ...Option) *Engine {
+	cfg := config{clk: clock.Real(), timeout: DefaultTimeout, name: "modem"}
 	for _, o := range opts {
 		o(&cfg)
 	}

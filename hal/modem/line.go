@@ -74,12 +74,17 @@ var (
 	_ Checker = (*serialport.Port)(nil)
 )
 
-// Option configures a Line.
-type Option func(*lineConfig)
+// Option configures a Line (New) or an Engine (NewEngine): WithClock and
+// WithLogger both, the Engine… options an Engine, the others a Line; each
+// ignores the options that are not its.
+type Option func(*config)
 
-type lineConfig struct {
-	clk            clock.Clock
-	log            *slog.Logger
+// config is what the options set.
+type config struct {
+	clk clock.Clock
+	log *slog.Logger
+
+	// Line.
 	opener         Opener
 	mode           serialport.Mode
 	backoffMin     time.Duration
@@ -87,6 +92,11 @@ type lineConfig struct {
 	onState        func(StateChange)
 	healthInterval time.Duration
 	maxTimeouts    int
+
+	// Engine.
+	timeout time.Duration
+	numeric bool
+	name    string
 }
 
 // Default reopen backoff: the first retry after a loss is immediate, then
@@ -97,23 +107,24 @@ const (
 	DefaultBackoffMax = time.Second
 )
 
-// WithClock sets the clock for timers (default clock.Real).
-func WithClock(c clock.Clock) Option { return func(l *lineConfig) { l.clk = c } }
+// WithClock sets the clock for timers and command timeouts (default
+// clock.Real).
+func WithClock(c clock.Clock) Option { return func(l *config) { l.clk = c } }
 
 // WithLogger sets the logger (default: discard).
-func WithLogger(lg *slog.Logger) Option { return func(l *lineConfig) { l.log = lg } }
+func WithLogger(lg *slog.Logger) Option { return func(l *config) { l.log = lg } }
 
 // WithOpener replaces the serial backend (tests, other transports).
-func WithOpener(o Opener) Option { return func(l *lineConfig) { l.opener = o } }
+func WithOpener(o Opener) Option { return func(l *config) { l.opener = o } }
 
 // WithSerialMode sets baud, parity, stop bits and flow control for the
 // default serial backend.
-func WithSerialMode(m serialport.Mode) Option { return func(l *lineConfig) { l.mode = m } }
+func WithSerialMode(m serialport.Mode) Option { return func(l *config) { l.mode = m } }
 
 // WithBackoff bounds the reopen backoff: it starts at min and doubles up to
 // max.
 func WithBackoff(min, max time.Duration) Option {
-	return func(l *lineConfig) {
+	return func(l *config) {
 		if min > 0 {
 			l.backoffMin = min
 		}
@@ -125,14 +136,14 @@ func WithBackoff(min, max time.Duration) Option {
 
 // WithHealthInterval overrides the profile's health check interval.
 func WithHealthInterval(d time.Duration) Option {
-	return func(l *lineConfig) { l.healthInterval = d }
+	return func(l *config) { l.healthInterval = d }
 }
 
 // WithStateFunc sets the state change callback. It is called from Run's
 // goroutine, serially, in order; it must not block and must not call Dial
 // or Hangup (they wait for that goroutine). Copy the value into a channel
 // with a non-blocking send or a mutex-guarded field.
-func WithStateFunc(f func(StateChange)) Option { return func(l *lineConfig) { l.onState = f } }
+func WithStateFunc(f func(StateChange)) Option { return func(l *config) { l.onState = f } }
 
 // Line owns one modem device through a reopenable backend and reports the
 // line's state. Run drives it; Dial, VoiceCall, VoiceAnswer, Hangup,
@@ -143,7 +154,7 @@ func WithStateFunc(f func(StateChange)) Option { return func(l *lineConfig) { l.
 type Line struct {
 	path string
 	prof *Profile
-	cfg  lineConfig
+	cfg  config
 	reqs chan lineReq
 
 	mu     sync.Mutex // guards state, reason
@@ -170,7 +181,7 @@ type lineReq struct {
 // New returns a Line for the device at path (a tty, or a stable
 // /dev/serial/by-id link) speaking profile p. Nothing is opened until Run.
 func New(path string, p *Profile, opts ...Option) *Line {
-	cfg := lineConfig{clk: clock.Real(), backoffMin: DefaultBackoffMin, backoffMax: DefaultBackoffMax, maxTimeouts: 2}
+	cfg := config{clk: clock.Real(), backoffMin: DefaultBackoffMin, backoffMax: DefaultBackoffMax, maxTimeouts: 2}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -42,7 +42,7 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 		dev = s.conn.Command()
 	}
 	s.eng = NewEngine(dev,
-		EngineClock(l.cfg.clk), EngineLogger(l.cfg.log), EngineName(l.path),
+		WithClock(l.cfg.clk), WithLogger(l.cfg.log), EngineName(l.path),
 		EngineTimeout(p.CommandTimeout.D()), EngineNumeric(p.Numeric))
 	defer s.eng.Close() // closes the port
 	defer func() { s.ringEnded(reason) }()
