@@ -118,7 +118,8 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 		in.bye(ctx, dlg, "the line stopped ringing or the gateway is stopping")
 		return in.ended
 	}
-	choice, err := g.answerChoice(final.Body, local)
+	target, _ := netip.ParseAddr(g.incomingTarget.Host)
+	choice, err := g.answerChoice(final.Body, local, target)
 	if err != nil {
 		in.log.Warn("gateway: unusable SDP answer", "err", err)
 		in.bye(ctx, dlg, "unusable SDP answer")
@@ -215,10 +216,11 @@ func (in *inbound) bye(ctx context.Context, dlg *sipua.Dialog, why string) {
 	}
 }
 
-// answerChoice reads the phone's SDP answer: the codecs it took from our
-// offer, chosen from as from an offer, give the codec and where to send,
-// under the media address rule (the target's address or a media network).
-func (g *Gateway) answerChoice(body []byte, local sdp.Local) (sdp.Choice, error) {
+// answerChoice reads the phone's SDP answer to the gateway's offer: the
+// codecs it took, chosen from as from an offer, give the codec and where
+// to send, under the media address rule (source, the phone's or the
+// target's address, or a media network).
+func (g *Gateway) answerChoice(body []byte, local sdp.Local, source netip.Addr) (sdp.Choice, error) {
 	answer, err := sdp.Parse(body)
 	if err != nil {
 		return sdp.Choice{}, err
@@ -227,8 +229,7 @@ func (g *Gateway) answerChoice(body []byte, local sdp.Local) (sdp.Choice, error)
 	if err != nil {
 		return sdp.Choice{}, err
 	}
-	target, _ := netip.ParseAddr(g.incomingTarget.Host)
-	return choice, checkMediaAddr(choice.Remote.Addr(), target, g.mediaNetworks())
+	return choice, checkMediaAddr(choice.Remote.Addr(), source, g.mediaNetworks())
 }
 
 // answerLine answers the line and carries the call to its end; l.rtp is

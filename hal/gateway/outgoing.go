@@ -160,18 +160,7 @@ func (g *Gateway) lateAnswer(local sdp.Local, source netip.Addr) func(context.Co
 		if err != nil {
 			return sdp.Choice{}, err
 		}
-		ans, err := sdp.Parse(body)
-		if err != nil {
-			return sdp.Choice{}, err
-		}
-		_, ch, err := sdp.Answer(ans, local)
-		if err != nil {
-			return sdp.Choice{}, err
-		}
-		if err := checkMediaAddr(ch.Remote.Addr(), source, g.mediaNetworks()); err != nil {
-			return sdp.Choice{}, err
-		}
-		return ch, nil
+		return g.answerChoice(body, local, source)
 	}
 }
 
