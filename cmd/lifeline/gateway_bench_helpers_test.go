@@ -23,13 +23,60 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/sdp"
 )
 
 // testing.TB versions of the gateway e2e helpers (which take *testing.T),
 // for BenchmarkGatewayCall.
+
+// gwbBinary is the lifeline binary the gateway benchmarks run: the
+// parent's (in a benchmark run again in its own network namespace) or one
+// built now. It skips without pseudo-terminals.
+func gwbBinary(b *testing.B) string {
+	b.Helper()
+	modemtest.NeedPTY(b)
+	if bin := os.Getenv(gwbEnvBin); bin != "" {
+		return bin
+	}
+	return lifelineBin(b)
+}
+
+// gwbRig is the gateway benchmarks' rig: the binary on the generic board
+// (gwE2EConfig), its line a modemsim.VoiceSim whose far end echoes on the
+// modem's 20 ms clock (PlayEchoPaced) behind a gwbRelay, and the tagged
+// frames of a call (gwbFrames) as the phone sends them and as their echo
+// must come back.
+type gwbRig struct {
+	sim        *modemsim.VoiceSim
+	relay      *gwbRelay
+	d          *gwbDaemon
+	sipPort    int
+	pcma, echo [][]byte
+}
+
+// startGWBRig starts the rig with frames for a call of dur and waits
+// until the line is idle.
+func startGWBRig(b *testing.B, bin string, dur time.Duration, modemFmt voice.Format) *gwbRig {
+	b.Helper()
+	sim, err := modemsim.NewVoice(b.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sim.Close() })
+	sim.SetPlayback(modemsim.PlayEchoPaced)
+	r := &gwbRig{sim: sim, sipPort: siprig.FreePort(b)}
+	var line [][]byte
+	r.pcma, line, r.echo = gwbFrames(int(dur/(20*time.Millisecond))+100, modemFmt)
+	dir := b.TempDir()
+	r.relay = newGWBRelay(b, dir, sim.Path(), line)
+	r.d = startGWBDaemon(b, bin, fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), r.relay.path, r.sipPort))
+	r.d.waitFor(b, "line idle", noCallLineIdle)
+	return r
+}
 
 // gwbDaemon is `lifeline run` started by a benchmark.
 type gwbDaemon struct {

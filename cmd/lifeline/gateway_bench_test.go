@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"lifeline/hal/kamailio/siprig"
 	"lifeline/hal/modem/modemsim"
-	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
 	"lifeline/hal/voice/voicetest"
@@ -100,11 +97,7 @@ func BenchmarkGatewayCall(b *testing.B) {
 	callDur := gwbEnv(b, "LIFELINE_BENCH_CALL", 60*time.Second)
 	idleDur := gwbEnv(b, "LIFELINE_BENCH_IDLE", min(max(callDur, 10*time.Second), 40*time.Second))
 	ctlDur := min(callDur, 10*time.Second)
-	modemtest.NeedPTY(b)
-	bin := os.Getenv(gwbEnvBin)
-	if bin == "" {
-		bin = lifelineBin(b)
-	}
+	bin := gwbBinary(b)
 	if gwbIsolate(b, bin, callDur, idleDur) {
 		return
 	}
@@ -115,19 +108,8 @@ func BenchmarkGatewayCall(b *testing.B) {
 		b.Fatalf("control run: only %d echoes", len(simRTT))
 	}
 
-	sim, err := modemsim.NewVoice(b.TempDir(), modemsim.VoiceRings(1, 10*time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sim.Close() })
-	sim.SetPlayback(modemsim.PlayEchoPaced)
-	frames := int(callDur/(20*time.Millisecond)) + 100
-	pcma, line, echo := gwbFrames(frames, modemFmt)
-	dir := b.TempDir()
-	relay := newGWBRelay(b, dir, sim.Path(), line)
-	sipPort := siprig.FreePort(b)
-	d := startGWBDaemon(b, bin, fmt.Sprintf(gwE2EConfig, filepath.Join(dir, "hooks.d"), relay.path, sipPort))
-	d.waitFor(b, "line idle", noCallLineIdle)
+	rig := startGWBRig(b, bin, callDur, modemFmt)
+	d, relay, sipPort, pcma, echo := rig.d, rig.relay, rig.sipPort, rig.pcma, rig.echo
 	pid := d.cmd.Process.Pid
 
 	// Idle: the daemon with its line idle and the gateway listening.
@@ -489,10 +471,10 @@ const (
 	gwbEnvBin   = "LIFELINE_BENCH_GW_BIN"   // the binary the parent built
 )
 
-// gwbIsolate runs BenchmarkGatewayCall again, in a new network namespace
-// with only loopback, and reports the child's metrics as its own; it
-// returns false (the caller measures here) when it is that child or
-// cannot isolate.
+// gwbIsolate runs the benchmark b again (BenchmarkGatewayCall,
+// BenchmarkGatewayFlood), in a new network namespace with only loopback,
+// and reports the child's metrics as its own; it returns false (the
+// caller measures here) when it is that child or cannot isolate.
 //
 // Why: hal/netmon subscribes to link, address and route messages with
 // ListExisting (vishvananda/netlink), whose dump request is sent to the
@@ -526,7 +508,7 @@ func gwbIsolate(b *testing.B, bin string, callDur, idleDur time.Duration) bool {
 		return false
 	}
 	args := []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, os.Args[0],
-		"-test.run=^$", "-test.bench=^BenchmarkGatewayCall$", fmt.Sprintf("-test.benchtime=%dx", b.N), "-test.v",
+		"-test.run=^$", "-test.bench=^" + b.Name() + "$", fmt.Sprintf("-test.benchtime=%dx", b.N), "-test.v",
 		"-test.timeout=" + (callDur + idleDur + 3*time.Minute).String()}
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = append(os.Environ(), gwbEnvNetns+"=1", gwbEnvBin+"="+bin)
@@ -537,7 +519,7 @@ func gwbIsolate(b *testing.B, bin string, callDur, idleDur time.Duration) bool {
 	}
 	found := false
 	for _, line := range strings.Split(out.String(), "\n") {
-		if f := strings.Fields(line); len(f) > 2 && strings.HasPrefix(f[0], "BenchmarkGatewayCall") {
+		if f := strings.Fields(line); len(f) > 2 && strings.HasPrefix(f[0], b.Name()) {
 			for i := 4; i+1 < len(f); i += 2 { // after name, N, ns, "ns/op"
 				v, err := strconv.ParseFloat(f[i], 64)
 				if err != nil {

@@ -365,7 +365,11 @@ func (g *Gateway) carry(cctx context.Context, c *call.Call, l leg, up func() (*s
 				why = fmt.Sprintf("no RTP from the phone for %v", silent.Round(time.Second))
 			}
 		case <-dlg.Done():
-			l.log.Info("gateway: the SIP side hung up")
+			if dlg.SessionExpired() { // sipua sent the BYE (RFC 4028)
+				l.log.Info("gateway: session not refreshed in time: BYE sent, hanging up the line")
+			} else {
+				l.log.Info("gateway: the SIP side hung up")
+			}
 			return nil
 		case <-limit:
 			why = "maximum call duration " + g.cfg.MaxDuration.String() + " reached"

@@ -54,7 +54,11 @@ func TestKeeperCorrectsForeignValue(t *testing.T) {
 }
 
 func TestKeeperRetriesWhileDown(t *testing.T) {
-	srv, c := startFake(t, WithTimeout(20*time.Millisecond))
+	// The client's own timeout is long: the keeper's retry after the unmute
+	// must not time out on a busy machine, as then its next retry would
+	// wait for a fake-clock advance that never comes. The Set against the
+	// muted server is cut short by its context instead.
+	srv, c := startFake(t, WithTimeout(10*time.Second))
 	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -62,7 +66,9 @@ func TestKeeperRetriesWhileDown(t *testing.T) {
 	defer k.Close()
 
 	srv.Mute(true)
-	if err := k.Set(ctx, "pstn", "sip:gw"); err == nil {
+	muted, cancelMuted := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancelMuted()
+	if err := k.Set(muted, "pstn", "sip:gw"); err == nil {
 		t.Fatal("Set succeeded against a muted server")
 	}
 	if k.LastError() == nil {

@@ -32,6 +32,9 @@ type Dialog struct {
 	refreshTx *ServerTx // the last re-INVITE answered 2xx, until its ACK
 	localSDP  []byte    // the session description this side sent last
 
+	sessionTimer *timer // RFC 4028: the BYE of an unrefreshed session (sessiontimer.go)
+	expired      bool   // the session timer ended the dialog; written before done closes
+
 	ackBody []byte // the first ACK's body (UAS), written before ackCh closes
 }
 
@@ -132,6 +135,8 @@ func (d *Dialog) end() {
 		return
 	}
 	d.ended = true
+	d.sessionTimer.stop()
+	d.sessionTimer = nil
 	close(d.done)
 	if d.ua.dialogs[d.id] == d {
 		delete(d.ua.dialogs, d.id)
@@ -239,5 +244,8 @@ func (ua *UA) newUACDialog(invite *sip.Request, in *inbound) *Dialog {
 	}
 	d.id = dialogKey(d.callID, local.Tag(), d.remote.Tag())
 	ua.dialogs[d.id] = d
+	if se, refresher, ok := sessionSeconds(in.hdr); ok && refresher == "uas" { // the peer refreshes
+		d.armSessionTimer(se)
+	}
 	return d
 }

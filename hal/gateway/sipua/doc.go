@@ -38,6 +38,10 @@
 //     refresh): 200 with the session as it stands, its direction the
 //     mirror of the offer's (RFC 3264), the o= version raised when it
 //     changed; RFC 4028 Session-Expires echoed with refresher=uac,
+//   - RFC 4028 session timers (sessiontimer.go): a peer that supports
+//     them and asked for an interval is the refresher; without a refresh
+//     the UA sends BYE at SE − min(32 s, SE/3) and Dialog.SessionExpired
+//     says so; such a peer asking for under MinSE (90 s) gets 422,
 //   - REFER in a dialog: 202, then a NOTIFY ending the implicit
 //     subscription without an outcome (the call cannot be handed over;
 //     the transferor keeps it),

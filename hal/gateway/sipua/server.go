@@ -124,6 +124,9 @@ func (tx *ServerTx) respond(code int, reason string, body []byte, hdrs ...sip.Fi
 		if tx.dlg != nil && code >= 200 && len(body) > 0 {
 			tx.dlg.localSDP = body
 		}
+		if tx.dlg != nil && code >= 200 {
+			tx.dlg.armSessionTimer(refreshedInterval(tx.req)) // RFC 4028: from the 2xx
+		}
 		if code >= 200 {
 			tx.state = stAccepted
 			interval := t1
@@ -324,7 +327,7 @@ func (ua *UA) receiveRequest(in *inbound) {
 				d.uasTx.stop2xx() // the BYE implies the 2xx arrived
 			}
 			d.end()
-		case ua.badExtension(tx):
+		case ua.badExtension(tx), ua.sessionTooShort(tx):
 		case req.Method == sip.INVITE || req.Method == sip.UPDATE:
 			ua.refresh(tx, d)
 		case req.Method == sip.REFER:
@@ -348,7 +351,7 @@ func (ua *UA) receiveRequest(in *inbound) {
 		tx.respond(sip.StatusTooManyHops, "", nil)
 		return
 	}
-	if ua.badExtension(tx) {
+	if ua.badExtension(tx) || ua.sessionTooShort(tx) {
 		return
 	}
 	ua.dispatch(tx)

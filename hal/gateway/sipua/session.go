@@ -104,6 +104,7 @@ func (ua *UA) refresh(tx *ServerTx, d *Dialog) {
 	} else {
 		hdrs = append(hdrs, sessionTimer(tx.req)...) // respond adds them to an INVITE's 2xx
 	}
+	d.armSessionTimer(refreshedInterval(tx.req)) // a refresh, or none: the timer off
 	tx.respond(sip.StatusOK, "", body, hdrs...)
 	if len(offer) > 0 {
 		d.offered(offer)

@@ -252,7 +252,27 @@ func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error)
 	if err != nil {
 		return nil, fmt.Errorf("siprig: sipp uac log: %w", err)
 	}
+	if refused := refusedCalls(b); len(refused) > 0 && cmd.Process != nil {
+		// Not an error (the caller judges a refused call), but its
+		// messages are the only clue to why: logged for a failing test.
+		r.tb.Logf("siprig: calls refused by the proxy (by number): %v%s", refused, r.trace(msgFile, refused, cmd.Process.Pid))
+	}
 	return parseCallees(b)
+}
+
+// refusedCalls are the numbers of the calls the UAC's log says the proxy
+// refused or timed out ("CALL-ID refused-CODE").
+func refusedCalls(log []byte) []int {
+	var out []int
+	for _, line := range strings.Split(string(log), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && strings.HasPrefix(f[1], CalleeRefused) {
+			num, _, _ := strings.Cut(f[0], "-")
+			if n, err := strconv.Atoi(num); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // CallsFailed is PlaceCalls' error when calls failed: Failed is SIPp's
@@ -375,14 +395,20 @@ func (r *Rig) unfinished(msgFile string, calls, pid int) string {
 	if len(missing) == 0 || pid == 0 || len(missing) == calls {
 		return ""
 	}
+	return fmt.Sprintf("\ncalls not completed (by number): %v", missing[:min(len(missing), 20)]) + r.trace(msgFile, missing, pid)
+}
+
+// trace is every SIP message of the first few calls of nums (by number,
+// of the UAC with process id pid) as the UAC, both UAS and Kamailio saw
+// them.
+func (r *Rig) trace(msgFile string, nums []int, pid int) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\ncalls not completed (by number): %v", missing[:min(len(missing), 20)])
 	sources := []struct{ name, path string }{
 		{"uac", msgFile},
 		{"provider", filepath.Join(r.Dir, CalleeProvider, "messages.log")},
 		{"pstn", filepath.Join(r.Dir, CalleePSTN, "messages.log")},
 	}
-	for _, n := range missing[:min(len(missing), 3)] {
+	for _, n := range nums[:min(len(nums), 3)] {
 		id := fmt.Sprintf("%d-%d@", n, pid)
 		fmt.Fprintf(&sb, "\n=== call %s", id)
 		for _, src := range sources {

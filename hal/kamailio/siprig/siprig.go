@@ -100,6 +100,7 @@ type Rig struct {
 	kamailio     *exec.Cmd
 	kamailioLog  string
 	kamailioDone chan struct{}
+	tb           testing.TB // logs the messages of refused calls (PlaceCalls)
 }
 
 // Require skips tb unless kamailio and sipp are on PATH and the test does
@@ -123,7 +124,7 @@ func New(tb testing.TB, opts ...Option) *Rig {
 	tb.Helper()
 	Require(tb)
 	dir := tb.TempDir()
-	r := &Rig{Dir: dir, RPCSocket: filepath.Join(dir, "rpc.sock"), providerScen: Answer}
+	r := &Rig{Dir: dir, RPCSocket: filepath.Join(dir, "rpc.sock"), providerScen: Answer, tb: tb}
 	for _, o := range opts {
 		o(r)
 	}
@@ -201,7 +202,8 @@ func (r *Rig) Client(tb testing.TB, name string) *kamailio.Client {
 	if name+".sock" == readySock {
 		tb.Fatalf("siprig: client name %q is the rig's own", name)
 	}
-	c, err := kamailio.Dial(r.RPCSocket, kamailio.WithTimeout(time.Second), kamailio.WithLocalPath(filepath.Join(r.Dir, name+".sock")))
+	// 5 s: a Kamailio slowed by a busy machine still answers in time.
+	c, err := kamailio.Dial(r.RPCSocket, kamailio.WithTimeout(5*time.Second), kamailio.WithLocalPath(filepath.Join(r.Dir, name+".sock")))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -45,6 +45,15 @@ func TestParseCallees(t *testing.T) {
 	}
 }
 
+// TestRefusedCalls: the numbers of the calls the UAC's log says were
+// refused, whatever the order; answered calls and noise are not.
+func TestRefusedCalls(t *testing.T) {
+	log := "1-42@h provider\n3-42@h refused-503\nbanner\n2-42@h refused-408\nx-42@h refused-408\n4-42@h pstn\n"
+	if got := refusedCalls([]byte(log)); !slices.Equal(got, []int{3, 2}) {
+		t.Fatalf("refusedCalls = %v, want [3 2]", got)
+	}
+}
+
 func TestRuns(t *testing.T) {
 	cases := []struct {
 		name    string
