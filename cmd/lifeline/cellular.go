@@ -25,9 +25,10 @@ var _ gateway.DigitSender = (*module.Audio)(nil)
 // LineInput with the reason and the module's health (registration,
 // operator, signal, technology, SIM, VoLTE) for the status; a module that
 // is not registered, has no SIM or wants a PIN is no-line; its SMS go
-// through notify.go's smsLine. On the sim
-// board the module is hal/cellular/cellsim's, on two pseudo-terminals in
-// STATE-DIR/sim-cell, driven by `lifeline sim cell …` and `sim sms …`.
+// through notify.go's smsLine. It is registered in line.go's lineKinds.
+// On the sim board the module is hal/cellular/cellsim's, on two
+// pseudo-terminals in STATE-DIR/sim-cell, driven by `lifeline sim cell …`
+// and `sim sms …`.
 
 // cellularSlot is the cellular line's state on hardware.
 type cellularSlot struct {
@@ -128,72 +129,73 @@ func (hw *hardware) simCellular(p *profiles.Profile) error {
 	return nil
 }
 
-// startCellular runs the cellular module of cfg's line on a goroutine
-// stopVoice waits for; its status changes are daemon inputs.
-func (hw *hardware) startCellular(ctx context.Context, cfg *daemon.Config) error {
+// cellLine is the cellular kind's telLine: a module.Module, its status
+// posted whole (cellularInput), its SMS through hw.sms while it runs.
+type cellLine struct {
+	m  *module.Module
+	hw *hardware
+}
+
+func (l cellLine) Path() string                       { return l.m.ATPath() }
+func (l cellLine) State() daemon.LineState            { return daemon.LineStateOf(l.m.Status().State) }
+func (l cellLine) CheckNow(ctx context.Context) error { return l.m.CheckNow(ctx) }
+func (l cellLine) Calls() voicecall.Line              { return l.m.Calls() }
+
+// Run runs the module until ctx ends; meanwhile it is the SMS line's
+// module and the sim signals' (cellularModule).
+func (l cellLine) Run(ctx context.Context) error {
+	hw := l.hw
+	hw.cellular.mu.Lock()
+	hw.cellular.mod = l.m
+	hw.cellular.mu.Unlock()
+	hw.sms.setModule(l.m)
+	defer func() {
+		hw.sms.setModule(nil)
+		hw.cellular.mu.Lock()
+		if hw.cellular.mod == l.m {
+			hw.cellular.mod = nil
+		}
+		hw.cellular.mu.Unlock()
+	}()
+	return l.m.Run(ctx)
+}
+
+// startCellularLine builds the cellular module of cfg's line (on the sim
+// board, the simulator speaking its profile, made on first use); its
+// status changes are daemon inputs with the module's health (post, which
+// carries the state alone, is not used).
+func startCellularLine(hw *hardware, cfg *daemon.Config, _ func(daemon.LineState)) (telLine, error) {
 	l := cfg.Line
 	p, err := profiles.Load(l.Profile)
 	if err != nil {
-		return fmt.Errorf("line '%s': %w", l.Name, err)
+		return nil, fmt.Errorf("line '%s': %w", l.Name, err)
 	}
 	if hw.sim != nil {
 		if err := hw.simCellular(p); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	mode, err := lineModeOf(l)
 	if err != nil {
-		return fmt.Errorf("line '%s': %w", l.Name, err)
+		return nil, fmt.Errorf("line '%s': %w", l.Name, err)
 	}
 	atPath, audioPath := hw.cellularPaths(cfg)
 	opts := []module.Option{module.WithClock(hw.clk), module.WithLogger(hw.log.With("line", l.Name)),
-		module.WithSerialMode(mode), module.WithStatusFunc(func(st module.Status) { hw.post(cellularInput(st)) })}
+		module.WithSerialMode(mode), module.WithStatusFunc(func(st module.Status) { hw.post(cellularInput(st)) }),
+		// SMS come from the module to notify.go's smsLine.
+		module.WithSMSFunc(hw.sms.received)}
 	if l.Cellular.PIN != "" {
 		opts = append(opts, module.WithPIN(l.Cellular.PIN))
 	}
 	if d := l.Cellular.HealthInterval; d > 0 {
 		opts = append(opts, module.WithHealthInterval(d))
 	}
-	// SMS go through the module and come from it (notify.go's smsLine).
-	opts = append(opts, module.WithSMSFunc(hw.sms.received))
 	m, err := module.New(atPath, audioPath, p, opts...)
 	if err != nil {
-		return fmt.Errorf("line '%s': %w", l.Name, err)
+		return nil, fmt.Errorf("line '%s': %w", l.Name, err)
 	}
-	hw.cellular.mu.Lock()
-	hw.cellular.mod = m
-	hw.cellular.mu.Unlock()
-	hw.sms.setModule(m)
 	hw.log.Info("cellular line", "line", l.Name, "profile", p.Name, "at", atPath, "audio", audioPath, "pin", l.Cellular.PIN != "")
-	hw.goVoice(func() {
-		defer func() {
-			hw.sms.setModule(nil)
-			hw.cellular.mu.Lock()
-			if hw.cellular.mod == m {
-				hw.cellular.mod = nil
-			}
-			hw.cellular.mu.Unlock()
-		}()
-		if err := m.Run(ctx); err != nil && ctx.Err() == nil {
-			hw.log.Error("cellular line stopped", "device", atPath, "err", err)
-		}
-	})
-	return nil
-}
-
-// callLine is the running line as the gateway sees it: the modem's or the
-// cellular module's; nil when no line runs.
-func (hw *hardware) callLine() voicecall.Line {
-	hw.mu.Lock()
-	l := hw.line
-	hw.mu.Unlock()
-	if l != nil {
-		return l.Calls()
-	}
-	if m := hw.cellularModule(); m != nil {
-		return m.Calls()
-	}
-	return nil
+	return cellLine{m: m, hw: hw}, nil
 }
 
 // cellularModule returns the running module, nil when none.

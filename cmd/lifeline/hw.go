@@ -12,7 +12,6 @@ import (
 	"lifeline/hal/gpio"
 	"lifeline/hal/ifctl"
 	"lifeline/hal/led"
-	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/simboard"
 )
@@ -38,7 +37,7 @@ type hardware struct {
 	closers     []func() error // process-lifetime resources, closed by Close
 
 	mu     sync.Mutex // guards d, cfg, ctx, line (read by callbacks from other goroutines)
-	line   *modem.Line
+	line   telLine
 	d      *daemon.Daemon
 	cfg    *daemon.Config
 	ctx    context.Context

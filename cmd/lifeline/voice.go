@@ -70,10 +70,7 @@ func (hw *hardware) startVoice(parent context.Context, cfg *daemon.Config) error
 		hw.mu.Unlock()
 		if l != nil {
 			hw.log.Info("line and gateway unchanged: kept across the reload", "device", l.Path())
-			hw.post(daemon.LineInput{State: daemon.LineStateOf(l.State())})
-		} else if m := hw.cellularModule(); m != nil {
-			hw.log.Info("line and gateway unchanged: kept across the reload", "device", m.ATPath())
-			hw.post(cellularInput(m.Status()))
+			hw.post(lineInput(l))
 		}
 		return nil
 	}
