@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cellularLineSection is a line section for the sim board's cellular module
@@ -147,5 +148,74 @@ func TestE2ECellularCheck(t *testing.T) {
 	e.start()
 	if _, errs, code := e.cli("sim", "cell", "deregister", "--socket", e.sock); code != 1 || !strings.Contains(errs, "no cellular line runs") {
 		t.Fatalf("sim cell without a cellular line: exit %d: %s", code, errs)
+	}
+}
+
+// smsSent waits until `sim sms list` shows n messages and returns them.
+func (e *e2e) smsSent(n int) []string {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := e.mustCLI("sim", "sms", "list")
+		var lines []string
+		if out != "no SMS sent\n" {
+			lines = strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		}
+		if len(lines) >= n {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("waiting for %d SMS, sent: %q\nlog:\n%s", n, lines, e.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// SMS through the real binary's cellular line on the sim board: mains off
+// sends exactly one alert to each number; an SMS command from an allowed
+// number with the secret sets the override and is answered, from another
+// number or with a wrong secret it changes nothing.
+func TestE2ECellularSMS(t *testing.T) {
+	e := newCellularE2E(t, "quectel-ec25", `
+config notify 'sms'
+	option name 'gw1'
+	list number '+491701234567'
+	list number '+4930123456'
+	list event 'powerout'
+	list event 'route'
+	option remote '1'
+	list remote_from '+491701234567'
+	option remote_secret 'long-secret'
+`)
+	e.start()
+	e.waitFor("idle", lineState("idle"))
+	e.mustCLI("sim", "mains", "off")
+	sent := e.smsSent(2)
+	time.Sleep(time.Second) // no more may follow
+	if sent = e.smsSent(2); len(sent) != 2 {
+		t.Fatalf("mains off sent %d SMS: %q", len(sent), sent)
+	}
+	for i, to := range []string{"+491701234567", "+4930123456"} {
+		if !strings.HasPrefix(sent[i], to+" gw1: mains lost") {
+			t.Fatalf("SMS %d = %q, want to %s: gw1: mains lost…", i, sent[i], to)
+		}
+	}
+
+	// Commands: another number with the secret, the allowed number with a
+	// wrong one: nothing changes.
+	e.mustCLI("sim", "sms", "+4915550000", "long-secret pstn")
+	e.mustCLI("sim", "sms", "+491701234567", "wrong-secret pstn")
+	e.waitLog("wrong secret")
+	if st := e.status(); field(st, "override.mode") != "auto" {
+		t.Fatalf("override changed: %v", st["override"])
+	}
+	e.mustCLI("sim", "sms", "+491701234567", "long-secret pstn 1h")
+	st := e.waitFor("override pstn by SMS", func(st map[string]any) bool { return field(st, "override.mode") == "pstn" })
+	if field(st, "override.source") != "sms" {
+		t.Fatalf("override %v", st["override"])
+	}
+	sent = e.smsSent(3)
+	if !strings.HasPrefix(sent[2], "+491701234567 ") {
+		t.Fatalf("no reply to the command: %q", sent)
 	}
 }
