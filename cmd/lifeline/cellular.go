@@ -205,23 +205,6 @@ func (hw *hardware) cellularModule() *module.Module {
 	return hw.cellular.mod
 }
 
-// checkCellularNow asks the running module for a health check at once
-// (after a `lifeline sim cell` change), on a goroutine Stop waits for.
-func (hw *hardware) checkCellularNow() {
-	m := hw.cellularModule()
-	hw.mu.Lock()
-	ctx := hw.ctx
-	hw.mu.Unlock()
-	if m == nil || ctx == nil {
-		return
-	}
-	hw.goOwned(func() {
-		if err := m.CheckNow(ctx); err != nil && ctx.Err() == nil {
-			hw.log.Info("cellular line check", "err", err)
-		}
-	})
-}
-
 // cellularInput is the daemon's input for a module status.
 func cellularInput(st module.Status) daemon.LineInput {
 	c := &daemon.CellularStatus{Registration: st.Registration, Operator: st.Operator,

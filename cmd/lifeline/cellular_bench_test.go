@@ -45,18 +45,18 @@ func startGWBCellRig(b *testing.B, bin string, dur time.Duration, format voice.F
 	return r
 }
 
-// gwbCellSim is a quectel-ec25 simulator on the real clock, closed with b.
-func gwbCellSim(b *testing.B) *cellsim.Sim {
-	b.Helper()
+// gwbCellSim is a quectel-ec25 simulator on the real clock, closed with tb.
+func gwbCellSim(tb testing.TB) *cellsim.Sim {
+	tb.Helper()
 	prof, err := profiles.Load("quectel-ec25")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	sim, err := cellsim.New(b.TempDir(), prof)
+	sim, err := cellsim.New(tb.TempDir(), prof)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { sim.Close() })
+	tb.Cleanup(func() { sim.Close() })
 	return sim
 }
 

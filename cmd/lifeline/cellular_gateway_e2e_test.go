@@ -120,23 +120,7 @@ func TestE2ECellularGatewayEachProfile(t *testing.T) {
 			e.waitFor("line idle after busy", noCallLineIdle)
 
 			// An incoming call: the INVITE's From has the +CLIP number.
-			e.mustCLI("sim", "ring", "+4930123456")
-			buf := make([]byte, 65536)
-			_ = softphone.SetReadDeadline(time.Now().Add(15 * time.Second))
-			for {
-				n, _, err := softphone.ReadFromUDP(buf)
-				if err != nil {
-					t.Fatalf("the softphone never got the ring's INVITE: %v\nlog:\n%s", err, e.stderr)
-				}
-				msg := string(buf[:n])
-				if !strings.HasPrefix(msg, "INVITE ") {
-					continue
-				}
-				if from := sipHeader(msg, "from"); !strings.Contains(from, "+4930123456") {
-					t.Fatalf("the INVITE does not show the caller's number: %q", from)
-				}
-				break
-			}
+			ringOffered(t, e, softphone, "+4930123456")
 			e.waitFor("line ringing", lineState("ringing"))
 			e.mustCLI("sim", "ring", "stop")
 			e.waitFor("idle after the caller gave up", lineState("idle"))

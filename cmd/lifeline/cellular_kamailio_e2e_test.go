@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"lifeline/hal/cellular/cellsim"
-	"lifeline/hal/cellular/profiles"
 	"lifeline/hal/modem/modemtest"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/rtp"
@@ -47,15 +46,7 @@ func TestE2ECellularGatewayKamailio(t *testing.T) {
 	if !strings.Contains(gwSIPpUACDTMF, "telephone-event") {
 		t.Fatal("the SIPp offer has no telephone-event")
 	}
-	prof, err := profiles.Load("quectel-ec25")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim, err := cellsim.New(t.TempDir(), prof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := gwbCellSim(t)
 	e := e2eWith(t, lifelineBin(t))
 	e.board = "generic"
 

@@ -192,7 +192,7 @@ func (hw *hardware) simCell(cs *cellsim.Sim, c simboard.Cell) {
 	if err != nil {
 		hw.log.Warn("sim cell", "op", c.Op, "err", err)
 	}
-	hw.checkCellularNow()
+	hw.checkLineNow()
 }
 
 // simCellRing rings the cellular line from caller, or hangs the caller up.
