@@ -49,11 +49,12 @@ func sendDigit(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.Packeti
 
 // The gateway carries calls over a cellular line on the sim board, for
 // each profile: a phone's call comes up on the module and its audio
-// echoes back, each tagged frame compared byte for byte after PCMA ->
-// the module's 16-bit PCM -> PCMA (exact); the phone's digits reach the module as its
-// DTMF command; the phone's BYE hangs the module up, the far end's
-// hang-up sends the phone a BYE; a busy far end is 486; `sim ring` offers the module's incoming call with the +CLIP
-// number in From.
+// echoes back, each tagged frame compared byte for byte after PCMA -> the
+// module's 16-bit PCM -> PCMA (exact); the phone's digits reach the
+// module as its DTMF command; the phone's BYE hangs the module up, the far
+// end's hang-up sends the phone a BYE; a busy far end is 486; `sim ring`
+// offers the module's incoming call with the +CLIP number in From;
+// without a SIM, 112 still goes out and other numbers do not.
 func TestE2ECellularGatewayEachProfile(t *testing.T) {
 	modemtest.NeedPTY(t)
 	for _, profile := range []string{"huawei-e1550", "quectel-ec25", "simcom-sim7600"} {
@@ -124,6 +125,22 @@ func TestE2ECellularGatewayEachProfile(t *testing.T) {
 			e.waitFor("line ringing", lineState("ringing"))
 			e.mustCLI("sim", "ring", "stop")
 			e.waitFor("idle after the caller gave up", lineState("idle"))
+
+			// No SIM: 112 still goes out on the module, other numbers not.
+			e.mustCLI("sim", "cell", "nosim")
+			e.waitFor("no SIM", func(st map[string]any) bool { return field(st, "line.reason") == "no SIM" })
+			_, rtpPort = voicetest.EvenUDP(t)
+			if _, codes, _ := phone.invite("5551234", rtpPort); codes[len(codes)-1] < 500 {
+				t.Fatalf("a call without a SIM: responses %v", codes)
+			}
+			sess, _, _ = answeredCall(t, e, phone, "112")
+			if out := e.mustCLI("sim", "cell", "show"); !strings.Contains(out, "call active 112") {
+				t.Fatalf("112 without a SIM: %s", out)
+			}
+			if err := sess.Bye(stepCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+			e.waitFor("no calls after 112", func(st map[string]any) bool { return len(st["calls"].([]any)) == 0 })
 		})
 	}
 }
