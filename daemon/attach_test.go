@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -82,4 +83,65 @@ func wanIn(up bool) WANInput {
 		s.Addrs = []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24")}
 	}
 	return WANInput{State: s}
+}
+
+// eventRecorder is a status observer that is also an EventObserver.
+type eventRecorder struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *eventRecorder) Observe(Status) {}
+
+func (r *eventRecorder) Event(ev HookEvent) {
+	r.mu.Lock()
+	r.events = append(r.events, ev.Event+":"+string(ev.Route))
+	r.mu.Unlock()
+}
+
+func (r *eventRecorder) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.events...)
+}
+
+// Every event the hooks get reaches an Options observer that is an
+// EventObserver (from start to stop) and one attached at runtime until it
+// is detached; Done is closed once Run has returned, after the stop event.
+func TestEventObservers(t *testing.T) {
+	always := &eventRecorder{}
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.HooksDir = dir + "/hooks.d"
+	cfg.FailbackHold = 30 * time.Second
+	h := startWith(t, Options{Config: cfg, StateDir: dir, Board: "test", Version: "t",
+		Clock: clock.NewFake(time.Unix(1_800_000_000, 0)), Observers: []StatusObserver{always}})
+	h.post(wanIn(true))
+	attached := &eventRecorder{}
+	detach, err := h.d.Attach(context.Background(), nil, attached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.post(wanIn(false))
+	if _, err := h.d.SetOverride(context.Background(), ModePSTN, 0, "test"); err != nil {
+		t.Fatal(err)
+	}
+	h.post(LineInput{State: LineNoLine})
+	detach()
+	h.post(LineInput{State: LineIdle})
+	select {
+	case <-h.d.Done():
+		t.Fatal("Done closed while Run runs")
+	default:
+	}
+	h.stop()
+	<-h.d.Done()
+	want := []string{"route:pstn", "override:pstn", "line:pstn"}
+	if got := attached.get(); !slices.Equal(got, want) {
+		t.Fatalf("attached observer got %v, want %v", got, want)
+	}
+	want = append(append([]string{"start:sip"}, want...), "line:pstn", "stop:pstn")
+	if got := always.get(); !slices.Equal(got, want) {
+		t.Fatalf("options observer got %v, want %v", got, want)
+	}
 }

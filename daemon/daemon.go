@@ -116,6 +116,15 @@ type StatusObserver interface {
 	Observe(st Status)
 }
 
+// EventObserver is given every event the hooks get (start, route,
+// override, line, powerout, onbattery, mainsback, lowbattery, shutdown,
+// stop), from the daemon's goroutine, in order; it must not block (the SMS
+// notifier queues and sends on its own goroutine). An Options observer or
+// an attached one (Attach) that is also an EventObserver gets them.
+type EventObserver interface {
+	Event(ev HookEvent)
+}
+
 // SimDriver drives the simulated board's signals for `lifeline sim`.
 type SimDriver interface {
 	Sim(signal string, args []string) error
@@ -175,6 +184,7 @@ type Daemon struct {
 	settled    bool             // the route has been logged as settled since start
 	actuators  []RouteActuator  // Options.Actuators, then those attached at runtime
 	observers  []StatusObserver // Options.Observers, then those attached at runtime
+	events     []EventObserver  // the observers that are also EventObservers
 }
 
 // New prepares a daemon: it creates the state dir and restores the last
@@ -186,6 +196,11 @@ func New(o Options) (*Daemon, error) {
 	d := &Daemon{opts: o, cfg: o.Config, clk: o.Clock, log: o.Log,
 		ops: make(chan op, 64), done: make(chan struct{}), store: newStorage(),
 		actuators: append([]RouteActuator(nil), o.Actuators...), observers: append([]StatusObserver(nil), o.Observers...)}
+	for _, ob := range o.Observers {
+		if e, ok := ob.(EventObserver); ok {
+			d.events = append(d.events, e)
+		}
+	}
 	if err := d.openDirs(); err != nil {
 		return nil, err
 	}
@@ -245,7 +260,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for _, act := range d.actuators {
 		act.SetRoute(d.rs.Route, d.rs.Reason)
 	}
-	d.hooks.Notify(d.hookEvent("start", d.rs.Route, d.rs.Reason))
+	d.event(d.hookEvent("start", d.rs.Route, d.rs.Reason))
 	timer := d.clk.NewTimer(time.Hour)
 	defer timer.Stop()
 	rearm := func() {
@@ -258,7 +273,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			d.hooks.Notify(d.hookEvent("stop", d.rs.Route, "daemon stopping"))
+			d.event(d.hookEvent("stop", d.rs.Route, "daemon stopping"))
 			cctx, cancel := context.WithTimeout(context.Background(), d.cfg.HookTimeout+time.Second)
 			d.hooks.Close(cctx)
 			cancel()
@@ -337,6 +352,10 @@ func (d *Daemon) do(ctx context.Context, f func()) error {
 	}
 }
 
+// Done is closed when Run has returned: the stop event has been given
+// out and the hooks have run.
+func (d *Daemon) Done() <-chan struct{} { return d.done }
+
 // Post hands a hal input to the daemon. It blocks only while the loop's
 // queue is full, and returns ErrStopped after Run has ended.
 func (d *Daemon) Post(ctx context.Context, in Input) error {
@@ -402,7 +421,8 @@ func (d *Daemon) Reconfigure(ctx context.Context, c *Config) error {
 // feature that a reload started); either may be nil. On the daemon's
 // goroutine the actuator is told the current route and the observer shown
 // the current status at once, so it needs no start-up value of its own;
-// then both see every change, as those of Options do. The returned detach
+// then both see every change, as those of Options do. An observer that is
+// also an EventObserver gets every event from then on. The returned detach
 // removes them; after it returns neither is called again. Detach is
 // idempotent and safe after Run has ended; like Attach it must not be
 // called from SetRoute or Observe (the daemon's goroutine would wait for
@@ -415,6 +435,9 @@ func (d *Daemon) Attach(ctx context.Context, a RouteActuator, o StatusObserver) 
 		}
 		if o != nil {
 			d.observers = append(d.observers, o)
+			if e, ok := o.(EventObserver); ok {
+				d.events = append(d.events, e)
+			}
 			o.Observe(d.status())
 		}
 	})
@@ -443,6 +466,12 @@ func (d *Daemon) detach(a RouteActuator, o StatusObserver) {
 	for i, x := range d.observers {
 		if o != nil && x == o {
 			d.observers = append(d.observers[:i], d.observers[i+1:]...)
+			break
+		}
+	}
+	for i, x := range d.events {
+		if o != nil && any(x) == any(o) {
+			d.events = append(d.events[:i], d.events[i+1:]...)
 			break
 		}
 	}
@@ -479,7 +508,7 @@ func (d *Daemon) handle(in Input) {
 	case LineInput:
 		if e.State != d.rs.Line {
 			d.log.Debug("line", "state", e.State)
-			d.hooks.Notify(d.hookEvent("line", d.rs.Route, "line "+string(e.State)))
+			d.event(d.hookEvent("line", d.rs.Route, "line "+string(e.State)))
 		}
 		d.apply(LineChanged{State: e.State})
 	case PowerInput:
@@ -515,7 +544,7 @@ func (d *Daemon) apply(ev Event) {
 			d.writeRoute()
 			ev := d.hookEvent("route", a.To, a.Reason)
 			ev.PrevRoute = a.From
-			d.hooks.Notify(ev)
+			d.event(ev)
 		case OverrideChanged:
 			switch {
 			case a.Expired:
@@ -526,7 +555,7 @@ func (d *Daemon) apply(ev Event) {
 				d.log.Info("override set", "mode", a.Override.Mode, "until", a.Override.Until, "source", a.Override.Source)
 			}
 			d.save(d.persist, OverrideFile, encodeJSON(a.Override))
-			d.hooks.Notify(d.hookEvent("override", d.rs.Route, "override "+string(a.Override.Mode)))
+			d.event(d.hookEvent("override", d.rs.Route, "override "+string(a.Override.Mode)))
 		}
 	}
 	d.writeStatus()
@@ -584,6 +613,14 @@ func (d *Daemon) writeStatus() {
 		for _, o := range d.observers {
 			o.Observe(st)
 		}
+	}
+}
+
+// event hands ev to the hooks and to every EventObserver.
+func (d *Daemon) event(ev HookEvent) {
+	d.hooks.Notify(ev)
+	for _, e := range d.events {
+		e.Event(ev)
 	}
 }
 

@@ -42,12 +42,12 @@ func (d *Daemon) applyPower(ev powerpolicy.Event) {
 			acts = append(acts, d.pw.Handle(fb, now)...)
 		case powerpolicy.Announce:
 			d.log.Info("power event", "event", a.Event, "reason", a.Reason)
-			d.hooks.Notify(d.hookEvent(a.Event, d.rs.Route, a.Reason))
+			d.event(d.hookEvent(a.Event, d.rs.Route, a.Reason))
 		case powerpolicy.SaveShed:
 			d.save(d.dir, ShedFile, powerpolicy.EncodeShed(a.Interfaces))
 		case powerpolicy.RunShutdownHooks:
 			d.log.Warn("forced shutdown", "reason", a.Reason)
-			d.hooks.Notify(d.hookEvent("shutdown", d.rs.Route, a.Reason))
+			d.event(d.hookEvent("shutdown", d.rs.Route, a.Reason))
 		case powerpolicy.RunShutdownCommand:
 			d.runShutdown()
 		case powerpolicy.Warn:

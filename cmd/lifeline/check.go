@@ -51,6 +51,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if w := notifyWarning(cfg); w != "" {
+		fmt.Fprintln(stdout, "warning: "+w)
+	}
 	if how != "" {
 		how = " (" + how + ")"
 	}

@@ -47,6 +47,7 @@ var features = []featureDef{
 	probeFeature,
 	powerFeature,
 	keysFeature,
+	notifyFeature, // after the line: stopped first, its last SMS go through a running module
 }
 
 // checkFeatures runs every feature's check on cfg.

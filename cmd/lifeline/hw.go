@@ -49,12 +49,19 @@ type hardware struct {
 	// state, kept here where the line's and the gateway's files reach it.
 	voice voiceSlot
 	gw    gatewaySlot // the running SIP-to-line gateway, for the status
+
+	// SMS (notify.go): the daemon's events for the notify feature, and
+	// the cellular line's module as its SMS sink.
+	events *eventTap
+	sms    smsLine
 }
 
 // newHardware wires board b; stateDir holds the sim board's modem
 // directory.
 func newHardware(b *boards.Board, cfg *daemon.Config, stateDir string, log *slog.Logger, clk clock.Clock) (*hardware, error) {
-	hw := &hardware{board: b, log: log, clk: clk}
+	hw := &hardware{board: b, log: log, clk: clk, events: newEventTap(clk)}
+	hw.sms.log = log
+	hw.observers = append(hw.observers, hw.events)
 	if len(b.LEDs) > 0 {
 		leds := map[string]led.LED{}
 		for role, name := range b.LEDs {

@@ -3,6 +3,7 @@ package module
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -689,5 +690,33 @@ func TestSMSTextMode(t *testing.T) {
 		}
 	case <-time.After(patience):
 		t.Fatal("no SMS")
+	}
+}
+
+// Several SMS queued while the module is away all go out once it is idle
+// again, without waiting for a health check or another message to wake
+// the loop.
+func TestSMSQueuedWhileNoLineAllSent(t *testing.T) {
+	r := newRig(t, "quectel-ec25", nil)
+	r.waitState(StateIdle)
+	r.sim.Unplug()
+	r.waitState(StateAbsent)
+	const n = 4
+	sent := make(chan error, n)
+	for i := range n {
+		go func() { sent <- r.mod.SendSMS(ctxT(t), "+491701234567", "gw1: event "+strconv.Itoa(i)) }()
+	}
+	r.waitQueued(n)
+	if err := r.sim.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	r.advanceUntil(StateIdle)
+	for range n {
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := r.sim.State(); len(s.Sent) != n {
+		t.Errorf("sent %d, want %d: %+v", len(s.Sent), n, s.Sent)
 	}
 }

@@ -54,6 +54,22 @@ func (q *smsQueue) fail(err error) {
 	q.touch()
 }
 
+// pokeIfWaiting wakes Run's loop again while messages wait: each wake
+// sends one, and those queued while the line was away or busy woke it
+// only once between them. The loop goes back through its select, so a
+// URC or a request is served between two messages.
+func (q *smsQueue) pokeIfWaiting() {
+	q.mu.Lock()
+	n := len(q.q)
+	q.mu.Unlock()
+	if n > 0 {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (q *smsQueue) pop() *outSMS {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -163,6 +179,7 @@ func (s *session) trySMS(ctx context.Context) {
 	case err == nil:
 		m.cfg.log.Info("cellular: SMS sent", "device", m.atPath, "to", o.to)
 		o.done <- nil
+		m.sms.pokeIfWaiting()
 		return
 	case lost(err) || ctx.Err() != nil:
 		m.sms.requeue(o) // the module went away or Run stops: try again later
