@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -308,9 +307,9 @@ func (h *HookRunner) run(path string, timeout time.Duration, ev HookEvent) {
 	log := h.log.With("hook", filepath.Base(path), "event", ev.Event)
 	ctx, cancel := context.WithTimeout(h.ctx, timeout)
 	defer cancel()
-	// The output goes through a pipe of our own, not exec's copier: the
-	// copier would wait for every holder of the pipe, background children
-	// included, before the session could be killed.
+	// The output goes through a pipe of our own, read by our own copier,
+	// which stops waiting for background children (below) so the session
+	// can be killed.
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		log.Warn("hook not run", "err", err)
@@ -322,21 +321,27 @@ func (h *HookRunner) run(path string, timeout time.Duration, ev HookEvent) {
 		defer close(copied)
 		io.Copy(&limitedBuffer{b: &out, max: 64 << 10}, pr)
 	}()
-	cmd := exec.CommandContext(ctx, path)
-	cmd.Dir = "/"
-	cmd.Env = append(baseEnv(), ev.env()...)
-	cmd.Stdout, cmd.Stderr = pw, pw
+	start := time.Now()
 	// A session of its own (so also a process group): the hook's children
 	// are killed with it, at its timeout or as soon as it exits.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	start := time.Now()
-	err = cmd.Start()
+	proc, err := startProcess(path, []string{path}, "/", append(baseEnv(), ev.env()...), pw, true)
 	pw.Close()
 	if err == nil {
-		err = cmd.Wait()
+		exited := make(chan struct{})
+		killed := make(chan struct{})
+		go func() { // the timeout: kill the whole session
+			defer close(killed)
+			select {
+			case <-ctx.Done():
+				syscall.Kill(-proc.Pid, syscall.SIGKILL)
+			case <-exited:
+			}
+		}()
+		err = waitProcess(proc)
+		close(exited)
+		<-killed
 		// Whatever the hook left running in its session dies with it.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		syscall.Kill(-proc.Pid, syscall.SIGKILL)
 	}
 	// A child that left the session may still hold the pipe: stop
 	// waiting for its output after a second.

@@ -1,7 +1,7 @@
 package daemon
 
 import (
-	"os/exec"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -74,16 +74,19 @@ func (d *Daemon) runShutdown() {
 		return
 	}
 	d.log.Warn("running shutdown command", "command", argv)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = baseEnv()
-	if err := cmd.Start(); err != nil {
+	path, err := lookPath(argv[0])
+	var proc *os.Process
+	if err == nil {
+		proc, err = startProcess(path, argv, "", baseEnv(), nil, false)
+	}
+	if err != nil {
 		d.log.Error("shutdown command failed to start", "command", argv, "err", err)
 		return
 	}
 	d.cmds.Add(1)
 	go func() {
 		defer d.cmds.Done()
-		if err := cmd.Wait(); err != nil {
+		if err := waitProcess(proc); err != nil {
 			d.log.Error("shutdown command failed", "command", argv, "err", err)
 		}
 	}()

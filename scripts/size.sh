@@ -5,8 +5,8 @@
 #
 # Builds the target once more WITHOUT -s -w (symbols are needed to attribute bytes; the
 # code is the same as the shipped binary), then prints:
-#   1. the ELF sections of the stripped build, and its load segments with the padding
-#      their alignment adds to the file,
+#   1. the ELF sections of the stripped build, their sum and what the file holds beyond
+#      it, and its load segments with the padding their alignment adds to the file,
 #   2. bytes per Go package (sum of `go tool nm -size` over its symbols), largest first,
 #   3. bytes per module (first path elements of the package: stdlib, x/sys, netlink, ...),
 #   4. the largest single symbols,
@@ -43,10 +43,24 @@ echo "== $PKG for linux/$TARGET: $(stat -c %s "$stripped") bytes stripped (shipp
 echo "   linker flags beyond -s -w: ${LDEXTRA[$TARGET]:-none}"
 echo "   no inlining in the ${#GCFLAGS[@]} package patterns of scripts/noinline.pkgs"
 echo
-echo "== ELF sections of the shipped (stripped) binary, bytes"
-readelf -S -W "$stripped" | sed -n 's/^ *\[ *[0-9]*\] *//p' | while read -r name _type _addr _off size _rest; do
-	case $name in .*) printf '  %-22s %10d\n' "$name" "$((16#$size))" ;; esac
-done
+echo "== ELF sections of the shipped (stripped) binary, bytes (NOBITS: memory only, no file bytes)"
+readelf -S -W "$stripped" | sed -n 's/^ *\[ *[0-9]*\] *//p' | {
+	sum=0
+	while read -r name type _addr _off size _rest; do
+		case $name in .*) ;; *) continue ;; esac
+		bytes=$((16#$size))
+		if [ "$type" = NOBITS ]; then
+			printf '  %-22s %10d  (NOBITS)\n' "$name" "$bytes"
+		else
+			printf '  %-22s %10d\n' "$name" "$bytes"
+			sum=$((sum + bytes))
+		fi
+	done
+	file=$(stat -c %s "$stripped")
+	printf '  %-22s %10d\n' "sum of file sections" "$sum"
+	printf '  %-22s %10d  (ELF and program headers, section table, alignment padding)\n' "+ the rest" "$((file - sum))"
+	printf '  %-22s %10d\n' "= file size" "$file"
+}
 echo
 echo "== load segments: file bytes, and the zero padding to the next one (alignment; free in xz)"
 readelf -l -W "$stripped" | awk '

@@ -39,7 +39,7 @@ func checkGateway(c *daemon.Config, b *boards.Board) error {
 		return err
 	}
 	conn := dryRunConn{addr: net.UDPAddrFromAddrPort(g.Listen)}
-	if _, err := gateway.New(gatewayConfig(g, dryRunLine{}, conn)); err != nil {
+	if _, err := gateway.New(gatewayConfig(g, &dryRunLine{}, conn)); err != nil {
 		return fmt.Errorf("%w: %s:%d: gateway '%s': %w", daemon.ErrConfig, c.Source, g.SourceLine, g.Name, err)
 	}
 	return nil
@@ -94,7 +94,17 @@ func (c dryRunConn) LocalAddr() net.Addr { return c.addr }
 
 // dryRunLine is the line of checkGateway's dry run, of any kind: gateway.New
 // only asks that it can place and answer calls. It is never called.
-type dryRunLine struct{ linecall.Line }
+type dryRunLine struct{}
+
+func (*dryRunLine) VoiceCall(context.Context, string, linecall.Options, func(context.Context, *linecall.Call) error) error {
+	return nil
+}
+
+func (*dryRunLine) VoiceAnswer(context.Context, linecall.Options, func(context.Context, *linecall.Call) error) error {
+	return nil
+}
+
+func (*dryRunLine) SubscribeRings(int) (<-chan linecall.Ring, func()) { return nil, func() {} }
 
 // prepareGateway binds the new gateway's socket while the running one
 // still serves, so an address this machine does not have or a port that

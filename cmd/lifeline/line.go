@@ -148,9 +148,13 @@ func (hw *hardware) startLine(ctx context.Context, cfg *daemon.Config) error {
 
 // modemLine is the modem kind's telLine: a *modem.Line, its states as the
 // daemon's.
-type modemLine struct{ *modem.Line }
+type modemLine struct{ l *modem.Line }
 
-func (l modemLine) State() daemon.LineState { return daemon.LineStateOf(l.Line.State()) }
+func (m *modemLine) Run(ctx context.Context) error      { return m.l.Run(ctx) }
+func (m *modemLine) Path() string                       { return m.l.Path() }
+func (m *modemLine) State() daemon.LineState            { return daemon.LineStateOf(m.l.State()) }
+func (m *modemLine) CheckNow(ctx context.Context) error { return m.l.CheckNow(ctx) }
+func (m *modemLine) Calls() linecall.Line               { return m.l.Calls() }
 
 // startModemLine builds the AT engine on the line's device: the sim
 // board's simulator or the configured serial modem / TA.
@@ -172,7 +176,7 @@ func startModemLine(hw *hardware, cfg *daemon.Config, post func(daemon.LineState
 		return nil, err
 	}
 	// hal/modem logs each change with its reason; the daemon decides.
-	return modemLine{modem.New(path, p, append(opts, modem.WithClock(hw.clk), modem.WithLogger(hw.log),
+	return &modemLine{modem.New(path, p, append(opts, modem.WithClock(hw.clk), modem.WithLogger(hw.log),
 		modem.WithStateFunc(func(c modem.StateChange) { post(daemon.LineStateOf(c.To)) }))...)}, nil
 }
 

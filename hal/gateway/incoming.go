@@ -103,7 +103,8 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 	}
 	in.log = in.log.With("call-id", ci.Request().CallID())
 	in.log.Info("gateway: the line rings, calling", "target", g.incomingTarget.String())
-	final := in.waitFinal(ctx, ci, cancel)
+	in.cancel = cancel
+	final := in.waitFinal(ctx, ci)
 	if final == nil {
 		return in.ended
 	}
@@ -134,7 +135,8 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 type inbound struct {
 	g        *Gateway
 	log      *slog.Logger
-	rings    <-chan call.Ring // nil once the line stopped
+	cancel   context.CancelFunc // ends the INVITE (CANCEL)
+	rings    <-chan call.Ring   // nil once the line stopped
 	caller   call.CallerID
 	ended    bool // the call's last Ring has come
 	stopping bool // the gateway stops: the INVITE is being cancelled
@@ -166,10 +168,10 @@ func (in *inbound) waitCallerID(ctx context.Context, first call.Ring) bool {
 }
 
 // waitFinal waits for the INVITE's final response while the line rings:
-// the end of ringing cancels the INVITE (cancel), and so does ctx's end
-// (lifeline stopping), after which the outcome is awaited for ByeTimeout
-// at most. It returns nil when no final response came.
-func (in *inbound) waitFinal(ctx context.Context, ci *sipua.ClientInvite, cancel context.CancelFunc) *sip.Response {
+// the end of ringing cancels the INVITE (in.cancel), and so does ctx's
+// end (lifeline stopping), after which the outcome is awaited for
+// ByeTimeout at most. It returns nil when no final response came.
+func (in *inbound) waitFinal(ctx context.Context, ci *sipua.ClientInvite) *sip.Response {
 	var giveUp <-chan time.Time // once stopping: how long the CANCEL may take
 	done := ctx.Done()
 	for {
@@ -190,12 +192,12 @@ func (in *inbound) waitFinal(ctx context.Context, ci *sipua.ClientInvite, cancel
 			if r.Ended && !in.ended {
 				in.ended = true
 				in.log.Info("gateway: the line stopped ringing, cancelling", "why", r.Reason)
-				cancel()
+				in.cancel()
 			}
 		case <-done:
 			// Stopping: CANCEL, and wait a little for its outcome (a
 			// 200 crossing it is ACKed and BYEd by the user agent).
-			cancel()
+			in.cancel()
 			t := in.g.cfg.Clock.NewTimer(in.g.cfg.ByeTimeout)
 			defer t.Stop()
 			giveUp, done, in.stopping = t.C(), nil, true

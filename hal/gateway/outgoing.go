@@ -223,6 +223,7 @@ func (o *outgoing) answer200() (*sipua.Dialog, error) {
 // setup is over; done ends it and waits, so the dialog is written from one
 // goroutine at a time and a 180 precedes the 200.
 type ringback struct {
+	respond func(code int, reason string, hdrs ...sip.Field)
 	ringing chan struct{}
 	setup   chan struct{}
 	once    sync.Once
@@ -230,22 +231,25 @@ type ringback struct {
 }
 
 func startRingback(respond func(code int, reason string, hdrs ...sip.Field)) *ringback {
-	r := &ringback{ringing: make(chan struct{}, 1), setup: make(chan struct{})}
+	r := &ringback{respond: respond, ringing: make(chan struct{}, 1), setup: make(chan struct{})}
 	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		select {
-		case <-r.ringing:
-			respond(sip.StatusRinging, "Ringing")
-		case <-r.setup:
-			select { // Dialing just before the setup ended (the call up)
-			case <-r.ringing:
-				respond(sip.StatusRinging, "Ringing")
-			default:
-			}
-		}
-	}()
+	go r.run()
 	return r
+}
+
+// run sends the 180 if the dial is accepted before the setup ends.
+func (r *ringback) run() {
+	defer r.wg.Done()
+	select {
+	case <-r.ringing:
+	case <-r.setup:
+		select { // Dialing just before the setup ended (the call up)
+		case <-r.ringing:
+		default:
+			return
+		}
+	}
+	r.respond(sip.StatusRinging, "Ringing")
 }
 
 // dialing is call.Options.Dialing: it never blocks.

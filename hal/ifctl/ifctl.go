@@ -10,13 +10,13 @@ package ifctl
 import (
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"syscall"
 
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"lifeline/hal/internal/rtnl"
 )
 
 // Actuator sets interfaces up and down. Implementations are safe for
@@ -52,7 +52,7 @@ func ValidName(name string) bool {
 // rtnetlink socket.
 type Netlink struct {
 	mu sync.Mutex
-	h  *netlink.Handle // nil after Close
+	c  *rtnl.Conn // nil after Close
 }
 
 var _ Actuator = (*Netlink)(nil)
@@ -74,35 +74,32 @@ func New(opts ...Option) (*Netlink, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	var h *netlink.Handle
-	var err error
+	ns := netns.None()
 	if o.nsFd >= 0 {
-		h, err = netlink.NewHandleAt(netns.NsHandle(o.nsFd), syscall.NETLINK_ROUTE)
-	} else {
-		h, err = netlink.NewHandle(syscall.NETLINK_ROUTE)
+		ns = netns.NsHandle(o.nsFd)
 	}
+	c, err := rtnl.Open(ns)
 	if err != nil {
 		return nil, fmt.Errorf("ifctl: open rtnetlink: %w", wrap(err))
 	}
-	return &Netlink{h: h}, nil
+	return &Netlink{c: c}, nil
 }
 
 // Close releases the socket. Idempotent.
 func (n *Netlink) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.h != nil {
-		n.h.Close()
-		n.h = nil
+	if n.c != nil {
+		n.c.Close()
+		n.c = nil
 	}
 	return nil
 }
 
 // wrap classifies a netlink error.
 func wrap(err error) error {
-	var nf netlink.LinkNotFoundError
 	switch {
-	case errors.As(err, &nf), errors.Is(err, syscall.ENODEV):
+	case errors.Is(err, rtnl.ErrLinkNotFound), errors.Is(err, syscall.ENODEV):
 		return fmt.Errorf("%w: %w", ErrNoSuchInterface, err)
 	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
 		return fmt.Errorf("%w: %w", ErrPermission, err)
@@ -111,16 +108,16 @@ func wrap(err error) error {
 }
 
 // link looks the interface up. Callers hold mu.
-func (n *Netlink) link(op, name string) (netlink.Link, error) {
+func (n *Netlink) link(op, name string) (rtnl.Link, error) {
 	if !ValidName(name) {
-		return nil, fmt.Errorf("ifctl: %s %q: %w", op, name, ErrInvalidName)
+		return rtnl.Link{}, fmt.Errorf("ifctl: %s %q: %w", op, name, ErrInvalidName)
 	}
-	if n.h == nil {
-		return nil, fmt.Errorf("ifctl: %s %q: %w", op, name, ErrClosed)
+	if n.c == nil {
+		return rtnl.Link{}, fmt.Errorf("ifctl: %s %q: %w", op, name, ErrClosed)
 	}
-	l, err := n.h.LinkByName(name)
+	l, err := n.c.LinkByName(name)
 	if err != nil {
-		return nil, fmt.Errorf("ifctl: %s %q: %w", op, name, wrap(err))
+		return rtnl.Link{}, fmt.Errorf("ifctl: %s %q: %w", op, name, wrap(err))
 	}
 	return l, nil
 }
@@ -133,10 +130,10 @@ func (n *Netlink) Down(name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if l.Attrs().Flags&net.FlagUp == 0 {
+	if l.Flags&syscall.IFF_UP == 0 {
 		return false, nil
 	}
-	if err := n.h.LinkSetDown(l); err != nil {
+	if err := n.c.SetUp(l.Index, false); err != nil {
 		return true, fmt.Errorf("ifctl: down %q: %w", name, wrap(err))
 	}
 	return true, nil
@@ -150,7 +147,7 @@ func (n *Netlink) Up(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := n.h.LinkSetUp(l); err != nil {
+	if err := n.c.SetUp(l.Index, true); err != nil {
 		return fmt.Errorf("ifctl: up %q: %w", name, wrap(err))
 	}
 	return nil
@@ -164,5 +161,5 @@ func (n *Netlink) IsUp(name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return l.Attrs().Flags&net.FlagUp != 0, nil
+	return l.Flags&syscall.IFF_UP != 0, nil
 }

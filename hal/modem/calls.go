@@ -18,19 +18,22 @@ func (l *Line) Calls() call.Line { return calls{l} }
 type calls struct{ l *Line }
 
 func (c calls) VoiceCall(ctx context.Context, number string, opts call.Options, fn func(context.Context, *call.Call) error) error {
-	return c.l.VoiceCall(ctx, number, opts, callFunc(fn))
+	return c.l.VoiceCall(ctx, number, opts, callFunc{fn}.run)
 }
 
 func (c calls) VoiceAnswer(ctx context.Context, opts call.Options, fn func(context.Context, *call.Call) error) error {
-	return c.l.VoiceAnswer(ctx, opts, callFunc(fn))
+	return c.l.VoiceAnswer(ctx, opts, callFunc{fn}.run)
 }
 
 func (c calls) SubscribeRings(buf int) (<-chan call.Ring, func()) { return c.l.SubscribeRings(buf) }
 
-// callFunc runs fn with the call.Call of a modem call.
-func callFunc(fn func(context.Context, *call.Call) error) func(context.Context, *Call) error {
-	return func(ctx context.Context, c *Call) error {
-		return fn(ctx, &call.Call{Number: c.Number, Incoming: c.Incoming, Caller: c.Caller,
-			Audio: voice.NewDLEAudio(c.Stream, c.Format), Started: c.Started})
-	}
+// callFunc is the gateway's call function, run with the call.Call of a
+// modem call.
+type callFunc struct {
+	fn func(context.Context, *call.Call) error
+}
+
+func (f callFunc) run(ctx context.Context, c *Call) error {
+	return f.fn(ctx, &call.Call{Number: c.Number, Incoming: c.Incoming, Caller: c.Caller,
+		Audio: voice.NewDLEAudio(c.Stream, c.Format), Started: c.Started})
 }

@@ -250,7 +250,7 @@ func (l *Line) Dial(ctx context.Context, number string) error {
 // During a VoiceCall it only ends the call's context and returns; the
 // VoiceCall hangs up when its function returns.
 func (l *Line) Hangup(ctx context.Context) error {
-	return l.request(ctx, lineReq{do: (*session).hangupReq})
+	return l.request(ctx, lineReq{do: func(s *session, runCtx, ctx context.Context) error { return s.hangupReq(runCtx, ctx) }})
 }
 
 // CheckNow runs the health check at once instead of waiting for the
@@ -258,7 +258,7 @@ func (l *Line) Hangup(ctx context.Context) error {
 // returns when the new state is set. It returns ErrLineBusy while ringing
 // or in a call (the check never runs then) and ErrNotReady while absent.
 func (l *Line) CheckNow(ctx context.Context) error {
-	return l.request(ctx, lineReq{do: (*session).checkReq})
+	return l.request(ctx, lineReq{do: func(s *session, runCtx, _ context.Context) error { return s.checkReq(runCtx) }})
 }
 
 func (l *Line) request(ctx context.Context, r lineReq) error {

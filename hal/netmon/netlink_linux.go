@@ -3,152 +3,123 @@ package netmon
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
-	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"lifeline/hal/internal/rtnl"
 )
 
-// netlinkOS is the real kernel seam over vishvananda/netlink.
+// netlinkOS is the real kernel seam over rtnetlink (hal/internal/rtnl, on
+// vishvananda/netlink's nl layer).
 type netlinkOS struct {
 	ns     netns.NsHandle // netns.None() for the caller's namespace
 	rcvbuf int            // SO_RCVBUFFORCE for subscriptions; 0 = kernel default (tests shrink it to provoke ENOBUFS)
 
-	mu sync.Mutex // guards h
-	h  *netlink.Handle
+	mu sync.Mutex // guards c
+	c  *rtnl.Conn
 }
 
 var _ osNet = (*netlinkOS)(nil)
 
 func newNetlinkOS(ns netns.NsHandle) *netlinkOS { return &netlinkOS{ns: ns} }
 
-// subscribe opens the three subscriptions with ListExisting, each forwarded
-// by one goroutine that turns updates into hints. close stops and drains
-// them (netlink's receivers block on a full channel, so they must be
-// drained until they close it) and waits.
+// subscribe opens one socket on the link, address and route groups of
+// IPv4 and IPv6; one goroutine turns its messages into hints. close
+// closes the socket, which ends the receive, and waits for the goroutine.
 func (o *netlinkOS) subscribe(hint func(), lost func(error)) (func(), error) {
-	done := make(chan struct{})
-	var stopped atomic.Bool
-	errcb := func(err error) {
-		if stopped.Load() {
-			return // "use of closed file" after close is expected
+	s, err := nl.SubscribeAt(o.ns, netns.None(), unix.NETLINK_ROUTE,
+		unix.RTNLGRP_LINK, unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR,
+		unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSubscribe, err)
+	}
+	if o.rcvbuf != 0 {
+		if err := s.SetReceiveBufferSize(o.rcvbuf, true); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%w: receive buffer: %w", ErrSubscribe, err)
 		}
-		if errors.Is(err, netlink.ErrDumpInterrupted) {
-			hint()
-			return
-		}
-		if isForeignSender(err) {
-			// A datagram from a user-space sender, not the kernel:
-			// netlink dropped it and the subscription goes on. Any
-			// root process can send one; resubscribing would let it
-			// make us re-dump at will.
-			return
-		}
-		lost(err)
-	}
-	var ns *netns.NsHandle
-	if o.ns.IsOpen() {
-		ns = &o.ns
-	}
-	var wg sync.WaitGroup
-	forward := func(what string, n func() (bool, bool)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				relevant, ok := n()
-				if !ok {
-					if !stopped.Load() {
-						lost(fmt.Errorf("%s subscription closed", what))
-					}
-					return
-				}
-				if relevant {
-					hint()
-				}
-			}
-		}()
-	}
-	closeAll := func() {
-		stopped.Store(true)
-		close(done)
-		wg.Wait()
-	}
-
-	lch := make(chan netlink.LinkUpdate, 16)
-	if err := netlink.LinkSubscribeWithOptions(lch, done, netlink.LinkSubscribeOptions{
-		Namespace: ns, ErrorCallback: errcb, ListExisting: true,
-		ReceiveBufferSize: o.rcvbuf, ReceiveBufferForceSize: o.rcvbuf != 0,
-	}); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("%w: link: %w", ErrSubscribe, err)
-	}
-	forward("link", func() (bool, bool) { _, ok := <-lch; return true, ok })
-
-	ach := make(chan netlink.AddrUpdate, 16)
-	if err := netlink.AddrSubscribeWithOptions(ach, done, netlink.AddrSubscribeOptions{
-		Namespace: ns, ErrorCallback: errcb, ListExisting: true,
-		ReceiveBufferSize: o.rcvbuf, ReceiveBufferForceSize: o.rcvbuf != 0,
-	}); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("%w: addr: %w", ErrSubscribe, err)
-	}
-	forward("addr", func() (bool, bool) { _, ok := <-ach; return true, ok })
-
-	rch := make(chan netlink.RouteUpdate, 16)
-	if err := netlink.RouteSubscribeWithOptions(rch, done, netlink.RouteSubscribeOptions{
-		Namespace: ns, ErrorCallback: errcb, ListExisting: true,
-		ReceiveBufferSize: o.rcvbuf, ReceiveBufferForceSize: o.rcvbuf != 0,
-	}); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("%w: route: %w", ErrSubscribe, err)
-	}
-	// Only default routes can change DefaultRoute4/6; a busy routing table
-	// must not make us re-dump for every prefix.
-	forward("route", func() (bool, bool) {
-		u, ok := <-rch
-		return ok && isDefaultDst(u.Dst), ok
-	})
-	return closeAll, nil
-}
-
-func (o *netlinkOS) handle() (*netlink.Handle, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.h != nil {
-		return o.h, nil
 	}
 	var (
-		h   *netlink.Handle
-		err error
+		stopped atomic.Bool
+		wg      sync.WaitGroup
 	)
-	// NETLINK_ROUTE only: without families, netlink opens XFRM, NETFILTER
-	// and GENERIC sockets too, and a small kernel without xfrm_user (or
-	// qemu-user) refuses the handle with EPROTONOSUPPORT.
-	if o.ns.IsOpen() {
-		h, err = netlink.NewHandleAt(o.ns, unix.NETLINK_ROUTE)
-	} else {
-		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			msgs, from, err := s.Receive()
+			if stopped.Load() {
+				return // "use of closed file" after close is expected
+			}
+			if err != nil {
+				lost(fmt.Errorf("receive: %w", err)) // ENOBUFS: messages were dropped
+				return
+			}
+			if from.Pid != nl.PidKernel {
+				// A datagram from a user-space sender, not the kernel:
+				// dropped, and the subscription goes on. Any root process
+				// can send one; resubscribing would let it make us
+				// re-dump at will.
+				continue
+			}
+			if relevant(msgs) {
+				hint()
+			}
+		}
+	}()
+	return func() {
+		stopped.Store(true)
+		s.Close()
+		wg.Wait()
+	}, nil
+}
+
+// relevant reports whether a batch of messages may change a WANState:
+// any link or address message, and route messages for a default
+// destination only, so a busy routing table does not make us re-dump for
+// every prefix.
+func relevant(msgs []syscall.NetlinkMessage) bool {
+	for _, m := range msgs {
+		switch m.Header.Type {
+		case unix.RTM_NEWLINK, unix.RTM_DELLINK, unix.RTM_NEWADDR, unix.RTM_DELADDR:
+			return true
+		case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
+			if r, err := rtnl.ParseRoute(m.Data); err != nil || r.DstLen == 0 {
+				return true // unparsable: re-read rather than miss a change
+			}
+		}
 	}
+	return false
+}
+
+func (o *netlinkOS) conn() (*rtnl.Conn, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.c != nil {
+		return o.c, nil
+	}
+	c, err := rtnl.Open(o.ns)
 	if err != nil {
 		return nil, err
 	}
-	o.h = h
-	return h, nil
+	o.c = c
+	return c, nil
 }
 
-// release closes the dump handle; the next read opens a new one.
+// release closes the dump socket; the next read opens a new one.
 func (o *netlinkOS) release() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.h != nil {
-		o.h.Close()
-		o.h = nil
+	if o.c != nil {
+		o.c.Close()
+		o.c = nil
 	}
 }
 
@@ -161,7 +132,7 @@ func (o *netlinkOS) read(iface string) (WANState, error) {
 	)
 	for range 3 {
 		st, err = o.readOnce(iface)
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+		if !errors.Is(err, nl.ErrDumpInterrupted) {
 			break
 		}
 	}
@@ -172,100 +143,79 @@ func (o *netlinkOS) read(iface string) (WANState, error) {
 }
 
 func (o *netlinkOS) readOnce(iface string) (WANState, error) {
-	h, err := o.handle()
+	c, err := o.conn()
 	if err != nil {
-		return WANState{}, wrapRead(iface, "netlink handle", err)
+		return WANState{}, wrapRead(iface, "netlink socket", err)
 	}
-	link, err := h.LinkByName(iface)
+	link, err := c.LinkByName(iface)
 	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
+		if errors.Is(err, rtnl.ErrLinkNotFound) {
 			return WANState{Interface: iface}, nil
 		}
 		return WANState{}, wrapRead(iface, "link", err)
 	}
-	addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
+	addrs, err := c.Addrs(link.Index)
 	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) { // deleted between the two dumps
-			return WANState{Interface: iface}, nil
-		}
 		return WANState{}, wrapRead(iface, "addresses", err)
 	}
-	r4, err := h.RouteList(nil, netlink.FAMILY_V4)
+	r4, err := c.Routes(unix.AF_INET)
 	if err != nil {
 		return WANState{}, wrapRead(iface, "ipv4 routes", err)
 	}
-	r6, err := h.RouteList(nil, netlink.FAMILY_V6)
+	r6, err := c.Routes(unix.AF_INET6)
 	if err != nil {
 		return WANState{}, wrapRead(iface, "ipv6 routes", err)
 	}
-	return stateFrom(iface, link.Attrs(), addrs, r4, r6), nil
+	return stateFrom(iface, link, addrs, r4, r6), nil
 }
 
-// stateFrom builds a WANState from netlink values; it is pure so the
+// stateFrom builds a WANState from rtnetlink values; it is pure so the
 // conversion is table-tested without a kernel.
-func stateFrom(iface string, a *netlink.LinkAttrs, addrs []netlink.Addr, r4, r6 []netlink.Route) WANState {
-	st := WANState{
-		Interface: iface,
-		Present:   true,
-		Index:     a.Index,
-		AdminUp:   a.Flags&net.FlagUp != 0,
-		Carrier:   a.RawFlags&unix.IFF_LOWER_UP != 0,
-		OperState: operState(a.OperState),
+func stateFrom(iface string, l rtnl.Link, addrs []netip.Prefix, r4, r6 []rtnl.Route) WANState {
+	if len(addrs) == 0 {
+		addrs = nil
+	} else {
+		addrs = sortAddrs(slices.Clone(addrs))
 	}
-	for _, ad := range addrs {
-		if ad.IPNet == nil {
-			continue
-		}
-		ip, ok := netip.AddrFromSlice(ad.IP)
-		if !ok {
-			continue
-		}
-		ones, _ := ad.Mask.Size()
-		st.Addrs = append(st.Addrs, netip.PrefixFrom(ip.Unmap(), ones))
+	return WANState{
+		Interface:     iface,
+		Present:       true,
+		Index:         l.Index,
+		AdminUp:       l.Flags&unix.IFF_UP != 0,
+		Carrier:       l.Flags&unix.IFF_LOWER_UP != 0,
+		OperState:     operState(l.OperState),
+		Addrs:         addrs,
+		DefaultRoute4: hasDefaultVia(r4, l.Index),
+		DefaultRoute6: hasDefaultVia(r6, l.Index),
 	}
-	st.Addrs = sortAddrs(st.Addrs)
-	st.DefaultRoute4 = hasDefaultVia(r4, a.Index)
-	st.DefaultRoute6 = hasDefaultVia(r6, a.Index)
-	return st
 }
 
 // operState names an operational state as the kernel does in
 // /sys/class/net/*/operstate (netlink's String uses other spellings).
-func operState(s netlink.LinkOperState) string {
+func operState(s uint8) string {
 	switch s {
-	case netlink.OperNotPresent:
+	case rtnl.OperNotPresent:
 		return "notpresent"
-	case netlink.OperDown:
+	case rtnl.OperDown:
 		return "down"
-	case netlink.OperLowerLayerDown:
+	case rtnl.OperLowerLayerDown:
 		return "lowerlayerdown"
-	case netlink.OperTesting:
+	case rtnl.OperTesting:
 		return "testing"
-	case netlink.OperDormant:
+	case rtnl.OperDormant:
 		return "dormant"
-	case netlink.OperUp:
+	case rtnl.OperUp:
 		return "up"
 	default:
 		return "unknown"
 	}
 }
 
-// isDefaultDst reports whether dst is a default destination (nil or /0).
-func isDefaultDst(dst *net.IPNet) bool {
-	if dst == nil || dst.IP == nil {
-		return true
-	}
-	ones, _ := dst.Mask.Size()
-	return ones == 0 && dst.IP.IsUnspecified()
-}
-
 // hasDefaultVia reports whether a unicast default route of the main table
 // leaves through ifindex, directly or as one of its multipath next hops.
-func hasDefaultVia(routes []netlink.Route, ifindex int) bool {
+func hasDefaultVia(routes []rtnl.Route, ifindex int) bool {
 	for _, r := range routes {
-		if !isDefaultDst(r.Dst) {
+		if r.DstLen != 0 {
 			continue
 		}
 		if r.Type != unix.RTN_UNICAST && r.Type != unix.RTN_UNSPEC {
@@ -274,24 +224,11 @@ func hasDefaultVia(routes []netlink.Route, ifindex int) bool {
 		if r.Table != 0 && r.Table != unix.RT_TABLE_MAIN {
 			continue
 		}
-		if r.LinkIndex == ifindex {
+		if r.OIF == ifindex || slices.Contains(r.Hops, ifindex) {
 			return true
-		}
-		for _, nh := range r.MultiPath {
-			if nh != nil && nh.LinkIndex == ifindex {
-				return true
-			}
 		}
 	}
 	return false
-}
-
-// isForeignSender reports netlink's "Wrong sender portid N, expected 0",
-// which its subscription receivers pass to the error callback before
-// skipping the message (vishvananda/netlink v1.3.1 link_linux.go,
-// addr_linux.go, route_linux.go; the error is not exported).
-func isForeignSender(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "Wrong sender portid ")
 }
 
 // Read returns the interface's state now, from one netlink dump, for a

@@ -1,13 +1,13 @@
 package netmon
 
 import (
-	"net"
 	"net/netip"
 	"slices"
 	"testing"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"lifeline/hal/internal/rtnl"
 )
 
 func pfx(s ...string) []netip.Prefix {
@@ -16,15 +16,6 @@ func pfx(s ...string) []netip.Prefix {
 		out = append(out, netip.MustParsePrefix(x))
 	}
 	return out
-}
-
-func ipnet(s string) *net.IPNet {
-	ip, n, err := net.ParseCIDR(s)
-	if err != nil {
-		panic(err)
-	}
-	n.IP = ip
-	return n
 }
 
 func healthy() WANState {
@@ -135,77 +126,70 @@ func TestChangeString(t *testing.T) {
 }
 
 func TestStateFrom(t *testing.T) {
-	up := &netlink.LinkAttrs{Index: 7, Name: "wan", Flags: net.FlagUp | net.FlagRunning,
-		RawFlags: unix.IFF_UP | unix.IFF_RUNNING | unix.IFF_LOWER_UP, OperState: netlink.OperUp}
-	noCarrier := &netlink.LinkAttrs{Index: 7, Name: "wan", Flags: net.FlagUp,
-		RawFlags: unix.IFF_UP, OperState: netlink.OperLowerLayerDown}
-	down := &netlink.LinkAttrs{Index: 7, Name: "wan", OperState: netlink.OperDown}
-	ppp := &netlink.LinkAttrs{Index: 9, Name: "pppoe-wan", Flags: net.FlagUp | net.FlagPointToPoint,
-		RawFlags: unix.IFF_UP | unix.IFF_LOWER_UP | unix.IFF_POINTOPOINT, OperState: netlink.OperUnknown}
+	up := rtnl.Link{Index: 7, Name: "wan", Flags: unix.IFF_UP | unix.IFF_RUNNING | unix.IFF_LOWER_UP, OperState: rtnl.OperUp}
+	noCarrier := rtnl.Link{Index: 7, Name: "wan", Flags: unix.IFF_UP, OperState: rtnl.OperLowerLayerDown}
+	down := rtnl.Link{Index: 7, Name: "wan", OperState: rtnl.OperDown}
+	dormant := rtnl.Link{Index: 7, Name: "wan", Flags: unix.IFF_UP | unix.IFF_LOWER_UP | unix.IFF_DORMANT, OperState: rtnl.OperDormant}
+	ppp := rtnl.Link{Index: 9, Name: "pppoe-wan", Flags: unix.IFF_UP | unix.IFF_LOWER_UP | unix.IFF_POINTOPOINT, OperState: rtnl.OperUnknown}
 
-	def4 := netlink.Route{LinkIndex: 7, Gw: net.ParseIP("192.0.2.1"), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST}
-	def4zero := netlink.Route{LinkIndex: 7, Dst: ipnet("0.0.0.0/0"), Gw: net.ParseIP("192.0.2.1"), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST}
-	def6 := netlink.Route{LinkIndex: 7, Dst: ipnet("::/0"), Gw: net.ParseIP("fe80::1"), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST}
-	other4 := netlink.Route{LinkIndex: 3, Gw: net.ParseIP("10.0.0.1"), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST}
-	subnet4 := netlink.Route{LinkIndex: 7, Dst: ipnet("192.0.2.0/24"), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST}
-	table100 := netlink.Route{LinkIndex: 7, Gw: net.ParseIP("192.0.2.1"), Table: 100, Type: unix.RTN_UNICAST}
-	blackhole := netlink.Route{Table: unix.RT_TABLE_MAIN, Type: unix.RTN_BLACKHOLE, LinkIndex: 7}
-	unreach6 := netlink.Route{Dst: ipnet("::/0"), Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNREACHABLE, LinkIndex: 7}
-	multipath := netlink.Route{Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST,
-		MultiPath: []*netlink.NexthopInfo{{LinkIndex: 3}, nil, {LinkIndex: 7}}}
-	multipathOther := netlink.Route{Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST,
-		MultiPath: []*netlink.NexthopInfo{{LinkIndex: 3}, {LinkIndex: 4}}}
-	typeUnspec := netlink.Route{LinkIndex: 7, Gw: net.ParseIP("192.0.2.1")}
-	addr := func(s string) netlink.Addr { return netlink.Addr{IPNet: ipnet(s)} }
+	main := uint32(unix.RT_TABLE_MAIN)
+	def4 := rtnl.Route{OIF: 7, Table: main, Type: unix.RTN_UNICAST}
+	def6 := rtnl.Route{Family: unix.AF_INET6, OIF: 7, Table: main, Type: unix.RTN_UNICAST}
+	other4 := rtnl.Route{OIF: 3, Table: main, Type: unix.RTN_UNICAST}
+	subnet4 := rtnl.Route{OIF: 7, DstLen: 24, Table: main, Type: unix.RTN_UNICAST}
+	table100 := rtnl.Route{OIF: 7, Table: 100, Type: unix.RTN_UNICAST}
+	blackhole := rtnl.Route{Table: main, Type: unix.RTN_BLACKHOLE, OIF: 7}
+	unreach6 := rtnl.Route{Table: main, Type: unix.RTN_UNREACHABLE, OIF: 7}
+	multipath := rtnl.Route{Table: main, Type: unix.RTN_UNICAST, Hops: []int{3, 0, 7}}
+	multipathOther := rtnl.Route{Table: main, Type: unix.RTN_UNICAST, Hops: []int{3, 4}}
+	typeUnspec := rtnl.Route{OIF: 7}
 
 	tests := []struct {
 		name   string
-		attrs  *netlink.LinkAttrs
-		addrs  []netlink.Addr
-		r4, r6 []netlink.Route
+		link   rtnl.Link
+		addrs  []netip.Prefix
+		r4, r6 []rtnl.Route
 		want   WANState
 	}{
 		{"healthy dual stack", up,
-			[]netlink.Addr{addr("2001:db8::2/64"), addr("192.0.2.2/24"), addr("fe80::2/64")},
-			[]netlink.Route{other4, subnet4, def4}, []netlink.Route{def6},
+			pfx("2001:db8::2/64", "192.0.2.2/24", "fe80::2/64"),
+			[]rtnl.Route{other4, subnet4, def4}, []rtnl.Route{def6},
 			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up",
 				Addrs: pfx("192.0.2.2/24", "2001:db8::2/64", "fe80::2/64"), DefaultRoute4: true, DefaultRoute6: true}},
-		{"no carrier keeps addresses", noCarrier, []netlink.Addr{addr("192.0.2.2/24")}, nil, nil,
+		{"no carrier keeps addresses", noCarrier, pfx("192.0.2.2/24"), nil, nil,
 			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, OperState: "lowerlayerdown",
 				Addrs: pfx("192.0.2.2/24")}},
 		{"admin down", down, nil, nil, nil,
 			WANState{Interface: "wan", Present: true, Index: 7, OperState: "down"}},
-		{"ppp operstate unknown", ppp, []netlink.Addr{addr("198.51.100.7/32")},
-			[]netlink.Route{{LinkIndex: 9, Table: unix.RT_TABLE_MAIN, Type: unix.RTN_UNICAST}}, nil,
+		{"dormant", dormant, nil, []rtnl.Route{def4}, nil,
+			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "dormant", DefaultRoute4: true}},
+		{"ppp operstate unknown", ppp, pfx("198.51.100.7/32"),
+			[]rtnl.Route{{OIF: 9, Table: main, Type: unix.RTN_UNICAST}}, nil,
 			WANState{Interface: "wan", Present: true, Index: 9, AdminUp: true, Carrier: true, OperState: "unknown",
 				Addrs: pfx("198.51.100.7/32"), DefaultRoute4: true}},
-		{"explicit 0.0.0.0/0 dst", up, nil, []netlink.Route{def4zero}, nil,
+		{"default via another interface", up, nil, []rtnl.Route{other4}, nil,
+			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up"}},
+		{"only the connected subnet", up, nil, []rtnl.Route{subnet4}, nil,
+			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up"}},
+		{"default in another table ignored", up, nil, []rtnl.Route{table100}, nil,
+			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up"}},
+		{"blackhole and unreachable defaults ignored", up, nil, []rtnl.Route{blackhole}, []rtnl.Route{unreach6},
+			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up"}},
+		{"multipath next hop through wan", up, nil, []rtnl.Route{multipath}, nil,
 			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up", DefaultRoute4: true}},
-		{"default via another interface", up, nil, []netlink.Route{other4}, nil,
+		{"multipath elsewhere", up, nil, []rtnl.Route{multipathOther}, nil,
 			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up"}},
-		{"only the connected subnet", up, nil, []netlink.Route{subnet4}, nil,
-			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up"}},
-		{"default in another table ignored", up, nil, []netlink.Route{table100}, nil,
-			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up"}},
-		{"blackhole and unreachable defaults ignored", up, nil, []netlink.Route{blackhole}, []netlink.Route{unreach6},
-			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up"}},
-		{"multipath next hop through wan", up, nil, []netlink.Route{multipath}, nil,
+		{"route type and table unset", up, nil, []rtnl.Route{typeUnspec}, nil,
 			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up", DefaultRoute4: true}},
-		{"multipath elsewhere", up, nil, []netlink.Route{multipathOther}, nil,
-			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up"}},
-		{"route type and table unset", up, nil, []netlink.Route{typeUnspec}, nil,
-			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up", DefaultRoute4: true}},
-		{"duplicate, mapped and nil addresses", up,
-			[]netlink.Addr{addr("192.0.2.2/24"), {IPNet: &net.IPNet{IP: net.ParseIP("192.0.2.2"), Mask: net.CIDRMask(24, 32)}}, {}},
-			nil, nil,
+		{"duplicate addresses", up, pfx("192.0.2.2/24", "192.0.2.2/24"), nil, nil,
 			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up",
 				Addrs: pfx("192.0.2.2/24")}},
-		{"v6 default only", up, nil, nil, []netlink.Route{def6},
+		{"v6 default only", up, nil, nil, []rtnl.Route{def6},
 			WANState{Interface: "wan", Present: true, Index: 7, AdminUp: true, Carrier: true, OperState: "up", DefaultRoute6: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := stateFrom("wan", tt.attrs, tt.addrs, tt.r4, tt.r6)
+			got := stateFrom("wan", tt.link, tt.addrs, tt.r4, tt.r6)
 			if c := got.Changed(tt.want); c != 0 {
 				t.Errorf("stateFrom differs in %v:\n got %+v\nwant %+v", c, got, tt.want)
 			}

@@ -73,11 +73,10 @@ type DLEAudio struct {
 	fill    int    // bytes of frame filled
 	offset  int64  // audio bytes before the next one (Event.Offset)
 
-	mu        sync.Mutex
-	ended     bool // under mu: the stream ended (no <DLE>! owed)
-	closeOnce sync.Once
-	closeErr  error
-	wg        sync.WaitGroup // the reading goroutine, for a stream that cannot push
+	mu     sync.Mutex
+	ended  bool           // under mu: the stream ended (no <DLE>! owed)
+	closed bool           // under mu: Close has run
+	wg     sync.WaitGroup // the reading goroutine, for a stream that cannot push
 }
 
 // NewDLEAudio returns the Audio of a modem data period rw speaking f.
@@ -95,7 +94,7 @@ func (a *DLEAudio) Deliver(s Sink) {
 	a.frame = make([]byte, a.format.FrameBytes())
 	a.decoded = make([]byte, 0, 4096)
 	if p, ok := a.rw.(pusher); ok {
-		p.Deliver(func(data []byte, err error) { a.feed(data, err) })
+		p.Deliver(a.push)
 		return
 	}
 	a.wg.Add(1)
@@ -114,6 +113,9 @@ func (a *DLEAudio) Deliver(s Sink) {
 		}
 	}()
 }
+
+// push is the DataStream's sink.
+func (a *DLEAudio) push(data []byte, err error) { a.feed(data, err) }
 
 // feed decodes the modem's bytes: it cuts them into frames and reports
 // the in-band events in stream order. It reports whether the stream has
@@ -163,8 +165,9 @@ func (a *DLEAudio) feed(data []byte, err error) (ended bool) {
 
 func (a *DLEAudio) isEnded() bool {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.ended
+	ended := a.ended
+	a.mu.Unlock()
+	return ended
 }
 
 // end ends the stream once and tells the sink.
@@ -193,24 +196,26 @@ func (a *DLEAudio) WriteFrame(frame []byte) error {
 // more of it is delivered. The modem's closing OK is left to the line
 // (DataStream.Final).
 func (a *DLEAudio) Close() error {
-	a.closeOnce.Do(func() {
-		a.mu.Lock()
-		ended := a.ended
-		a.ended = true
-		a.mu.Unlock()
-		var err1 error
-		if !ended {
-			if ab, ok := a.rw.(aborter); ok {
-				err1 = ab.Abort()
-			} else {
-				_, err1 = a.rw.Write([]byte{DLE, CmdAbort})
-			}
+	a.mu.Lock()
+	ended, closed := a.ended, a.closed
+	a.ended, a.closed = true, true
+	a.mu.Unlock()
+	if closed {
+		return nil
+	}
+	var err error
+	if !ended {
+		if ab, ok := a.rw.(aborter); ok {
+			err = ab.Abort()
+		} else {
+			_, err = a.rw.Write([]byte{DLE, CmdAbort})
 		}
-		err2 := a.rw.Close() // a running delivery ends first
-		a.wg.Wait()
-		a.closeErr = errors.Join(err1, err2)
-	})
-	return a.closeErr
+	}
+	if cerr := a.rw.Close(); err == nil { // a running delivery ends first
+		err = cerr
+	}
+	a.wg.Wait()
+	return err
 }
 
 // PCMAudio is raw 16-bit signed little-endian PCM at 8 kHz, mono

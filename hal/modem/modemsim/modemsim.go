@@ -17,11 +17,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"lifeline/hal/clock"
@@ -483,25 +483,31 @@ func OpenPTY() (master, slave *os.File, err error) {
 	return master, slave, nil
 }
 
-// openPTY opens the pair of OpenPTY, the master made non-blocking.
+// openPTY opens the pair of OpenPTY, the master made non-blocking: /dev/ptmx,
+// then unlockpt (TIOCSPTLCK) and ptsname (TIOCGPTN) as posix_openpt(3) and
+// its companions do. (creack/pty's Open does the same, but that package
+// links os/exec, about 40 KB, into the product binary for the sim board.)
 func openPTY() (master, slave *os.File, err error) {
-	m, sl, err := pty.Open()
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &os.PathError{Op: "open", Path: "/dev/ptmx", Err: err}
 	}
-	fd, err := unix.Dup(int(m.Fd()))
-	m.Close()
+	master = os.NewFile(uintptr(fd), "/dev/ptmx") // non-blocking: on the runtime poller
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		master.Close()
+		return nil, nil, fmt.Errorf("unlockpt: %w", err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
 	if err != nil {
-		sl.Close()
+		master.Close()
+		return nil, nil, fmt.Errorf("ptsname: %w", err)
+	}
+	slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		master.Close()
 		return nil, nil, err
 	}
-	unix.CloseOnExec(fd)
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		sl.Close()
-		return nil, nil, err
-	}
-	return os.NewFile(uintptr(fd), "/dev/ptmx"), sl, nil
+	return master, slave, nil
 }
 
 // makeRaw puts the tty into raw mode (cfmakeraw).

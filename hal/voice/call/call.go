@@ -125,11 +125,12 @@ var (
 
 // NewError returns an error with text that errors.Is kind: a line kind's
 // own sentinel (modem.ErrBusy) that the gateway recognises as ErrBusy.
-func NewError(text string, kind error) error { return &kindError{text, kind} }
+func NewError(text string, kind error) error { return &kindError{text: text, kind: kind} }
 
 type kindError struct {
 	text string
 	kind error
+	_    [0]func() // not comparable (only its pointer is): no equality function to link
 }
 
 func (e *kindError) Error() string        { return e.text }
