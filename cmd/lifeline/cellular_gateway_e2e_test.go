@@ -92,6 +92,10 @@ func TestE2ECellularGatewayEachProfile(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			e.mustCLI("sim", "cell", "dtmf", "4*D") // the far end presses them: the module reports, the phone gets RFC 4733
+			if got := phoneDigits(t, rtpConn, 3); got != "4*D" {
+				t.Fatalf("the phone got the far end's digits as %q, want 4*D\nlog:\n%s", got, e.stderr)
+			}
 			if err := sess.Bye(stepCtx(t)); err != nil {
 				t.Fatal(err)
 			}

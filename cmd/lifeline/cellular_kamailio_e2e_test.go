@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,13 +35,48 @@ config gateway 'gw'
 // pcap's RFC 4733 packets are digits to the gateway.
 var gwSIPpUACDTMF = strings.Replace(gwSIPpUAC, "m=audio RTP_PORT RTP/AVP 8\n", "m=audio RTP_PORT RTP/AVP 8 101\n      a=rtpmap:101 telephone-event/8000\n      a=fmtp:101 0-15\n", 1)
 
+// phoneDigits reads the phone's RTP until n digits came as RFC 4733
+// events (payload type 101, each digit once whatever its retransmitted
+// packets), skipping the audio.
+func phoneDigits(t *testing.T, conn net.PacketConn, n int) string {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	defer conn.SetReadDeadline(time.Time{})
+	var (
+		h      rtp.Header
+		det    rtp.DigitDetector
+		digits []byte
+	)
+	buf := make([]byte, 2048)
+	for len(digits) < n {
+		size, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("RFC 4733 digits: got %q: %v", digits, err)
+		}
+		payload, err := h.Unmarshal(buf[:size])
+		if err != nil || h.PayloadType != 101 {
+			continue
+		}
+		ev, err := rtp.ParseEvent(payload)
+		if err != nil {
+			t.Fatalf("telephone-event: %v", err)
+		}
+		if d, ok := det.Packet(h.Timestamp, ev); ok {
+			digits = append(digits, d)
+		}
+	}
+	return string(digits)
+}
+
 // The whole chain on a cellular line: SIPp through Kamailio to the
 // daemon's gateway (generic board), whose line is a cellular module
 // simulator (hal/cellular/cellsim, real clock) that answers and echoes.
 // The echo is compared frame by frame after the two transcodings (PCMA
 // to the module's 16-bit linear and back: exact; tagged frames, at least
-// 80% back and in order, as the analog test wants), and the digits SIPp
-// sends as RFC 4733 events reach the module as its DTMF command.
+// 80% back and in order, as the analog test wants), the digits SIPp
+// sends as RFC 4733 events reach the module as its DTMF command, and the
+// digits the far end presses (the module's +QTONEDET reports) reach SIPp
+// as RFC 4733 events.
 func TestE2ECellularGatewayKamailio(t *testing.T) {
 	modemtest.NeedPTY(t)
 	if !strings.Contains(gwSIPpUACDTMF, "telephone-event") {
@@ -63,7 +99,7 @@ func TestE2ECellularGatewayKamailio(t *testing.T) {
 		pk.Skip(1280 + 2*voice.FrameSamples)
 	}
 	k := kamailioEchoCall(t, e, fmt.Sprintf(gwCellularLineConfig, filepath.Join(e.dir, "hooks.d"), "quectel-ec25", sim.ATPath(), sim.AudioPath()),
-		gwSIPpUACDTMF, packets, echo)
+		strings.Replace(gwSIPpUACDTMF, "HOLD_MS", "7000", 1), packets, echo)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := sim.Wait(ctx, func(s cellsim.State) bool { return s.DTMF == "5#" }); err != nil {
@@ -71,6 +107,12 @@ func TestE2ECellularGatewayKamailio(t *testing.T) {
 	}
 	if st := sim.State(); st.Number != "5551234" || st.Call != cellsim.CallActive {
 		t.Fatalf("module: %+v", st)
+	}
+	if err := sim.PressDigits("3*"); err != nil {
+		t.Fatal(err)
+	}
+	if got := phoneDigits(t, k.rtp, 2); got != "3*" {
+		t.Fatalf("the phone got the far end's digits as %q, want 3*\nlog:\n%s", got, e.stderr)
 	}
 	k.hangUp()
 	if err := sim.Wait(ctx, func(s cellsim.State) bool { return s.Call == cellsim.CallIdle }); err != nil {

@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,6 +139,8 @@ type kamailioCall struct {
 	t *testing.T
 	e *e2e
 	p *sippProc
+	// rtp is the phone's (SIPp's) RTP socket, read up to the echo.
+	rtp net.PacketConn
 }
 
 // kamailioEchoCall runs the daemon with lineConfig (a config with a
@@ -221,7 +224,7 @@ func kamailioEchoCall(t *testing.T, e *e2e, lineConfig, scenario string, packets
 		t.Fatalf("the rig's own PSTN UAS got an INVITE (%s): Kamailio did not use the daemon's next hop", id)
 	default:
 	}
-	return &kamailioCall{t: t, e: e, p: p}
+	return &kamailioCall{t: t, e: e, p: p, rtp: rtpConn}
 }
 
 // hangUp waits for SIPp's BYE and the line idle after it.

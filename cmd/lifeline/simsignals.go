@@ -178,6 +178,8 @@ func (hw *hardware) simCell(cs *cellsim.Sim, c simboard.Cell) {
 		return
 	case "hangup":
 		err = cs.RemoteHangup()
+	case "dtmf":
+		err = cs.PressDigits(c.Digits)
 	case "unplug":
 		cs.Unplug()
 		return // the module finds out on its port

@@ -12,7 +12,7 @@ import (
 type Cell struct {
 	// Op: register | deregister | nosim | sim | pin | signal | unplug |
 	// replug | far (what the far end does on the next calls) | hangup
-	// (the far end hangs up) | show (the simulator's state, answered by
+	// (the far end hangs up) | dtmf (the far end presses Digits) | show (the simulator's state, answered by
 	// the owner) | sms | sms-list.
 	Op string
 	// Reg is the registration register or deregister sets: home |
@@ -25,11 +25,13 @@ type Cell struct {
 	RSSI int
 	// From and Text are a received SMS (sms).
 	From, Text string
+	// Digits the far end presses (dtmf): 0-9 * # A-D.
+	Digits string
 }
 
 // cellUsage describes the cell and sms signals.
 const cellUsage = "cell register [home|roaming], cell deregister [searching|denied|not-registered], cell nosim|sim, " +
-	"cell pin PIN, cell signal DBM|RSSI, cell far answer|busy|no-answer|ringing, cell hangup|unplug|replug|show, sms FROM TEXT, sms list"
+	"cell pin PIN, cell signal DBM|RSSI, cell far answer|busy|no-answer|ringing, cell hangup|unplug|replug|show, cell dtmf DIGITS, sms FROM TEXT, sms list"
 
 // parseCell validates `cell ARGS…` and `sms ARGS…`.
 func parseCell(signal string, args []string) (Cell, error) {
@@ -76,6 +78,11 @@ func parseCell(signal string, args []string) (Cell, error) {
 		if len(rest) != 0 {
 			err = fmt.Errorf("cell %s takes no value", c.Op)
 		}
+	case "dtmf":
+		if len(rest) != 1 || rest[0] == "" || strings.Trim(rest[0], "0123456789*#ABCD") != "" {
+			return c, fmt.Errorf("cell dtmf takes the digits the far end presses: 0-9 * # A-D")
+		}
+		c.Digits = rest[0]
 	case "pin":
 		if len(rest) != 1 || len(rest[0]) < 4 || len(rest[0]) > 8 || strings.Trim(rest[0], "0123456789") != "" {
 			return c, fmt.Errorf("cell pin takes the PIN the SIM asks for: 4 to 8 digits")

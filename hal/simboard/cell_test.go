@@ -24,6 +24,7 @@ func TestSimCell(t *testing.T) {
 		{"cell", []string{"unplug"}, Cell{Op: "unplug"}},
 		{"cell", []string{"far", "busy"}, Cell{Op: "far", Reg: "busy"}},
 		{"cell", []string{"hangup"}, Cell{Op: "hangup"}},
+		{"cell", []string{"dtmf", "12*#A"}, Cell{Op: "dtmf", Digits: "12*#A"}},
 		{"sms", []string{"+4917012", "status please"}, Cell{Op: "sms", From: "+4917012", Text: "status please"}},
 		{"sms", []string{"list"}, Cell{Op: "sms-list"}},
 	}
@@ -42,6 +43,7 @@ func TestSimCellErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"cell", "fly"}, {"cell", "register", "mars"}, {"cell", "pin", "12"}, {"cell", "pin", "12ab"},
 		{"cell", "signal", "-20"}, {"cell", "far"}, {"cell", "far", "maybe"}, {"cell", "signal", "40"}, {"cell", "nosim", "now"},
+		{"cell", "dtmf"}, {"cell", "dtmf", "12E"}, {"cell", "dtmf", "1", "2"},
 		{"sms", "list", "all"}, {"sms", "alice", "hi"}, {"sms", "+49", ""},
 	} {
 		if err := b.Sim(args[0], args[1:]); !errors.Is(err, ErrSignal) {

@@ -221,12 +221,15 @@ func (a *DLEAudio) Close() error {
 // PCMAudio is raw 16-bit signed little-endian PCM at 8 kHz, mono
 // (FormatLinear16), on a port of its own: a cellular module's audio tty
 // or USB audio function, 320 bytes per 20 ms both ways, paced by the
-// port's clock. It has no in-band events: the line's control port says
-// when the call ends.
+// port's clock. The stream has no in-band events of its own: the line's
+// control port says when the call ends, and reports what the module heard
+// (a DTMF digit), which the line hands to Inject to be delivered as if it
+// had come in the stream.
 type PCMAudio struct {
 	port      io.ReadWriteCloser
 	mu        sync.Mutex
 	closed    bool
+	events    []Event // under mu: injected, delivered before the next frame
 	closeOnce sync.Once
 	closeErr  error
 	wg        sync.WaitGroup // the reading goroutine
@@ -240,16 +243,31 @@ func (a *PCMAudio) Format() Format { return FormatLinear16 }
 
 // Deliver reads whole frames from the port on a goroutine of the
 // PCMAudio until the port ends (s.End(nil) at io.EOF on a frame
-// boundary) or Close.
+// boundary) or Close. Injected events go to s.Event on that goroutine,
+// before the next frame.
 func (a *PCMAudio) Deliver(s Sink) {
 	a.wg.Add(1)
 	go func() { // ends when the port fails or Close closes it
 		defer a.wg.Done()
 		frame := make([]byte, FormatLinear16.FrameBytes())
+		var offset int64
 		for {
 			_, err := io.ReadFull(a.port, frame)
 			if err == nil {
-				err = a.deliver(func() error { return s.Frame(frame) })
+				err = a.deliver(func() error {
+					a.mu.Lock()
+					evs := a.events
+					a.events = nil
+					a.mu.Unlock()
+					for _, e := range evs {
+						if s.Event != nil {
+							e.Offset = offset
+							s.Event(e)
+						}
+					}
+					offset += int64(len(frame))
+					return s.Frame(frame)
+				})
 			}
 			if err != nil {
 				if errors.Is(err, io.EOF) {
@@ -272,6 +290,17 @@ func (a *PCMAudio) deliver(f func() error) error {
 		return ErrAudioClosed
 	}
 	return f()
+}
+
+// Inject queues an event the line learnt of out of band (a cellular
+// module's report of a DTMF digit, voice.Event{Code: '5'}), for the sink
+// of Deliver before the next frame. It does not block.
+func (a *PCMAudio) Inject(e Event) {
+	a.mu.Lock()
+	if !a.closed {
+		a.events = append(a.events, e)
+	}
+	a.mu.Unlock()
 }
 
 // WriteFrame writes one frame to the port.

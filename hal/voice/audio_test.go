@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 
@@ -108,6 +109,36 @@ func TestPCMAudio(t *testing.T) {
 		default:
 		}
 	})
+}
+
+// TestPCMAudioInject: events injected by the line (a module's DTMF
+// report) reach the sink in order on the delivering goroutine, before the
+// next frame, with that frame's offset; none after Close.
+func TestPCMAudioInject(t *testing.T) {
+	port, line := newPipePort()
+	defer line.Close()
+	a := voice.NewPCMAudio(port)
+	var log []string // sink calls, in order: only Deliver's goroutine appends
+	framed := make(chan struct{})
+	a.Deliver(voice.Sink{
+		Frame: func([]byte) error { log = append(log, "frame"); framed <- struct{}{}; return nil },
+		Event: func(e voice.Event) { log = append(log, e.String()+"@"+string(rune('0'+e.Offset/320))) },
+		End:   func(error) {},
+	})
+	frame := make([]byte, voice.FormatLinear16.FrameBytes())
+	a.Inject(voice.Event{Code: '1'})
+	a.Inject(voice.Event{Code: '#'})
+	go line.Write(frame)
+	<-framed
+	a.Inject(voice.Event{Code: 'A'})
+	go line.Write(frame)
+	<-framed
+	a.Close()
+	a.Inject(voice.Event{Code: '2'}) // after Close: dropped
+	want := []string{"dtmf-1@0", "dtmf-#@0", "frame", "dtmf-A@1", "frame"}
+	if strings.Join(log, " ") != strings.Join(want, " ") {
+		t.Fatalf("sink got %v, want %v", log, want)
+	}
 }
 
 // TestDLEAudio: a modem's shielded stream gives whole frames of its

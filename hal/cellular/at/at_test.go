@@ -218,6 +218,28 @@ func TestParseCallEvent(t *testing.T) {
 	}
 }
 
+func TestParseDTMF(t *testing.T) {
+	for line, want := range map[string]byte{
+		"^DDTMF: 5": '5', "^DDTMF:#": '#', // Huawei, as chan_dongle matches it
+		"+QTONEDET: 49": '1', "+QTONEDET: 42": '*', "+QTONEDET: 35": '#', "+QTONEDET: 65": 'A', // Quectel: ASCII codes
+		"+RXDTMF: 8": '8', "+RXDTMF: *": '*', // SIMCom SIM7600
+	} {
+		if d, ok, err := ParseDTMF(line); !ok || err != nil || d != want {
+			t.Errorf("ParseDTMF(%q) = %q, %v, %v; want %q", line, d, ok, err, want)
+		}
+	}
+	for _, other := range []string{"OK", "RING", "+DTMF: 1", "^DTMF=1,5"} {
+		if _, ok, err := ParseDTMF(other); ok || err != nil {
+			t.Errorf("ParseDTMF(%q) = %v, %v; want not a DTMF report", other, ok, err)
+		}
+	}
+	for _, bad := range []string{"+QTONEDET: 2300", "+QTONEDET: x", "^DDTMF: 55", "+RXDTMF: E", "+RXDTMF:"} {
+		if _, ok, err := ParseDTMF(bad); !ok || !errors.Is(err, ErrSyntax) {
+			t.Errorf("ParseDTMF(%q) = %v, %v; want recognised with ErrSyntax", bad, ok, err)
+		}
+	}
+}
+
 func TestParseQCFGIMS(t *testing.T) {
 	got, err := ParseQCFGIMS(`+QCFG: "ims",1,1`)
 	if err != nil || got != (IMS{1, true}) {

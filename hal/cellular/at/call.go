@@ -303,3 +303,35 @@ func ParseQCFGIMS(line string) (IMS, error) {
 	}
 	return IMS{Setting: n[0], VoLTEReady: len(n) > 1 && n[1] == 1}, nil
 }
+
+// ParseDTMF recognises the vendor codes that report a DTMF digit heard
+// from the far end during a call: Huawei "^DDTMF: <digit>" (as
+// chan_dongle and ModemManager's huawei plugin match it), Quectel
+// "+QTONEDET: <ASCII code of the digit>" (EC2x manual, AT+QTONEDET=1) and
+// SIMCom "+RXDTMF: <digit>" (SIM7500/SIM7600, as ModemManager's simtech
+// plugin matches it). The digit is one of 0-9 * # A-D. ok is false (and
+// err nil) for any other line; err is set for a recognised code whose
+// value is not a digit.
+func ParseDTMF(line string) (digit byte, ok bool, err error) {
+	for _, prefix := range [...]string{"^DDTMF:", "+QTONEDET:", "+RXDTMF:"} {
+		rest, found := strings.CutPrefix(line, prefix)
+		if !found {
+			continue
+		}
+		v := strings.TrimSpace(rest)
+		if prefix == "+QTONEDET:" {
+			// The ASCII code; a single-frequency tone (1400, 2300 Hz)
+			// reported the same way is not a digit.
+			n, cerr := strconv.Atoi(v)
+			if cerr != nil || n < 0 || n > 127 {
+				return 0, true, fmt.Errorf("%w: %q is not a DTMF code", ErrSyntax, line)
+			}
+			v = string(rune(n))
+		}
+		if len(v) != 1 || !strings.Contains("0123456789*#ABCD", v) {
+			return 0, true, fmt.Errorf("%w: %q is not a DTMF digit", ErrSyntax, line)
+		}
+		return v[0], true, nil
+	}
+	return 0, false, nil
+}

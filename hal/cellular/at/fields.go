@@ -2,7 +2,8 @@
 // unsolicited result codes (URCs) a cellular module sends on its AT port,
 // plus the vendor call-state URCs of the module families Lifeline drives
 // (Huawei ^ORIG/^CONF/^CONN/^CEND, Quectel +QIND "ccinfo", SIMCom
-// VOICE CALL: BEGIN/END).
+// VOICE CALL: BEGIN/END), and their reports of DTMF heard from the far
+// end (^DDTMF, +QTONEDET, +RXDTMF).
 //
 // Every function here is pure: it takes one line as the module sent it
 // (without CR LF) and returns a typed value or an error wrapping ErrSyntax

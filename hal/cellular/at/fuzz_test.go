@@ -16,6 +16,7 @@ var parsers = map[string]func(string) error{
 	"CLCC":  func(s string) error { _, err := ParseCLCC(s); return err },
 	"Event": func(s string) error { _, _, err := ParseCallEvent(s); return err },
 	"IMS":   func(s string) error { _, err := ParseQCFGIMS(s); return err },
+	"DTMF":  func(s string) error { _, _, err := ParseDTMF(s); return err },
 	"CMTI":  func(s string) error { _, err := ParseCMTI(s); return err },
 	"CMT":   func(s string) error { _, err := ParseCMT(s); return err },
 	"CMGR":  func(s string) error { _, err := ParseCMGR(s); return err },
@@ -44,6 +45,9 @@ func FuzzCLIP(f *testing.F) { fuzzOne(f, "CLIP", `+CLIP: "0301234",129,"",,"Mama
 func FuzzCLCC(f *testing.F) { fuzzOne(f, "CLCC", `+CLCC: 1,1,4,0,0,"+79139131234",145`) }
 func FuzzCallEvent(f *testing.F) {
 	fuzzOne(f, "Event", "^CEND:1,12,104,16", "VOICE CALL: END: 000211", `+QIND: "ccinfo",1,0,3,0,0,"10086",129`)
+}
+func FuzzDTMF(f *testing.F) {
+	fuzzOne(f, "DTMF", "^DDTMF: 5", "+QTONEDET: 35", "+RXDTMF: *", "+QTONEDET: 2300")
 }
 func FuzzQCFGIMS(f *testing.F) { fuzzOne(f, "IMS", `+QCFG: "ims",1,1`) }
 func FuzzCMTI(f *testing.F)    { fuzzOne(f, "CMTI", `+CMTI: "SM",9`) }

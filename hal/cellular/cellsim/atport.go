@@ -139,6 +139,9 @@ func (s *Sim) dispatch(cmd, up string) []string {
 	case strings.HasPrefix(up, "AT^DTMF=") && s.vendor == "huawei":
 		_, d, _ := strings.Cut(cmd, ",")
 		return s.dtmf(d)
+	case strings.HasPrefix(up, "AT+QTONEDET=") && s.vendor == "quectel":
+		s.toneDetect = strings.HasSuffix(up, "=1")
+		return ok
 	case strings.HasPrefix(up, "AT+CMGF="):
 		s.textMode = strings.HasSuffix(up, "=1")
 		return ok

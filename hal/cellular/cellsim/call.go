@@ -142,6 +142,41 @@ func (s *Sim) dtmf(d string) []string {
 	return []string{"OK"}
 }
 
+// PressDigits is the far end pressing digits (0-9 * # A-D) during the
+// active call: the module reports each as its dialect does, Huawei
+// ^DDTMF: <digit>, SIMCom +RXDTMF: <digit>, Quectel +QTONEDET: <ASCII
+// code> (only after the host sent AT+QTONEDET=1, as the module does not
+// report them otherwise).
+func (s *Sim) PressDigits(digits string) error {
+	if digits == "" || strings.Trim(digits, "0123456789*#ABCD") != "" {
+		return fmt.Errorf("cellsim: %q: DTMF digits are 0-9 * # A-D", digits)
+	}
+	s.mu.Lock()
+	p, active, detect := s.p, s.st.Call == CallActive, s.vendor != "quectel" || s.toneDetect
+	s.mu.Unlock()
+	switch {
+	case p == nil:
+		return ErrUnplugged
+	case !active:
+		return ErrState
+	case !detect:
+		return nil // AT+QTONEDET is off: the tones go by unreported
+	}
+	out := make([]string, len(digits))
+	for i := range len(digits) {
+		switch s.vendor {
+		case "huawei":
+			out[i] = "^DDTMF: " + digits[i:i+1]
+		case "quectel":
+			out[i] = fmt.Sprintf("+QTONEDET: %d", digits[i])
+		default:
+			out[i] = "+RXDTMF: " + digits[i:i+1]
+		}
+	}
+	s.send(p, out...)
+	return nil
+}
+
 // Ring starts an incoming call from number ("" withheld): RING and
 // +CLIP now and every RingEvery until answered or RemoteHangup.
 func (s *Sim) Ring(number string) error {

@@ -5,7 +5,8 @@
 // roaming, searching, denied) with URCs, signal and operator, incoming
 // calls with caller ID, outgoing calls answered, busy or unanswered,
 // hang-up from either side, call audio (paced 20 ms frames echoing what
-// the host sends), DTMF, SMS sent (PDU and text mode, recorded) and
+// the host sends), DTMF both ways (digits the host sends recorded, digits
+// the far end presses reported as the dialect's URC), SMS sent (PDU and text mode, recorded) and
 // received (+CMTI/+CMT), and unplugging both ttys.
 //
 // The ports appear as symlinks in the directory given to New (cell-at and
@@ -132,6 +133,8 @@ type Sim struct {
 	tries    int
 	regN     map[string]int // AT+CREG=n / AT+CEREG=n
 	textMode bool
+	// toneDetect: AT+QTONEDET=1 (Quectel reports far-end DTMF).
+	toneDetect bool
 	smsErr   int // +CMS ERROR for every AT+CMGS; 0 none
 	outcome  Outcome
 	call     *call

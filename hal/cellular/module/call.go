@@ -130,7 +130,7 @@ func (s *session) connected(ctx context.Context) {
 		return
 	}
 	if c.handle == nil {
-		c.handle = &Call{Number: c.info.Number, Incoming: c.info.Incoming, AudioPath: s.m.audioPath, done: make(chan struct{})}
+		c.handle = newCall(c, s.m.audioPath)
 	}
 	if p := c.pending; p != nil {
 		p.reply <- s.connectedReply()
@@ -139,8 +139,7 @@ func (s *session) connected(ctx context.Context) {
 
 func (s *session) connectedReply() reply {
 	if s.call.handle == nil {
-		c := s.call
-		c.handle = &Call{Number: c.info.Number, Incoming: c.info.Incoming, AudioPath: s.m.audioPath, done: make(chan struct{})}
+		s.call.handle = newCall(s.call, s.m.audioPath)
 	}
 	s.call.pending = nil
 	return reply{call: s.call.handle}
@@ -184,6 +183,25 @@ func (s *session) dtmf(ctx context.Context, digit string) error {
 		return fmt.Errorf("DTMF %q on %s: %w", digit, m.atPath, err)
 	}
 	return s.ok(ctx, c)
+}
+
+// heardDTMF passes a digit the module heard from the far end (the
+// profile's urc.dtmf) to the connected call's Digits.
+func (s *session) heardDTMF(line string) {
+	m := s.m
+	d, _, err := at.ParseDTMF(line)
+	switch {
+	case err != nil:
+		m.cfg.log.Info("cellular: bad DTMF report", "device", m.atPath, "err", err)
+	case s.call == nil || s.call.handle == nil || s.call.info.Phase != PhaseConnected:
+		m.cfg.log.Debug("cellular: DTMF report outside a call", "device", m.atPath, "line", line)
+	default:
+		select {
+		case s.call.handle.digits <- d:
+		default:
+			m.cfg.log.Warn("cellular: DTMF from the far end dropped (queue full)", "device", m.atPath, "digit", string(rune(d)))
+		}
+	}
 }
 
 // finishErr ends the call with err as the pending Dial's answer.

@@ -23,7 +23,10 @@ import (
 // returns, the far end hangs up or the module is lost; the call is then
 // hung up if it is still up. Rings come from +CLIP and RING (a withheld
 // number is "P", as analog caller ID says it). DTMF from the phone can
-// go out as AT+VTS through the Audio's SendDigit (see Audio).
+// go out as AT+VTS through the Audio's SendDigit (see Audio); digits the
+// module hears from the far end (Call.Digits) are injected into the
+// Audio as in-band events, which the bridge sends to the phone as RFC
+// 4733 events, as it does an analog modem's <DLE> digits.
 func (m *Module) Calls() call.Line { return calls{m} }
 
 type calls struct{ m *Module }
@@ -86,10 +89,16 @@ func (c calls) run(ctx context.Context, mc *Call, fn func(context.Context, *call
 	defer func() { cancel(); <-watched }()
 	go func() { // ends with the call or with fn (cancel)
 		defer close(watched)
-		select {
-		case <-mc.Done():
-			cancel()
-		case <-cctx.Done():
+		for {
+			select {
+			case d := <-mc.Digits():
+				a.Inject(voice.Event{Code: d}) // to the phone as RFC 4733, as a modem's DLE digit
+			case <-mc.Done():
+				cancel()
+				return
+			case <-cctx.Done():
+				return
+			}
 		}
 	}()
 	return fn(cctx, &call.Call{Number: mc.Number, Incoming: mc.Incoming, Caller: call.CallerID{Number: mc.Number},

@@ -38,8 +38,9 @@ func echoFrame(t *testing.T, r *rig, a voice.Audio, frames <-chan []byte, frame 
 	}
 }
 
-// deliver starts a's delivery into a channel of frame copies.
-func deliver(a voice.Audio) <-chan []byte {
+// deliver starts a's delivery into a channel of frame copies, and of its
+// events into events.
+func deliver(a voice.Audio, events chan<- voice.Event) <-chan []byte {
 	frames := make(chan []byte, 64)
 	a.Deliver(voice.Sink{
 		Frame: func(f []byte) error {
@@ -49,14 +50,41 @@ func deliver(a voice.Audio) <-chan []byte {
 			}
 			return nil
 		},
-		End: func(error) {},
+		Event: func(e voice.Event) { events <- e },
+		End:   func(error) {},
 	})
 	return frames
 }
 
+// farDigits presses digits at the simulator's far end and returns what
+// the call's audio delivered as events, advancing the clock so that
+// frames (which the events ride before) keep coming.
+func farDigits(t *testing.T, r *rig, events <-chan voice.Event, digits string) string {
+	t.Helper()
+	if err := r.sim.PressDigits(digits); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	deadline := time.NewTimer(patience)
+	defer deadline.Stop()
+	for len(got) < len(digits) {
+		select {
+		case e := <-events:
+			got = append(got, e.Code)
+		case <-time.After(20 * time.Millisecond):
+			r.clk.Advance(20 * time.Millisecond)
+		case <-deadline.C:
+			t.Fatalf("far-end digits %q: the audio delivered %q", digits, got)
+		}
+	}
+	return string(got)
+}
+
 // An outgoing call through Calls: Dialing once the module took ATD, the
-// call's PCM on the audio port both ways, DTMF by the module's command,
-// and the far end's hang-up ends the call's context.
+// call's PCM on the audio port both ways, DTMF to the far end by the
+// module's command and from it by the dialect's report (^DDTMF,
+// +QTONEDET, +RXDTMF) as the audio's in-band events, and the far end's
+// hang-up ends the call's context.
 func TestCallsOutgoingEachProfile(t *testing.T) {
 	for _, name := range allProfiles {
 		t.Run(name, func(t *testing.T) {
@@ -69,7 +97,11 @@ func TestCallsOutgoingEachProfile(t *testing.T) {
 					if c.Number != "+4930123456" || c.Incoming || c.Audio.Format() != voice.FormatLinear16 {
 						t.Errorf("call %+v", c)
 					}
-					echoFrame(t, r, c.Audio, deliver(c.Audio), frame)
+					events := make(chan voice.Event, 16)
+					echoFrame(t, r, c.Audio, deliver(c.Audio, events), frame)
+					if got := farDigits(t, r, events, "19*#A"); got != "19*#A" {
+						t.Errorf("far-end digits delivered as %q, want 19*#A", got)
+					}
 					d, ok := c.Audio.(interface {
 						SendDigit(context.Context, byte) error
 					})

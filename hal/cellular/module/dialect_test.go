@@ -125,6 +125,8 @@ func TestHuaweiDialect(t *testing.T) {
 	if !slices.Contains(s.mdm.Commands(), "AT^DTMF=2,5") {
 		t.Errorf("DTMF with the call index of ^ORIG: %q", s.mdm.Commands())
 	}
+	s.mdm.Inject("^DDTMF: 7", "^DDTMF: *") // the far end presses 7 *
+	heard(t, call, "7*")
 	s.mdm.Inject("^CEND:2,12,104,16", "NO CARRIER")
 	<-call.Done()
 	if err := call.Err(); !strings.Contains(err.Error(), "remote hung up") {
@@ -210,6 +212,11 @@ func TestQuectelDialect(t *testing.T) {
 	if err := s.mod.SendDTMF(ctxT(t), "#"); err != nil || !slices.Contains(s.mdm.Commands(), "AT+VTS=#") {
 		t.Errorf("DTMF: %v %q", err, s.mdm.Commands())
 	}
+	if !slices.Contains(s.mdm.Commands(), "AT+QTONEDET=1") {
+		t.Errorf("far-end DTMF detection not enabled: %q", s.mdm.Commands())
+	}
+	s.mdm.Inject("+QTONEDET: 52", "+QTONEDET: 35") // the ASCII codes of 4 and #
+	heard(t, call, "4#")
 	// Released as stat -1 (some firmware), without NO CARRIER.
 	s.mdm.Inject(`+QIND: "ccinfo",1,0,-1,0,0,"10086",129`)
 	<-call.Done()
@@ -231,6 +238,24 @@ func TestQuectelDialect(t *testing.T) {
 	s.mdm.Inject(`+QIND: "ccinfo",1,0,2,0,0,"10086",129`, `+QIND: "ccinfo",1,0,6,0,0,"10086",129`, "BUSY")
 	if err := <-got; !errors.Is(err, ErrBusy) {
 		t.Errorf("busy: %v", err)
+	}
+}
+
+// heard waits for want on the call's Digits: the far end's digits as the
+// module reported them.
+func heard(t *testing.T, c *Call, want string) {
+	t.Helper()
+	var got []byte
+	for len(got) < len(want) {
+		select {
+		case d := <-c.Digits():
+			got = append(got, d)
+		case <-time.After(patience):
+			t.Fatalf("far-end digits: got %q, want %q", got, want)
+		}
+	}
+	if string(got) != want {
+		t.Errorf("far-end digits %q, want %q", got, want)
 	}
 }
 
@@ -262,6 +287,8 @@ func TestSIMComDialect(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.written("AT+CPCMREG=1")
+	s.mdm.Inject("+RXDTMF: 8", "+RXDTMF: #") // the far end presses 8 #
+	heard(t, call, "8#")
 	if err := s.mod.Hangup(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -454,9 +454,23 @@ type Call struct {
 	// the profile's format until Done is closed.
 	AudioPath string
 
-	done chan struct{}
-	err  error // set before done closes
+	done   chan struct{}
+	err    error     // set before done closes
+	digits chan byte // DTMF heard from the far end (Digits)
 }
+
+// digitQueue bounds the digits heard and not yet taken from Digits.
+const digitQueue = 16
+
+func newCall(c *callState, audioPath string) *Call {
+	return &Call{Number: c.info.Number, Incoming: c.info.Incoming, AudioPath: audioPath,
+		done: make(chan struct{}), digits: make(chan byte, digitQueue)}
+}
+
+// Digits delivers the DTMF digits (0-9 * # A-D) the module reports hearing
+// from the far end while the call is up (the profile's urc.dtmf codes); a
+// digit that finds the channel full is dropped and logged.
+func (c *Call) Digits() <-chan byte { return c.digits }
 
 // Done is closed when the call has ended.
 func (c *Call) Done() <-chan struct{} { return c.done }

@@ -258,6 +258,8 @@ func (s *session) urc(ctx context.Context, u urc) {
 		s.routed(u)
 	case kindCall:
 		s.callURC(ctx, u.line)
+	case kindDTMF:
+		s.heardDTMF(u.line)
 	}
 }
 

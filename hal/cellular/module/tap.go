@@ -41,6 +41,7 @@ const (
 	kindReg          // +CREG/+CEREG/+C5GREG URC: re-read the health
 	kindCMTI         // a stored message
 	kindCMT          // a routed message; its body is the next line
+	kindDTMF         // a digit heard from the far end
 )
 
 // classify tells an unsolicited line from a reply line by content alone.
@@ -59,6 +60,11 @@ func classify(p *profiles.Profile, line string) urcKind {
 		return kindNone
 	}
 	u := p.URC
+	for _, prefix := range u.DTMF {
+		if strings.HasPrefix(line, prefix) {
+			return kindDTMF
+		}
+	}
 	for _, l := range [][]string{u.Ring, {u.CallerID}, u.CallState, u.Dialing, u.Alerting, u.Connected, u.Ended, u.Busy, u.NoAnswer} {
 		for _, prefix := range l {
 			if prefix != "" && strings.HasPrefix(line, prefix) {

@@ -127,12 +127,14 @@ type URC struct {
 	Busy      []string `json:"busy"`
 	NoAnswer  []string `json:"no_answer"`
 	SMS       []string `json:"sms"`
+	// DTMF reports a digit heard from the far end (at.ParseDTMF).
+	DTMF []string `json:"dtmf,omitempty"`
 }
 
 // All returns every prefix, for registering them with an AT engine.
 func (u URC) All() []string {
 	var out []string
-	for _, l := range [][]string{u.Ring, {u.CallerID}, u.CallState, u.Dialing, u.Alerting, u.Connected, u.Ended, u.Busy, u.NoAnswer, u.SMS} {
+	for _, l := range [][]string{u.Ring, {u.CallerID}, u.CallState, u.Dialing, u.Alerting, u.Connected, u.Ended, u.Busy, u.NoAnswer, u.SMS, u.DTMF} {
 		out = append(out, l...)
 	}
 	return out
