@@ -119,3 +119,29 @@ func TestE2ECellularGatewayKamailio(t *testing.T) {
 		t.Fatalf("the module was not hung up: %v", err)
 	}
 }
+
+// cellSimLine is the cellular module simulator as an incomingLine.
+type cellSimLine struct{ sim *cellsim.Sim }
+
+func (l cellSimLine) ring(caller string) error { return l.sim.Ring(caller) }
+func (l cellSimLine) hangupRemote() error      { return l.sim.RemoteHangup() }
+func (l cellSimLine) answered() bool           { return l.sim.State().Call == cellsim.CallActive }
+
+// An incoming call on the cellular line through Kamailio: the module
+// rings with +CLIP, the gateway offers the call to sip:phones@ Kamailio,
+// which sends it to the SIPp UAS, accepting it only with the caller's
+// number in From; the module is answered, the phone's tagged frames come
+// back from the module's echo exact and in order after PCMA -> 16-bit
+// linear -> PCMA, and the caller's hang-up reaches SIPp as a BYE.
+func TestE2ECellularGatewayIncomingKamailio(t *testing.T) {
+	modemtest.NeedPTY(t)
+	sim := gwbCellSim(t)
+	e := e2eWith(t, lifelineBin(t))
+	e.board = "generic"
+	incomingKamailio(t, e, cellSimLine{sim}, func(gwPort int, incoming string) string {
+		cfg := fmt.Sprintf(gwCellularLineConfig, filepath.Join(e.dir, "hooks.d"), "quectel-ec25", sim.ATPath(), sim.AudioPath())
+		return strings.Replace(cfg, "option listen '127.0.0.1:0'", fmt.Sprintf("option listen '127.0.0.1:%d'\n\toption incoming '%s'", gwPort, incoming), 1)
+	}, func(conn *net.UDPConn, gw *net.UDPAddr) {
+		echoCompareLine(t, conn, gw, rtp.NewPacketizer(rtp.PayloadPCMA, 0x1717, 100, 1000), voice.FormatLinear16)
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -566,7 +567,7 @@ func TestE2EGatewayIncomingSIPp(t *testing.T) {
 	uasPort, gwPort := siprig.FreePort(t), siprig.FreePort(t)
 	e.writeConfig(fmt.Sprintf(gwIncomingConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
 		fmt.Sprintf("sip:phones@127.0.0.1:%d", uasPort)))
-	incomingCall(t, e, sim, uasPort, nil)
+	incomingCall(t, e, modemSimLine{sim}, uasPort, nil, nil)
 }
 
 // TestE2EGatewayIncomingKamailio is the same call in the reference setup:
@@ -575,13 +576,24 @@ func TestE2EGatewayIncomingSIPp(t *testing.T) {
 // section) and sends the call to PHONES (the SIPp UAS), not to the
 // provider; the BYE comes back through it (Record-Route).
 func TestE2EGatewayIncomingKamailio(t *testing.T) {
+	e, sim := newGatewayE2E(t)
+	incomingKamailio(t, e, modemSimLine{sim}, func(gwPort int, incoming string) string {
+		return fmt.Sprintf(gwIncomingConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort, incoming)
+	}, nil)
+}
+
+// incomingKamailio runs incomingCall through the rig's Kamailio:
+// config(gwPort, incoming) is the daemon's configuration with the
+// gateway on gwPort offering the line's calls to incoming; the proxy
+// section is added here.
+func incomingKamailio(t *testing.T, e *e2e, line incomingLine, config func(gwPort int, incoming string) string,
+	media func(*net.UDPConn, *net.UDPAddr)) {
+	t.Helper()
 	uasPort := siprig.FreePort(t)
 	rig := siprig.New(t, siprig.Define(fmt.Sprintf(`PHONES="sip:127.0.0.1:%d"`, uasPort)))
-	e, sim := newGatewayE2E(t)
 	gwPort := siprig.FreePort(t)
 	gwURI := fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
-	e.writeConfig(fmt.Sprintf(gwIncomingConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
-		fmt.Sprintf("sip:phones@127.0.0.1:%d", rig.SIPPort)) + fmt.Sprintf(`
+	e.writeConfig(config(gwPort, fmt.Sprintf("sip:phones@127.0.0.1:%d", rig.SIPPort)) + fmt.Sprintf(`
 config proxy 'kamailio'
 	option socket '%s'
 	option provider_uri '%s'
@@ -591,7 +603,7 @@ config proxy 'kamailio'
 	ctx, cancel := context.WithTimeout(context.Background(), kamailioBudget)
 	defer cancel()
 	probe := rig.Client(t, "probe")
-	incomingCall(t, e, sim, uasPort, func() {
+	incomingCall(t, e, line, uasPort, func() {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			if v, err := probe.Get(ctx, kamailio.Table, kamailio.KeyLine); err == nil && v == gwURI {
@@ -605,7 +617,7 @@ config proxy 'kamailio'
 			case <-time.After(5 * time.Millisecond): // polling another process
 			}
 		}
-	})
+	}, media)
 	g := &gwSIPp{t: t, rig: rig}
 	g.noCallAt(t, rig.Provider, "provider")
 	if !strings.Contains(string(rig.KamailioLog()), "lifeline: call from the line 5557777") {
@@ -613,12 +625,30 @@ config proxy 'kamailio'
 	}
 }
 
+// incomingLine is the line simulator incomingCall rings.
+type incomingLine interface {
+	ring(caller string) error
+	hangupRemote() error
+	answered() bool // the line took the call
+}
+
+// modemSimLine is the analog modem simulator as an incomingLine.
+type modemSimLine struct{ sim *modemsim.VoiceSim }
+
+func (l modemSimLine) ring(caller string) error {
+	return l.sim.Ring(caller, modemsim.RingPeriod(500*time.Millisecond))
+}
+func (l modemSimLine) hangupRemote() error { return l.sim.HangupRemote() }
+func (l modemSimLine) answered() bool      { return slices.Contains(l.sim.Commands(), "ATA") }
+
 // incomingCall starts the daemon configured by the test, runs ready (if
 // any) once it is up, and rings the line with caller ID; the SIPp UAS on
 // uasPort (reached directly or through a proxy) must get the call with the
 // caller's number in From, and the call must show in status and
-// status.json until the far end hangs up.
-func incomingCall(t *testing.T, e *e2e, sim *modemsim.VoiceSim, uasPort int, ready func()) {
+// status.json until the far end hangs up. media, when set, gets the
+// UAS's RTP socket and the gateway's RTP address once audio flows (the
+// SIPp UAS sends none of its own).
+func incomingCall(t *testing.T, e *e2e, line incomingLine, uasPort int, ready func(), media func(*net.UDPConn, *net.UDPAddr)) {
 	t.Helper()
 	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
 		t.Fatalf("check: exit %d: %s%s", code, out, errs)
@@ -644,7 +674,7 @@ func incomingCall(t *testing.T, e *e2e, sim *modemsim.VoiceSim, uasPort int, rea
 		t.Fatalf("%s (%v)\nlifeline log:\n%s", what, p.wait(), e.stderr)
 	}
 	// An INVITE sent before SIPp listens is retransmitted (Timer A).
-	if err := sim.Ring(caller, modemsim.RingPeriod(500*time.Millisecond)); err != nil {
+	if err := line.ring(caller); err != nil {
 		t.Fatal(err)
 	}
 
@@ -652,14 +682,16 @@ func incomingCall(t *testing.T, e *e2e, sim *modemsim.VoiceSim, uasPort int, rea
 	rtpConn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	buf := make([]byte, 2048)
 	var h rtp.Header
+	var gwRTP net.Addr
 	for n := 0; n < 10; n++ {
-		k, _, err := rtpConn.ReadFrom(buf)
+		k, from, err := rtpConn.ReadFrom(buf)
 		if err != nil {
 			sippFailed(fmt.Sprintf("after %d RTP packets from the gateway: %v", n, err))
 		}
 		if _, err := h.Unmarshal(buf[:k]); err != nil || h.PayloadType != rtp.PayloadPCMA {
 			sippFailed(fmt.Sprintf("bad RTP %+v: %v", h, err))
 		}
+		gwRTP = from
 	}
 	st := e.waitFor("the call in the status", func(st map[string]any) bool {
 		calls, _ := st["calls"].([]any)
@@ -673,10 +705,13 @@ func incomingCall(t *testing.T, e *e2e, sim *modemsim.VoiceSim, uasPort int, rea
 	if err != nil || !strings.Contains(string(onDisk), `"direction":"in"`) {
 		t.Fatalf("status.json does not show the call (%v):\n%s", err, onDisk)
 	}
-	if !slices.Contains(sim.Commands(), "ATA") {
-		t.Fatalf("the line was not answered: %q", sim.Commands())
+	if !line.answered() {
+		t.Fatal("the line was not answered")
 	}
-	if err := sim.HangupRemote(); err != nil {
+	if media != nil {
+		media(rtpConn, gwRTP.(*net.UDPAddr))
+	}
+	if err := line.hangupRemote(); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.wait(); err != nil {
