@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -217,5 +218,31 @@ config notify 'sms'
 	sent = e.smsSent(3)
 	if !strings.HasPrefix(sent[2], "+491701234567 ") {
 		t.Fatalf("no reply to the command: %q", sent)
+	}
+}
+
+// The stop alert reaches a real module: SIGTERM with the stop event
+// configured, and the module simulator records (and logs, which outlives
+// the process) exactly one "stopping" SMS to each number before the
+// daemon exits: the cellular line outlives notify's last flush.
+func TestE2ECellularStopSMS(t *testing.T) {
+	e := newCellularE2E(t, "simcom-sim7600", `
+config notify 'sms'
+	option name 'gw1'
+	list number '+491701234567'
+	list number '+4930123456'
+	list event 'stop'
+`)
+	e.start()
+	e.waitFor("idle", lineState("idle"))
+	e.kill(syscall.SIGTERM)
+	log := e.stderr.String()
+	for _, to := range []string{"+491701234567", "+4930123456"} {
+		if n := strings.Count(log, `msg="cellsim: SMS sent" part=cellsim to=`+to+` text="gw1: stopping`); n != 1 {
+			t.Fatalf("%d stop SMS to %s, want 1; log:\n%s", n, to, log)
+		}
+	}
+	if n := strings.Count(log, "cellsim: SMS sent"); n != 2 {
+		t.Fatalf("%d SMS sent, want the 2 stop alerts; log:\n%s", n, log)
 	}
 }

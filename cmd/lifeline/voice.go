@@ -82,8 +82,14 @@ func (hw *hardware) startVoice(parent context.Context, cfg *daemon.Config) error
 	}
 	hw.stopVoice()
 	ctx, cancel := context.WithCancel(parent)
-	hw.voice.key, hw.voice.running, hw.voice.cancel = key, true, cancel
-	err = hw.startLine(ctx, cfg)
+	// The line stops only with the feature (stopVoice), not when the
+	// daemon's context ends: features stop in reverse order, notify's last
+	// SMS (the stop alert) going out through a cellular line that still
+	// runs. The gateway stops with the daemon.
+	lineCtx, lineCancel := context.WithCancel(context.WithoutCancel(parent))
+	hw.voice.key, hw.voice.running = key, true
+	hw.voice.cancel = func() { cancel(); lineCancel() }
+	err = hw.startLine(lineCtx, cfg)
 	if err == nil {
 		err = hw.startGateway(ctx, cfg, gw)
 	} else {

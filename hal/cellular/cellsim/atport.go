@@ -210,6 +210,9 @@ func (s *Sim) finishSMS(m SentSMS, body string) []string {
 		return []string{fmt.Sprintf("+CMS ERROR: %d", s.smsErr)}
 	}
 	s.st.Sent = append(s.st.Sent, m)
+	if to, text, err := m.Decode(); err == nil { // a record that outlives the process (the daemon's log)
+		s.log.Info("cellsim: SMS sent", "to", to, "text", text)
+	}
 	s.mr = (s.mr + 1) % 256
 	s.notify()
 	return []string{fmt.Sprintf("+CMGS: %d", s.mr), "OK"}
