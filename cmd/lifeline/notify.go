@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"lifeline/hal/cellular/module"
 	"lifeline/hal/cellular/notify"
 	"lifeline/hal/clock"
-	"lifeline/hal/modem"
 )
 
 // notifyFeature is the notify section: SMS alerts of the daemon's events
@@ -122,7 +120,7 @@ func notifyKey(cfg *daemon.Config) string {
 // notifyWarning says why a notify section cannot send yet: no line section
 // with a cellular profile ("": there is one, or no notify section).
 func notifyWarning(cfg *daemon.Config) string {
-	if cfg.Notify == nil || cellularLine(cfg) {
+	if cfg.Notify == nil || cfg.Line != nil && cfg.Line.Kind == daemon.LineKindCellular {
 		return ""
 	}
 	return "notify '" + cfg.Notify.Name + "' (line " + strconv.Itoa(cfg.Notify.Line) +
@@ -133,13 +131,6 @@ func warnNoCellular(log *slog.Logger, cfg *daemon.Config) {
 	if w := notifyWarning(cfg); w != "" {
 		log.Warn(w)
 	}
-}
-
-// cellularLine reports whether cfg's line is a cellular module: a line
-// whose profile is not a modem's (analog, isdn-ta). Validation has refused
-// a profile that is neither.
-func cellularLine(cfg *daemon.Config) bool {
-	return cfg.Line != nil && !slices.Contains(modem.ProfileNames(), cfg.Line.Profile)
 }
 
 // eventTap is a daemon observer for the process's lifetime (in

@@ -564,3 +564,45 @@ func TestE2ENotifyWithoutCellularLine(t *testing.T) {
 		t.Fatalf("no clean stop:\n%s", e.stderr)
 	}
 }
+
+// The shipped /etc/config/lifeline's commented cellular line (in place of
+// its analog line) and notify section, uncommented, are a valid
+// configuration: the example is one a router can use as it is.
+func TestShippedConfigCellularExample(t *testing.T) {
+	raw, err := os.ReadFile("../../scripts/openwrt/lifeline/files/lifeline.config")
+	if err != nil {
+		t.Skip(err)
+	}
+	var out []string
+	skipping, uncommenting := false, false
+	for _, l := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(l, "config line ") {
+			skipping = true // the analog line: replaced by the cellular one
+			continue
+		}
+		if skipping && strings.HasPrefix(l, "\t") {
+			continue
+		}
+		skipping = false
+		switch {
+		case strings.HasPrefix(l, "#config line ") || strings.HasPrefix(l, "#config notify "):
+			uncommenting, l = true, l[1:]
+		case uncommenting && strings.HasPrefix(l, "#\t"):
+			l = l[1:]
+		default:
+			uncommenting = false
+		}
+		out = append(out, l)
+	}
+	cfg, err := daemon.ParseConfig("lifeline.config", []byte(strings.Join(out, "\n")))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(out, "\n"))
+	}
+	if cfg.Line == nil || cfg.Line.Kind != daemon.LineKindCellular || cfg.Line.Cellular.PIN != "1234" ||
+		cfg.Notify == nil || len(cfg.Notify.Numbers) != 1 {
+		t.Fatalf("line %+v, notify %+v", cfg.Line, cfg.Notify)
+	}
+	if err := checkCellularLine(cfg); err != nil {
+		t.Fatal(err)
+	}
+}
