@@ -135,15 +135,15 @@ type Sim struct {
 	textMode bool
 	// toneDetect: AT+QTONEDET=1 (Quectel reports far-end DTMF).
 	toneDetect bool
-	smsErr   int // +CMS ERROR for every AT+CMGS; 0 none
-	outcome  Outcome
-	call     *call
-	echo     []byte
-	stored   map[int]string // index -> PDU
-	read     map[int]bool   // stored messages read with AT+CMGR
-	nextIdx  int
-	mr       int
-	changed  chan struct{}
+	smsErr     int // +CMS ERROR for every AT+CMGS; 0 none
+	outcome    Outcome
+	call       *call
+	echo       []byte
+	stored     map[int]string // index -> PDU
+	read       map[int]bool   // stored messages read with AT+CMGR
+	nextIdx    int
+	mr         int
+	changed    chan struct{}
 }
 
 type plug struct {
