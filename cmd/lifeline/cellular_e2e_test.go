@@ -246,3 +246,40 @@ config notify 'sms'
 		t.Fatalf("%d SMS sent, want the 2 stop alerts; log:\n%s", n, log)
 	}
 }
+
+// A burst of events through the real binary is rate-limited: mains off
+// and on three times is six events; max_burst 2 sends the first two at
+// once, and the four that waited go out as one summary after
+// min_interval, and nothing more.
+func TestE2ECellularSMSBurst(t *testing.T) {
+	e := newCellularE2E(t, "quectel-ec25", `
+config notify 'sms'
+	option name 'gw1'
+	list number '+491701234567'
+	list event 'powerout'
+	list event 'mainsback'
+	option max_burst '2'
+	option min_interval '5s'
+`)
+	e.start()
+	e.waitFor("idle", lineState("idle"))
+	for range 3 {
+		e.mustCLI("sim", "mains", "off")
+		e.waitFor("on battery", func(st map[string]any) bool { return field(st, "power.source") == "battery" })
+		e.mustCLI("sim", "mains", "on")
+		e.waitFor("on mains", func(st map[string]any) bool { return field(st, "power.source") == "mains" })
+	}
+	sent := e.smsSent(3)
+	time.Sleep(6 * time.Second) // a min_interval more: nothing may follow
+	if sent = e.smsSent(3); len(sent) != 3 {
+		t.Fatalf("%d SMS for 6 events, want 3: %q", len(sent), sent)
+	}
+	for i, want := range []string{"gw1: mains lost", "gw1: mains back", "gw1: mains back"} {
+		if !strings.HasPrefix(sent[i], "+491701234567 "+want) {
+			t.Fatalf("SMS %d = %q, want %s…", i, sent[i], want)
+		}
+	}
+	if !strings.Contains(sent[2], "(+3 more: mains lost, mains back)") {
+		t.Fatalf("the summary %q does not count the 3 more that waited", sent[2])
+	}
+}
