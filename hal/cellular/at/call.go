@@ -322,11 +322,9 @@ func ParseDTMF(line string) (digit byte, ok bool, err error) {
 		if prefix == "+QTONEDET:" {
 			// The ASCII code; a single-frequency tone (1400, 2300 Hz)
 			// reported the same way is not a digit.
-			n, cerr := strconv.Atoi(v)
-			if cerr != nil || n < 0 || n > 127 {
-				return 0, true, fmt.Errorf("%w: %q is not a DTMF code", ErrSyntax, line)
+			if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 128 {
+				v = string(rune(n))
 			}
-			v = string(rune(n))
 		}
 		if len(v) != 1 || !strings.Contains("0123456789*#ABCD", v) {
 			return 0, true, fmt.Errorf("%w: %q is not a DTMF digit", ErrSyntax, line)

@@ -3,6 +3,7 @@ package cellsim
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -149,7 +150,7 @@ func (s *Sim) dtmf(d string) []string {
 // report them otherwise).
 func (s *Sim) PressDigits(digits string) error {
 	if digits == "" || strings.Trim(digits, "0123456789*#ABCD") != "" {
-		return fmt.Errorf("cellsim: %q: DTMF digits are 0-9 * # A-D", digits)
+		return ErrDigits
 	}
 	s.mu.Lock()
 	p, active, detect := s.p, s.st.Call == CallActive, s.vendor != "quectel" || s.toneDetect
@@ -162,18 +163,20 @@ func (s *Sim) PressDigits(digits string) error {
 	case !detect:
 		return nil // AT+QTONEDET is off: the tones go by unreported
 	}
-	out := make([]string, len(digits))
-	for i := range len(digits) {
-		switch s.vendor {
-		case "huawei":
-			out[i] = "^DDTMF: " + digits[i:i+1]
-		case "quectel":
-			out[i] = fmt.Sprintf("+QTONEDET: %d", digits[i])
-		default:
-			out[i] = "+RXDTMF: " + digits[i:i+1]
-		}
+	prefix := "+RXDTMF: "
+	switch s.vendor {
+	case "huawei":
+		prefix = "^DDTMF: "
+	case "quectel":
+		prefix = "+QTONEDET: "
 	}
-	s.send(p, out...)
+	for i := range len(digits) {
+		d := digits[i : i+1]
+		if s.vendor == "quectel" {
+			d = strconv.Itoa(int(digits[i])) // the digit's ASCII code
+		}
+		s.send(p, prefix+d)
+	}
 	return nil
 }
 

@@ -43,6 +43,7 @@ var (
 	ErrUnplugged = errors.New("cellsim: unplugged")
 	ErrClosed    = errors.New("cellsim: closed")
 	ErrState     = errors.New("cellsim: not possible in this call state")
+	ErrDigits    = errors.New("cellsim: DTMF digits are 0-9 * # A-D")
 )
 
 // Outcome is what the far end does when the host dials.

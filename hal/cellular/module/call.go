@@ -2,6 +2,7 @@ package module
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -188,21 +189,23 @@ func (s *session) dtmf(ctx context.Context, digit string) error {
 // heardDTMF passes a digit the module heard from the far end (the
 // profile's urc.dtmf) to the connected call's Digits.
 func (s *session) heardDTMF(line string) {
-	m := s.m
 	d, _, err := at.ParseDTMF(line)
-	switch {
-	case err != nil:
-		m.cfg.log.Info("cellular: bad DTMF report", "device", m.atPath, "err", err)
-	case s.call == nil || s.call.handle == nil || s.call.info.Phase != PhaseConnected:
-		m.cfg.log.Debug("cellular: DTMF report outside a call", "device", m.atPath, "line", line)
-	default:
+	c := s.call
+	if err == nil && (c == nil || c.handle == nil || c.info.Phase != PhaseConnected) {
+		err = ErrNoCall
+	}
+	if err == nil {
 		select {
-		case s.call.handle.digits <- d:
+		case c.handle.digits <- d:
+			return
 		default:
-			m.cfg.log.Warn("cellular: DTMF from the far end dropped (queue full)", "device", m.atPath, "digit", string(rune(d)))
+			err = errDigitQueue
 		}
 	}
+	s.m.cfg.log.Info("cellular: DTMF from the far end dropped", "device", s.m.atPath, "line", line, "err", err)
 }
+
+var errDigitQueue = errors.New("queue full")
 
 // finishErr ends the call with err as the pending Dial's answer.
 func (s *session) finishErr(ctx context.Context, err error) {
