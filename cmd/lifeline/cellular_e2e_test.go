@@ -172,24 +172,30 @@ func (e *e2e) smsSent(n int) []string {
 	}
 }
 
+// startNotifyE2E runs the binary on the sim board with a cellular line of
+// profile and a notify section named gw1 with options (UCI lines), and
+// waits for the line to be idle.
+func startNotifyE2E(t *testing.T, profile string, options ...string) *e2e {
+	t.Helper()
+	e := newCellularE2E(t, profile, "\nconfig notify 'sms'\n\toption name 'gw1'\n\t"+strings.Join(options, "\n\t")+"\n")
+	e.start()
+	e.waitFor("idle", lineState("idle"))
+	return e
+}
+
 // SMS through the real binary's cellular line on the sim board: mains off
 // sends exactly one alert to each number; an SMS command from an allowed
 // number with the secret sets the override and is answered, from another
 // number or with a wrong secret it changes nothing.
 func TestE2ECellularSMS(t *testing.T) {
-	e := newCellularE2E(t, "quectel-ec25", `
-config notify 'sms'
-	option name 'gw1'
-	list number '+491701234567'
-	list number '+4930123456'
-	list event 'powerout'
-	list event 'route'
-	option remote '1'
-	list remote_from '+491701234567'
-	option remote_secret 'long-secret'
-`)
-	e.start()
-	e.waitFor("idle", lineState("idle"))
+	e := startNotifyE2E(t, "quectel-ec25",
+		`list number '+491701234567'`,
+		`list number '+4930123456'`,
+		`list event 'powerout'`,
+		`list event 'route'`,
+		`option remote '1'`,
+		`list remote_from '+491701234567'`,
+		`option remote_secret 'long-secret'`)
 	e.mustCLI("sim", "mains", "off")
 	sent := e.smsSent(2)
 	time.Sleep(time.Second) // no more may follow
@@ -226,15 +232,10 @@ config notify 'sms'
 // the process) exactly one "stopping" SMS to each number before the
 // daemon exits: the cellular line outlives notify's last flush.
 func TestE2ECellularStopSMS(t *testing.T) {
-	e := newCellularE2E(t, "simcom-sim7600", `
-config notify 'sms'
-	option name 'gw1'
-	list number '+491701234567'
-	list number '+4930123456'
-	list event 'stop'
-`)
-	e.start()
-	e.waitFor("idle", lineState("idle"))
+	e := startNotifyE2E(t, "simcom-sim7600",
+		`list number '+491701234567'`,
+		`list number '+4930123456'`,
+		`list event 'stop'`)
 	e.kill(syscall.SIGTERM)
 	log := e.stderr.String()
 	for _, to := range []string{"+491701234567", "+4930123456"} {
@@ -252,17 +253,12 @@ config notify 'sms'
 // once, and the four that waited go out as one summary after
 // min_interval, and nothing more.
 func TestE2ECellularSMSBurst(t *testing.T) {
-	e := newCellularE2E(t, "quectel-ec25", `
-config notify 'sms'
-	option name 'gw1'
-	list number '+491701234567'
-	list event 'powerout'
-	list event 'mainsback'
-	option max_burst '2'
-	option min_interval '5s'
-`)
-	e.start()
-	e.waitFor("idle", lineState("idle"))
+	e := startNotifyE2E(t, "quectel-ec25",
+		`list number '+491701234567'`,
+		`list event 'powerout'`,
+		`list event 'mainsback'`,
+		`option max_burst '2'`,
+		`option min_interval '5s'`)
 	for range 3 {
 		e.mustCLI("sim", "mains", "off")
 		e.waitFor("on battery", func(st map[string]any) bool { return field(st, "power.source") == "battery" })
