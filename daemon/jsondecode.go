@@ -36,7 +36,9 @@ func decodeResponse(data []byte) (Response, error) {
 	var r Response
 	d := jsonread.New(data)
 	err := d.Object(func(k string) error {
-		switch jsonread.Key(k, "ok", "error", "status") {
+		switch jsonread.Key(k, "ok", "error", "status", "output") {
+		case "output":
+			return d.SetString(&r.Output)
 		case "ok":
 			return d.SetBool(&r.OK)
 		case "error":
@@ -196,16 +198,48 @@ func decodeWANStatus(d *jsonread.Decoder, w *WANStatus) error {
 
 func decodeLineStatus(d *jsonread.Decoder, l *LineStatus) error {
 	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "device", "profile", "state") {
+		switch jsonread.Key(k, "device", "profile", "state", "audio_device", "reason") {
 		case "device":
 			return d.SetString(&l.Device)
 		case "profile":
 			return d.SetString(&l.Profile)
 		case "state":
 			return d.SetString(&l.State)
+		case "audio_device":
+			return d.SetString(&l.AudioDevice)
+		case "reason":
+			return d.SetString(&l.Reason)
 		}
-		return d.Skip()
+		return decodeCellularStatus(d, k, &l.CellularStatus)
 	})
+}
+
+// decodeCellularStatus decodes member k of a line into the inlined
+// CellularStatus, allocated on its first member (as encoding/json does).
+func decodeCellularStatus(d *jsonread.Decoder, k string, cp **CellularStatus) error {
+	k = jsonread.Key(k, "registration", "operator", "signal_dbm", "technology", "sim", "volte")
+	switch k {
+	case "registration", "operator", "signal_dbm", "technology", "sim", "volte":
+	default:
+		return d.Skip()
+	}
+	if *cp == nil {
+		*cp = new(CellularStatus)
+	}
+	c := *cp
+	switch k {
+	case "registration":
+		return d.SetString(&c.Registration)
+	case "operator":
+		return d.SetString(&c.Operator)
+	case "signal_dbm":
+		return setIntPtr(d, &c.SignalDBm)
+	case "technology":
+		return d.SetString(&c.Technology)
+	case "sim":
+		return d.SetString(&c.SIM)
+	}
+	return d.SetString(&c.VoLTE)
 }
 
 func decodeOverrideStatus(d *jsonread.Decoder, o *OverrideStatus) error {

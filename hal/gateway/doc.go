@@ -1,6 +1,10 @@
 // Package gateway is the SIP side of the SIP-to-line gateway: it answers
 // the INVITEs Kamailio relays to Lifeline, places each call on the line
-// with modem.Line.VoiceCall and carries its audio with hal/voice/bridge.
+// with call.Line.VoiceCall and carries its audio (the call's voice.Audio)
+// with hal/voice/bridge. The line is any kind (hal/voice/call): an analog
+// modem ((*modem.Line).Calls; the flow below is its), a cellular module
+// with PCM on its own port; the gateway imports none of them, and maps
+// the call error kinds to SIP responses (Status).
 //
 // Outgoing call flow: INVITE → 100 Trying → SDP answer from the offer
 // (hal/voice/sdp; 488 when it has neither PCMA nor PCMU) → the line dials

@@ -22,7 +22,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	gw, err := gateway.New(gateway.Config{Line: line, Conn: conn, RTPAddr: netip.MustParseAddr("192.0.2.1")})
+	gw, err := gateway.New(gateway.Config{Line: line.Calls(), Conn: conn, RTPAddr: netip.MustParseAddr("192.0.2.1")})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,10 +17,10 @@ import (
 	"lifeline/hal/gateway/digest"
 	"lifeline/hal/gateway/guard"
 	"lifeline/hal/gateway/sipua"
-	"lifeline/hal/modem"
 	"lifeline/hal/sip"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
+	"lifeline/hal/voice/call"
 	"lifeline/hal/voice/sdp"
 )
 
@@ -38,12 +37,13 @@ var (
 	ErrRunning = errors.New("gateway: already running")
 )
 
-// Line is what the gateway needs of the line: *modem.Line implements it.
+// Line is what the gateway needs of the line to place calls: any
+// call.Line (an analog modem's (*modem.Line).Calls()) implements it.
 type Line interface {
-	VoiceCall(ctx context.Context, number string, opts modem.VoiceOptions, fn func(context.Context, *modem.Call) error) error
+	VoiceCall(ctx context.Context, number string, opts call.Options, fn func(context.Context, *call.Call) error) error
 }
 
-var _ Line = (*modem.Line)(nil)
+var _ Line = call.Line(nil)
 
 // Config is what New needs. Line, Conn and RTPAddr are required.
 type Config struct {
@@ -349,11 +349,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Status maps the outcome of a failed dial to a SIP final response.
 func Status(err error) (int, string) {
 	switch {
-	case errors.Is(err, modem.ErrBusy), errors.Is(err, modem.ErrLineBusy):
+	case errors.Is(err, call.ErrBusy), errors.Is(err, call.ErrLineInUse):
 		return sip.StatusBusyHere, "Busy Here"
-	case errors.Is(err, modem.ErrNoAnswer), errors.Is(err, modem.ErrNoCarrier):
+	case errors.Is(err, call.ErrNoAnswer), errors.Is(err, call.ErrNoCarrier):
 		return sip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
-	case errors.Is(err, modem.ErrBadNumber):
+	case errors.Is(err, call.ErrBadNumber):
 		return sip.StatusAddressIncomplete, "Address Incomplete"
 	case errors.Is(err, context.Canceled):
 		return sip.StatusRequestTerminated, "Request Terminated"
@@ -361,186 +361,6 @@ func Status(err error) (int, string) {
 	// NO DIALTONE, line absent or not ready, no voice mode, the modem
 	// refusing a command or timing out: the line cannot carry calls now.
 	return sip.StatusServiceUnavailable, "Service Unavailable"
-}
-
-// invite handles one INVITE to its end; it runs in the user agent's
-// goroutine for the request.
-func (g *Gateway) invite(tx *sipua.ServerTx) {
-	req := tx.Request()
-	log := g.log.With("call-id", req.CallID(), "from", tx.Source())
-	respond := func(code int, reason string, hdrs ...sip.Field) {
-		if err := tx.Respond(code, reason, nil, hdrs...); err != nil {
-			log.Debug("gateway: respond", "code", code, "err", err)
-		}
-	}
-	number, refusal := g.admit(req.URI, req.Header.Get("Authorization"))
-	if number != "" {
-		log = log.With("number", number)
-	}
-	if refusal != nil {
-		level := slog.LevelWarn
-		if refusal.code == sip.StatusUnauthorized {
-			level = slog.LevelInfo // a challenge, most often answered
-		}
-		log.Log(tx.Context(), level, "gateway: call refused", "code", refusal.code, "why", refusal.why)
-		respond(refusal.code, refusal.reason, refusal.hdrs...)
-		return
-	}
-	respond(sip.StatusTrying, "Trying")
-
-	// An INVITE without a body is a delayed offer (RFC 3261 §13.2.1):
-	// the 200 carries the gateway's offer, the ACK the answer.
-	delayed := len(bytes.TrimSpace(req.Body)) == 0
-	var offer *sdp.Session
-	var err error
-	if !delayed {
-		if offer, err = sdp.Parse(req.Body); err != nil {
-			log.Info("gateway: unusable offer", "err", err)
-			respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
-			return
-		}
-	}
-	rtpConn, local, err := g.listenRTP()
-	if err != nil {
-		log.Warn("gateway: RTP socket", "err", err)
-		respond(sip.StatusServiceUnavailable, "Service Unavailable")
-		return
-	}
-	rtpOwned := false // the bridge closes it once started
-	defer func() {
-		if !rtpOwned {
-			rtpConn.Close()
-		}
-	}()
-	var answer []byte
-	var choice sdp.Choice
-	var late func(context.Context, *sipua.Dialog) (sdp.Choice, error)
-	source := tx.Source().Addr()
-	if delayed {
-		answer, err = sdp.Offer(local)
-		choice.Codec = "PCMA" // the modem's format preference until the answer says
-		late = func(ctx context.Context, dlg *sipua.Dialog) (sdp.Choice, error) {
-			body, err := dlg.AckBody(ctx)
-			if err != nil {
-				return sdp.Choice{}, err
-			}
-			ans, err := sdp.Parse(body)
-			if err != nil {
-				return sdp.Choice{}, err
-			}
-			// Read as an offer, the answer gives the codec and where to send,
-			// under the same media address rule as an offer.
-			_, ch, err := sdp.Answer(ans, local)
-			if err != nil {
-				return sdp.Choice{}, err
-			}
-			if err := checkMediaAddr(ch.Remote.Addr(), source, g.mediaNetworks()); err != nil {
-				return sdp.Choice{}, err
-			}
-			return ch, nil
-		}
-	} else {
-		answer, choice, err = sdp.Answer(offer, local)
-	}
-	if err != nil {
-		log.Info("gateway: no common codec", "err", err)
-		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
-		return
-	}
-	if err := checkMediaAddr(choice.Remote.Addr(), source, g.mediaNetworks()); !delayed && err != nil {
-		log.Warn("gateway: refused the offer's media address", "err", err)
-		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here")
-		return
-	}
-	codecFmt, _ := voice.CodecFormat(choice.Codec)
-
-	ctx, cancel := context.WithCancel(tx.Context())
-	defer cancel()
-	select {
-	case <-tx.Cancelled():
-		return // cancelled before we got here; the user agent answered 487
-	default:
-	}
-	var cwg sync.WaitGroup
-	cwg.Add(1)
-	go func() { // ends with the call's setup: a CANCEL aborts the dial
-		defer cwg.Done()
-		select {
-		case <-tx.Cancelled():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	defer cwg.Wait()
-	defer cancel()
-
-	// 180 goes out from here, not from the line's goroutine, once the
-	// modem has accepted the dial (VoiceOptions.Dialing): not for a dial
-	// that fails at once (no dial tone).
-	ringing := make(chan struct{}, 1)
-	setup := make(chan struct{})
-	var setupOnce sync.Once
-	endSetup := func() { setupOnce.Do(func() { close(setup) }) }
-	var rwg sync.WaitGroup
-	rwg.Add(1)
-	go func() {
-		defer rwg.Done()
-		select {
-		case <-ringing:
-			respond(sip.StatusRinging, "Ringing")
-		case <-setup:
-			select { // Dialing just before the setup ended (the call up)
-			case <-ringing:
-				respond(sip.StatusRinging, "Ringing")
-			default:
-			}
-		}
-	}()
-	defer rwg.Wait()
-	defer endSetup()
-
-	answered := false
-	opts := modem.VoiceOptions{Prefer: []voice.Format{codecFmt}, Dialing: func() {
-		select {
-		case ringing <- struct{}{}:
-		default:
-		}
-	}}
-	onLine := func(cctx context.Context, c *modem.Call) error {
-		endSetup()
-		rwg.Wait()      // 180 before 200
-		rtpOwned = true // carry hands it to the bridge
-		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, late: late, callID: req.CallID(), direction: "out", number: number},
-			func() (*sipua.Dialog, error) {
-				if err := tx.Respond(sip.StatusOK, "OK", answer, sip.Field{Name: "Content-Type", Value: "application/sdp"}); err != nil {
-					return nil, fmt.Errorf("gateway: 200 OK for %s: %w", number, err)
-				}
-				answered = true
-				return tx.Dialog(), nil
-			})
-	}
-	emergency := g.emergency(number)
-	user, release := g.useLine(emergency, cancel)
-	err = g.cfg.Line.VoiceCall(ctx, number, opts, onLine)
-	if emergency && errors.Is(err, modem.ErrLineBusy) && g.preempt(ctx, user) {
-		log.Warn("gateway: emergency call: the call on the line was ended to dial it")
-		err = g.cfg.Line.VoiceCall(ctx, number, opts, onLine)
-	}
-	release()
-	endSetup()
-	rwg.Wait() // the dialog is written from one goroutine at a time
-	if answered {
-		if err != nil {
-			log.Warn("gateway: call ended", "err", err)
-		}
-		return
-	}
-	code, reason := Status(err)
-	log.Info("gateway: call failed", "code", code, "err", err)
-	// After a CANCEL the user agent has answered 487 already (Respond
-	// then fails with ErrFinal, logged at debug); a call pre-empted while
-	// dialling gets its 487 here.
-	respond(code, reason)
 }
 
 // rtpPair is a call's RTP socket and its RTCP socket on the next port.

@@ -12,20 +12,21 @@ import (
 	"unicode/utf8"
 
 	"lifeline/hal/gateway/sipua"
-	"lifeline/hal/modem"
 	"lifeline/hal/sip"
 	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
+	"lifeline/hal/voice/call"
 	"lifeline/hal/voice/sdp"
 )
 
-// IncomingLine is what calls from the line need: *modem.Line implements it.
+// IncomingLine is what calls from the line need: any call.Line
+// implements it.
 type IncomingLine interface {
-	SubscribeRings(buf int) (<-chan modem.Ring, func())
-	VoiceAnswer(ctx context.Context, opts modem.VoiceOptions, fn func(context.Context, *modem.Call) error) error
+	SubscribeRings(buf int) (<-chan call.Ring, func())
+	VoiceAnswer(ctx context.Context, opts call.Options, fn func(context.Context, *call.Call) error) error
 }
 
-var _ IncomingLine = (*modem.Line)(nil)
+var _ IncomingLine = call.Line(nil)
 
 // callerIDRings is how many RINGs an incoming call waits for caller ID:
 // analog caller ID comes between the first and the second RING (ETSI EN
@@ -39,7 +40,7 @@ func (g *Gateway) rings(ctx context.Context, ua *sipua.UA, line IncomingLine) {
 	ch, unsubscribe := line.SubscribeRings(16)
 	defer unsubscribe()
 	for {
-		var r modem.Ring
+		var r call.Ring
 		var ok bool
 		select {
 		case <-ctx.Done():
@@ -66,32 +67,18 @@ func (g *Gateway) rings(ctx context.Context, ua *sipua.UA, line IncomingLine) {
 
 // incoming carries one call from the line to its end. first is its first
 // Ring; ch delivers the rest. It reports whether it has seen the call's
-// last Ring (Ended).
-func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine, ch <-chan modem.Ring, first modem.Ring) (ended bool) {
-	log := g.log.With("direction", "in")
-	caller := first.Caller
-	// Wait for the caller ID.
-	for r := first; caller.Number == "" && r.Count < callerIDRings; {
-		var ok bool
-		select {
-		case <-ctx.Done():
-			return false
-		case r, ok = <-ch:
-		}
-		if !ok {
-			return true
-		}
-		caller.Merge(r.Caller)
-		if r.Ended {
-			log.Info("gateway: the line stopped ringing before the call was offered", "caller", caller.Number, "why", r.Reason)
-			return true
-		}
+// last Ring (Ended). Its steps: the caller ID, the RTP socket and offer,
+// the INVITE to cfg.Incoming while the line rings, the answer's SDP, the
+// line answered and the call carried.
+func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine, ch <-chan call.Ring, first call.Ring) (ended bool) {
+	in := &inbound{g: g, log: g.log.With("direction", "in"), rings: ch, caller: first.Caller}
+	if !in.waitCallerID(ctx, first) {
+		return in.ended
 	}
-	log = log.With("caller", displayNumber(caller.Number))
-
+	in.log = in.log.With("caller", displayNumber(in.caller.Number))
 	rtpConn, local, err := g.listenRTP()
 	if err != nil {
-		log.Warn("gateway: RTP socket for a call from the line", "err", err)
+		in.log.Warn("gateway: RTP socket for a call from the line", "err", err)
 		return false
 	}
 	rtpOwned := false // the bridge closes it once started
@@ -102,114 +89,179 @@ func (g *Gateway) incoming(ctx context.Context, ua *sipua.UA, line IncomingLine,
 	}()
 	offer, err := sdp.Offer(local)
 	if err != nil {
-		log.Error("gateway: SDP offer", "err", err)
+		in.log.Error("gateway: SDP offer", "err", err)
 		return false
 	}
-
 	// Ringing ends the INVITE (CANCEL) whenever it stops before the
 	// phone answers.
 	ictx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ci, err := ua.Invite(ictx, g.incomingTarget, g.callerFrom(caller), offer)
+	ci, err := ua.Invite(ictx, g.incomingTarget, g.callerFrom(in.caller), offer)
 	if err != nil {
-		log.Warn("gateway: INVITE for a call from the line", "target", g.incomingTarget.String(), "err", err)
+		in.log.Warn("gateway: INVITE for a call from the line", "target", g.incomingTarget.String(), "err", err)
 		return false
 	}
-	log = log.With("call-id", ci.Request().CallID())
-	log.Info("gateway: the line rings, calling", "target", g.incomingTarget.String())
-	var final *sip.Response
-	rings := ch
+	in.log = in.log.With("call-id", ci.Request().CallID())
+	in.log.Info("gateway: the line rings, calling", "target", g.incomingTarget.String())
+	in.cancel = cancel
+	final := in.waitFinal(ctx, ci)
+	if final == nil {
+		return in.ended
+	}
+	if final.Status >= 300 {
+		in.log.Info("gateway: call from the line refused", "code", final.Status, "reason", final.Reason)
+		return in.ended
+	}
+	dlg := ci.Dialog()
+	if in.ended || in.stopping {
+		// The 200 crossed the end of ringing or our CANCEL: nobody to
+		// talk to (the user agent may have sent the BYE already).
+		in.bye(ctx, dlg, "the line stopped ringing or the gateway is stopping")
+		return in.ended
+	}
+	target, _ := netip.ParseAddr(g.incomingTarget.Host)
+	choice, err := g.answerChoice(final.Body, local, target)
+	if err != nil {
+		in.log.Warn("gateway: unusable SDP answer", "err", err)
+		in.bye(ctx, dlg, "unusable SDP answer")
+		return in.ended
+	}
+	rtpOwned = true // answerLine hands it to the bridge, or closes it
+	in.answerLine(ctx, line, dlg, leg{log: in.log, rtp: rtpConn, choice: choice, callID: dlg.CallID(), direction: "in"})
+	return in.ended
+}
+
+// inbound is one call from the line, as incoming's steps see it.
+type inbound struct {
+	g        *Gateway
+	log      *slog.Logger
+	cancel   context.CancelFunc // ends the INVITE (CANCEL)
+	rings    <-chan call.Ring   // nil once the line stopped
+	caller   call.CallerID
+	ended    bool // the call's last Ring has come
+	stopping bool // the gateway stops: the INVITE is being cancelled
+}
+
+// waitCallerID waits for the caller's number, at most until the
+// callerIDRings-th ring (analog caller ID comes after the first). It
+// reports whether the call is to be offered.
+func (in *inbound) waitCallerID(ctx context.Context, first call.Ring) bool {
+	for r := first; in.caller.Number == "" && r.Count < callerIDRings; {
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return false
+		case r, ok = <-in.rings:
+		}
+		if !ok {
+			in.ended = true
+			return false
+		}
+		in.caller.Merge(r.Caller)
+		if r.Ended {
+			in.log.Info("gateway: the line stopped ringing before the call was offered", "caller", in.caller.Number, "why", r.Reason)
+			in.ended = true
+			return false
+		}
+	}
+	return true
+}
+
+// waitFinal waits for the INVITE's final response while the line rings:
+// the end of ringing cancels the INVITE (in.cancel), and so does ctx's
+// end (lifeline stopping), after which the outcome is awaited for
+// ByeTimeout at most. It returns nil when no final response came.
+func (in *inbound) waitFinal(ctx context.Context, ci *sipua.ClientInvite) *sip.Response {
 	var giveUp <-chan time.Time // once stopping: how long the CANCEL may take
-	for final == nil {
+	done := ctx.Done()
+	for {
 		select {
 		case res, ok := <-ci.Responses():
 			if !ok {
-				log.Info("gateway: no answer to the INVITE", "err", ci.Err())
-				return ended
+				in.log.Info("gateway: no answer to the INVITE", "err", ci.Err())
+				return nil
 			}
 			if res.Status >= 200 {
-				final = res
+				return res
 			}
-		case r, ok := <-rings:
+		case r, ok := <-in.rings:
 			if !ok { // the line stopped: nothing to answer
-				r.Ended, r.Reason, rings = true, "line stopped", nil
+				r.Ended, r.Reason, in.rings = true, "line stopped", nil
 			}
-			caller.Merge(r.Caller)
-			if r.Ended && !ended {
-				ended = true
-				log.Info("gateway: the line stopped ringing, cancelling", "why", r.Reason)
-				cancel()
+			in.caller.Merge(r.Caller)
+			if r.Ended && !in.ended {
+				in.ended = true
+				in.log.Info("gateway: the line stopped ringing, cancelling", "why", r.Reason)
+				in.cancel()
 			}
-		case <-ctx.Done():
+		case <-done:
 			// Stopping: CANCEL, and wait a little for its outcome (a
 			// 200 crossing it is ACKed and BYEd by the user agent).
-			cancel()
-			t := g.cfg.Clock.NewTimer(g.cfg.ByeTimeout)
+			in.cancel()
+			t := in.g.cfg.Clock.NewTimer(in.g.cfg.ByeTimeout)
 			defer t.Stop()
-			giveUp = t.C()
-			ctx = context.WithoutCancel(ctx)
+			giveUp, done, in.stopping = t.C(), nil, true
 		case <-giveUp:
-			log.Info("gateway: stopping before the INVITE was answered")
-			return ended
+			in.log.Info("gateway: stopping before the INVITE was answered")
+			return nil
 		}
 	}
-	if final.Status >= 300 {
-		log.Info("gateway: call from the line refused", "code", final.Status, "reason", final.Reason)
-		return ended
+}
+
+// bye ends the SIP side of the call, bounded by ByeTimeout.
+func (in *inbound) bye(ctx context.Context, dlg *sipua.Dialog, why string) {
+	in.log.Info("gateway: ending the SIP call", "why", why)
+	byeCtx, cancelBye := context.WithTimeout(context.WithoutCancel(ctx), in.g.cfg.ByeTimeout)
+	defer cancelBye()
+	if err := dlg.Bye(byeCtx); err != nil && !errors.Is(err, sipua.ErrDialogEnded) {
+		in.log.Warn("gateway: BYE", "err", err)
 	}
-	dlg := ci.Dialog()
-	hangupSIP := func(why string) {
-		log.Info("gateway: ending the SIP call", "why", why)
-		byeCtx, cancelBye := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.ByeTimeout)
-		defer cancelBye()
-		if err := dlg.Bye(byeCtx); err != nil && !errors.Is(err, sipua.ErrDialogEnded) {
-			log.Warn("gateway: BYE", "err", err)
-		}
-	}
-	if ended || giveUp != nil {
-		// The 200 crossed the end of ringing or our CANCEL: nobody to
-		// talk to (the user agent may have sent the BYE already).
-		hangupSIP("the line stopped ringing or the gateway is stopping")
-		return ended
-	}
-	answer, err := sdp.Parse(final.Body)
-	var choice sdp.Choice
-	if err == nil {
-		// The answer lists the codecs it took from our offer: choosing
-		// from it as from an offer gives the codec and where to send.
-		_, choice, err = sdp.Answer(answer, local)
-	}
-	if err == nil {
-		target, _ := netip.ParseAddr(g.incomingTarget.Host)
-		err = checkMediaAddr(choice.Remote.Addr(), target, g.mediaNetworks())
-	}
+}
+
+// answerChoice reads the phone's SDP answer to the gateway's offer: the
+// codecs it took, chosen from as from an offer, give the codec and where
+// to send, under the media address rule (source, the phone's or the
+// target's address, or a media network).
+func (g *Gateway) answerChoice(body []byte, local sdp.Local, source netip.Addr) (sdp.Choice, error) {
+	answer, err := sdp.Parse(body)
 	if err != nil {
-		log.Warn("gateway: unusable SDP answer", "err", err)
-		hangupSIP("unusable SDP answer")
-		return ended
+		return sdp.Choice{}, err
 	}
-	codecFmt, _ := voice.CodecFormat(choice.Codec)
+	_, choice, err := sdp.Answer(answer, local)
+	if err != nil {
+		return sdp.Choice{}, err
+	}
+	return choice, checkMediaAddr(choice.Remote.Addr(), source, g.mediaNetworks())
+}
+
+// answerLine answers the line and carries the call to its end; l.rtp is
+// the bridge's, or closed here when the line is not answered.
+func (in *inbound) answerLine(ctx context.Context, line IncomingLine, dlg *sipua.Dialog, l leg) {
+	codecFmt, _ := voice.CodecFormat(l.choice.Codec)
 	actx, acancel := context.WithCancel(ctx) // an emergency call may end it
 	defer acancel()
-	_, release := g.useLine(false, acancel)
-	err = line.VoiceAnswer(actx, modem.VoiceOptions{Prefer: []voice.Format{codecFmt}}, func(cctx context.Context, c *modem.Call) error {
-		rtpOwned = true // carry hands it to the bridge
-		return g.carry(cctx, c, leg{log: log, rtp: rtpConn, choice: choice, callID: dlg.CallID(), direction: "in",
-			number: displayNumber(c.Number)}, func() (*sipua.Dialog, error) { return dlg, nil })
+	_, release := in.g.useLine(false, acancel)
+	carried := false
+	err := line.VoiceAnswer(actx, call.Options{Prefer: []voice.Format{codecFmt}}, func(cctx context.Context, c *call.Call) error {
+		carried = true // carry hands the RTP sockets to the bridge
+		l.number = displayNumber(c.Number)
+		return in.g.carry(cctx, c, l, func() (*sipua.Dialog, error) { return dlg, nil })
 	})
 	release()
+	if !carried {
+		l.rtp.Close()
+	}
 	// The ringing's last Ring ("answered", or why it stopped) is still to
 	// come or in the channel: the caller reads this call's rings up to it,
 	// so that a RING queued just before the answer is not a new call.
 	if err != nil {
-		log.Info("gateway: call from the line ended", "err", err)
+		in.log.Info("gateway: call from the line ended", "err", err)
 	}
 	select {
 	case <-dlg.Done():
 	default:
-		hangupSIP("the line could not be answered")
+		in.bye(ctx, dlg, "the line could not be answered")
 	}
-	return ended
 }
 
 // leg is the SIP side of a call the line carries.
@@ -229,7 +281,7 @@ type leg struct {
 // up is called once the bridge runs and returns the SIP dialog (the
 // outgoing direction answers 200 there). carry owns l.rtp: it closes it.
 // It runs in the line's call function (fn of VoiceCall or VoiceAnswer).
-func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*sipua.Dialog, error)) error {
+func (g *Gateway) carry(cctx context.Context, c *call.Call, l leg, up func() (*sipua.Dialog, error)) error {
 	var dlg *sipua.Dialog
 	if l.late != nil {
 		// Delayed offer: the 200 carries the offer, the ACK the answer
@@ -251,8 +303,11 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 		}
 	}
 	lineGone := make(chan string, 1)
+	onDigit, stopDigits := lineDigits(cctx, c.Audio, l.log)
+	defer stopDigits()
 	b, err := bridge.Start(bridge.Config{
-		Modem: c.Stream, ModemFormat: c.Format, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
+		OnDigit: onDigit, DisableDTMFTones: onDigit != nil,
+		Audio: c.Audio, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
 		Conn: l.rtp.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log, Clock: g.cfg.Clock,
 		RTCP: l.rtp.rtcp, RTCPRemote: g.rtcpRemote(l), CNAME: "lifeline@" + g.cfg.RTPAddr.String(),
 		HoldSend:    l.direction == "out", // until the ACK
@@ -272,11 +327,11 @@ func (g *Gateway) carry(cctx context.Context, c *modem.Call, l leg, up func() (*
 		return err
 	}
 	defer b.Close()
-	l.log.Info("gateway: call up", "codec", l.choice.Codec, "modem-format", c.Format, "rtp", l.choice.Remote)
+	l.log.Info("gateway: call up", "codec", l.choice.Codec, "modem-format", c.Audio.Format(), "rtp", l.choice.Remote)
 	// In Calls before up sends the answer: a phone that has its 200 finds
 	// the call in the status.
 	defer g.track(CallStatus{CallID: l.callID, Direction: l.direction, Number: l.number, Codec: l.choice.Codec,
-		Format: c.Format, Started: c.Started})()
+		Format: c.Audio.Format(), Started: c.Started})()
 	// MaxDuration counts from here, the line's answer, on the gateway's
 	// clock; armed before the 200 goes out.
 	var limit <-chan time.Time
@@ -347,7 +402,7 @@ func (g *Gateway) lineEnded(cctx context.Context) string {
 	g.mu.Lock()
 	stopping := g.runCtx != nil && g.runCtx.Err() != nil
 	g.mu.Unlock()
-	if stopping || errors.Is(context.Cause(cctx), modem.ErrStopped) {
+	if stopping || errors.Is(context.Cause(cctx), call.ErrStopped) {
 		return "lifeline stopping: the line is hung up first"
 	}
 	return "line hung up"
@@ -369,7 +424,7 @@ func displayNumber(n string) string {
 
 // callerURI is the From URI of a call from the line: the caller's number
 // as the user part at the gateway, or RFC 3323's anonymous URI.
-func (g *Gateway) callerURI(c modem.CallerID) sip.URI {
+func (g *Gateway) callerURI(c call.CallerID) sip.URI {
 	if !dialable(c.Number) {
 		return sip.URI{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}
 	}
@@ -378,7 +433,7 @@ func (g *Gateway) callerURI(c modem.CallerID) sip.URI {
 
 // callerFrom is the From header with the caller's name (or number) as the
 // display name, which phones show.
-func (g *Gateway) callerFrom(c modem.CallerID) sip.Address {
+func (g *Gateway) callerFrom(c call.CallerID) sip.Address {
 	name := c.Name
 	if name == "" {
 		name = displayNumber(c.Number)

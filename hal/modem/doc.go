@@ -19,7 +19,10 @@
 // hand the modem's full-duplex audio stream (a voice.DataStream) to a
 // function for as long as the call lasts, while the Line keeps the device
 // and the AT engine. SubscribeRings reports each ring with its caller ID
-// and the end of the ringing.
+// and the end of the ringing. Line.Calls is the line as the gateway sees
+// any line kind (hal/voice/call.Line): each call's stream wrapped as a
+// voice.DLEAudio; Ring, CallerID and VoiceOptions are call's types, and
+// the call errors (ErrBusy, ErrLineBusy, …) match call's error kinds.
 //
 // Subpackages: serialport is the go.bug.st/serial backend, modemsim a modem
 // simulator on a pseudo-terminal (used by the sim board and the integration

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"lifeline/hal/clock"
+	"lifeline/hal/voice/call"
 )
 
 // Engine errors. Command wraps them with the command and device name.
@@ -56,35 +57,19 @@ func (r Reply) Err() error {
 	return ErrCommand
 }
 
-// Result errors, returned by Reply.Err and by Line.Dial.
+// Result errors, returned by Reply.Err and by Line.Dial. Those that say
+// how a call failed are also of a hal/voice/call kind (errors.Is).
 var (
 	ErrCommand    = errors.New("modem: command failed")
-	ErrBusy       = errors.New("modem: busy")
-	ErrNoAnswer   = errors.New("modem: no answer")
-	ErrNoDialtone = errors.New("modem: no dial tone")
-	ErrNoCarrier  = errors.New("modem: no carrier")
+	ErrBusy       = call.NewError("modem: busy", call.ErrBusy)
+	ErrNoAnswer   = call.NewError("modem: no answer", call.ErrNoAnswer)
+	ErrNoDialtone = call.NewError("modem: no dial tone", call.ErrLineDown)
+	ErrNoCarrier  = call.NewError("modem: no carrier", call.ErrNoCarrier)
 )
 
-// EngineOption configures an Engine.
-type EngineOption func(*engineConfig)
-
-type engineConfig struct {
-	clk     clock.Clock
-	log     *slog.Logger
-	timeout time.Duration
-	numeric bool
-	name    string
-}
-
-// EngineClock sets the clock used for command timeouts (default clock.Real).
-func EngineClock(c clock.Clock) EngineOption { return func(e *engineConfig) { e.clk = c } }
-
-// EngineLogger sets the logger (default: discard).
-func EngineLogger(l *slog.Logger) EngineOption { return func(e *engineConfig) { e.log = l } }
-
-// EngineTimeout sets the default per-command timeout.
-func EngineTimeout(d time.Duration) EngineOption {
-	return func(e *engineConfig) {
+// EngineTimeout sets an Engine's default per-command timeout.
+func EngineTimeout(d time.Duration) Option {
+	return func(e *config) {
 		if d > 0 {
 			e.timeout = d
 		}
@@ -93,10 +78,10 @@ func EngineTimeout(d time.Duration) EngineOption {
 
 // EngineNumeric starts the engine in ATV0 (numeric result code) mode. The
 // engine also follows V0/V1 in the commands it sends.
-func EngineNumeric(on bool) EngineOption { return func(e *engineConfig) { e.numeric = on } }
+func EngineNumeric(on bool) Option { return func(e *config) { e.numeric = on } }
 
-// EngineName names the device in errors and logs.
-func EngineName(n string) EngineOption { return func(e *engineConfig) { e.name = n } }
+// EngineName names an Engine's device in errors and logs.
+func EngineName(n string) Option { return func(e *config) { e.name = n } }
 
 // CommandOption configures one command.
 type CommandOption func(*request)
@@ -133,7 +118,7 @@ type result struct {
 // returns ErrClosed.
 type Engine struct {
 	rw   io.ReadWriter
-	cfg  engineConfig
+	cfg  config
 	reqs chan *request
 
 	lines    chan string
@@ -147,9 +132,7 @@ type Engine struct {
 	done      chan struct{} // closed when loop and writer exited
 	err       error         // why the engine stopped; set before done closes
 	wg        sync.WaitGroup
-	subMu     sync.Mutex
-	subs      map[int]chan Response
-	nextSub   int
+	subs      subscribers[Response]
 	closeErr  error
 	closeOnce sync.Once
 }
@@ -158,8 +141,8 @@ type Engine struct {
 // which is what makes the reader goroutine return; otherwise the caller must
 // make Read return (with an error) after Close, and the reader goroutine
 // lives until then.
-func NewEngine(rw io.ReadWriter, opts ...EngineOption) *Engine {
-	cfg := engineConfig{clk: clock.Real(), timeout: DefaultTimeout, name: "modem"}
+func NewEngine(rw io.ReadWriter, opts ...Option) *Engine {
+	cfg := config{clk: clock.Real(), timeout: DefaultTimeout, name: "modem"}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -176,7 +159,6 @@ func NewEngine(rw io.ReadWriter, opts ...EngineOption) *Engine {
 		written:  make(chan error, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
-		subs:     map[int]chan Response{},
 	}
 	_, isCloser := rw.(io.Closer)
 	if isCloser {
@@ -215,26 +197,7 @@ func (e *Engine) Command(ctx context.Context, cmd string, opts ...CommandOption)
 // subscription. The engine never blocks on a subscriber: when the buffer of
 // size buf is full, the response is dropped and logged. The channel is
 // closed when the engine stops or cancel is called.
-func (e *Engine) Subscribe(buf int) (<-chan Response, func()) {
-	ch := make(chan Response, buf)
-	e.subMu.Lock()
-	defer e.subMu.Unlock()
-	if e.subs == nil { // engine stopped
-		close(ch)
-		return ch, func() {}
-	}
-	id := e.nextSub
-	e.nextSub++
-	e.subs[id] = ch
-	return ch, func() {
-		e.subMu.Lock()
-		defer e.subMu.Unlock()
-		if c, ok := e.subs[id]; ok {
-			delete(e.subs, id)
-			close(c)
-		}
-	}
-}
+func (e *Engine) Subscribe(buf int) (<-chan Response, func()) { return e.subs.add(buf) }
 
 // Done is closed when the engine has stopped (Close, or a device error).
 func (e *Engine) Done() <-chan struct{} { return e.done }
@@ -313,13 +276,7 @@ func (e *Engine) loop() {
 	numeric := e.cfg.numeric
 	writing := false // a write is with the writer goroutine
 	defer func() {
-		e.subMu.Lock()
-		for id, c := range e.subs {
-			close(c)
-			delete(e.subs, id)
-		}
-		e.subs = nil
-		e.subMu.Unlock()
+		e.subs.close()
 		close(e.done)
 	}()
 	for {
@@ -452,13 +409,7 @@ func (e *Engine) unsolicited(r Response) {
 		e.cfg.log.Debug("modem: ignored line", "device", e.cfg.name, "line", r.Line)
 		return
 	}
-	e.subMu.Lock()
-	defer e.subMu.Unlock()
-	for _, c := range e.subs {
-		select {
-		case c <- r:
-		default:
-			e.cfg.log.Warn("modem: subscriber full, dropped", "device", e.cfg.name, "line", r.Line)
-		}
+	for range e.subs.publish(r) {
+		e.cfg.log.Warn("modem: subscriber full, dropped", "device", e.cfg.name, "line", r.Line)
 	}
 }

@@ -22,7 +22,7 @@ func FuzzEngineReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, reply []byte, numeric bool) {
 		clk := clock.NewFake(epoch)
 		m := modemtest.New(map[string][]string{"AT": nil, "ATI": {"x", "OK"}})
-		e := modem.NewEngine(m, modem.EngineClock(clk), modem.EngineNumeric(numeric), modem.EngineTimeout(time.Second))
+		e := modem.NewEngine(m, modem.WithClock(clk), modem.EngineNumeric(numeric), modem.EngineTimeout(time.Second))
 		defer e.Close()
 		sub, cancel := e.Subscribe(1) // a slow subscriber must not block the engine
 		defer cancel()

@@ -87,7 +87,7 @@ func TestEngineTimeoutOnFakeClock(t *testing.T) {
 	clk := clock.NewFake(epoch)
 	m := modemtest.New(nil)
 	m.SetFaults(modemtest.Faults{Mute: true})
-	e := modem.NewEngine(m, modem.EngineClock(clk), modem.EngineTimeout(3*time.Second))
+	e := modem.NewEngine(m, modem.WithClock(clk), modem.EngineTimeout(3*time.Second))
 	defer e.Close()
 	errc := make(chan error, 1)
 	go func() {
@@ -218,7 +218,7 @@ func TestEngineBlockedWriteTimesOut(t *testing.T) {
 	clk := clock.NewFake(epoch)
 	m := modemtest.New(nil)
 	m.SetFaults(modemtest.Faults{BlockWrite: true})
-	e := modem.NewEngine(m, modem.EngineClock(clk), modem.EngineTimeout(time.Second))
+	e := modem.NewEngine(m, modem.WithClock(clk), modem.EngineTimeout(time.Second))
 	errc := make(chan error, 1)
 	go func() {
 		_, err := e.Command(context.Background(), "AT")

@@ -12,6 +12,7 @@ import (
 
 	"lifeline/hal/clock"
 	"lifeline/hal/modem/serialport"
+	"lifeline/hal/voice/call"
 )
 
 // State is the line's state as the route machine sees it.
@@ -45,36 +46,26 @@ type StateChange struct {
 	At       time.Time
 }
 
-// Ring reports an incoming call. Count is the number of RINGs so far; a
-// Ring with the same Count as the previous one is an update that adds
-// caller ID (analog caller ID arrives between the first and second RING).
-//
-// The last Ring of an incoming call has Ended set: the line stopped
-// ringing, and Reason says why — "answered" (VoiceAnswer took it),
-// "ringing stopped" (no RING for the profile's RingTimeout: the caller
-// gave up), "caller hung up" (NO CARRIER), "hung up" (Hangup), or why the
-// device session ended (device lost, Run stopped). Caller and Count are
-// then the call's last known values.
-type Ring struct {
-	Caller CallerID
-	Count  int
-	At     time.Time
-	Ended  bool
-	Reason string // set with Ended
-}
+// Ring reports an incoming call (see call.Ring). The last Ring of an
+// incoming call has Ended set and Reason says why — "answered"
+// (VoiceAnswer took it), "ringing stopped" (no RING for the profile's
+// RingTimeout: the caller gave up), "caller hung up" (NO CARRIER), "hung
+// up" (Hangup), or why the device session ended (device lost, Run
+// stopped).
+type Ring = call.Ring
 
 // Line errors.
 var (
 	// ErrNotReady: the device is absent or still initialising.
-	ErrNotReady = errors.New("modem: line not ready")
+	ErrNotReady = call.NewError("modem: line not ready", call.ErrLineDown)
 	// ErrLineBusy: Dial while ringing or in a call.
-	ErrLineBusy = errors.New("modem: line busy")
+	ErrLineBusy = call.NewError("modem: line busy", call.ErrLineInUse)
 	// ErrBadNumber: the number has characters other than 0-9 * # + ,
-	ErrBadNumber = errors.New("modem: bad number")
+	ErrBadNumber = call.NewError("modem: bad number", call.ErrBadNumber)
 	// ErrRunning: Run was called twice.
 	ErrRunning = errors.New("modem: line already running")
 	// ErrStopped: Run has returned.
-	ErrStopped = errors.New("modem: line stopped")
+	ErrStopped = call.NewError("modem: line stopped", call.ErrStopped)
 )
 
 // The serial backend is a Port that can also Check its path.
@@ -83,12 +74,17 @@ var (
 	_ Checker = (*serialport.Port)(nil)
 )
 
-// Option configures a Line.
-type Option func(*lineConfig)
+// Option configures a Line (New) or an Engine (NewEngine): WithClock and
+// WithLogger both, the Engine… options an Engine, the others a Line; each
+// ignores the options that are not its.
+type Option func(*config)
 
-type lineConfig struct {
-	clk            clock.Clock
-	log            *slog.Logger
+// config is what the options set.
+type config struct {
+	clk clock.Clock
+	log *slog.Logger
+
+	// Line.
 	opener         Opener
 	mode           serialport.Mode
 	backoffMin     time.Duration
@@ -96,6 +92,11 @@ type lineConfig struct {
 	onState        func(StateChange)
 	healthInterval time.Duration
 	maxTimeouts    int
+
+	// Engine.
+	timeout time.Duration
+	numeric bool
+	name    string
 }
 
 // Default reopen backoff: the first retry after a loss is immediate, then
@@ -106,23 +107,24 @@ const (
 	DefaultBackoffMax = time.Second
 )
 
-// WithClock sets the clock for timers (default clock.Real).
-func WithClock(c clock.Clock) Option { return func(l *lineConfig) { l.clk = c } }
+// WithClock sets the clock for timers and command timeouts (default
+// clock.Real).
+func WithClock(c clock.Clock) Option { return func(l *config) { l.clk = c } }
 
 // WithLogger sets the logger (default: discard).
-func WithLogger(lg *slog.Logger) Option { return func(l *lineConfig) { l.log = lg } }
+func WithLogger(lg *slog.Logger) Option { return func(l *config) { l.log = lg } }
 
 // WithOpener replaces the serial backend (tests, other transports).
-func WithOpener(o Opener) Option { return func(l *lineConfig) { l.opener = o } }
+func WithOpener(o Opener) Option { return func(l *config) { l.opener = o } }
 
 // WithSerialMode sets baud, parity, stop bits and flow control for the
 // default serial backend.
-func WithSerialMode(m serialport.Mode) Option { return func(l *lineConfig) { l.mode = m } }
+func WithSerialMode(m serialport.Mode) Option { return func(l *config) { l.mode = m } }
 
 // WithBackoff bounds the reopen backoff: it starts at min and doubles up to
 // max.
 func WithBackoff(min, max time.Duration) Option {
-	return func(l *lineConfig) {
+	return func(l *config) {
 		if min > 0 {
 			l.backoffMin = min
 		}
@@ -134,14 +136,14 @@ func WithBackoff(min, max time.Duration) Option {
 
 // WithHealthInterval overrides the profile's health check interval.
 func WithHealthInterval(d time.Duration) Option {
-	return func(l *lineConfig) { l.healthInterval = d }
+	return func(l *config) { l.healthInterval = d }
 }
 
 // WithStateFunc sets the state change callback. It is called from Run's
 // goroutine, serially, in order; it must not block and must not call Dial
 // or Hangup (they wait for that goroutine). Copy the value into a channel
 // with a non-blocking send or a mutex-guarded field.
-func WithStateFunc(f func(StateChange)) Option { return func(l *lineConfig) { l.onState = f } }
+func WithStateFunc(f func(StateChange)) Option { return func(l *config) { l.onState = f } }
 
 // Line owns one modem device through a reopenable backend and reports the
 // line's state. Run drives it; Dial, VoiceCall, VoiceAnswer, Hangup,
@@ -152,45 +154,34 @@ func WithStateFunc(f func(StateChange)) Option { return func(l *lineConfig) { l.
 type Line struct {
 	path string
 	prof *Profile
-	cfg  lineConfig
+	cfg  config
 	reqs chan lineReq
 
 	mu     sync.Mutex // guards state, reason
 	state  State
 	reason string
 
-	subMu   sync.Mutex // guards subs
-	subs    map[int]chan Ring
-	nextSub int
+	subs subscribers[Ring]
 
 	running atomic.Bool
 	done    chan struct{} // closed when Run returns
 }
 
-type reqKind int
-
-const (
-	reqDial reqKind = iota
-	reqHangup
-	reqCheck
-	reqVoice
-	reqVoiceEnd
-	reqAnswer
-)
-
+// lineReq is work for Run's goroutine: do runs there with the device
+// session, Run's context and the caller's ctx, and its error is the
+// reply. ends is set on a voice call's end request, the one request
+// hangupOnStop still serves.
 type lineReq struct {
-	ctx    context.Context
-	kind   reqKind
-	number string
-	voice  VoiceOptions // reqVoice
-	call   *Call        // reqVoice and reqAnswer fill it; reqVoiceEnd ends it
-	reply  chan error
+	ctx   context.Context
+	do    func(s *session, runCtx, ctx context.Context) error
+	ends  *Call
+	reply chan error
 }
 
 // New returns a Line for the device at path (a tty, or a stable
 // /dev/serial/by-id link) speaking profile p. Nothing is opened until Run.
 func New(path string, p *Profile, opts ...Option) *Line {
-	cfg := lineConfig{clk: clock.Real(), backoffMin: DefaultBackoffMin, backoffMax: DefaultBackoffMax, maxTimeouts: 2}
+	cfg := config{clk: clock.Real(), backoffMin: DefaultBackoffMin, backoffMax: DefaultBackoffMax, maxTimeouts: 2}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -213,7 +204,7 @@ func New(path string, p *Profile, opts ...Option) *Line {
 	if cfg.healthInterval <= 0 {
 		cfg.healthInterval = p.Health.Interval.D()
 	}
-	return &Line{path: path, prof: p, cfg: cfg, reqs: make(chan lineReq), subs: map[int]chan Ring{}, done: make(chan struct{})}
+	return &Line{path: path, prof: p, cfg: cfg, reqs: make(chan lineReq), done: make(chan struct{})}
 }
 
 // Path returns the device path.
@@ -240,26 +231,7 @@ func (l *Line) Status() (State, string) {
 // Each incoming call gives Rings with growing Count and one last Ring with
 // Ended set. A full channel drops the ring (never blocks the line); the
 // channel is closed by cancel or when Run returns.
-func (l *Line) SubscribeRings(buf int) (<-chan Ring, func()) {
-	ch := make(chan Ring, buf)
-	l.subMu.Lock()
-	defer l.subMu.Unlock()
-	if l.subs == nil {
-		close(ch)
-		return ch, func() {}
-	}
-	id := l.nextSub
-	l.nextSub++
-	l.subs[id] = ch
-	return ch, func() {
-		l.subMu.Lock()
-		defer l.subMu.Unlock()
-		if c, ok := l.subs[id]; ok {
-			delete(l.subs, id)
-			close(c)
-		}
-	}
-}
+func (l *Line) SubscribeRings(buf int) (<-chan Ring, func()) { return l.subs.add(buf) }
 
 // Dial places a voice call to number with the profile's dial command and
 // returns when the call is up (nil), failed (ErrBusy, ErrNoAnswer,
@@ -270,7 +242,7 @@ func (l *Line) Dial(ctx context.Context, number string) error {
 	if !validNumber(number) {
 		return fmt.Errorf("dial %q on %s: %w", number, l.path, ErrBadNumber)
 	}
-	return l.request(ctx, lineReq{kind: reqDial, number: number})
+	return l.request(ctx, lineReq{do: func(s *session, runCtx, ctx context.Context) error { return s.dial(runCtx, ctx, number) }})
 }
 
 // Hangup ends a call (or stops ringing handling): DTR drop when the
@@ -278,7 +250,7 @@ func (l *Line) Dial(ctx context.Context, number string) error {
 // During a VoiceCall it only ends the call's context and returns; the
 // VoiceCall hangs up when its function returns.
 func (l *Line) Hangup(ctx context.Context) error {
-	return l.request(ctx, lineReq{kind: reqHangup})
+	return l.request(ctx, lineReq{do: func(s *session, runCtx, ctx context.Context) error { return s.hangupReq(runCtx, ctx) }})
 }
 
 // CheckNow runs the health check at once instead of waiting for the
@@ -286,7 +258,7 @@ func (l *Line) Hangup(ctx context.Context) error {
 // returns when the new state is set. It returns ErrLineBusy while ringing
 // or in a call (the check never runs then) and ErrNotReady while absent.
 func (l *Line) CheckNow(ctx context.Context) error {
-	return l.request(ctx, lineReq{kind: reqCheck})
+	return l.request(ctx, lineReq{do: func(s *session, runCtx, _ context.Context) error { return s.checkReq(runCtx) }})
 }
 
 func (l *Line) request(ctx context.Context, r lineReq) error {
@@ -325,15 +297,7 @@ func (l *Line) Run(ctx context.Context) error {
 		return fmt.Errorf("line %s: %w", l.path, ErrRunning)
 	}
 	defer close(l.done)
-	defer func() {
-		l.subMu.Lock()
-		for id, c := range l.subs {
-			close(c)
-			delete(l.subs, id)
-		}
-		l.subs = nil
-		l.subMu.Unlock()
-	}()
+	defer l.subs.close()
 	defer l.setState(StateAbsent, "stopped")
 
 	backoff := l.cfg.backoffMin
@@ -407,13 +371,7 @@ func (l *Line) setState(s State, reason string) {
 }
 
 func (l *Line) publish(r Ring) {
-	l.subMu.Lock()
-	defer l.subMu.Unlock()
-	for _, c := range l.subs {
-		select {
-		case c <- r:
-		default:
-			l.cfg.log.Warn("line: ring subscriber full, dropped", "device", l.path)
-		}
+	for range l.subs.publish(r) {
+		l.cfg.log.Warn("line: ring subscriber full, dropped", "device", l.path)
 	}
 }

@@ -3,6 +3,8 @@ package modem
 import (
 	"strconv"
 	"strings"
+
+	"lifeline/hal/voice/call"
 )
 
 // Result is a V.250 result code, final or unsolicited.
@@ -86,34 +88,8 @@ func (k Kind) String() string {
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// CallerID is what the line told about an incoming caller. Fields are empty
-// when unknown; Number may be "P" (private) or "O" (out of area) as sent by
-// analog caller ID.
-type CallerID struct {
-	Number string
-	Name   string
-	Date   string // MMDD as sent by the exchange
-	Time   string // HHMM
-}
-
-// Merge fills the empty fields of c from o.
-func (c *CallerID) Merge(o CallerID) {
-	if o.Number != "" {
-		c.Number = o.Number
-	}
-	if o.Name != "" {
-		c.Name = o.Name
-	}
-	if o.Date != "" {
-		c.Date = o.Date
-	}
-	if o.Time != "" {
-		c.Time = o.Time
-	}
-}
-
-// IsZero reports whether nothing is known.
-func (c CallerID) IsZero() bool { return c == CallerID{} }
+// CallerID is what the line told about an incoming caller (call.CallerID).
+type CallerID = call.CallerID
 
 // Response is one parsed line from the modem.
 type Response struct {

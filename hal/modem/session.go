@@ -19,9 +19,10 @@ type session struct {
 	eng       *Engine
 	call      *activeCall // the voice call in progress, if any
 	ringTimer clock.Timer
-	cid       CallerID // caller ID of the current incoming call
-	rings     int      // RINGs of the current incoming call
-	timeouts  int      // consecutive timed-out health checks
+	cid       CallerID  // caller ID of the current incoming call
+	rings     int       // RINGs of the current incoming call
+	timeouts  int       // consecutive timed-out health checks
+	_         [0]func() // not comparable: no equality function to link
 }
 
 // errLost marks the device as gone.
@@ -42,7 +43,7 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 		dev = s.conn.Command()
 	}
 	s.eng = NewEngine(dev,
-		EngineClock(l.cfg.clk), EngineLogger(l.cfg.log), EngineName(l.path),
+		WithClock(l.cfg.clk), WithLogger(l.cfg.log), EngineName(l.path),
 		EngineTimeout(p.CommandTimeout.D()), EngineNumeric(p.Numeric))
 	defer s.eng.Close() // closes the port
 	defer func() { s.ringEnded(reason) }()
@@ -97,28 +98,7 @@ func (s *session) run(ctx context.Context) (healthy bool, reason string) {
 				s.endRinging("ringing stopped")
 			}
 		case r := <-l.reqs:
-			var err error
-			switch r.kind {
-			case reqDial:
-				err = s.dial(ctx, r)
-			case reqHangup:
-				if s.call != nil {
-					s.call.cancel(nil) // VoiceCall hangs up when its function returns
-					break
-				}
-				err = s.hangup(ctx, r.ctx, "hung up")
-			case reqCheck:
-				switch l.State() {
-				case StateRinging, StateInCall:
-					err = fmt.Errorf("check %s: %w", l.path, ErrLineBusy)
-				default:
-					err = s.health(ctx)
-				}
-			case reqVoice, reqAnswer:
-				err = s.voiceStart(ctx, r)
-			case reqVoiceEnd:
-				err = s.voiceEnd(ctx, r.call)
-			}
+			err := r.do(s, ctx, r.ctx)
 			var lost errLost
 			if errors.As(err, &lost) {
 				r.reply <- fmt.Errorf("line %s: %w", l.path, lost.err)
@@ -157,8 +137,8 @@ func (s *session) hangupOnStop(ctx context.Context) {
 	for {
 		select {
 		case r := <-l.reqs:
-			if r.kind == reqVoiceEnd && r.call == a.c {
-				r.reply <- s.voiceEnd(bg, r.call)
+			if r.ends != nil && r.ends == a.c {
+				r.reply <- r.do(s, bg, r.ctx)
 				return
 			}
 			r.reply <- fmt.Errorf("line %s: %w", l.path, ErrStopped)
@@ -283,22 +263,41 @@ func (s *session) health(ctx context.Context) error {
 	return nil
 }
 
-func (s *session) dial(runCtx context.Context, r lineReq) error {
+// hangupReq is Hangup on Run's goroutine.
+func (s *session) hangupReq(runCtx, ctx context.Context) error {
+	if s.call != nil {
+		s.call.cancel(nil) // VoiceCall hangs up when its function returns
+		return nil
+	}
+	return s.hangup(runCtx, ctx, "hung up")
+}
+
+// checkReq is CheckNow on Run's goroutine.
+func (s *session) checkReq(runCtx context.Context) error {
+	switch s.l.State() {
+	case StateRinging, StateInCall:
+		return fmt.Errorf("check %s: %w", s.l.path, ErrLineBusy)
+	}
+	return s.health(runCtx)
+}
+
+// dial is Dial on Run's goroutine.
+func (s *session) dial(runCtx, rctx context.Context, number string) error {
 	l := s.l
 	switch l.State() {
 	case StateRinging, StateInCall:
-		return fmt.Errorf("dial %s on %s: %w", r.number, l.path, ErrLineBusy)
+		return fmt.Errorf("dial %s on %s: %w", number, l.path, ErrLineBusy)
 	}
 	if s.call != nil {
-		return fmt.Errorf("dial %s on %s: %w", r.number, l.path, ErrLineBusy)
+		return fmt.Errorf("dial %s on %s: %w", number, l.path, ErrLineBusy)
 	}
-	ctx, cancel := context.WithCancel(r.ctx)
+	ctx, cancel := context.WithCancel(rctx)
 	defer cancel()
 	stop := context.AfterFunc(runCtx, cancel)
 	defer stop()
 
-	l.setState(StateInCall, "dialling "+r.number)
-	rep, err := s.command(ctx, fmt.Sprintf(l.prof.Dial.Command, r.number), l.prof.Dial.Timeout.D())
+	l.setState(StateInCall, "dialling "+number)
+	rep, err := s.command(ctx, fmt.Sprintf(l.prof.Dial.Command, number), l.prof.Dial.Timeout.D())
 	if err != nil {
 		if errors.As(err, new(errLost)) {
 			return err
@@ -308,10 +307,10 @@ func (s *session) dial(runCtx context.Context, r lineReq) error {
 		if herr := s.hangup(runCtx, runCtx, "dial aborted: "+err.Error()); errors.As(herr, new(errLost)) {
 			return herr
 		}
-		return fmt.Errorf("dial %s on %s: %w", r.number, l.path, err)
+		return fmt.Errorf("dial %s on %s: %w", number, l.path, err)
 	}
 	if _, ok := matches(rep, l.prof.Dial.Connected); ok {
-		l.setState(StateInCall, "call to "+r.number+" up")
+		l.setState(StateInCall, "call to "+number+" up")
 		return nil
 	}
 	err = rep.Err()
@@ -319,11 +318,11 @@ func (s *session) dial(runCtx context.Context, r lineReq) error {
 		err = fmt.Errorf("%w: unexpected %q", ErrCommand, rep.Final.Line)
 	}
 	if errors.Is(err, ErrNoDialtone) {
-		l.setState(StateNoLine, "dial "+r.number+": no dial tone")
+		l.setState(StateNoLine, "dial "+number+": no dial tone")
 	} else {
-		l.setState(StateIdle, "dial "+r.number+": "+rep.Final.Line)
+		l.setState(StateIdle, "dial "+number+": "+rep.Final.Line)
 	}
-	return fmt.Errorf("dial %s on %s: %w", r.number, l.path, err)
+	return fmt.Errorf("dial %s on %s: %w", number, l.path, err)
 }
 
 func (s *session) hangup(runCtx, ctx context.Context, reason string) error {

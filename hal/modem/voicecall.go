@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"lifeline/hal/voice"
+	"lifeline/hal/voice/call"
 )
 
 // Voice call errors.
@@ -22,20 +23,13 @@ var (
 	ErrNotRinging = errors.New("modem: line not ringing")
 )
 
-// VoiceOptions tune one Line.VoiceCall.
-type VoiceOptions struct {
-	// Prefer lists sample formats to try first (the negotiated codec's,
-	// so that the modem needs no transcoding); then the profile's order.
-	Prefer []voice.Format
-	// Dialing, when set, is called once the modem has accepted the dial:
-	// when the dial command has run for the profile's Voice.AlertAfter
-	// without a final result, or at its connected result if that comes
-	// first; never when the dial fails sooner (NO DIALTONE, ERROR). The
-	// gateway answers 180 Ringing then: an analog line signals neither
-	// ringback nor answer to the modem. It is called at most once, from a
-	// goroutine of the Line, and must not block nor call the Line.
-	Dialing func()
-}
+// VoiceOptions tune one Line.VoiceCall (call.Options). Prefer lists
+// AT+VSM formats to try before the profile's order. Dialing is called
+// when the dial command has run for the profile's Voice.AlertAfter
+// without a final result, or at its connected result if that comes
+// first; never when the dial fails sooner (NO DIALTONE, ERROR): an analog
+// line signals neither ringback nor answer to the modem.
+type VoiceOptions = call.Options
 
 // Call is a voice call in progress, handed by Line.VoiceCall to its
 // function. The function owns Stream, the modem's full-duplex data period
@@ -91,7 +85,7 @@ func (l *Line) VoiceCall(ctx context.Context, number string, opts VoiceOptions, 
 	if !validNumber(number) {
 		return fmt.Errorf("voice call %q on %s: %w", number, l.path, ErrBadNumber)
 	}
-	return l.voice(ctx, lineReq{kind: reqVoice, number: number, voice: opts}, fn)
+	return l.voice(ctx, voiceReq{number: number, opts: opts}, fn)
 }
 
 // VoiceAnswer answers the incoming call that is ringing the line and,
@@ -127,20 +121,22 @@ func (l *Line) VoiceCall(ctx context.Context, number string, opts VoiceOptions, 
 // VoiceAnswer returns fn's error joined with ErrCallLost if the device
 // went away during the call.
 func (l *Line) VoiceAnswer(ctx context.Context, opts VoiceOptions, fn func(context.Context, *Call) error) error {
-	return l.voice(ctx, lineReq{kind: reqAnswer, voice: opts}, fn)
+	return l.voice(ctx, voiceReq{incoming: true, opts: opts}, fn)
 }
 
 // voice sets up the call r on Run's goroutine, runs fn and ends the call.
-func (l *Line) voice(ctx context.Context, r lineReq, fn func(context.Context, *Call) error) error {
+func (l *Line) voice(ctx context.Context, r voiceReq, fn func(context.Context, *Call) error) error {
 	c := &Call{}
 	r.call = c
-	if err := l.request(ctx, r); err != nil {
+	start := func(s *session, runCtx, ctx context.Context) error { return s.voiceStart(runCtx, ctx, r) }
+	if err := l.request(ctx, lineReq{do: start}); err != nil {
 		return err
 	}
 	fnErr := fn(c.ctx, c)
 	// Ending must reach Run's goroutine even when ctx is what ended the
 	// call.
-	endErr := l.request(context.WithoutCancel(ctx), lineReq{kind: reqVoiceEnd, call: c})
+	end := func(s *session, runCtx, _ context.Context) error { return s.voiceEnd(runCtx, c) }
+	endErr := l.request(context.WithoutCancel(ctx), lineReq{do: end, ends: c})
 	if errors.Is(endErr, ErrNotReady) || errors.Is(endErr, ErrStopped) {
 		endErr = fmt.Errorf("voice call %s on %s: %w", c.describe(), l.path, ErrCallLost)
 	}
@@ -158,12 +154,20 @@ func (c *Call) describe() string {
 	return "from an unknown caller"
 }
 
-// voiceStart sets a voice call up (Run's goroutine): placed for
-// reqVoice, answered for reqAnswer.
-func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
+// voiceReq is a voice call to set up: placed to number, or answered
+// (incoming); call is filled in.
+type voiceReq struct {
+	number   string
+	incoming bool
+	opts     VoiceOptions
+	call     *Call
+}
+
+// voiceStart sets a voice call up (Run's goroutine); ctx is the caller's.
+func (s *session) voiceStart(runCtx, rctx context.Context, r voiceReq) error {
 	l := s.l
 	v := l.prof.Voice
-	incoming := r.kind == reqAnswer
+	incoming := r.incoming
 	c := r.call
 	c.Number, c.Incoming = r.number, incoming
 	if incoming {
@@ -189,7 +193,7 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 		s.ringTimer.Stop()
 		s.ringEnded("answered")
 	}
-	ctx, cancel := context.WithCancel(r.ctx)
+	ctx, cancel := context.WithCancel(rctx)
 	defer cancel()
 	stop := context.AfterFunc(runCtx, cancel)
 	defer stop()
@@ -218,7 +222,7 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 	}
 	var chosen VoiceFormat
 	found := false
-	for _, f := range v.Order(r.voice.Prefer...) {
+	for _, f := range v.Order(r.opts.Prefer...) {
 		rep, err := s.command(ctx, f.Command(), timeout)
 		if err != nil {
 			return abandon(err)
@@ -241,13 +245,13 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 		cmd, timeout2, connected = v.answer(l.prof.CommandTimeout)
 	}
 	var alerted func() bool
-	if !incoming && r.voice.Dialing != nil {
-		alerted = l.alertAfter(v.alertAfter(), r.voice.Dialing)
+	if !incoming && r.opts.Dialing != nil {
+		alerted = l.alertAfter(v.alertAfter(), r.opts.Dialing)
 	}
 	rep, err := s.command(ctx, cmd, timeout2)
 	if alerted != nil && !alerted() && err == nil {
 		if _, up := matches(rep, connected); up {
-			r.voice.Dialing() // the call is up before AlertAfter: ringing, then the answer
+			r.opts.Dialing() // the call is up before AlertAfter: ringing, then the answer
 		}
 	}
 	if err != nil {
@@ -282,7 +286,7 @@ func (s *session) voiceStart(runCtx context.Context, r lineReq) error {
 		ds.Close()
 		return abandon(err)
 	}
-	callCtx, callCancel := context.WithCancelCause(r.ctx)
+	callCtx, callCancel := context.WithCancelCause(rctx)
 	c.Format, c.VSM, c.Stream, c.Started, c.ctx = chosen.Parsed(), chosen.VSM, ds, l.cfg.clk.Now(), callCtx
 	s.call = &activeCall{c: c, cancel: callCancel, stop: context.AfterFunc(runCtx, func() {
 		callCancel(fmt.Errorf("line %s: %w", l.path, ErrStopped))

@@ -28,6 +28,7 @@ func (m *Module) Run(ctx context.Context) error {
 	m.pub = pub
 	m.mu.Unlock()
 	defer close(m.done)
+	defer m.rings.stop()
 	defer pub.close()
 	defer m.sms.fail(fmt.Errorf("cellular module %s: %w", m.atPath, ErrStopped))
 	defer m.setState(StateAbsent, "stopped")
@@ -115,7 +116,7 @@ func (s *session) run(ctx context.Context, port modem.Port) (healthy bool, reaso
 	s.tap = newTap(port, p, func(l string) {
 		m.cfg.log.Warn("cellular: URC queue full, dropped", "device", m.atPath, "line", l)
 	})
-	s.eng = modem.NewEngine(s.tap, modem.EngineClock(m.cfg.clk), modem.EngineLogger(m.cfg.log),
+	s.eng = modem.NewEngine(s.tap, modem.WithClock(m.cfg.clk), modem.WithLogger(m.cfg.log),
 		modem.EngineName(m.atPath), modem.EngineTimeout(p.CommandTimeout.D()))
 	defer s.eng.Close()
 	clk := m.cfg.clk

@@ -48,7 +48,7 @@ func newVoiceRig(t testing.TB, opts ...modemsim.VoiceOption) *voiceRig {
 		default:
 		}
 	}))
-	r.eng = modem.NewEngine(r.conn.Command(), modem.EngineName(sim.Path()), modem.EngineLogger(testLogger(t)))
+	r.eng = modem.NewEngine(r.conn.Command(), modem.EngineName(sim.Path()), modem.WithLogger(testLogger(t)))
 	t.Cleanup(func() {
 		r.eng.Close() // closes the Conn and the port
 		sim.Close()

@@ -58,7 +58,7 @@ func runEcho(b *testing.B, frames, prefill int) ([]time.Duration, int) {
 	if err != nil {
 		b.Skip(err)
 	}
-	br, err := bridge.Start(bridge.Config{Modem: l.ds, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: 8, EventPT: -1, Conn: gw, Remote: phone.LocalAddr(), JitterPrefill: prefill})
+	br, err := bridge.Start(bridge.Config{Audio: voice.NewDLEAudio(l.ds, voice.FormatALaw), Codec: "PCMA", PayloadType: 8, EventPT: -1, Conn: gw, Remote: phone.LocalAddr(), JitterPrefill: prefill})
 	if err != nil {
 		b.Fatal(err)
 	}

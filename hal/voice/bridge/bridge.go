@@ -1,17 +1,18 @@
-// Package bridge carries a call's audio between RTP and a voice modem's
-// DLE-shielded data stream, without any SIP: the gateway negotiates the
-// codec (hal/voice/sdp), dials (hal/modem), starts the modem's full-duplex
-// state (AT+VTR through voice.Conn) and hands the resulting stream and a
-// UDP socket to Start.
+// Package bridge carries a call's audio between RTP and a line's audio
+// stream (voice.Audio), without any SIP: the gateway negotiates the codec
+// (hal/voice/sdp), places the call on the line (hal/voice/call) and hands
+// the call's Audio and a UDP socket to Start. The Audio is an analog
+// modem's DLE-shielded data period (voice.DLEAudio) or raw PCM on a port
+// of its own (voice.PCMAudio); the bridge does not know which.
 //
-// The modem's clock paces everything: each 20 ms frame the modem sends is
+// The line's clock paces everything: each 20 ms frame the line sends is
 // transcoded and sent as one RTP packet, then the RTP waiting on the
 // socket is read into the jitter buffer, and the frame is answered with
 // one frame from the jitter buffer (reordered, gaps filled with silence)
-// written back to the modem. All of it runs in the goroutine that reads
-// the modem (the voice.Conn's reader, through DataStream.Deliver), once
-// per frame: network timing never drives the modem, and a call costs one
-// wake-up of the process per frame.
+// written back to the line. All of it runs in the goroutine that delivers
+// the line's frames (for a modem the voice.Conn's reader, through
+// DataStream.Deliver), once per frame: network timing never drives the
+// line, and a call costs one wake-up of the process per frame.
 //
 // RFC 4733 DTMF digits from the phone are played to the line as ITU-T
 // Q.23 dual tones synthesised into the frames written to the modem (see
@@ -62,14 +63,12 @@ func Quiet(frame []int16) bool {
 	return true
 }
 
-// Config is what Start needs. Modem, Conn and Remote are required.
+// Config is what Start needs. Audio, Conn and Remote are required.
 type Config struct {
-	// Modem is the modem's data period (a *voice.DataStream): Read gives
-	// the modem's shielded stream, Write goes to the modem. The bridge
-	// owns it until Close, which closes it.
-	Modem io.ReadWriteCloser
-	// ModemFormat is the AT+VSM format the modem speaks.
-	ModemFormat voice.Format
+	// Audio is the line's side of the call (call.Call.Audio): frames of
+	// its Format from the line and to it. The bridge owns it until Close,
+	// which closes it.
+	Audio voice.Audio
 	// Codec is "PCMA" or "PCMU" with its negotiated PayloadType;
 	// EventPT is the telephone-event payload type, -1 for none.
 	Codec       string
@@ -158,11 +157,12 @@ func Start(cfg Config) (*Bridge, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: codec %q (want PCMA or PCMU)", ErrConfig, cfg.Codec)
 	}
-	if !cfg.ModemFormat.Valid() {
-		return nil, fmt.Errorf("%w: modem format %v", ErrConfig, cfg.ModemFormat)
+	if cfg.Audio == nil || cfg.Conn == nil || cfg.Remote == nil {
+		return nil, fmt.Errorf("%w: Audio, Conn and Remote are required", ErrConfig)
 	}
-	if cfg.Modem == nil || cfg.Conn == nil || cfg.Remote == nil {
-		return nil, fmt.Errorf("%w: Modem, Conn and Remote are required", ErrConfig)
+	modemFmt := cfg.Audio.Format()
+	if !modemFmt.Valid() {
+		return nil, fmt.Errorf("%w: line audio format %v", ErrConfig, modemFmt)
 	}
 	remote, err := remoteAddr(cfg.Remote)
 	if err != nil {
@@ -205,7 +205,7 @@ func Start(cfg Config) (*Bridge, error) {
 		cfg.CNAME = "lifeline"
 	}
 	now := cfg.Clock.Now()
-	b := &Bridge{cfg: cfg, remote: remote, modemFmt: cfg.ModemFormat, codecFmt: codecFmt, log: log, jit: jit, modemDone: make(chan struct{}),
+	b := &Bridge{cfg: cfg, remote: remote, modemFmt: modemFmt, codecFmt: codecFmt, log: log, jit: jit, modemDone: make(chan struct{}),
 		lastRTP: now, started: now, rtcpRemote: cfg.RTCPRemote}
 	if !b.rtcpRemote.IsValid() {
 		b.rtcpRemote = netip.AddrPortFrom(remote.Addr(), remote.Port()+1)
@@ -219,11 +219,10 @@ func Start(cfg Config) (*Bridge, error) {
 }
 
 // Bridge runs one call's audio. Its work runs in one goroutine at a time,
-// the modem's: the voice.Conn's reader goroutine (Modem is a
-// *voice.DataStream, which pushes its bytes with Deliver) or, for any
-// other Modem, a goroutine of the bridge that reads it. mu guards the
-// counters and the jitter buffer for Stats. Close stops the modem side
-// and waits; Stats, Done and Err are safe from any goroutine.
+// the one that delivers the line's frames (voice.Audio.Deliver: for a
+// modem the voice.Conn's reader goroutine). mu guards the counters and
+// the jitter buffer for Stats. Close stops the line side and waits;
+// Stats, Done and Err are safe from any goroutine.
 type Bridge struct {
 	cfg       Config
 	remote    netip.AddrPort
@@ -239,7 +238,6 @@ type Bridge struct {
 	modemDone chan struct{} // the modem side ended
 	modemErr  error         // why; set before modemDone closes
 	endOnce   sync.Once
-	wg        sync.WaitGroup // the reading goroutine of a Modem that cannot push
 	closeOnce sync.Once
 	closeErr  error
 	sending   atomic.Bool // RTP goes out (HoldSend, StartSending)
@@ -263,12 +261,6 @@ type Bridge struct {
 
 // modemSide is the frame loop's state.
 type modemSide struct {
-	u       voice.Unshielder
-	decoded []byte // scratch for Unshielder.Feed
-	frame   []byte // the frame being assembled
-	fill    int    // bytes of frame filled
-	offset  int64  // audio bytes before the next one (Event.Offset)
-	enc     *voice.Encoder
 	pk      *rtp.Packetizer
 	payload []byte
 	fromNet []byte
@@ -278,11 +270,6 @@ type modemSide struct {
 	h       rtp.Header
 	dd      rtp.DigitDetector
 	dtmf    dtmfSender // digits heard on the line, to the phone
-}
-
-// pusher is implemented by *voice.DataStream.
-type pusher interface {
-	Deliver(sink func(data []byte, err error))
 }
 
 // remoteAddr turns Config.Remote into an address.
@@ -301,46 +288,21 @@ func remoteAddr(a net.Addr) (netip.AddrPort, error) {
 
 func (b *Bridge) start() {
 	m := &b.m
-	m.frame = make([]byte, b.modemFmt.FrameBytes())
-	m.decoded = make([]byte, 0, 4096)
-	m.enc = voice.NewEncoder(b.cfg.Modem)
 	m.pk = rtp.NewPacketizer(b.cfg.PayloadType, b.cfg.SSRC, b.cfg.Seq, b.cfg.Timestamp)
 	m.payload = make([]byte, 0, voice.FrameSamples)
 	m.fromNet = make([]byte, voice.FrameSamples)
 	m.toModem = make([]byte, 0, b.modemFmt.FrameBytes())
 	m.rbuf = make([]byte, 2048)
-	if p, ok := b.cfg.Modem.(pusher); ok {
-		p.Deliver(b.fromModem)
-		return
-	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		buf := make([]byte, 4096)
-		for {
-			n, err := b.cfg.Modem.Read(buf)
-			if n > 0 {
-				b.fromModem(buf[:n], nil)
-			}
-			if err != nil {
-				b.fromModem(nil, err)
-				return
-			}
-			select {
-			case <-b.modemDone:
-				return
-			default:
-			}
-		}
-	}()
+	b.cfg.Audio.Deliver(voice.Sink{Frame: b.frame, Event: b.event, End: b.end})
 }
 
-// Done is closed when the modem side has ended: the modem sent
-// <DLE><ETX>, its stream failed, or Close was called.
+// Done is closed when the line side has ended: the line ended its stream
+// (a modem's <DLE><ETX>), the stream failed, or Close was called.
 func (b *Bridge) Done() <-chan struct{} { return b.modemDone }
 
-// Err says why the modem side ended: nil for the modem's <DLE><ETX>,
-// ErrClosed after Close, the stream's error otherwise; nil while running.
+// Err says why the line side ended: nil for the line's end of stream
+// (a modem's <DLE><ETX>), ErrClosed after Close, the stream's error
+// otherwise; nil while running.
 func (b *Bridge) Err() error {
 	select {
 	case <-b.modemDone:
@@ -393,15 +355,10 @@ func (b *Bridge) Stats() Stats {
 	return s
 }
 
-// aborter is implemented by *voice.DataStream: Abort sends <DLE>! at
-// most once per data period.
-type aborter interface{ Abort() error }
-
-// Close ends the call's audio: unless the modem already ended its stream,
-// it sends <DLE>! (abort) to the modem (through Abort when Modem has it,
-// so that the line that owns the call does not send a second one); then it
-// closes the modem stream (after which the bridge gets no more of it) and
-// the socket. The modem's closing OK is left to the owner
+// Close ends the call's audio: it closes the Audio, which tells the line
+// to stop its stream unless it has ended (a modem's <DLE>!, sent once
+// per data period whoever else sends it) and stops its delivery, then
+// the socket. The modem's closing OK is left to the line
 // (voice.DataStream.Final). Idempotent.
 func (b *Bridge) Close() error {
 	b.closeOnce.Do(func() {
@@ -409,22 +366,8 @@ func (b *Bridge) Close() error {
 		// command text.
 		b.wmu.Lock()
 		b.stopping = true
-		select {
-		case <-b.modemDone:
-		default:
-			var err error
-			if a, ok := b.cfg.Modem.(aborter); ok {
-				err = a.Abort() // once per period, whoever else aborts it
-			} else {
-				_, err = b.cfg.Modem.Write([]byte{voice.DLE, voice.CmdAbort})
-			}
-			if err != nil {
-				b.log.Debug("bridge: abort to modem", "err", err)
-			}
-		}
 		b.wmu.Unlock()
-		err1 := b.cfg.Modem.Close() // a running delivery ends first
-		b.wg.Wait()
+		err1 := b.cfg.Audio.Close() // a running delivery ends first
 		b.end(ErrClosed)
 		err2 := b.cfg.Conn.Close()
 		var err3 error
@@ -439,61 +382,20 @@ func (b *Bridge) Close() error {
 	return b.closeErr
 }
 
-// fromModem takes the modem's bytes: it cuts them into frames, reports
-// the in-band events in stream order and runs frame for each whole frame.
-// It is the sink of DataStream.Deliver.
-func (b *Bridge) fromModem(data []byte, err error) {
-	m := &b.m
-	select {
-	case <-b.modemDone:
-		return // ended (a failed write to the modem): the rest is not ours
-	default:
+// event takes one of the line's in-band events (Sink.Event): a digit
+// heard on the line goes to the phone, every event to OnModemEvent.
+func (b *Bridge) event(e voice.Event) {
+	if b.cfg.EventPT >= 0 && voice.IsDTMF(e.Code) && !b.m.dtmf.digit(e.Code) {
+		b.log.Warn("bridge: DTMF from the line dropped", "digit", string(rune(e.Code)))
 	}
-	for len(data) > 0 {
-		var used int
-		var code byte
-		var ev bool
-		m.decoded, used, code, ev = m.u.Feed(m.decoded[:0], data)
-		data = data[used:]
-		for d := m.decoded; len(d) > 0; {
-			n := copy(m.frame[m.fill:], d)
-			d = d[n:]
-			m.fill += n
-			m.offset += int64(n)
-			if m.fill == len(m.frame) {
-				m.fill = 0
-				if werr := b.frame(); werr != nil {
-					b.end(werr)
-					return
-				}
-			}
-		}
-		if ev {
-			if b.cfg.EventPT >= 0 && voice.IsDTMF(code) && !m.dtmf.digit(code) {
-				b.log.Warn("bridge: DTMF from the line dropped", "digit", string(rune(code)))
-			}
-			if b.cfg.OnModemEvent != nil {
-				b.cfg.OnModemEvent(voice.Event{Code: code, Offset: m.offset})
-			}
-			if code == voice.EventEnd {
-				b.end(nil)
-				return
-			}
-		}
-	}
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			if m.u.Pending() || m.fill > 0 {
-				err = io.ErrUnexpectedEOF
-			}
-		}
-		b.end(err)
+	if b.cfg.OnModemEvent != nil {
+		b.cfg.OnModemEvent(e)
 	}
 }
 
-// frame handles one whole frame from the modem: RTP out, RTP in, a frame
-// back to the modem. It returns the modem's write error.
-func (b *Bridge) frame() error {
+// frame handles one whole frame from the line (Sink.Frame): RTP out, RTP
+// in, a frame back to the line. It returns the line's write error.
+func (b *Bridge) frame(frame []byte) error {
 	m := &b.m
 	var sendErr error
 	held := !b.sending.Load()
@@ -512,7 +414,7 @@ func (b *Bridge) frame() error {
 		b.stats.DigitsSent += uint64(boolInt(e.End && !m.dtmf.on))
 		b.mu.Unlock()
 	default:
-		m.payload = voice.Transcode(m.payload[:0], b.codecFmt, m.frame, b.modemFmt)
+		m.payload = voice.Transcode(m.payload[:0], b.codecFmt, frame, b.modemFmt)
 		sendErr = b.cfg.Conn.Send(m.pk.Packet(m.payload, voice.FrameSamples), b.remote)
 		sent = len(m.payload)
 		if sendErr != nil {
@@ -549,7 +451,7 @@ func (b *Bridge) frame() error {
 	var err error
 	b.wmu.Lock()
 	if !b.stopping {
-		_, err = m.enc.Write(m.toModem)
+		err = b.cfg.Audio.WriteFrame(m.toModem)
 	}
 	b.wmu.Unlock()
 	if err != nil {

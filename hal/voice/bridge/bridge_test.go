@@ -159,7 +159,7 @@ func TestBridgeEcho(t *testing.T) {
 			var mu sync.Mutex
 			var modemEvents []string
 			b, err := bridge.Start(bridge.Config{
-				Modem: l.ds, ModemFormat: l.sim.Format(), Codec: tc.codec, PayloadType: tc.pt, EventPT: -1,
+				Audio: voice.NewDLEAudio(l.ds, l.sim.Format()), Codec: tc.codec, PayloadType: tc.pt, EventPT: -1,
 				Conn: gw, Remote: phone.LocalAddr(), Logger: logger(),
 				// Slack for a loaded machine: 80 ms before a late packet
 				// would cost a frame.
@@ -254,7 +254,7 @@ func TestBridgeEventsAndHangup(t *testing.T) {
 	digits := make(chan byte, 16)
 	events := make(chan string, 16)
 	b, err := bridge.Start(bridge.Config{
-		Modem: l.ds, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: 8, EventPT: 101,
+		Audio: voice.NewDLEAudio(l.ds, voice.FormatALaw), Codec: "PCMA", PayloadType: 8, EventPT: 101,
 		Conn: gw, Remote: phone.LocalAddr(),
 		OnDigit:      func(d byte) { digits <- d },
 		OnModemEvent: func(e voice.Event) { events <- e.String() },
@@ -329,10 +329,10 @@ func TestStartConfig(t *testing.T) {
 		name string
 		cfg  bridge.Config
 	}{
-		{"G722", bridge.Config{Codec: "G722", ModemFormat: voice.FormatALaw}},
-		{"no modem format", bridge.Config{Codec: "PCMA"}},
-		{"no modem", bridge.Config{Codec: "PCMA", ModemFormat: voice.FormatALaw, Conn: c, Remote: c.LocalAddr()}},
-		{"depth", bridge.Config{Codec: "PCMA", ModemFormat: voice.FormatALaw, Modem: nopRWC{}, Conn: c, Remote: c.LocalAddr(), JitterDepth: 4, JitterPrefill: 5}},
+		{"G722", bridge.Config{Codec: "G722", Audio: voice.NewDLEAudio(nopRWC{}, voice.FormatALaw)}},
+		{"no modem format", bridge.Config{Codec: "PCMA", Audio: voice.NewDLEAudio(nopRWC{}, 0), Conn: c, Remote: c.LocalAddr()}},
+		{"no modem", bridge.Config{Codec: "PCMA", Conn: c, Remote: c.LocalAddr()}},
+		{"depth", bridge.Config{Codec: "PCMA", Audio: voice.NewDLEAudio(nopRWC{}, voice.FormatALaw), Conn: c, Remote: c.LocalAddr(), JitterDepth: 4, JitterPrefill: 5}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -360,7 +360,7 @@ func TestBridgeTrimsDelay(t *testing.T) {
 	l := newLine(t, "5", modemsim.PlayEchoPaced)
 	phone, gw := udp(t), rtpSocket(t)
 	defer phone.Close()
-	b, err := bridge.Start(bridge.Config{Modem: l.ds, ModemFormat: l.sim.Format(), Codec: "PCMA", PayloadType: rtp.PayloadPCMA,
+	b, err := bridge.Start(bridge.Config{Audio: voice.NewDLEAudio(l.ds, l.sim.Format()), Codec: "PCMA", PayloadType: rtp.PayloadPCMA,
 		EventPT: -1, Conn: gw, Remote: phone.LocalAddr(), Logger: logger(), JitterDepth: 8, JitterPrefill: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -321,7 +321,7 @@ func TestDTMFTones(t *testing.T) {
 			var mu sync.Mutex
 			var heard []byte
 			b, err := bridge.Start(bridge.Config{
-				Modem: m, ModemFormat: tc.format, Codec: tc.codec, PayloadType: tc.pt, EventPT: 101,
+				Audio: voice.NewDLEAudio(m, tc.format), Codec: tc.codec, PayloadType: tc.pt, EventPT: 101,
 				Conn: gw, Remote: phone.LocalAddr(), Logger: logger(),
 				OnDigit: func(d byte) { mu.Lock(); heard = append(heard, d); mu.Unlock() },
 			})
@@ -359,7 +359,7 @@ func TestDTMFTonesDisabled(t *testing.T) {
 	defer phone.Close()
 	digits := make(chan byte, 4)
 	b, err := bridge.Start(bridge.Config{
-		Modem: m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: 101,
+		Audio: voice.NewDLEAudio(m, voice.FormatALaw), Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: 101,
 		Conn: gw, Remote: phone.LocalAddr(), Logger: logger(), DisableDTMFTones: true,
 		OnDigit: func(d byte) { digits <- d },
 	})
@@ -400,7 +400,7 @@ func TestDTMFToLineOverPTY(t *testing.T) {
 			defer phone.Close()
 			ds := &countingStream{DataStream: l.ds, writes: make(chan struct{}, 1<<12)}
 			b, err := bridge.Start(bridge.Config{
-				Modem: ds, ModemFormat: l.sim.Format(), Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: 101,
+				Audio: voice.NewDLEAudio(ds, l.sim.Format()), Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: 101,
 				Conn: gw, Remote: phone.LocalAddr(), Logger: logger(),
 			})
 			if err != nil {
@@ -519,7 +519,7 @@ func TestAnswerAndDial(t *testing.T) {
 		phone, gw := udp(t), rtpSocket(t)
 		defer phone.Close()
 		ds := &countingStream{DataStream: c.Stream, writes: make(chan struct{}, 1<<12)}
-		b, err := bridge.Start(bridge.Config{Modem: ds, ModemFormat: c.Format, Codec: "PCMA", PayloadType: rtp.PayloadPCMA,
+		b, err := bridge.Start(bridge.Config{Audio: voice.NewDLEAudio(ds, c.Format), Codec: "PCMA", PayloadType: rtp.PayloadPCMA,
 			EventPT: 101, Conn: gw, Remote: phone.LocalAddr(), Logger: logger()})
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"lifeline/hal/modem/modemsim"
+	"lifeline/hal/voice"
 	"lifeline/hal/voice/bridge"
 	"lifeline/hal/voice/rtp"
 )
@@ -21,7 +22,7 @@ func TestDTMFFromLine(t *testing.T) {
 	phone, gw := udp(t), rtpSocket(t)
 	defer phone.Close()
 	const pt = 101
-	b, err := bridge.Start(bridge.Config{Modem: l.ds, ModemFormat: l.sim.Format(), Codec: "PCMA", PayloadType: rtp.PayloadPCMA,
+	b, err := bridge.Start(bridge.Config{Audio: voice.NewDLEAudio(l.ds, l.sim.Format()), Codec: "PCMA", PayloadType: rtp.PayloadPCMA,
 		EventPT: pt, Conn: gw, Remote: phone.LocalAddr(), Logger: logger()})
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func newSourceRig(t *testing.T, mut func(*bridge.Config)) *sourceRig {
 	t.Helper()
 	r := &sourceRig{m: newFakeModem(), phone: udp(t), gw: rtpSocket(t), pk: rtp.NewPacketizer(rtp.PayloadPCMA, 9, 1, 0)}
 	t.Cleanup(func() { r.phone.Close() })
-	cfg := bridge.Config{Modem: r.m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: -1,
+	cfg := bridge.Config{Audio: voice.NewDLEAudio(r.m, voice.FormatALaw), Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: -1,
 		Conn: r.gw, Remote: r.phone.LocalAddr(), Logger: logger()}
 	if mut != nil {
 		mut(&cfg)
@@ -63,7 +63,7 @@ func TestRTPSourceLock(t *testing.T) {
 	defer intruder.Close()
 	var digits []byte
 	b, err := bridge.Start(bridge.Config{
-		Modem: m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: 101,
+		Audio: voice.NewDLEAudio(m, voice.FormatALaw), Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: 101,
 		Conn: gw, Remote: phone.LocalAddr(), Logger: logger(),
 		OnDigit: func(d byte) { digits = append(digits, d) }, // the modem goroutine only, read after Close
 	})
@@ -105,7 +105,7 @@ func TestRTPForeignAddress(t *testing.T) {
 	defer phone.Close()
 	other := otherHost(t)
 	b, err := bridge.Start(bridge.Config{
-		Modem: m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: 101,
+		Audio: voice.NewDLEAudio(m, voice.FormatALaw), Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: 101,
 		Conn: gw, Remote: phone.LocalAddr(), Logger: logger(),
 	})
 	if err != nil {
@@ -139,7 +139,7 @@ func TestHoldSend(t *testing.T) {
 	phone, gw := udp(t), rtpSocket(t)
 	defer phone.Close()
 	b, err := bridge.Start(bridge.Config{
-		Modem: m, ModemFormat: voice.FormatALaw, Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: -1,
+		Audio: voice.NewDLEAudio(m, voice.FormatALaw), Codec: "PCMA", PayloadType: rtp.PayloadPCMA, EventPT: -1,
 		Conn: gw, Remote: phone.LocalAddr(), Logger: logger(), HoldSend: true, Timestamp: 1000, Seq: 5,
 	})
 	if err != nil {

@@ -3,8 +3,10 @@
 package voicetest
 
 import (
+	"errors"
 	"math"
 	"net"
+	"syscall"
 	"testing"
 
 	"lifeline/hal/voice"
@@ -43,4 +45,35 @@ func EvenUDP(tb testing.TB) (*net.UDPConn, int) {
 	}
 	tb.Fatal("no even port")
 	return nil, 0
+}
+
+// Drain drops the datagrams waiting on conn without waiting for more, and
+// returns how many it dropped. A test that answers each packet with one
+// of its own drains first: a backlog (the line's silence while nobody
+// read) would otherwise become a burst deeper than the gateway's jitter
+// buffer. Unlike reading with a short deadline it does not depend on
+// timing: a deadline that passes before the read (a busy machine) would
+// leave the backlog in place.
+func Drain(tb testing.TB, conn *net.UDPConn) int {
+	tb.Helper()
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	for n := 0; ; n++ {
+		var rerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			_, _, rerr = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT)
+			return true // never wait for readiness
+		}); err != nil {
+			tb.Fatal(err)
+		}
+		if errors.Is(rerr, syscall.EAGAIN) {
+			return n
+		}
+		if rerr != nil {
+			tb.Fatal(rerr)
+		}
+	}
 }
