@@ -14,20 +14,20 @@ import (
 
 // decodeRequestJSON decodes a control request; unknown members are errors.
 func decodeRequestJSON(d *jsonread.Decoder, r *Request) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "cmd", "mode", "for", "signal", "args") {
-		case "cmd":
+	return d.Fields(decodeRequestJSONFields, true, func(i int) error {
+		switch i {
+		case 0: // cmd
 			return d.SetString(&r.Cmd)
-		case "mode":
+		case 1: // mode
 			return d.SetString(&r.Mode)
-		case "for":
+		case 2: // for
 			return d.SetString(&r.For)
-		case "signal":
+		case 3: // signal
 			return d.SetString(&r.Signal)
-		case "args":
+		case 4: // args
 			return d.SetStrings(&r.Args)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
@@ -35,15 +35,15 @@ func decodeRequestJSON(d *jsonread.Decoder, r *Request) error {
 func decodeResponse(data []byte) (Response, error) {
 	var r Response
 	d := jsonread.New(data)
-	err := d.Object(func(k string) error {
-		switch jsonread.Key(k, "ok", "error", "status", "output") {
-		case "output":
+	err := d.Fields(decodeResponseFields, false, func(i int) error {
+		switch i {
+		case 3: // output
 			return d.SetString(&r.Output)
-		case "ok":
+		case 0: // ok
 			return d.SetBool(&r.OK)
-		case "error":
+		case 1: // error
 			return d.SetString(&r.Error)
-		case "status":
+		case 2: // status
 			if null, err := d.Null(); null || err != nil {
 				r.Status = nil
 				return err
@@ -53,7 +53,7 @@ func decodeResponse(data []byte) (Response, error) {
 			}
 			return decodeStatus(d, r.Status)
 		}
-		return d.Skip()
+		return nil
 	})
 	if err == nil {
 		err = d.End()
@@ -63,25 +63,25 @@ func decodeResponse(data []byte) (Response, error) {
 
 // decodeStatus decodes the status document (`lifeline status --json`).
 func decodeStatus(d *jsonread.Decoder, s *Status) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "route", "reason", "since", "degraded", "power", "wan", "line", "override", "calls", "board", "version", "storage") {
-		case "route":
+	return d.Fields(decodeStatusFields, false, func(i int) error {
+		switch i {
+		case 0: // route
 			return setString(d, &s.Route)
-		case "reason":
+		case 1: // reason
 			return d.SetString(&s.Reason)
-		case "since":
+		case 2: // since
 			return setTime(d, &s.Since)
-		case "degraded":
+		case 3: // degraded
 			return d.SetBool(&s.Degraded)
-		case "power":
+		case 4: // power
 			return decodePowerStatus(d, &s.Power)
-		case "wan":
+		case 5: // wan
 			return decodeWANStatus(d, &s.WAN)
-		case "line":
+		case 6: // line
 			return decodeLineStatus(d, &s.Line)
-		case "override":
+		case 7: // override
 			return decodeOverrideStatus(d, &s.Override)
-		case "calls":
+		case 8: // calls
 			if null, err := d.Null(); null || err != nil {
 				s.Calls = nil
 				return err
@@ -93,55 +93,53 @@ func decodeStatus(d *jsonread.Decoder, s *Status) error {
 				s.Calls = append(s.Calls, c)
 				return err
 			})
-		case "board":
+		case 9: // board
 			return d.SetString(&s.Board)
-		case "version":
+		case 10: // version
 			return d.SetString(&s.Version)
-		case "storage":
-			return d.Object(func(k string) error {
-				switch jsonread.Key(k, "ok", "unsaved", "error") {
-				case "ok":
+		case 11: // storage
+			return d.Fields(storageFields, false, func(i int) error {
+				switch i {
+				case 0: // ok
 					return d.SetBool(&s.Storage.OK)
-				case "unsaved":
+				case 1: // unsaved
 					return d.SetStrings(&s.Storage.Unsaved)
-				case "error":
-					return d.SetString(&s.Storage.Error)
 				}
-				return d.Skip()
+				return d.SetString(&s.Storage.Error)
 			})
 		}
-		return d.Skip()
+		return nil
 	})
 }
 
 func decodeCallStatus(d *jsonread.Decoder, c *CallStatus) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "direction", "number", "codec", "format", "started") {
-		case "direction":
+	return d.Fields(decodeCallStatusFields, false, func(i int) error {
+		switch i {
+		case 0: // direction
 			return d.SetString(&c.Direction)
-		case "number":
+		case 1: // number
 			return d.SetString(&c.Number)
-		case "codec":
+		case 2: // codec
 			return d.SetString(&c.Codec)
-		case "format":
+		case 3: // format
 			return d.SetString(&c.Format)
-		case "started":
+		case 4: // started
 			return setTime(d, &c.Started)
 		}
-		return d.Skip()
+		return nil
 	})
 }
 
 func decodePowerStatus(d *jsonread.Decoder, p *PowerStatus) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "source", "battery_percent", "flags", "on_battery_seconds", "minutes_left", "shed") {
-		case "source":
+	return d.Fields(decodePowerStatusFields, false, func(i int) error {
+		switch i {
+		case 0: // source
 			return d.SetString(&p.Source)
-		case "battery_percent":
+		case 1: // battery_percent
 			return setIntPtr(d, &p.BatteryPercent)
-		case "flags":
+		case 2: // flags
 			return d.SetStrings(&p.Flags)
-		case "on_battery_seconds":
+		case 3: // on_battery_seconds
 			if null, err := d.Null(); null || err != nil {
 				p.OnBatterySeconds = nil
 				return err
@@ -151,35 +149,35 @@ func decodePowerStatus(d *jsonread.Decoder, p *PowerStatus) error {
 				p.OnBatterySeconds = &v
 			}
 			return err
-		case "minutes_left":
+		case 4: // minutes_left
 			return setIntPtr(d, &p.MinutesLeft)
-		case "shed":
+		case 5: // shed
 			return d.SetStrings(&p.Shed)
 		}
-		return d.Skip()
+		return nil
 	})
 }
 
 func decodeWANStatus(d *jsonread.Decoder, w *WANStatus) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "interface", "link", "carrier", "operstate", "addresses", "default_route", "provider", "provider_host", "rtt_ms", "provider_losses") {
-		case "interface":
+	return d.Fields(decodeWANStatusFields, false, func(i int) error {
+		switch i {
+		case 0: // interface
 			return d.SetString(&w.Interface)
-		case "link":
+		case 1: // link
 			return d.SetString(&w.Link)
-		case "carrier":
+		case 2: // carrier
 			return d.SetBool(&w.Carrier)
-		case "operstate":
+		case 3: // operstate
 			return d.SetString(&w.OperState)
-		case "addresses":
+		case 4: // addresses
 			return d.SetStrings(&w.Addresses)
-		case "default_route":
+		case 5: // default_route
 			return d.SetBool(&w.DefaultRoute)
-		case "provider":
+		case 6: // provider
 			return d.SetString(&w.Provider)
-		case "provider_host":
+		case 7: // provider_host
 			return d.SetString(&w.ProviderHost)
-		case "rtt_ms":
+		case 8: // rtt_ms
 			if null, err := d.Null(); null || err != nil {
 				w.RTTms = nil
 				return err
@@ -189,65 +187,55 @@ func decodeWANStatus(d *jsonread.Decoder, w *WANStatus) error {
 				w.RTTms = &v
 			}
 			return err
-		case "provider_losses":
+		case 9: // provider_losses
 			return d.SetInt(&w.ProviderLosses)
 		}
-		return d.Skip()
+		return nil
 	})
 }
 
 func decodeLineStatus(d *jsonread.Decoder, l *LineStatus) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "device", "profile", "state", "audio_device", "reason") {
-		case "device":
+	return d.Fields(lineFields, false, func(i int) error {
+		switch i {
+		case 0: // device
 			return d.SetString(&l.Device)
-		case "profile":
+		case 1: // profile
 			return d.SetString(&l.Profile)
-		case "state":
+		case 2: // state
 			return d.SetString(&l.State)
-		case "audio_device":
+		case 3: // audio_device
 			return d.SetString(&l.AudioDevice)
-		case "reason":
+		case 4: // reason
 			return d.SetString(&l.Reason)
 		}
-		return decodeCellularStatus(d, k, &l.CellularStatus)
+		// The inlined CellularStatus, allocated on its first member (as
+		// encoding/json does).
+		if l.CellularStatus == nil {
+			l.CellularStatus = new(CellularStatus)
+		}
+		c := l.CellularStatus
+		switch i {
+		case 5: // registration
+			return d.SetString(&c.Registration)
+		case 6: // operator
+			return d.SetString(&c.Operator)
+		case 7: // signal_dbm
+			return setIntPtr(d, &c.SignalDBm)
+		case 8: // technology
+			return d.SetString(&c.Technology)
+		case 9: // sim
+			return d.SetString(&c.SIM)
+		}
+		return d.SetString(&c.VoLTE)
 	})
 }
 
-// decodeCellularStatus decodes member k of a line into the inlined
-// CellularStatus, allocated on its first member (as encoding/json does).
-func decodeCellularStatus(d *jsonread.Decoder, k string, cp **CellularStatus) error {
-	k = jsonread.Key(k, "registration", "operator", "signal_dbm", "technology", "sim", "volte")
-	switch k {
-	case "registration", "operator", "signal_dbm", "technology", "sim", "volte":
-	default:
-		return d.Skip()
-	}
-	if *cp == nil {
-		*cp = new(CellularStatus)
-	}
-	c := *cp
-	switch k {
-	case "registration":
-		return d.SetString(&c.Registration)
-	case "operator":
-		return d.SetString(&c.Operator)
-	case "signal_dbm":
-		return setIntPtr(d, &c.SignalDBm)
-	case "technology":
-		return d.SetString(&c.Technology)
-	case "sim":
-		return d.SetString(&c.SIM)
-	}
-	return d.SetString(&c.VoLTE)
-}
-
 func decodeOverrideStatus(d *jsonread.Decoder, o *OverrideStatus) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "mode", "until", "source") {
-		case "mode":
+	return d.Fields(decodeOverrideStatusFields, false, func(i int) error {
+		switch i {
+		case 0: // mode
 			return setString(d, &o.Mode)
-		case "until":
+		case 1: // until
 			if null, err := d.Null(); null || err != nil {
 				o.Until = nil
 				return err
@@ -258,7 +246,7 @@ func decodeOverrideStatus(d *jsonread.Decoder, o *OverrideStatus) error {
 				o.Until = &t
 			}
 			return err
-		case "source":
+		case 2: // source
 			if null, err := d.Null(); null || err != nil {
 				o.Source = nil
 				return err
@@ -269,7 +257,7 @@ func decodeOverrideStatus(d *jsonread.Decoder, o *OverrideStatus) error {
 			}
 			return err
 		}
-		return d.Skip()
+		return nil
 	})
 }
 
@@ -277,16 +265,16 @@ func decodeOverrideStatus(d *jsonread.Decoder, o *OverrideStatus) error {
 func decodeOverride(data []byte) (Override, error) {
 	var o Override
 	d := jsonread.New(data)
-	err := d.Object(func(k string) error {
-		switch jsonread.Key(k, "mode", "until", "source") {
-		case "mode":
+	err := d.Fields(decodeOverrideFields, false, func(i int) error {
+		switch i {
+		case 0: // mode
 			return setString(d, &o.Mode)
-		case "until":
+		case 1: // until
 			return setTime(d, &o.Until)
-		case "source":
+		case 2: // source
 			return d.SetString(&o.Source)
 		}
-		return d.Skip()
+		return nil
 	})
 	if err == nil {
 		err = d.End()
@@ -331,3 +319,19 @@ func setTime(d *jsonread.Decoder, t *time.Time) error {
 	}
 	return nil
 }
+
+// Member names, in the order of the decoders' switch cases.
+var (
+	decodeRequestJSONFields    = []string{"cmd", "mode", "for", "signal", "args"}
+	decodeResponseFields       = []string{"ok", "error", "status", "output"}
+	decodeStatusFields         = []string{"route", "reason", "since", "degraded", "power", "wan", "line", "override", "calls", "board", "version", "storage"}
+	decodeCallStatusFields     = []string{"direction", "number", "codec", "format", "started"}
+	decodePowerStatusFields    = []string{"source", "battery_percent", "flags", "on_battery_seconds", "minutes_left", "shed"}
+	decodeWANStatusFields      = []string{"interface", "link", "carrier", "operstate", "addresses", "default_route", "provider", "provider_host", "rtt_ms", "provider_losses"}
+	decodeOverrideStatusFields = []string{"mode", "until", "source"}
+	decodeOverrideFields       = []string{"mode", "until", "source"}
+	storageFields              = []string{"ok", "unsaved", "error"}
+	// A line's own members, then its inlined CellularStatus's.
+	lineFields = []string{"device", "profile", "state", "audio_device", "reason",
+		"registration", "operator", "signal_dbm", "technology", "sim", "volte"}
+)

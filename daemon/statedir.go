@@ -178,7 +178,6 @@ func encodeJSON(v any) []byte {
 	return append(data, '\n')
 }
 
-
 // readIfExists returns the content of name, or nil when it does not exist.
 func readIfExists(d *StateDir, name string) ([]byte, error) {
 	data, err := d.ReadFile(name)

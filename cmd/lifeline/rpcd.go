@@ -30,20 +30,14 @@ type overrideArgs struct {
 // ignored, names match case-insensitively).
 func (a *overrideArgs) decode(data []byte) error {
 	d := jsonread.New(data)
-	if null, err := d.Null(); null || err != nil {
-		if err == nil {
-			err = d.End()
-		}
-		return err
-	}
-	err := d.Object(func(k string) error {
-		switch jsonread.Key(k, "mode", "for") {
-		case "mode":
+	err := d.Fields(decodeFields, false, func(i int) error {
+		switch i {
+		case 0: // mode
 			return d.SetString(&a.Mode)
-		case "for":
+		case 1: // for
 			return d.SetString(&a.For)
 		}
-		return d.Skip()
+		return nil
 	})
 	if err == nil {
 		err = d.End()
@@ -99,3 +93,8 @@ func rpcdCall(sock, method string) (*daemon.Status, error) {
 	}
 	return nil, fmt.Errorf("unknown method %q (want status or override)", method)
 }
+
+// Member names, in the order of the decoders' switch cases.
+var (
+	decodeFields = []string{"mode", "for"}
+)

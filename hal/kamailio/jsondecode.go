@@ -14,21 +14,15 @@ import (
 func decodeResponse(b []byte) (response, error) {
 	var r response
 	d := jsonread.New(b)
-	if null, err := d.Null(); null || err != nil {
-		if err == nil {
-			err = d.End()
-		}
-		return r, err
-	}
-	err := d.Object(func(k string) error {
-		switch jsonread.Key(k, "jsonrpc", "result", "error", "id") {
-		case "jsonrpc":
+	err := d.Fields(decodeResponseFields, false, func(i int) error {
+		switch i {
+		case 0: // jsonrpc
 			return d.SetString(&r.JSONRPC)
-		case "result":
+		case 1: // result
 			raw, err := d.Raw()
 			r.Result = json.RawMessage(raw)
 			return err
-		case "error":
+		case 2: // error
 			if null, err := d.Null(); null || err != nil {
 				r.Error = nil
 				return err
@@ -37,7 +31,7 @@ func decodeResponse(b []byte) (response, error) {
 				r.Error = new(RPCError)
 			}
 			return decodeRPCError(d, r.Error)
-		case "id":
+		case 3: // id
 			if null, err := d.Null(); null || err != nil {
 				r.ID = nil
 				return err
@@ -48,7 +42,7 @@ func decodeResponse(b []byte) (response, error) {
 			}
 			return err
 		}
-		return d.Skip()
+		return nil
 	})
 	if err == nil {
 		err = d.End()
@@ -57,14 +51,14 @@ func decodeResponse(b []byte) (response, error) {
 }
 
 func decodeRPCError(d *jsonread.Decoder, e *RPCError) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "code", "message") {
-		case "code":
+	return d.Fields(decodeRPCErrorFields, false, func(i int) error {
+		switch i {
+		case 0: // code
 			return d.SetInt(&e.Code)
-		case "message":
+		case 1: // message
 			return d.SetString(&e.Message)
 		}
-		return d.Skip()
+		return nil
 	})
 }
 
@@ -73,30 +67,18 @@ func decodeRPCError(d *jsonread.Decoder, e *RPCError) error {
 func decodeItem(b []byte) (json.RawMessage, error) {
 	var value json.RawMessage
 	d := jsonread.New(b)
-	if null, err := d.Null(); null || err != nil {
-		if err == nil {
-			err = d.End()
-		}
-		return nil, err
-	}
-	err := d.Object(func(k string) error {
-		if jsonread.Key(k, "item") != "item" {
-			return d.Skip()
-		}
-		if null, err := d.Null(); null || err != nil {
-			return err
-		}
-		return d.Object(func(k string) error {
-			switch jsonread.Key(k, "name", "value") {
-			case "name":
+	err := d.Fields(itemFields, false, func(int) error {
+		return d.Fields(decodeItemFields, false, func(i int) error {
+			switch i {
+			case 0: // name
 				var s string
 				return d.SetString(&s)
-			case "value":
+			case 1: // value
 				raw, err := d.Raw()
 				value = raw
 				return err
 			}
-			return d.Skip()
+			return nil
 		})
 	})
 	if err == nil {
@@ -120,25 +102,28 @@ func decodeString(b []byte) (string, bool) {
 // seconds).
 func decodeUptime(b []byte) (u Uptime, secs float64, err error) {
 	d := jsonread.New(b)
-	if null, err := d.Null(); null || err != nil {
-		if err == nil {
-			err = d.End()
-		}
-		return u, 0, err
-	}
-	err = d.Object(func(k string) error {
-		switch jsonread.Key(k, "now", "up_since", "uptime") {
-		case "now":
+	err = d.Fields(decodeUptimeFields, false, func(i int) error {
+		switch i {
+		case 0: // now
 			return d.SetString(&u.Now)
-		case "up_since":
+		case 1: // up_since
 			return d.SetString(&u.UpSince)
-		case "uptime":
+		case 2: // uptime
 			return d.SetFloat64(&secs)
 		}
-		return d.Skip()
+		return nil
 	})
 	if err == nil {
 		err = d.End()
 	}
 	return u, secs, err
 }
+
+// Member names, in the order of the decoders' switch cases.
+var (
+	decodeResponseFields = []string{"jsonrpc", "result", "error", "id"}
+	decodeRPCErrorFields = []string{"code", "message"}
+	decodeItemFields     = []string{"name", "value"}
+	decodeUptimeFields   = []string{"now", "up_since", "uptime"}
+	itemFields           = []string{"item"}
+)

@@ -13,34 +13,33 @@ import (
 // path and byte offset.
 
 func decodeProfile(d *jsonread.Decoder, p *Profile) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "name", "description", "source", "numeric", "command_timeout", "init", "init_optional",
-			"caller_id", "health", "dial", "hangup", "ring_timeout", "voice", "notes") {
-		case "name":
+	return d.Fields(decodeProfileFields, true, func(i int) error {
+		switch i {
+		case 0: // name
 			return d.SetString(&p.Name)
-		case "description":
+		case 1: // description
 			return d.SetString(&p.Description)
-		case "source":
+		case 2: // source
 			return d.SetString(&p.Source)
-		case "numeric":
+		case 3: // numeric
 			return d.SetBool(&p.Numeric)
-		case "command_timeout":
+		case 4: // command_timeout
 			return setDuration(d, &p.CommandTimeout)
-		case "init":
+		case 5: // init
 			return d.SetStrings(&p.Init)
-		case "init_optional":
+		case 6: // init_optional
 			return d.SetStrings(&p.InitOptional)
-		case "caller_id":
+		case 7: // caller_id
 			return d.SetString(&p.CallerID)
-		case "health":
+		case 8: // health
 			return decodeHealth(d, &p.Health)
-		case "dial":
+		case 9: // dial
 			return decodeDial(d, &p.Dial)
-		case "hangup":
+		case 10: // hangup
 			return decodeHangup(d, &p.Hangup)
-		case "ring_timeout":
+		case 11: // ring_timeout
 			return setDuration(d, &p.RingTimeout)
-		case "voice":
+		case 12: // voice
 			if null, err := d.Null(); null || err != nil {
 				p.Voice = nil
 				return err
@@ -49,77 +48,67 @@ func decodeProfile(d *jsonread.Decoder, p *Profile) error {
 				p.Voice = new(Voice)
 			}
 			return decodeVoice(d, p.Voice)
-		case "notes":
+		case 13: // notes
 			return d.SetStrings(&p.Notes)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
 func decodeHealth(d *jsonread.Decoder, h *Health) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "interval", "timeout", "commands", "healthy", "no_line", "after") {
-		case "interval":
+	return d.Fields(decodeHealthFields, true, func(i int) error {
+		switch i {
+		case 0: // interval
 			return setDuration(d, &h.Interval)
-		case "timeout":
+		case 1: // timeout
 			return setDuration(d, &h.Timeout)
-		case "commands":
+		case 2: // commands
 			return d.SetStrings(&h.Commands)
-		case "healthy":
+		case 3: // healthy
 			return d.SetStrings(&h.Healthy)
-		case "no_line":
+		case 4: // no_line
 			return d.SetStrings(&h.NoLine)
-		case "after":
+		case 5: // after
 			return d.SetStrings(&h.After)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
 func decodeDial(d *jsonread.Decoder, v *Dial) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "command", "timeout", "connected") {
-		case "command":
+	return d.Fields(decodeDialFields, true, func(i int) error {
+		switch i {
+		case 0: // command
 			return d.SetString(&v.Command)
-		case "timeout":
+		case 1: // timeout
 			return setDuration(d, &v.Timeout)
-		case "connected":
+		case 2: // connected
 			return d.SetStrings(&v.Connected)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
 func decodeHangup(d *jsonread.Decoder, h *Hangup) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "command", "timeout", "dtr_drop") {
-		case "command":
+	return d.Fields(decodeHangupFields, true, func(i int) error {
+		switch i {
+		case 0: // command
 			return d.SetString(&h.Command)
-		case "timeout":
+		case 1: // timeout
 			return setDuration(d, &h.Timeout)
-		case "dtr_drop":
+		case 2: // dtr_drop
 			return setDuration(d, &h.DTRDrop)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
 func decodeVoice(d *jsonread.Decoder, v *Voice) error {
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "enter", "formats", "line_select", "dial", "dial_timeout", "alert_after", "connected",
-			"stream", "leave", "answer", "answer_timeout", "answer_connected") {
-		case "enter":
+	return d.Fields(decodeVoiceFields, true, func(i int) error {
+		switch i {
+		case 0: // enter
 			return d.SetStrings(&v.Enter)
-		case "formats":
+		case 1: // formats
 			if null, err := d.Null(); null || err != nil {
 				v.Formats = nil
 				return err
@@ -131,43 +120,40 @@ func decodeVoice(d *jsonread.Decoder, v *Voice) error {
 				v.Formats = append(v.Formats, f)
 				return err
 			})
-		case "line_select":
+		case 2: // line_select
 			return d.SetString(&v.LineSelect)
-		case "dial":
+		case 3: // dial
 			return d.SetString(&v.Dial)
-		case "dial_timeout":
+		case 4: // dial_timeout
 			return setDuration(d, &v.DialTimeout)
-		case "alert_after":
+		case 5: // alert_after
 			return setDuration(d, &v.AlertAfter)
-		case "connected":
+		case 6: // connected
 			return d.SetStrings(&v.Connected)
-		case "stream":
+		case 7: // stream
 			return d.SetString(&v.Stream)
-		case "leave":
+		case 8: // leave
 			return d.SetStrings(&v.Leave)
-		case "answer":
+		case 9: // answer
 			return d.SetString(&v.Answer)
-		case "answer_timeout":
+		case 10: // answer_timeout
 			return setDuration(d, &v.AnswerTimeout)
-		case "answer_connected":
+		case 11: // answer_connected
 			return d.SetStrings(&v.AnswerConnected)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
 func decodeVoiceFormat(d *jsonread.Decoder, f *VoiceFormat) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "vsm", "format") {
-		case "vsm":
+	return d.Fields(decodeVoiceFormatFields, true, func(i int) error {
+		switch i {
+		case 0: // vsm
 			return d.SetInt(&f.VSM)
-		case "format":
+		case 1: // format
 			return d.SetString(&f.Format)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
@@ -210,3 +196,13 @@ func parseProfileJSON(data []byte) (*Profile, error) {
 	}
 	return &p, nil
 }
+
+// Member names, in the order of the decoders' switch cases.
+var (
+	decodeProfileFields     = []string{"name", "description", "source", "numeric", "command_timeout", "init", "init_optional", "caller_id", "health", "dial", "hangup", "ring_timeout", "voice", "notes"}
+	decodeHealthFields      = []string{"interval", "timeout", "commands", "healthy", "no_line", "after"}
+	decodeDialFields        = []string{"command", "timeout", "connected"}
+	decodeHangupFields      = []string{"command", "timeout", "dtr_drop"}
+	decodeVoiceFields       = []string{"enter", "formats", "line_select", "dial", "dial_timeout", "alert_after", "connected", "stream", "leave", "answer", "answer_timeout", "answer_connected"}
+	decodeVoiceFormatFields = []string{"vsm", "format"}
+)

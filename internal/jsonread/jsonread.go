@@ -554,21 +554,41 @@ func (d *Decoder) UnknownField(key string) error {
 	return &Error{Offset: d.pos, Msg: "unknown field " + strconv.Quote(key)}
 }
 
-// Key returns the first of names that key matches as encoding/json matches
-// member names to fields (exactly, else case-insensitively), or key itself
-// when none does.
-func Key(key string, names ...string) string {
-	for _, n := range names {
+// Fields reads an object into a struct as encoding/json does: member is
+// called with the index in names of each member's name (matched exactly,
+// else case-insensitively), with the decoder at the value; members not in
+// names are skipped, or are an error when strict (DisallowUnknownFields).
+// null is no object and changes nothing. names is best a package-level
+// slice: the call then builds no list.
+func (d *Decoder) Fields(names []string, strict bool, member func(i int) error) error {
+	if null, err := d.Null(); null || err != nil {
+		return err
+	}
+	return d.Object(func(k string) error {
+		if i := Index(names, k); i >= 0 {
+			return member(i)
+		}
+		if strict {
+			return d.UnknownField(k)
+		}
+		return d.Skip()
+	})
+}
+
+// Index finds key in names as encoding/json matches member names to
+// fields: exactly, else case-insensitively; -1 when none matches.
+func Index(names []string, key string) int {
+	for i, n := range names {
 		if n == key {
-			return n
+			return i
 		}
 	}
-	for _, n := range names {
+	for i, n := range names {
 		if strings.EqualFold(n, key) {
-			return n
+			return i
 		}
 	}
-	return key
+	return -1
 }
 
 // The Set functions decode the next value into *p as encoding/json decodes

@@ -150,10 +150,27 @@ func TestLimits(t *testing.T) {
 	}
 }
 
-func TestKey(t *testing.T) {
-	for _, c := range [][2]string{{"cmd", "cmd"}, {"CMD", "cmd"}, {"Mode", "mode"}, {"other", "other"}} {
-		if got := Key(c[0], "cmd", "mode"); got != c[1] {
-			t.Errorf("Key(%q) = %q, want %q", c[0], got, c[1])
+func TestFields(t *testing.T) {
+	names := []string{"cmd", "mode"}
+	for _, c := range []struct {
+		key  string
+		want int
+	}{{"cmd", 0}, {"CMD", 0}, {"Mode", 1}, {"other", -1}} {
+		if got := Index(names, c.key); got != c.want {
+			t.Errorf("Index(%q) = %d, want %d", c.key, got, c.want)
 		}
+	}
+	var got []int
+	d := New([]byte(`{"MODE":1,"x":{"y":[]},"cmd":2}`))
+	if err := d.Fields(names, false, func(i int) error { got = append(got, i); return d.Skip() }); err != nil || len(got) != 2 || got[0] != 1 || got[1] != 0 {
+		t.Errorf("lenient: got %v, %v; want [1 0]", got, err)
+	}
+	d = New([]byte(`{"cmd":1,"x":2}`))
+	err := d.Fields(names, true, func(int) error { return d.Skip() })
+	if err == nil || !strings.Contains(err.Error(), `unknown field "x"`) {
+		t.Errorf("strict: got %v, want unknown field \"x\"", err)
+	}
+	if err := New([]byte(`null`)).Fields(names, true, func(int) error { t.Error("member called for null"); return nil }); err != nil {
+		t.Errorf("null: %v", err)
 	}
 }

@@ -15,92 +15,77 @@ import (
 func parseJSON(b []byte) (*Profile, error) {
 	var p Profile
 	d := jsonread.New(b)
-	err := d.Object(func(k string) error {
-		switch jsonread.Key(k, "name", "description", "source", "ports", "audio", "command_timeout", "init", "init_optional",
-			"voice_check", "volte_check", "pin", "status", "dial", "answer", "hangup", "dtmf", "urc", "notes") {
-		case "name":
+	err := d.Fields(parseJSONFields, true, func(i int) error {
+		switch i {
+		case 0: // name
 			return d.SetString(&p.Name)
-		case "description":
+		case 1: // description
 			return d.SetString(&p.Description)
-		case "source":
+		case 2: // source
 			return d.SetString(&p.Source)
-		case "ports":
-			return object(d, func(k string) error {
-				switch jsonread.Key(k, "at", "audio") {
-				case "at":
+		case 3: // ports
+			return d.Fields(portsFields, true, func(i int) error {
+				if i == 0 {
 					return d.SetString(&p.Ports.AT)
-				case "audio":
-					return d.SetString(&p.Ports.Audio)
 				}
-				return d.UnknownField(k)
+				return d.SetString(&p.Ports.Audio)
 			})
-		case "audio":
+		case 4: // audio
 			return decodeAudio(d, &p.Audio)
-		case "command_timeout":
+		case 5: // command_timeout
 			return setDuration(d, &p.CommandTimeout)
-		case "init":
+		case 6: // init
 			return d.SetStrings(&p.Init)
-		case "init_optional":
+		case 7: // init_optional
 			return d.SetStrings(&p.InitOptional)
-		case "voice_check":
+		case 8: // voice_check
 			return decodeCheck(d, &p.VoiceCheck)
-		case "volte_check":
+		case 9: // volte_check
 			return decodeCheck(d, &p.VOLTECheck)
-		case "pin":
+		case 10: // pin
 			return d.SetString(&p.PIN)
-		case "status":
+		case 11: // status
 			return d.SetStrings(&p.Status)
-		case "dial":
+		case 12: // dial
 			return decodeCall(d, &p.Dial)
-		case "answer":
+		case 13: // answer
 			return decodeCall(d, &p.Answer)
-		case "hangup":
-			return object(d, func(k string) error {
-				switch jsonread.Key(k, "command", "audio_off") {
-				case "command":
+		case 14: // hangup
+			return d.Fields(hangupFields, true, func(i int) error {
+				if i == 0 {
 					return d.SetString(&p.Hangup.Command)
-				case "audio_off":
-					return d.SetStrings(&p.Hangup.AudioOff)
 				}
-				return d.UnknownField(k)
+				return d.SetStrings(&p.Hangup.AudioOff)
 			})
-		case "dtmf":
+		case 15: // dtmf
 			return d.SetString(&p.DTMF)
-		case "urc":
+		case 16: // urc
 			return decodeURC(d, &p.URC)
-		case "notes":
+		case 17: // notes
 			return d.SetStrings(&p.Notes)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 	// What follows the object is not read (as encoding/json's Decoder
 	// did before).
 	return &p, err
 }
 
-// object decodes an object member by member; null leaves it unchanged.
-func object(d *jsonread.Decoder, member func(string) error) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	return d.Object(member)
-}
-
 func decodeAudio(d *jsonread.Decoder, a *Audio) error {
-	return object(d, func(k string) error {
-		switch jsonread.Key(k, "rate", "bits", "encoding", "frame_bytes", "frame") {
-		case "rate":
+	return d.Fields(decodeAudioFields, true, func(i int) error {
+		switch i {
+		case 0: // rate
 			return d.SetInt(&a.Rate)
-		case "bits":
+		case 1: // bits
 			return d.SetInt(&a.Bits)
-		case "encoding":
+		case 2: // encoding
 			return d.SetString(&a.Encoding)
-		case "frame_bytes":
+		case 3: // frame_bytes
 			return d.SetInt(&a.FrameBytes)
-		case "frame":
+		case 4: // frame
 			return setDuration(d, &a.Frame)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
@@ -113,62 +98,62 @@ func decodeCheck(d *jsonread.Decoder, cp **Check) error {
 		*cp = new(Check)
 	}
 	c := *cp
-	return d.Object(func(k string) error {
-		switch jsonread.Key(k, "command", "enabled", "ready", "note") {
-		case "command":
+	return d.Fields(decodeCheckFields, true, func(i int) error {
+		switch i {
+		case 0: // command
 			return d.SetString(&c.Command)
-		case "enabled":
+		case 1: // enabled
 			return d.SetString(&c.Enabled)
-		case "ready":
+		case 2: // ready
 			return d.SetString(&c.Ready)
-		case "note":
+		case 3: // note
 			return d.SetString(&c.Note)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
 func decodeCall(d *jsonread.Decoder, c *Call) error {
-	return object(d, func(k string) error {
-		switch jsonread.Key(k, "command", "timeout", "audio", "audio_on_connect") {
-		case "command":
+	return d.Fields(decodeCallFields, true, func(i int) error {
+		switch i {
+		case 0: // command
 			return d.SetString(&c.Command)
-		case "timeout":
+		case 1: // timeout
 			return setDuration(d, &c.Timeout)
-		case "audio":
+		case 2: // audio
 			return d.SetStrings(&c.Audio)
-		case "audio_on_connect":
+		case 3: // audio_on_connect
 			return d.SetStrings(&c.AudioOnConnect)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
 func decodeURC(d *jsonread.Decoder, u *URC) error {
-	return object(d, func(k string) error {
-		switch jsonread.Key(k, "ring", "caller_id", "call_state", "dialing", "alerting", "connected", "ended", "busy", "no_answer", "sms") {
-		case "ring":
+	return d.Fields(decodeURCFields, true, func(i int) error {
+		switch i {
+		case 0: // ring
 			return d.SetStrings(&u.Ring)
-		case "caller_id":
+		case 1: // caller_id
 			return d.SetString(&u.CallerID)
-		case "call_state":
+		case 2: // call_state
 			return d.SetStrings(&u.CallState)
-		case "dialing":
+		case 3: // dialing
 			return d.SetStrings(&u.Dialing)
-		case "alerting":
+		case 4: // alerting
 			return d.SetStrings(&u.Alerting)
-		case "connected":
+		case 5: // connected
 			return d.SetStrings(&u.Connected)
-		case "ended":
+		case 6: // ended
 			return d.SetStrings(&u.Ended)
-		case "busy":
+		case 7: // busy
 			return d.SetStrings(&u.Busy)
-		case "no_answer":
+		case 8: // no_answer
 			return d.SetStrings(&u.NoAnswer)
-		case "sms":
+		case 9: // sms
 			return d.SetStrings(&u.SMS)
 		}
-		return d.UnknownField(k)
+		return nil
 	})
 }
 
@@ -191,3 +176,14 @@ func setDuration(d *jsonread.Decoder, p *Duration) error {
 	*p = Duration(v)
 	return nil
 }
+
+// Member names, in the order of the decoders' switch cases.
+var (
+	parseJSONFields   = []string{"name", "description", "source", "ports", "audio", "command_timeout", "init", "init_optional", "voice_check", "volte_check", "pin", "status", "dial", "answer", "hangup", "dtmf", "urc", "notes"}
+	decodeAudioFields = []string{"rate", "bits", "encoding", "frame_bytes", "frame"}
+	decodeCheckFields = []string{"command", "enabled", "ready", "note"}
+	decodeCallFields  = []string{"command", "timeout", "audio", "audio_on_connect"}
+	decodeURCFields   = []string{"ring", "caller_id", "call_state", "dialing", "alerting", "connected", "ended", "busy", "no_answer", "sms"}
+	portsFields       = []string{"at", "audio"}
+	hangupFields      = []string{"command", "audio_off"}
+)
