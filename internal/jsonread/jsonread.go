@@ -76,13 +76,6 @@ func New(data []byte) *Decoder { return &Decoder{data: data} }
 // Offset is the position of the next byte to read.
 func (d *Decoder) Offset() int { return d.pos }
 
-// Errorf returns an *Error at the start of the next value (or at the
-// current offset) with msg.
-func (d *Decoder) Error(msg string) error {
-	d.ws()
-	return &Error{Offset: d.pos, Msg: msg}
-}
-
 func (d *Decoder) errAt(off int, msg string) error { return &Error{Offset: off, Msg: msg} }
 
 func (d *Decoder) ws() {
@@ -412,7 +405,7 @@ func (d *Decoder) Object(member func(key string) error) error {
 		}
 		d.pos++
 		if err := member(key); err != nil {
-			return inPath(err, key, false)
+			return inPath(err, key)
 		}
 		d.ws()
 		switch d.peekByte() {
@@ -448,7 +441,7 @@ func (d *Decoder) Array(elem func(i int) error) error {
 	}
 	for i := 0; ; i++ {
 		if err := elem(i); err != nil {
-			return inPath(err, "["+strconv.Itoa(i)+"]", true)
+			return inPath(err, "["+strconv.Itoa(i)+"]")
 		}
 		d.ws()
 		switch d.peekByte() {
@@ -473,7 +466,7 @@ func (d *Decoder) enter() error {
 }
 
 // inPath prepends a member name or an index to the path of an *Error.
-func inPath(err error, part string, index bool) error {
+func inPath(err error, part string) error {
 	e, ok := err.(*Error)
 	if !ok {
 		return err
