@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"lifeline/internal/jsonread"
 )
 
 // DefaultSocket is the control socket's default path.
@@ -56,12 +58,11 @@ func DecodeRequest(data []byte) (Request, error) {
 	if len(data) > MaxRequest {
 		return r, fmt.Errorf("%w: larger than %d bytes", ErrRequest, MaxRequest)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
+	dec := jsonread.New(data)
+	if err := decodeRequestJSON(dec, &r); err != nil {
 		return r, fmt.Errorf("%w: %v", ErrRequest, err)
 	}
-	if dec.More() {
+	if dec.End() != nil {
 		return r, fmt.Errorf("%w: more than one JSON value", ErrRequest)
 	}
 	switch r.Cmd {
@@ -333,12 +334,24 @@ func Exchange(ctx context.Context, socket string, req Request) (Response, error)
 	if _, err := c.Write(append(data, '\n')); err != nil {
 		return resp, fmt.Errorf("%s: %w", socket, err)
 	}
-	dec := json.NewDecoder(io.LimitReader(c, 1<<20))
-	if err := dec.Decode(&resp); err != nil {
+	resp, err = readResponse(io.LimitReader(c, 1<<20))
+	if err != nil {
 		return resp, fmt.Errorf("%s: bad response: %w", socket, err)
 	}
 	if !resp.OK {
 		return resp, errors.New(strings.TrimSpace(resp.Error))
 	}
 	return resp, nil
+}
+
+// readResponse reads one response: the daemon writes it on one line.
+func readResponse(r io.Reader) (Response, error) {
+	line, err := bufio.NewReader(r).ReadBytes('\n')
+	if err != nil && (err != io.EOF || len(bytes.TrimSpace(line)) == 0) {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Response{}, err
+	}
+	return decodeResponse(line)
 }

@@ -87,7 +87,7 @@ func TestControlBadRequests(t *testing.T) {
 		payload []byte
 		want    string
 	}{
-		{"not json", []byte("hello\n"), "bad request: invalid character"},
+		{"not json", []byte("hello\n"), "bad request: json: offset 0: invalid character"},
 		{"unknown cmd", []byte(`{"cmd":"reboot"}` + "\n"), `unknown cmd \"reboot\"`},
 		{"unknown field", []byte(`{"cmd":"status","x":1}` + "\n"), `unknown field \"x\"`},
 		{"bad mode", []byte(`{"cmd":"override","mode":"isdn"}` + "\n"), `unknown override mode \"isdn\"`},

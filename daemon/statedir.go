@@ -178,19 +178,6 @@ func encodeJSON(v any) []byte {
 	return append(data, '\n')
 }
 
-// ReadJSON reads name into v. A missing file returns an error satisfying
-// errors.Is(err, fs.ErrNotExist).
-func (d *StateDir) ReadJSON(name string, v any) error {
-	data, err := d.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %w", d.path(name), err)
-	}
-	return nil
-}
-
 // readIfExists returns the content of name, or nil when it does not exist.
 func readIfExists(d *StateDir, name string) ([]byte, error) {
 	data, err := d.ReadFile(name)
@@ -216,13 +203,13 @@ func (d *StateDir) LastRoute() (Route, bool, error) {
 
 // LoadOverride returns the persisted override; a missing file is auto.
 func (d *StateDir) LoadOverride() (Override, error) {
-	var o Override
-	err := d.ReadJSON(OverrideFile, &o)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Override{Mode: ModeAuto}, err
-	}
+	data, err := d.ReadFile(OverrideFile) // missing: errors.Is(err, fs.ErrNotExist)
 	if err != nil {
 		return Override{Mode: ModeAuto}, err
+	}
+	o, err := decodeOverride(data)
+	if err != nil {
+		return Override{Mode: ModeAuto}, fmt.Errorf("%s: %w", d.path(OverrideFile), err)
 	}
 	if _, err := ParseMode(string(o.Mode)); err != nil {
 		return Override{Mode: ModeAuto}, fmt.Errorf("%s: %w", d.path(OverrideFile), err)

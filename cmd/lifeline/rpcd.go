@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"lifeline/daemon"
+	"lifeline/internal/jsonread"
 )
 
 // rpcdStdin is where `rpcd call` reads its arguments; tests replace it.
@@ -23,6 +24,25 @@ var rpcdMethods = map[string]map[string]any{
 type overrideArgs struct {
 	Mode string `json:"mode"`
 	For  string `json:"for"`
+}
+
+// decode reads the arguments as encoding/json would (unknown members are
+// ignored, names match case-insensitively).
+func (a *overrideArgs) decode(data []byte) error {
+	d := jsonread.New(data)
+	err := d.Fields(decodeFields, false, func(i int) error {
+		switch i {
+		case 0: // mode
+			return d.SetString(&a.Mode)
+		case 1: // for
+			return d.SetString(&a.For)
+		}
+		return nil
+	})
+	if err == nil {
+		err = d.End()
+	}
+	return err
 }
 
 // cmdRpcd is the rpcd plugin protocol (rpcd runs /usr/libexec/rpcd/lifeline,
@@ -55,7 +75,7 @@ func cmdRpcd(args []string, stdout, stderr io.Writer) error {
 func rpcdCall(sock, method string) (*daemon.Status, error) {
 	var in overrideArgs
 	if data, err := io.ReadAll(io.LimitReader(rpcdStdin, 64<<10)); err == nil && len(data) > 0 {
-		if err := json.Unmarshal(data, &in); err != nil {
+		if err := in.decode(data); err != nil {
 			return nil, fmt.Errorf("arguments: %v", err)
 		}
 	}
@@ -73,3 +93,8 @@ func rpcdCall(sock, method string) (*daemon.Status, error) {
 	}
 	return nil, fmt.Errorf("unknown method %q (want status or override)", method)
 }
+
+// Member names, in the order of the decoders' switch cases.
+var (
+	decodeFields = []string{"mode", "for"}
+)

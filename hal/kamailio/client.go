@@ -200,8 +200,8 @@ func (c *Client) Call(ctx context.Context, method string, params ...any) (json.R
 
 // parseResponse decodes one JSON-RPC 2.0 reply datagram.
 func parseResponse(b []byte) (response, error) {
-	var r response
-	if err := json.Unmarshal(b, &r); err != nil {
+	r, err := decodeResponse(b)
+	if err != nil {
 		return r, fmt.Errorf("%w: %v", ErrProtocol, err)
 	}
 	if r.JSONRPC != "2.0" {

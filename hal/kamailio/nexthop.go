@@ -2,7 +2,6 @@ package kamailio
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -110,21 +109,15 @@ func (c *Client) Get(ctx context.Context, table, key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var r struct {
-		Item struct {
-			Name  string          `json:"name"`
-			Value json.RawMessage `json:"value"`
-		} `json:"item"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil || r.Item.Value == nil {
+	value, err := decodeItem(raw)
+	if err != nil || value == nil {
 		return "", fmt.Errorf("htable.get %s %s on %s: %w: %s", table, key, c.remote.Name, ErrProtocol, raw)
 	}
-	var s string
-	if err := json.Unmarshal(r.Item.Value, &s); err == nil {
+	if s, ok := decodeString(value); ok {
 		return s, nil
 	}
 	// Integer values come back as JSON numbers.
-	return string(r.Item.Value), nil
+	return string(value), nil
 }
 
 // NextHop returns the stored next hop and route.
@@ -152,16 +145,10 @@ func (c *Client) Uptime(ctx context.Context) (Uptime, error) {
 	if err != nil {
 		return Uptime{}, err
 	}
-	var u Uptime
-	var secs struct {
-		Uptime float64 `json:"uptime"`
-	}
-	if err := json.Unmarshal(raw, &u); err != nil {
+	u, secs, err := decodeUptime(raw)
+	if err != nil {
 		return Uptime{}, fmt.Errorf("core.uptime on %s: %w: %v", c.remote.Name, ErrProtocol, err)
 	}
-	if err := json.Unmarshal(raw, &secs); err != nil {
-		return Uptime{}, fmt.Errorf("core.uptime on %s: %w: %v", c.remote.Name, ErrProtocol, err)
-	}
-	u.Uptime = time.Duration(secs.Uptime * float64(time.Second))
+	u.Uptime = time.Duration(secs * float64(time.Second))
 	return u, nil
 }

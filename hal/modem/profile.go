@@ -1,19 +1,17 @@
 package modem
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"path"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
 
 	"lifeline/hal/voice"
+	"lifeline/internal/jsonread"
 )
 
 //go:embed profiles/*.json
@@ -28,24 +26,11 @@ type Duration time.Duration
 
 // UnmarshalJSON parses a duration string.
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	// Errors are *json.UnmarshalTypeError so that encoding/json adds the
-	// field name to them.
-	bad := func(what string) error {
-		return &json.UnmarshalTypeError{Value: what, Type: reflect.TypeFor[Duration]()}
+	dec := jsonread.New(b)
+	if err := setDuration(dec, d); err != nil {
+		return err
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return bad(string(b) + " (want a duration string such as \"30s\")")
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return bad(fmt.Sprintf("invalid duration %q", s))
-	}
-	if v < 0 {
-		return bad(fmt.Sprintf("negative duration %q", s))
-	}
-	*d = Duration(v)
-	return nil
+	return dec.End()
 }
 
 // MarshalJSON writes the duration string.
@@ -351,34 +336,21 @@ func LoadProfile(name string) (*Profile, error) {
 // ParseProfile decodes and validates a profile; file names the source in
 // errors. Unknown fields are errors.
 func ParseProfile(file string, data []byte) (*Profile, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var p Profile
-	if err := dec.Decode(&p); err != nil {
-		var te *json.UnmarshalTypeError
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &te):
-			return nil, fmt.Errorf("%s: field %q: %w: %v", file, te.Field, ErrProfile, err)
-		case errors.As(err, &se):
-			return nil, fmt.Errorf("%s: offset %d: %w: %v", file, se.Offset, ErrProfile, err)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return nil, fmt.Errorf("%s: %w: %s", file, ErrProfile, strings.TrimPrefix(err.Error(), "json: "))
+	p, err := parseProfileJSON(data)
+	if err != nil {
+		var je *jsonread.Error
+		if errors.As(err, &je) && je.Path != "" {
+			return nil, fmt.Errorf("%s: field %q: %w: offset %d: %s", file, je.Path, ErrProfile, je.Offset, je.Msg)
 		}
-		// Errors from Duration.UnmarshalJSON carry no field name from
-		// encoding/json; name the file at least.
+		if errors.As(err, &je) {
+			return nil, fmt.Errorf("%s: offset %d: %w: %s", file, je.Offset, ErrProfile, je.Msg)
+		}
 		return nil, fmt.Errorf("%s: %w: %v", file, ErrProfile, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%s: %w: data after the profile object", file, ErrProfile)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%s: %w: data after the profile object", file, ErrProfile)
 	}
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return &p, nil
+	return p, nil
 }
 
 func (p *Profile) validate() error {

@@ -12,14 +12,14 @@
 package profiles
 
 import (
-	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
 	"strings"
 	"time"
+
+	"lifeline/internal/jsonread"
 )
 
 //go:embed data/*.json
@@ -33,16 +33,11 @@ type Duration time.Duration
 
 // UnmarshalJSON parses "500ms", "60s".
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration %s: want a string such as \"30s\"", b)
+	dec := jsonread.New(b)
+	if err := setDuration(dec, d); err != nil {
+		return err
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v <= 0 {
-		return fmt.Errorf("duration %q: want a positive Go duration", s)
-	}
-	*d = Duration(v)
-	return nil
+	return dec.End()
 }
 
 // D returns the time.Duration.
@@ -162,16 +157,14 @@ func Load(name string) (*Profile, error) {
 
 // Parse reads and validates a profile; file names it in errors.
 func Parse(b []byte, file string) (*Profile, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var p Profile
-	if err := dec.Decode(&p); err != nil {
+	p, err := parseJSON(b)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrProfile, file, err)
 	}
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrProfile, file, err)
 	}
-	return &p, nil
+	return p, nil
 }
 
 func (p *Profile) validate() error {
