@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"lifeline/internal/jsonread"
+	"lifeline/hal/jsonread"
 )
 
 // DefaultSocket is the control socket's default path.

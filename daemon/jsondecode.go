@@ -3,7 +3,7 @@ package daemon
 import (
 	"time"
 
-	"lifeline/internal/jsonread"
+	"lifeline/hal/jsonread"
 )
 
 // The documents the daemon and its clients read, decoded by hand with

@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"lifeline/daemon"
-	"lifeline/internal/jsonread"
+	"lifeline/hal/jsonread"
 )
 
 // rpcdStdin is where `rpcd call` reads its arguments; tests replace it.

@@ -3,10 +3,10 @@ package kamailio
 import (
 	"encoding/json"
 
-	"lifeline/internal/jsonread"
+	"lifeline/hal/jsonread"
 )
 
-// The JSON-RPC replies are decoded by hand with internal/jsonread, as
+// The JSON-RPC replies are decoded by hand with hal/jsonread, as
 // encoding/json decoded them (unknown members skipped, names matched
 // case-insensitively), so the product links no reflection-based decoder.
 

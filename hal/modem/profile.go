@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"lifeline/hal/voice"
-	"lifeline/internal/jsonread"
+	"lifeline/hal/jsonread"
 )
 
 //go:embed profiles/*.json

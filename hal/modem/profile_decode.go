@@ -4,10 +4,10 @@ import (
 	"strconv"
 	"time"
 
-	"lifeline/internal/jsonread"
+	"lifeline/hal/jsonread"
 )
 
-// A profile is decoded by hand with internal/jsonread (no reflection-based
+// A profile is decoded by hand with hal/jsonread (no reflection-based
 // decoder in the product): strictly, as encoding/json with
 // DisallowUnknownFields decoded it, and every error names the member's
 // path and byte offset.

@@ -4,10 +4,10 @@ import (
 	"strconv"
 	"time"
 
-	"lifeline/internal/jsonread"
+	"lifeline/hal/jsonread"
 )
 
-// A profile is decoded by hand with internal/jsonread (no reflection-based
+// A profile is decoded by hand with hal/jsonread (no reflection-based
 // decoder in the product), strictly as encoding/json with
 // DisallowUnknownFields did; errors name the member's path and offset.
 
@@ -152,6 +152,8 @@ func decodeURC(d *jsonread.Decoder, u *URC) error {
 			return d.SetStrings(&u.NoAnswer)
 		case 9: // sms
 			return d.SetStrings(&u.SMS)
+		case 10: // dtmf
+			return d.SetStrings(&u.DTMF)
 		}
 		return nil
 	})
@@ -183,7 +185,7 @@ var (
 	decodeAudioFields = []string{"rate", "bits", "encoding", "frame_bytes", "frame"}
 	decodeCheckFields = []string{"command", "enabled", "ready", "note"}
 	decodeCallFields  = []string{"command", "timeout", "audio", "audio_on_connect"}
-	decodeURCFields   = []string{"ring", "caller_id", "call_state", "dialing", "alerting", "connected", "ended", "busy", "no_answer", "sms"}
+	decodeURCFields   = []string{"ring", "caller_id", "call_state", "dialing", "alerting", "connected", "ended", "busy", "no_answer", "sms", "dtmf"}
 	portsFields       = []string{"at", "audio"}
 	hangupFields      = []string{"command", "audio_off"}
 )

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"lifeline/internal/jsonread"
+	"lifeline/hal/jsonread"
 )
 
 //go:embed data/*.json
