@@ -23,3 +23,5 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	golang.org/x/sync v0.16.0 // indirect
 )
+
+replace go.bug.st/serial v1.8.0 => ./hal/third_party/go.bug.st/serial
