@@ -234,3 +234,64 @@ func TestCheckSeesReplugAsOtherDevice(t *testing.T) {
 		t.Errorf("Check after the link moved = %v, want ErrGone", err)
 	}
 }
+
+// A write larger than the tty's buffer waits for room (the peer reading)
+// and then completes, in order.
+func TestWriteWaitsForRoom(t *testing.T) {
+	m, s, link := ptyLink(t)
+	defer m.Close()
+	defer s.Close()
+	p, err := serialport.Open(link, serialport.Mode{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	want := make([]byte, 256<<10) // far more than a pty buffers
+	for i := range want {
+		want[i] = byte(i % 251)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := p.Write(want)
+		done <- result{n, err}
+	}()
+	got := make([]byte, 0, len(want))
+	buf := make([]byte, 8192)
+	for len(got) < len(want) {
+		n, err := m.Read(buf)
+		if err != nil {
+			t.Fatalf("reading the peer after %d bytes: %v", len(got), err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if r := <-done; r.err != nil || r.n != len(want) {
+		t.Fatalf("Write = %d, %v; want %d, nil", r.n, r.err, len(want))
+	}
+	if string(got) != string(want) {
+		t.Fatal("the peer read other bytes than were written")
+	}
+}
+
+// Close makes a Write waiting for room return with an error.
+func TestCloseUnblocksWrite(t *testing.T) {
+	m, s, link := ptyLink(t)
+	defer m.Close()
+	defer s.Close()
+	p, err := serialport.Open(link, serialport.Mode{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.Write(make([]byte, 1<<20)) // nobody reads the peer
+		errc <- err
+	}()
+	p.Close()
+	if err := <-errc; err == nil {
+		t.Fatal("Write of 1 MiB nobody reads returned no error after Close")
+	}
+}
