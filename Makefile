@@ -23,9 +23,14 @@ build:
 # In a second terminal: ./bin/lifeline sim wan down; ./bin/lifeline status
 # scripts/sim.config has a gateway section: a softphone on this machine can
 # call the sim line (see README.md).
+# `make run LINE=cellular [PROFILE=huawei-e1550]`: the line is a simulated
+# cellular module instead (scripts/sim-cellular.line).
+LINE ?= analog
+PROFILE ?= quectel-ec25
 run: build
 	@mkdir -p $(RUNDIR)/hooks.d
-	@sed 's|@RUN@|$(RUNDIR)|g' scripts/sim.config > $(RUNDIR)/lifeline.conf
+	@sed 's|@RUN@|$(RUNDIR)|g; s|@PROFILE@|$(PROFILE)|g' scripts/sim.config \
+		$(if $(filter cellular,$(LINE)),scripts/sim-cellular.line) > $(RUNDIR)/lifeline.conf
 	@echo "lifeline: sim board; state in $(RUNDIR); try './bin/lifeline sim wan down' in another terminal"
 	./bin/lifeline run -c $(RUNDIR)/lifeline.conf --board sim --state-dir $(RUNDIR) --socket $(RUNDIR)/lifeline.sock
 
@@ -94,7 +99,7 @@ fuzz:
 # in ./cmd/lifeline, one death per run.
 # The gateway under a flood (`make soak`) last.
 bench: test-deps
-	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -skip '^BenchmarkGateway(Call|Flood)$$' -benchmem -count=1 -timeout 30m ./...
+	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -skip '^BenchmarkGateway(Call|CallCellular|Flood)$$' -benchmem -count=1 -timeout 30m ./...
 	CGO_ENABLED=1 $(GO) test -run '^$$' -bench GatewayCall -benchtime 1x -timeout 10m ./cmd/lifeline
 	$(SOAK)
 

@@ -98,14 +98,19 @@ type ProviderConfig struct {
 	DownAfter    int
 }
 
-// LineConfig is the serial modem or terminal adapter of the fallback line.
+// LineConfig is the fallback line: a serial modem or terminal adapter, or
+// a cellular module (config_cellular.go), as its profile says.
 type LineConfig struct {
 	Name    string
-	Device  string
-	Profile string // analog | isdn-ta
+	Device  string // the modem's port; a cellular module's AT port
+	Profile string // analog | isdn-ta | a cellular profile
+	Kind    string // LineKindModem | LineKindCellular, from Profile
 	Baud    int
 	Parity  string // none | even | odd
 	Flow    string // none | rtscts
+	// Cellular is set for a cellular profile (a value, not a pointer: a
+	// reload compares sections by value).
+	Cellular CellularConfig
 }
 
 // BatteryConfig is the power policy.
@@ -340,6 +345,9 @@ func (r *reader) lineSection(c *Config) {
 	l.Flow = r.enum("flow", l.Flow, "none", "rtscts")
 	if l.Device == "" && r.err == nil {
 		r.errAt(s.Line, "device", "is required")
+	}
+	if r.err == nil {
+		r.lineKind(l)
 	}
 	c.Line = l
 }

@@ -45,6 +45,9 @@ type Response struct {
 	OK     bool    `json:"ok"`
 	Error  string  `json:"error,omitempty"`
 	Status *Status `json:"status,omitempty"`
+	// Output is what a sim signal answers (`lifeline sim sms list`: the
+	// messages the simulated module sent), printed before the status.
+	Output string `json:"output,omitempty"`
 }
 
 // DecodeRequest parses and validates one request.
@@ -282,6 +285,7 @@ func (s *ControlServer) handle(line []byte) Response {
 		return Response{Error: err.Error()}
 	}
 	var st Status
+	var out string
 	switch req.Cmd {
 	case "status":
 		st, err = s.d.Status(ctx)
@@ -293,7 +297,7 @@ func (s *ControlServer) handle(line []byte) Response {
 		}
 		st, err = s.d.SetOverride(ctx, mode, dur, "cli")
 	case "sim":
-		if err = s.d.Sim(req.Signal, req.Args); err == nil {
+		if out, err = s.d.Sim(req.Signal, req.Args); err == nil {
 			st, err = s.d.Status(ctx)
 		}
 	}
@@ -303,16 +307,23 @@ func (s *ControlServer) handle(line []byte) Response {
 	if err != nil {
 		return Response{Error: err.Error()}
 	}
-	return Response{OK: true, Status: &st}
+	return Response{OK: true, Status: &st, Output: out}
 }
 
 // Call sends one request to the daemon at socket and returns its response.
 // A response with OK false is returned as an error carrying its message.
 func Call(ctx context.Context, socket string, req Request) (*Status, error) {
+	resp, err := Exchange(ctx, socket, req)
+	return resp.Status, err
+}
+
+// Exchange is Call returning the whole response (a sim signal's Output).
+func Exchange(ctx context.Context, socket string, req Request) (Response, error) {
+	var resp Response
 	var dialer net.Dialer
 	c, err := dialer.DialContext(ctx, "unix", socket)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach lifeline at %s: %w", socket, err)
+		return resp, fmt.Errorf("cannot reach lifeline at %s: %w", socket, err)
 	}
 	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -320,15 +331,14 @@ func Call(ctx context.Context, socket string, req Request) (*Status, error) {
 	}
 	data, _ := json.Marshal(req)
 	if _, err := c.Write(append(data, '\n')); err != nil {
-		return nil, fmt.Errorf("%s: %w", socket, err)
+		return resp, fmt.Errorf("%s: %w", socket, err)
 	}
-	var resp Response
 	dec := json.NewDecoder(io.LimitReader(c, 1<<20))
 	if err := dec.Decode(&resp); err != nil {
-		return nil, fmt.Errorf("%s: bad response: %w", socket, err)
+		return resp, fmt.Errorf("%s: bad response: %w", socket, err)
 	}
 	if !resp.OK {
-		return resp.Status, errors.New(strings.TrimSpace(resp.Error))
+		return resp, errors.New(strings.TrimSpace(resp.Error))
 	}
-	return resp.Status, nil
+	return resp, nil
 }

@@ -20,12 +20,12 @@ func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, n
 
 type fakeSim struct{ got []string }
 
-func (f *fakeSim) Sim(signal string, args []string) error {
+func (f *fakeSim) Sim(signal string, args []string) (string, error) {
 	if signal == "bad" {
-		return errors.New("no such signal")
+		return "", errors.New("no such signal")
 	}
 	f.got = append(f.got, signal+" "+strings.Join(args, " "))
-	return nil
+	return "", nil
 }
 
 func startControl(t *testing.T) (string, *harness, *fakeSim) {

@@ -56,8 +56,13 @@ type ProbeInput struct {
 	RTT time.Duration
 }
 
-// LineInput is the line's state.
-type LineInput struct{ State LineState }
+// LineInput is the line's state; a cellular line adds the reason and its
+// health for the status (nil: a modem's line, which reports neither).
+type LineInput struct {
+	State    LineState
+	Reason   string
+	Cellular *CellularStatus
+}
 
 // LineStateOf is the daemon's state for hal/modem's.
 func LineStateOf(s modem.State) LineState {
@@ -87,9 +92,10 @@ type KeyInput struct {
 	Pressed bool
 }
 
-// LineInfoInput names the line's device and profile for the status after
-// a reload started another line (or none: both empty).
-type LineInfoInput struct{ Device, Profile string }
+// LineInfoInput names the line's device and profile (and a cellular
+// line's audio port) for the status after a reload started another line
+// (or none: all empty).
+type LineInfoInput struct{ Device, Profile, AudioDevice string }
 
 // CallsInput says the gateway's calls in progress changed (Options.Calls
 // reads them); the status is refreshed.
@@ -125,9 +131,10 @@ type EventObserver interface {
 	Event(ev HookEvent)
 }
 
-// SimDriver drives the simulated board's signals for `lifeline sim`.
+// SimDriver drives the simulated board's signals for `lifeline sim`; a
+// signal may answer with text (the control response's Output).
 type SimDriver interface {
-	Sim(signal string, args []string) error
+	Sim(signal string, args []string) (string, error)
 }
 
 // Options are what New needs; Config, StateDir and Log are required.
@@ -478,9 +485,9 @@ func (d *Daemon) detach(a RouteActuator, o StatusObserver) {
 }
 
 // Sim forwards a `lifeline sim` command to the simulated board.
-func (d *Daemon) Sim(signal string, args []string) error {
+func (d *Daemon) Sim(signal string, args []string) (string, error) {
 	if d.opts.Sim == nil {
-		return fmt.Errorf("board %q is not simulated: `lifeline sim` needs --board sim", d.opts.Board)
+		return "", fmt.Errorf("board %q is not simulated: `lifeline sim` needs --board sim", d.opts.Board)
 	}
 	return d.opts.Sim.Sim(signal, args)
 }
@@ -510,6 +517,7 @@ func (d *Daemon) handle(in Input) {
 			d.log.Debug("line", "state", e.State)
 			d.event(d.hookEvent("line", d.rs.Route, "line "+string(e.State)))
 		}
+		d.opts.LineInfo.Reason, d.opts.LineInfo.CellularStatus = e.Reason, e.Cellular
 		d.apply(LineChanged{State: e.State})
 	case PowerInput:
 		if !d.pw.State.Known || e.State.Source != d.pw.State.Power.Source || e.State.Low != d.pw.State.Power.Low {
@@ -521,7 +529,11 @@ func (d *Daemon) handle(in Input) {
 	case CallsInput:
 		d.writeStatus()
 	case LineInfoInput:
-		d.opts.LineInfo.Device, d.opts.LineInfo.Profile = e.Device, e.Profile
+		li := &d.opts.LineInfo
+		li.Device, li.Profile, li.AudioDevice = e.Device, e.Profile, e.AudioDevice
+		if e.AudioDevice == "" { // not a cellular line (any more)
+			li.Reason, li.CellularStatus = "", nil
+		}
 		d.writeStatus()
 	}
 }

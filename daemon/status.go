@@ -61,11 +61,35 @@ type WANStatus struct {
 	ProviderLosses int      `json:"provider_losses"`
 }
 
-// LineStatus is the fallback line part of Status.
+// LineStatus is the fallback line part of Status. A cellular line adds
+// its audio port, the reason for its state and CellularStatus's fields;
+// they are absent for a modem's line.
 type LineStatus struct {
-	Device  string `json:"device"`
-	Profile string `json:"profile"`
-	State   string `json:"state"`
+	Device      string `json:"device"`
+	Profile     string `json:"profile"`
+	State       string `json:"state"`
+	AudioDevice string `json:"audio_device,omitempty"`
+	// Reason says why the line is in its state ("not registered:
+	// searching", "no SIM", "SIM PIN required" …); "" when the line kind
+	// does not say.
+	Reason string `json:"reason,omitempty"`
+	*CellularStatus
+}
+
+// CellularStatus is a cellular module's health, inlined in LineStatus.
+// Empty strings are not known yet (before the first check).
+type CellularStatus struct {
+	// Registration: home | roaming | searching | denied | not-registered
+	// | unknown | sms-only-home | sms-only-roaming | emergency-only.
+	Registration string `json:"registration"`
+	Operator     string `json:"operator"`
+	SignalDBm    *int   `json:"signal_dbm"` // null when the module does not know
+	Technology   string `json:"technology"` // 2G | 3G | 4G | 5G
+	// SIM: ready | pin-required | puk-required | absent | blocked.
+	SIM string `json:"sim"`
+	// VoLTE: on | off | unknown (the profile has no check, or it has not
+	// run).
+	VoLTE string `json:"volte"`
 }
 
 // OverrideStatus is the override part of Status; Until and Source are null

@@ -93,6 +93,11 @@ func checkHardware(b *boards.Board, c *daemon.Config, out io.Writer) error {
 		if _, err := os.Stat(c.Line.Device); err != nil {
 			return fmt.Errorf("line '%s' device %s: %w", c.Line.Name, c.Line.Device, err)
 		}
+		if a := c.Line.Cellular.AudioDevice; a != "" {
+			if _, err := os.Stat(a); err != nil {
+				return fmt.Errorf("line '%s' audio_device %s: %w", c.Line.Name, a, err)
+			}
+		}
 	}
 	var specs []gpio.LineSpec
 	for role, g := range b.GPIO {

@@ -91,11 +91,18 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := call(*sock, daemon.Request{Cmd: "sim", Signal: pos[0], Args: pos[1:]})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := daemon.Exchange(ctx, resolveSocket(*sock), daemon.Request{Cmd: "sim", Signal: pos[0], Args: pos[1:]})
 	if err != nil {
 		return err
 	}
-	printStatus(stdout, st, time.Now())
+	if resp.Output != "" {
+		// An answer (the sent SMS) is the command's output, alone.
+		fmt.Fprint(stdout, resp.Output)
+		return nil
+	}
+	printStatus(stdout, resp.Status, time.Now())
 	return nil
 }
 
@@ -153,11 +160,7 @@ func printStatus(w io.Writer, st *daemon.Status, now time.Time) {
 		wan += fmt.Sprintf(", %d probes lost in a row", st.WAN.ProviderLosses)
 	}
 	fmt.Fprintf(w, "wan       %s\n", wan)
-	line := st.Line.State
-	if st.Line.Device != "" {
-		line = fmt.Sprintf("%s (%s) %s", st.Line.Device, st.Line.Profile, st.Line.State)
-	}
-	fmt.Fprintf(w, "line      %s\n", line)
+	fmt.Fprintf(w, "line      %s\n", lineSummary(st.Line))
 	if !st.Storage.OK {
 		fmt.Fprintf(w, "storage   NOT SAVED: %s (%s; retrying)\n", strings.Join(st.Storage.Unsaved, " "), st.Storage.Error)
 	}
@@ -172,4 +175,41 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// lineSummary is the status's line on one line: device, profile and
+// state; a cellular line adds why, the SIM when it is not ready, the
+// registration, operator, technology, signal and VoLTE, e.g.
+// "/dev/ttyUSB2 (quectel-ec25) idle: home Lifeline Mobile 4G -73 dBm, VoLTE on".
+func lineSummary(l daemon.LineStatus) string {
+	s := l.State
+	if l.Device != "" {
+		s = fmt.Sprintf("%s (%s) %s", l.Device, l.Profile, l.State)
+	}
+	c := l.CellularStatus
+	if c == nil {
+		return s
+	}
+	var parts []string
+	if c.SIM != "" && c.SIM != "ready" {
+		parts = append(parts, "SIM "+c.SIM)
+	}
+	for _, v := range []string{c.Registration, c.Operator, c.Technology} {
+		if v != "" {
+			parts = append(parts, v)
+		}
+	}
+	if c.SignalDBm != nil {
+		parts = append(parts, fmt.Sprintf("%d dBm", *c.SignalDBm))
+	}
+	if len(parts) > 0 {
+		s += ": " + strings.Join(parts, " ")
+	}
+	if c.VoLTE != "" && c.VoLTE != "unknown" {
+		s += ", VoLTE " + c.VoLTE
+	}
+	if l.Reason != "" && l.State != "idle" {
+		s += " (" + l.Reason + ")"
+	}
+	return s
 }

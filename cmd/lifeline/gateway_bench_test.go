@@ -94,6 +94,26 @@ import (
 //     An idle daemon hardly runs at all, so the ratio is large and noisy;
 //     cpu-ms/s-call is the figure to compare across builds and boards.
 func BenchmarkGatewayCall(b *testing.B) {
+	benchGatewayCall(b, gwbLine{
+		format:  voice.FormatLinear8U, // the analog profile's AT+VSM=1
+		control: func(b *testing.B, dur time.Duration) []time.Duration { return gwbSimOnly(b, dur, voice.FormatLinear8U) },
+		start:   startGWBRig,
+	})
+}
+
+// gwbLine is the line a gateway call benchmark runs on.
+type gwbLine struct {
+	format voice.Format // the line's sample format
+	// control is the far end's own round trip, without the daemon, for
+	// dur (gwbSimOnly).
+	control func(b *testing.B, dur time.Duration) []time.Duration
+	// start starts the daemon on the line's simulator (startGWBRig); a
+	// rig without a relay does not split the round trip.
+	start func(b *testing.B, bin string, dur time.Duration, format voice.Format) *gwbRig
+}
+
+// benchGatewayCall is BenchmarkGatewayCall on line l.
+func benchGatewayCall(b *testing.B, l gwbLine) {
 	callDur := gwbEnv(b, "LIFELINE_BENCH_CALL", 60*time.Second)
 	idleDur := gwbEnv(b, "LIFELINE_BENCH_IDLE", min(max(callDur, 10*time.Second), 40*time.Second))
 	ctlDur := min(callDur, 10*time.Second)
@@ -101,14 +121,14 @@ func BenchmarkGatewayCall(b *testing.B) {
 	if gwbIsolate(b, bin, callDur, idleDur) {
 		return
 	}
-	modemFmt := voice.FormatLinear8U // the analog profile's AT+VSM=1
+	modemFmt := l.format
 
-	simRTT := gwbSimOnly(b, ctlDur, modemFmt)
+	simRTT := l.control(b, ctlDur)
 	if len(simRTT) < 10 {
 		b.Fatalf("control run: only %d echoes", len(simRTT))
 	}
 
-	rig := startGWBRig(b, bin, callDur, modemFmt)
+	rig := l.start(b, bin, callDur, modemFmt)
 	d, relay, sipPort, pcma, echo := rig.d, rig.relay, rig.sipPort, rig.pcma, rig.echo
 	pid := d.cmd.Process.Pid
 
@@ -234,7 +254,9 @@ const gwbPhase = 10 * time.Millisecond
 func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, dur time.Duration, modemFmt voice.Format, pcma, echo [][]byte) gwbCall {
 	b.Helper()
 	n := len(pcma)
-	relay.reset()
+	if relay != nil {
+		relay.reset()
+	}
 	idx := make(map[string]int, n)
 	for k, e := range echo {
 		idx[string(e)] = k
@@ -344,10 +366,12 @@ func runGWBCall(b *testing.B, d *gwbDaemon, phone *gwbPhone, relay *gwbRelay, du
 				r.echoed++
 				sent := sentAt[k].Load()
 				r.rtt = append(r.rtt, now.Sub(time.Unix(0, sent)))
-				if to, from := relay.toLine.at[k].Load(), relay.fromLine.at[k].Load(); to != 0 && from != 0 {
-					r.down = append(r.down, time.Duration(to-sent))
-					r.hold = append(r.hold, time.Duration(from-to))
-					r.up = append(r.up, now.Sub(time.Unix(0, from)))
+				if relay != nil {
+					if to, from := relay.toLine.at[k].Load(), relay.fromLine.at[k].Load(); to != 0 && from != 0 {
+						r.down = append(r.down, time.Duration(to-sent))
+						r.hold = append(r.hold, time.Duration(from-to))
+						r.up = append(r.up, now.Sub(time.Unix(0, from)))
+					}
 				}
 			}
 		} else if !gwbAll(payload, silence) {

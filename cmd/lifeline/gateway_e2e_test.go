@@ -397,7 +397,14 @@ const echoTail = 50
 // 4 ahead.
 func echoCompareWith(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.Packetizer) {
 	t.Helper()
-	frames, echo := echoFrames(50)
+	echoCompareLine(t, conn, gw, pk, voice.FormatLinear8U)
+}
+
+// echoCompareLine is echoCompareWith on a line of format lineFmt (the
+// echo is each frame through lineFmt and back).
+func echoCompareLine(t *testing.T, conn *net.UDPConn, gw *net.UDPAddr, pk *rtp.Packetizer, lineFmt voice.Format) {
+	t.Helper()
+	frames, _, echo := gwbFrames(50, lineFmt)
 	m := newEchoMatch(echo)
 	// Packets queued while nobody read (the line's silence) would pace a
 	// burst of sends below, deeper than the jitter buffer: drop them.

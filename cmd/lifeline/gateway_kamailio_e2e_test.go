@@ -6,7 +6,7 @@ package main
 // next hop, set by the daemon's `config proxy` while the route is forced to
 // pstn, is the daemon's own SIP-to-line gateway; the line is a
 // modemsim.VoiceSim that echoes what it hears. SIPp plays a pcap the test
-// writes from known PCMA frames (play_pcap_audio); the offer's c=/m= lines
+// writes from known PCMA frames (play_pcap_audio; kamailioEchoCall); the offer's c=/m= lines
 // name a UDP socket of the test, which reads the echo and compares it,
 // frame by frame, with what was sent (through the modem's linear8u and
 // back). Skips without kamailio or sipp, or with -short.
@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,9 +30,6 @@ import (
 	"lifeline/hal/voice/rtp"
 	"lifeline/hal/voice/voicetest"
 )
-
-const gwKamailioConfig = gwLineConfig + `	option prefix '*00'
-` + gwProxyConfig
 
 // gwSIPpUAC calls through a record-routing proxy with an SDP offer whose
 // media address is the test's RTP socket (RTP_PORT), plays the pcap once
@@ -55,11 +53,21 @@ const sippPCMA = `      v=0
       a=ptime:20
 `
 
-// writeRTPPcap writes frames as a classic pcap (Ethernet, IPv4, UDP, RTP
-// PCMA, one packet every 20 ms), the format SIPp's play_pcap_audio reads;
-// SIPp replaces the addresses and ports and sends the UDP payloads as they
-// are, at the captured pace.
-func writeRTPPcap(t *testing.T, path string, frames [][]byte) {
+// pcmaPackets are frames as one PCMA RTP stream.
+func pcmaPackets(frames [][]byte) [][]byte {
+	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 0x4c4c, 100, 1000)
+	var packets [][]byte
+	for _, f := range frames {
+		packets = append(packets, slices.Clone(pk.Packet(f, voice.FrameSamples)))
+	}
+	return packets
+}
+
+// writeRTPPcapPackets writes RTP packets (pcmaPackets) as a classic pcap
+// (Ethernet, IPv4, UDP, one packet every 20 ms), the format SIPp's
+// play_pcap_audio reads; SIPp replaces the addresses and ports and sends
+// the UDP payloads as they are, at the captured pace.
+func writeRTPPcapPackets(t *testing.T, path string, packets [][]byte) {
 	t.Helper()
 	var b bytes.Buffer
 	le := binary.LittleEndian
@@ -70,9 +78,7 @@ func writeRTPPcap(t *testing.T, path string, frames [][]byte) {
 	le.PutUint32(hdr[16:], 65535)
 	le.PutUint32(hdr[20:], 1) // LINKTYPE_ETHERNET
 	b.Write(hdr)
-	pk := rtp.NewPacketizer(rtp.PayloadPCMA, 0x4c4c, 100, 1000)
-	for i, f := range frames {
-		payload := pk.Packet(f, voice.FrameSamples)
+	for i, payload := range packets {
 		udpLen := 8 + len(payload)
 		ipLen := 20 + udpLen
 		pkt := make([]byte, 14+ipLen)
@@ -115,11 +121,40 @@ func writeRTPPcap(t *testing.T, path string, frames [][]byte) {
 
 func TestE2EGatewayKamailio(t *testing.T) {
 	e, sim := newGatewayE2E(t)
+	// What is sent, and what the echo must be.
+	frames, want := echoFrames(50)
+	k := kamailioEchoCall(t, e, fmt.Sprintf(gwLineConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), 0), gwSIPpUAC, pcmaPackets(frames), want)
+	if !slices.Contains(sim.Commands(), "ATDT5551234") {
+		t.Fatalf("the line never dialled 5551234: %q", sim.Commands())
+	}
+	k.hangUp()
+	if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
+		t.Fatalf("never hung up: %q", cmds)
+	}
+}
+
+// kamailioCall is a call of kamailioEchoCall, up and echoed.
+type kamailioCall struct {
+	t *testing.T
+	e *e2e
+	p *sippProc
+}
+
+// kamailioEchoCall runs the daemon with lineConfig (a config with a
+// gateway section listening on 127.0.0.1:0, replaced here by a free port)
+// and a proxy section steering the rig's Kamailio; with the route forced
+// to pstn, SIPp calls 5551234 through Kamailio with scenario, playing
+// packets (a pcap written here). It reads the echo on the offer's media
+// address and wants at least 80% of want back, exact and in order, until
+// every frame is back or echoTail packets (the line's 20 ms each) after
+// the last one that was.
+func kamailioEchoCall(t *testing.T, e *e2e, lineConfig, scenario string, packets, want [][]byte) *kamailioCall {
+	t.Helper()
 	rig := siprig.New(t) // skips without kamailio/sipp or with -short
 	gwPort := siprig.FreePort(t)
 	gwURI := fmt.Sprintf("sip:127.0.0.1:%d", gwPort)
-	e.writeConfig(fmt.Sprintf(gwKamailioConfig, filepath.Join(e.dir, "hooks.d"), sim.Path(), gwPort,
-		rig.RPCSocket, rig.ProviderURI, gwURI))
+	e.writeConfig(strings.Replace(lineConfig, "option listen '127.0.0.1:0'", fmt.Sprintf("option listen '127.0.0.1:%d'", gwPort), 1) +
+		"\toption prefix '*00'\n" + fmt.Sprintf(gwProxyConfig, rig.RPCSocket, rig.ProviderURI, gwURI))
 	if out, errs, code := e.cli("check", "-c", e.cfg, "--board", "generic"); code != 0 {
 		t.Fatalf("check: exit %d: %s%s", code, out, errs)
 	}
@@ -137,18 +172,15 @@ func TestE2EGatewayKamailio(t *testing.T) {
 		t.Fatalf("next hop %q, %v", hop, err)
 	}
 
-	// What is sent, and what the echo must be.
-	frames, want := echoFrames(50)
 	pcap := filepath.Join(rig.Dir, "tone.pcap")
-	writeRTPPcap(t, pcap, frames)
+	writeRTPPcapPackets(t, pcap, packets)
 
 	rtpConn, rtpPort := voicetest.EvenUDP(t)
-	scenario := gwSIPpUAC
 	for _, r := range [][2]string{{"RTP_PORT", strconv.Itoa(rtpPort)}, {"PCAP_FILE", pcap}, {"HOLD_MS", "4000"}} {
 		scenario = string(bytes.ReplaceAll([]byte(scenario), []byte(r[0]), []byte(r[1])))
 	}
 	sippCtx, sippCancel := context.WithTimeout(ctx, 30*time.Second)
-	defer sippCancel()
+	t.Cleanup(sippCancel)
 	mediaPort := siprig.FreePort(t) // a free block: SIPp binds it and the port 2 above (video)
 	p := startSIPp(t, sippCtx, rig.Dir, "uac_rtp", scenario, "-p", strconv.Itoa(siprig.FreePort(t)),
 		"-mp", strconv.Itoa(mediaPort), "-s", "5551234", "-timeout", "25s",
@@ -159,21 +191,18 @@ func TestE2EGatewayKamailio(t *testing.T) {
 		t.Fatalf("%s (%v)\nkamailio log:\n%s\nlifeline log:\n%s", what, p.wait(), rig.KamailioLog(), e.stderr)
 	}
 
-	// The echo, read on the offer's media address, until every frame is
-	// back or echoTail packets (the line's 20 ms each) after the last one
-	// that was.
 	m := newEchoMatch(want)
 	var h rtp.Header
 	buf := make([]byte, 2048)
 	rtpConn.SetReadDeadline(time.Now().Add(30 * time.Second)) // safety net
-	packets, since := 0, 0
-	for m.matched < len(frames) && (m.matched == 0 || since < echoTail) {
-		n, _, err := rtpConn.ReadFrom(buf)
+	n, since := 0, 0
+	for m.matched < len(want) && (m.matched == 0 || since < echoTail) {
+		size, _, err := rtpConn.ReadFrom(buf)
 		if err != nil {
-			sippFailed(fmt.Sprintf("after %d RTP packets, %d frames echoed: %v", packets, m.matched, err))
+			sippFailed(fmt.Sprintf("after %d RTP packets, %d frames echoed: %v", n, m.matched, err))
 		}
-		packets++
-		payload, err := h.Unmarshal(buf[:n])
+		n++
+		payload, err := h.Unmarshal(buf[:size])
 		if err != nil || h.PayloadType != rtp.PayloadPCMA {
 			sippFailed(fmt.Sprintf("bad RTP %+v: %v", h, err))
 		}
@@ -182,25 +211,24 @@ func TestE2EGatewayKamailio(t *testing.T) {
 			since = 0
 		}
 	}
-	if len(m.order) > 0 || m.matched*5 < len(frames)*4 {
+	if len(m.order) > 0 || m.matched*5 < len(want)*4 {
 		sippFailed(fmt.Sprintf("of %d frames SIPp sent, %d echoed exact and in order (want >= 80%%), %d altered, out of order or twice: %v",
-			len(frames), m.matched, m.corrupt, m.order))
+			len(want), m.matched, m.corrupt, m.order))
 	}
-	t.Logf("%d of %d frames echoed exact and in order, in %d RTP packets", m.matched, len(frames), packets)
+	t.Logf("%d of %d frames echoed exact and in order, in %d RTP packets", m.matched, len(want), n)
 	select {
 	case id := <-rig.PSTN.Calls():
 		t.Fatalf("the rig's own PSTN UAS got an INVITE (%s): Kamailio did not use the daemon's next hop", id)
 	default:
 	}
-	if !slices.Contains(sim.Commands(), "ATDT5551234") {
-		t.Fatalf("the line never dialled 5551234: %q", sim.Commands())
-	}
+	return &kamailioCall{t: t, e: e, p: p}
+}
 
-	if err := p.wait(); err != nil {
-		t.Fatalf("%v\nlifeline log:\n%s", err, e.stderr)
+// hangUp waits for SIPp's BYE and the line idle after it.
+func (k *kamailioCall) hangUp() {
+	k.t.Helper()
+	if err := k.p.wait(); err != nil {
+		k.t.Fatalf("%v\nlifeline log:\n%s", err, k.e.stderr)
 	}
-	e.waitFor("call gone, line idle after SIPp's BYE", noCallLineIdle)
-	if cmds := sim.Commands(); !slices.Contains(cmds[slices.Index(cmds, "ATDT5551234"):], "ATH0") {
-		t.Fatalf("never hung up: %q", cmds)
-	}
+	k.e.waitFor("call gone, line idle after SIPp's BYE", noCallLineIdle)
 }

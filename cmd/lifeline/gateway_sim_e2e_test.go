@@ -81,7 +81,17 @@ func TestE2ESimBoardGateway(t *testing.T) {
 	if _, errs, code := e.cli("sim", "ring", "12ab", "--socket", e.sock); code == 0 || !strings.Contains(errs, "ring") {
 		t.Fatalf("sim ring 12ab: exit %d, %q: want a refusal naming the signal", code, errs)
 	}
-	e.mustCLI("sim", "ring", "+4930123456")
+	ringOffered(t, e, softphone, "+4930123456")
+	e.waitFor("line ringing", func(st map[string]any) bool { return field(st, "line.state") == "ringing" })
+	e.mustCLI("sim", "ring", "stop")
+}
+
+// ringOffered rings the sim board's line from caller (`sim ring`) and
+// waits for the gateway's INVITE at softphone, which must show caller in
+// From.
+func ringOffered(t *testing.T, e *e2e, softphone *net.UDPConn, caller string) {
+	t.Helper()
+	e.mustCLI("sim", "ring", caller)
 	buf := make([]byte, 65536)
 	_ = softphone.SetReadDeadline(time.Now().Add(15 * time.Second))
 	for {
@@ -93,17 +103,9 @@ func TestE2ESimBoardGateway(t *testing.T) {
 		if !strings.HasPrefix(msg, "INVITE ") {
 			continue
 		}
-		from := ""
-		for _, line := range strings.Split(msg, "\r\n") {
-			if strings.HasPrefix(strings.ToLower(line), "from:") {
-				from = line
-			}
-		}
-		if !strings.Contains(from, "+4930123456") {
+		if from := sipHeader(msg, "from"); !strings.Contains(from, caller) {
 			t.Fatalf("the INVITE does not show the caller's number: %q", from)
 		}
-		break
+		return
 	}
-	e.waitFor("line ringing", func(st map[string]any) bool { return field(st, "line.state") == "ringing" })
-	e.mustCLI("sim", "ring", "stop")
 }

@@ -46,8 +46,9 @@ type hardware struct {
 
 	// The line and the gateway (voice.go, gateway.go): the voice feature's
 	// state, kept here where the line's and the gateway's files reach it.
-	voice voiceSlot
-	gw    gatewaySlot // the running SIP-to-line gateway, for the status
+	voice    voiceSlot
+	gw       gatewaySlot  // the running SIP-to-line gateway, for the status
+	cellular cellularSlot // the cellular line (cellular.go)
 
 	// SMS (notify.go): the daemon's events for the notify feature, and
 	// the cellular line's module as its SMS sink.
@@ -59,6 +60,7 @@ type hardware struct {
 // directory.
 func newHardware(b *boards.Board, cfg *daemon.Config, stateDir string, log *slog.Logger, clk clock.Clock) (*hardware, error) {
 	hw := &hardware{board: b, log: log, clk: clk, events: newEventTap(clk)}
+	hw.cellular.stateDir = stateDir
 	hw.sms.log = log
 	hw.observers = append(hw.observers, hw.events)
 	if len(b.LEDs) > 0 {
@@ -133,11 +135,13 @@ func (hw *hardware) simDriver() daemon.SimDriver {
 	if hw.sim == nil {
 		return nil
 	}
-	return hw.sim
+	return simDriver{hw}
 }
 
 func (hw *hardware) lineInfo(cfg *daemon.Config) daemon.LineStatus {
 	switch {
+	case cfg.Line != nil && cfg.Line.Kind == daemon.LineKindCellular:
+		return hw.cellularInfo(cfg)
 	case hw.simModem != nil:
 		return daemon.LineStatus{Device: hw.simModem.Path(), Profile: "analog", State: string(daemon.LineInitialising)}
 	case cfg.Line != nil:

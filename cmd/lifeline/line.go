@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"lifeline/daemon"
+	"lifeline/hal/cellular/profiles"
 	"lifeline/hal/modem"
 	"lifeline/hal/modem/modemsim"
 	"lifeline/hal/modem/serialport"
@@ -81,15 +82,33 @@ type lineKind struct {
 // CheckNow, Calls: a control port plus a voice.Audio per call) and one
 // entry here. "modem" is a V.253 voice modem or an ISDN terminal adapter
 // (hal/modem), audio in band.
+// "cellular" is a cellular module (hal/cellular/module, cellular.go): AT
+// port plus raw PCM on a second port.
 var lineKinds = map[string]lineKind{
-	lineKindModem: {check: checkModemLine, start: startModemLine},
+	lineKindModem:           {check: checkModemLine, start: startModemLine},
+	daemon.LineKindCellular: {check: checkCellularLine, start: startCellularLine},
 }
 
-const lineKindModem = "modem"
+const lineKindModem = daemon.LineKindModem
 
-// lineKindOf names the kind of cfg's line: a modem's (hal/modem
-// profiles), and the sim board's simulated modem.
-func lineKindOf(*daemon.Config) string { return lineKindModem }
+// lineKindOf names the kind of cfg's line: the one its profile makes it
+// (daemon.LineConfig.Kind), and a modem for the sim board's simulated
+// modem without a line section.
+func lineKindOf(c *daemon.Config) string {
+	if c.Line != nil && c.Line.Kind != "" {
+		return c.Line.Kind
+	}
+	return lineKindModem
+}
+
+// lineInput is the daemon's input for l's current state: a cellular
+// line's carries its reason and health too.
+func lineInput(l telLine) daemon.LineInput {
+	if c, ok := l.(cellLine); ok {
+		return cellularInput(c.m.Status())
+	}
+	return daemon.LineInput{State: l.State()}
+}
 
 // kindOf looks cfg's line kind up.
 func kindOf(c *daemon.Config) (lineKind, error) {
@@ -194,7 +213,7 @@ func checkLineProfile(c *daemon.Config) error {
 func checkModemLine(c *daemon.Config) error {
 	if _, err := modem.LoadProfile(c.Line.Profile); err != nil {
 		return fmt.Errorf("%w: %s: line '%s' option 'profile': %v (known: %s)",
-			daemon.ErrConfig, c.Source, c.Line.Name, err, strings.Join(modem.ProfileNames(), ", "))
+			daemon.ErrConfig, c.Source, c.Line.Name, err, strings.Join(append(modem.ProfileNames(), profiles.Names()...), ", "))
 	}
 	if _, err := lineModeOf(c.Line); err != nil {
 		return fmt.Errorf("%w: %s: line '%s': %v", daemon.ErrConfig, c.Source, c.Line.Name, err)

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"lifeline/boards"
 	"lifeline/hal/localtime"
@@ -56,7 +57,7 @@ func init() {
 		{"override", "auto|sip|pstn [--for DURATION] [--socket PATH]", "force a route (auto clears the override)", cmdOverride},
 		{"check", "[-c FILE] [--board NAME] [--no-hardware] [--buttons]", "validate the configuration, the board and its hardware", cmdCheck},
 		{"boards", "[--dir DIR]", "list the board definitions: the embedded ones and those of DIR (default " + boards.DefaultDir + ")", cmdBoards},
-		{"sim", "SIGNAL VALUE [--socket PATH]", "drive the simulated board: mains on|off, battery PERCENT, wan|provider|line up|down, key NAME press|release, ring NUMBER|stop", cmdSim},
+		{"sim", "SIGNAL VALUE [--socket PATH]", "drive the simulated board: mains on|off, battery PERCENT, wan|provider|line up|down, key NAME press|release, ring NUMBER|stop; a cellular line: cell register|deregister|nosim|sim|unplug|replug, cell pin PIN, cell signal DBM, sms FROM TEXT, sms list", cmdSim},
 		{"rpcd", "list | call status|override [--socket PATH]", "the rpcd plugin protocol behind `ubus call lifeline status|override` (arguments of call as JSON on stdin)", cmdRpcd},
 		{"version", "", "print the version", cmdVersion},
 	}
@@ -133,6 +134,11 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 func parse(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, error) {
 	var pos []string
 	for {
+		// A negative number is a value (`sim cell signal -91`), not a flag.
+		if len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' && strings.Trim(args[0][1:], "0123456789") == "" {
+			pos, args = append(pos, args[0]), args[1:]
+			continue
+		}
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err

@@ -70,7 +70,7 @@ func (hw *hardware) startVoice(parent context.Context, cfg *daemon.Config) error
 		hw.mu.Unlock()
 		if l != nil {
 			hw.log.Info("line and gateway unchanged: kept across the reload", "device", l.Path())
-			hw.post(daemon.LineInput{State: l.State()})
+			hw.post(lineInput(l))
 		}
 		return nil
 	}
@@ -94,7 +94,7 @@ func (hw *hardware) startVoice(parent context.Context, cfg *daemon.Config) error
 		return err
 	}
 	info := hw.lineInfo(cfg)
-	hw.post(daemon.LineInfoInput{Device: info.Device, Profile: info.Profile})
+	hw.post(daemon.LineInfoInput{Device: info.Device, Profile: info.Profile, AudioDevice: info.AudioDevice})
 	return nil
 }
 

@@ -303,7 +303,10 @@ func (g *Gateway) carry(cctx context.Context, c *call.Call, l leg, up func() (*s
 		}
 	}
 	lineGone := make(chan string, 1)
+	onDigit, stopDigits := lineDigits(cctx, c.Audio, l.log)
+	defer stopDigits()
 	b, err := bridge.Start(bridge.Config{
+		OnDigit: onDigit, DisableDTMFTones: onDigit != nil,
 		Audio: c.Audio, Codec: l.choice.Codec, PayloadType: l.choice.PayloadType, EventPT: l.choice.EventPT,
 		Conn: l.rtp.rtp, Remote: net.UDPAddrFromAddrPort(l.choice.Remote), Logger: l.log, Clock: g.cfg.Clock,
 		RTCP: l.rtp.rtcp, RTCPRemote: g.rtcpRemote(l), CNAME: "lifeline@" + g.cfg.RTPAddr.String(),

@@ -1,7 +1,7 @@
 // Package simboard is the simulated board: a set of signals (mains, battery,
-// WAN, provider, line, keys) that `lifeline sim` sets over the control
-// socket. Each change is handed to the owner's callback, which feeds the
-// same daemon inputs real hardware would.
+// WAN, provider, line, keys, the cellular module) that `lifeline sim` sets
+// over the control socket. Each change is handed to the owner's callback,
+// which feeds the same daemon inputs real hardware would.
 package simboard
 
 import (
@@ -28,13 +28,15 @@ type Signals struct {
 // Change is one signal change; Key and Pressed are set for key events,
 // Caller for ring.
 type Change struct {
-	Signal  string // mains | battery | wan | provider | line | key | ring
+	Signal  string // mains | battery | wan | provider | line | key | ring | cell | sms
 	Now     Signals
 	Key     string
 	Pressed bool
 	// Caller is the caller's number a ring shows (digits, an optional
 	// leading +), or "stop": the caller hangs up before an answer.
 	Caller string
+	// Cell is set for the cellular module's signals (cell, sms).
+	Cell Cell
 }
 
 // Board holds the signals. Set is safe for concurrent use; one mutex guards
@@ -63,7 +65,7 @@ func (b *Board) Signals() Signals {
 // Usage describes the accepted signals.
 func (b *Board) Usage() string {
 	return "mains on|off, battery PERCENT, wan up|down, provider up|down, line up|down, key " +
-		strings.Join(b.keys, "|") + " press|release, ring NUMBER|stop"
+		strings.Join(b.keys, "|") + " press|release, ring NUMBER|stop, " + cellUsage
 }
 
 // Sim applies one `lifeline sim SIGNAL VALUE...` command.
@@ -131,6 +133,12 @@ func (b *Board) Sim(signal string, args []string) error {
 			return bad("the caller's number must be digits, optionally after a +")
 		}
 		c.Caller = args[0]
+	case "cell", "sms":
+		cell, cerr := parseCell(signal, args)
+		if cerr != nil {
+			return bad("%v", cerr)
+		}
+		c.Cell = cell
 	default:
 		return bad("unknown signal")
 	}

@@ -77,6 +77,9 @@ func (s *session) dial(ctx context.Context, r request) reply {
 		s.finishErr(ctx, dialErr(err))
 		return reply{pendingReply: true}
 	}
+	if r.onDialing != nil {
+		r.onDialing()
+	}
 	s.audioCommands(ctx, m.prof.Dial.Audio)
 	if s.call != nil {
 		s.timer.dial.Reset(m.prof.Dial.Timeout.D())
@@ -232,7 +235,7 @@ func (s *session) callURC(ctx context.Context, line string) {
 			m.cfg.log.Info("cellular: bad caller ID", "device", m.atPath, "err", err)
 			return
 		}
-		s.ringing(cl.Number, true)
+		s.ringing(cl.Number, true, false)
 		return
 	}
 	ev, ok, err := at.ParseCallEvent(line)
@@ -250,7 +253,9 @@ func (s *session) callURC(ctx context.Context, line string) {
 			number, known = ev.Call.Number, true
 		}
 		if c == nil || c.info.Incoming {
-			s.ringing(number, known)
+			// Only RING itself counts: a vendor's call-state code for the
+			// same ring (+QIND "ccinfo") does not.
+			s.ringing(number, known, line == "RING" || strings.HasPrefix(line, "+CRING:"))
 			if s.call != nil && ev.Index > 0 {
 				s.call.index = ev.Index
 			}
@@ -302,16 +307,30 @@ func (s *session) callURC(ctx context.Context, line string) {
 }
 
 // ringing starts or updates the incoming call; numberKnown says whether
-// number (possibly "", withheld) is the caller's.
-func (s *session) ringing(number string, numberKnown bool) {
+// number (possibly "", withheld) is the caller's; ring whether this is a
+// RING (counted), not only caller ID.
+func (s *session) ringing(number string, numberKnown, ring bool) {
 	s.timer.ring.Reset(s.m.cfg.ringTimeout)
+	rings := 0
+	if ring {
+		rings = 1
+	}
 	if s.call == nil {
-		s.begin(&callState{info: CallInfo{Phase: PhaseRinging, Incoming: true, Number: number}})
+		s.begin(&callState{info: CallInfo{Phase: PhaseRinging, Incoming: true, Number: number,
+			Withheld: numberKnown && number == "", Rings: rings}})
 		return
 	}
-	if s.call.info.Incoming && numberKnown && s.call.info.Number != number {
-		s.call.info.Number = number
-		info := s.call.info
-		s.m.update(func(st *Status) { st.Call = info })
+	c := &s.call.info
+	if !c.Incoming {
+		return
+	}
+	next := *c
+	next.Rings += rings
+	if numberKnown {
+		next.Number, next.Withheld = number, number == ""
+	}
+	if next != *c {
+		*c = next
+		s.m.update(func(st *Status) { st.Call = next })
 	}
 }

@@ -335,8 +335,10 @@ func TestIncomingCallEachProfile(t *testing.T) {
 			if err := r.sim.Ring("+4917012345"); err != nil {
 				t.Fatal(err)
 			}
-			st := r.wait("ringing with caller ID", func(st Status) bool { return st.State == StateRinging && st.Call.Number != "" })
-			if st.Call != (CallInfo{Phase: PhaseRinging, Incoming: true, Number: "+4917012345"}) {
+			st := r.wait("ringing with caller ID", func(st Status) bool {
+				return st.State == StateRinging && st.Call.Number != "" && st.Call.Rings > 0
+			})
+			if st.Call != (CallInfo{Phase: PhaseRinging, Incoming: true, Number: "+4917012345", Rings: 1}) {
 				t.Errorf("ringing %+v", st)
 			}
 			c, err := r.mod.Answer(ctxT(t))

@@ -42,6 +42,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,11 @@ type CallInfo struct {
 	// Number is the dialled number or the caller's (+CLIP); "" when
 	// withheld or not yet known.
 	Number string
+	// Withheld: caller ID came without a number (withheld or not
+	// available).
+	Withheld bool
+	// Rings counts the RINGs of an incoming call.
+	Rings int
 }
 
 // Errors. Methods wrap them with the device path.
@@ -181,6 +187,7 @@ type config struct {
 	onStatus       func(Status)
 	onSMS          func(from, text string, at time.Time)
 	emergencyExtra []string
+	audioOpener    func(path string) (io.ReadWriteCloser, error)
 }
 
 // WithClock sets the clock for every timer (default clock.Real).
@@ -191,6 +198,12 @@ func WithLogger(l *slog.Logger) Option { return func(o *config) { o.log = l } }
 
 // WithOpener replaces the serial backend that opens the AT port.
 func WithOpener(op modem.Opener) Option { return func(o *config) { o.opener = op } }
+
+// WithAudioOpener replaces how a call opens the audio port (default: the
+// tty, raw, its stale input flushed).
+func WithAudioOpener(f func(path string) (io.ReadWriteCloser, error)) Option {
+	return func(o *config) { o.audioOpener = f }
+}
 
 // WithSerialMode sets the AT port's serial settings.
 func WithSerialMode(m serialport.Mode) Option { return func(o *config) { o.mode = m } }
@@ -241,7 +254,8 @@ type Module struct {
 	st  Status
 	pub *dispatcher // set while Run runs; guarded by mu
 
-	sms smsQueue
+	sms   smsQueue
+	rings ringSubs
 
 	// pinRejected is set when the SIM refused the configured PIN; owned
 	// by Run's goroutine.
@@ -259,6 +273,9 @@ func New(atPath, audioPath string, prof *profiles.Profile, opts ...Option) (*Mod
 	}
 	if cfg.log == nil {
 		cfg.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.audioOpener == nil {
+		cfg.audioOpener = openAudioPort
 	}
 	if cfg.pin != "" {
 		if _, err := profiles.Expand(prof.PIN, map[string]string{"pin": cfg.pin}); err != nil {
@@ -287,6 +304,7 @@ func New(atPath, audioPath string, prof *profiles.Profile, opts ...Option) (*Mod
 		reqs: make(chan request), done: make(chan struct{})}
 	m.st = Status{State: StateAbsent, Reason: "not started", Since: cfg.clk.Now()}
 	m.sms.init()
+	m.rings.init()
 	return m, nil
 }
 
@@ -319,6 +337,7 @@ func (m *Module) update(f func(*Status)) {
 	if st == old {
 		return
 	}
+	m.rings.changed(old, st, m.cfg.clk.Now())
 	if st.State != old.State || st.Reason != old.Reason {
 		m.cfg.log.Info("cellular line state", "device", m.atPath, "from", old.State.String(),
 			"to", st.State.String(), "reason", st.Reason)
@@ -349,6 +368,8 @@ type request struct {
 	ctx   context.Context
 	arg   string
 	reply chan reply // buffered 1
+	// onDialing, for a dial, is called once the module accepted it.
+	onDialing func()
 }
 
 type reply struct {
@@ -361,7 +382,11 @@ type reply struct {
 
 // do hands r to Run's goroutine and waits for its answer.
 func (m *Module) do(ctx context.Context, kind reqKind, arg string) (*Call, error) {
-	r := request{kind: kind, ctx: ctx, arg: arg, reply: make(chan reply, 1)}
+	return m.doReq(request{kind: kind, ctx: ctx, arg: arg, reply: make(chan reply, 1)})
+}
+
+func (m *Module) doReq(r request) (*Call, error) {
+	ctx := r.ctx
 	select {
 	case m.reqs <- r:
 	case <-ctx.Done():

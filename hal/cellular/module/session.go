@@ -28,6 +28,7 @@ func (m *Module) Run(ctx context.Context) error {
 	m.pub = pub
 	m.mu.Unlock()
 	defer close(m.done)
+	defer m.rings.stop()
 	defer pub.close()
 	defer m.sms.fail(fmt.Errorf("cellular module %s: %w", m.atPath, ErrStopped))
 	defer m.setState(StateAbsent, "stopped")
