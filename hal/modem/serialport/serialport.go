@@ -138,7 +138,7 @@ type Port struct {
 	path string
 	p    serial.Port
 	raw  *rawIO // second descriptor: reads, writes, flow control (see Open)
-	rdev uint64   // device number of the tty opened
+	rdev uint64 // device number of the tty opened
 
 	closeOnce sync.Once
 	closeErr  error
