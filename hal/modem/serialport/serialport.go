@@ -137,9 +137,8 @@ func (m Mode) serialMode() (*serial.Mode, error) {
 type Port struct {
 	path string
 	p    serial.Port
-	side *os.File // second descriptor: reads, writes, flow control (see Open)
-	raw  *rawIO   // reads and writes side
-	rdev uint64   // device number of the tty opened
+	raw  *rawIO // second descriptor: reads, writes, flow control (see Open)
+	rdev uint64 // device number of the tty opened
 
 	closeOnce sync.Once
 	closeErr  error
@@ -170,51 +169,38 @@ func Open(path string, m Mode) (*Port, error) {
 	// the daemon's CPU (BenchmarkGatewayCall: 56 ms/s per call; 20 ms/s
 	// reading through this non-blocking descriptor, which Go's netpoller
 	// waits on with the thread parked; less again with raw system calls on
-	// it, see rawIO). The library still opens and configures (mode, DTR,
-	// exclusive access).
+	// it, and with the poller watching it for readable only, see rawIO).
+	// The library still opens and configures (mode, DTR, exclusive
+	// access).
 	//
 	// Flow control. go.bug.st/serial has no setting for it and clears
 	// CRTSCTS on open; termios belongs to the tty, not to the descriptor,
 	// so it is set here afterwards, and Close switches it off and flushes
 	// output through this descriptor so that a Write blocked by a peer
 	// that never raises CTS returns instead of holding Close forever.
-	side, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	side, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open line %q: %w", path, mapErr(err))
+		return nil, fmt.Errorf("open line %q: %w", path, mapErr(&os.PathError{Op: "open", Path: path, Err: err}))
 	}
 	p, err := serial.Open(path, sm)
 	if err != nil {
-		side.Close()
+		unix.Close(side)
 		return nil, fmt.Errorf("open line %q: %w", path, mapErr(err))
 	}
 	if m.Flow != FlowNone {
-		if err := withFD(side, func(fd int) error { return setFlow(fd, m.Flow) }); err != nil {
+		if err := setFlow(side, m.Flow); err != nil {
 			p.Close()
-			side.Close()
+			unix.Close(side)
 			return nil, fmt.Errorf("open line %q: flow control: %v: %w", path, err, ErrMode)
 		}
 	}
-	raw, err := newRawIO(side)
+	raw, err := newRawIO(side, path)
 	if err != nil {
 		p.Close()
-		side.Close()
+		unix.Close(side)
 		return nil, fmt.Errorf("open line %q: %w", path, err)
 	}
-	return &Port{path: path, p: p, side: side, raw: raw, rdev: uint64(st.Rdev)}, nil
-}
-
-// withFD runs fn on f's descriptor without taking it out of non-blocking
-// mode (os.File.Fd would, and reads would block a thread again).
-func withFD(f *os.File, fn func(fd int) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
+	return &Port{path: path, p: p, raw: raw, rdev: uint64(st.Rdev)}, nil
 }
 
 func setFlow(fd int, f Flow) error {
@@ -304,11 +290,11 @@ func (p *Port) Check() error {
 // Close closes the device; later calls return the first result.
 func (p *Port) Close() error {
 	p.closeOnce.Do(func() {
-		withFD(p.side, func(fd int) error {
+		p.raw.control(func(fd int) error {
 			setFlow(fd, FlowNone)
 			return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCOFLUSH)
 		})
-		p.side.Close() // wakes a Read waiting in the netpoller
+		p.raw.close() // wakes a Read or Write waiting in the netpoller
 		p.closeErr = p.p.Close()
 	})
 	return p.closeErr

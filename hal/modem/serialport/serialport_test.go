@@ -170,23 +170,40 @@ func TestDeviceGone(t *testing.T) {
 	}
 }
 
-func TestCloseUnblocksRead(t *testing.T) {
+// Close makes a Read waiting for data, and a Write waiting for room,
+// return with an error.
+func TestCloseUnblocks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		op   func(p *serialport.Port) error
+	}{
+		{"read", func(p *serialport.Port) error { _, err := p.Read(make([]byte, 8)); return err }},
+		{"write", func(p *serialport.Port) error { _, err := p.Write(make([]byte, 1<<20)); return err }}, // nobody reads the peer
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, p := openPTYPort(t)
+			errc := make(chan error, 1)
+			go func() { errc <- tc.op(p) }()
+			p.Close()
+			if err := <-errc; err == nil {
+				t.Fatalf("%s after Close: no error", tc.name)
+			}
+		})
+	}
+}
+
+// openPTYPort opens a Port on a new pty and returns the pty's master
+// (the modem's side); both are closed with the test.
+func openPTYPort(t *testing.T) (*os.File, *serialport.Port) {
+	t.Helper()
 	m, s, link := ptyLink(t)
-	defer m.Close()
-	defer s.Close()
+	t.Cleanup(func() { m.Close(); s.Close() })
 	p, err := serialport.Open(link, serialport.Mode{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := p.Read(make([]byte, 8))
-		errc <- err
-	}()
-	p.Close()
-	if err := <-errc; err == nil {
-		t.Fatalf("Read after Close = %v", err)
-	}
+	t.Cleanup(func() { p.Close() })
+	return m, p
 }
 
 func TestSetDTROnPTY(t *testing.T) {
@@ -232,5 +249,39 @@ func TestCheckSeesReplugAsOtherDevice(t *testing.T) {
 	}
 	if err := p.Check(); !errors.Is(err, serialport.ErrGone) {
 		t.Errorf("Check after the link moved = %v, want ErrGone", err)
+	}
+}
+
+// A write larger than the tty's buffer waits for room (the peer reading)
+// and then completes, in order.
+func TestWriteWaitsForRoom(t *testing.T) {
+	m, p := openPTYPort(t)
+	want := make([]byte, 256<<10) // far more than a pty buffers
+	for i := range want {
+		want[i] = byte(i % 251)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := p.Write(want)
+		done <- result{n, err}
+	}()
+	got := make([]byte, 0, len(want))
+	buf := make([]byte, 8192)
+	for len(got) < len(want) {
+		n, err := m.Read(buf)
+		if err != nil {
+			t.Fatalf("reading the peer after %d bytes: %v", len(got), err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if r := <-done; r.err != nil || r.n != len(want) {
+		t.Fatalf("Write = %d, %v; want %d, nil", r.n, r.err, len(want))
+	}
+	if string(got) != string(want) {
+		t.Fatal("the peer read other bytes than were written")
 	}
 }

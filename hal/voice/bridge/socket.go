@@ -17,7 +17,10 @@ import (
 // waiting on it. *Socket is the real one.
 type Conn interface {
 	// Recv copies the next waiting datagram into b and returns its size
-	// and source; ok is false when none is waiting.
+	// and source; ok is false when none is waiting. A Socket reads two
+	// datagrams at a time: after a read that found only one, the next
+	// Recv says none is waiting without asking the kernel (what has
+	// arrived since is read by the Recv after it).
 	Recv(b []byte) (n int, from netip.AddrPort, ok bool, err error)
 	// Send sends b as one datagram to to.
 	Send(b []byte, to netip.AddrPort) error
@@ -44,9 +47,21 @@ type Socket struct {
 	sendMu  sync.Mutex // guards to4 and to6, Send's destination
 	to4     unix.RawSockaddrInet4
 	to6     unix.RawSockaddrInet6
-	recvMu  sync.Mutex // guards from and fromLen, Recv's source
-	from    unix.RawSockaddrAny
-	fromLen uint32
+	recvMu  sync.Mutex // guards the fields below, Recv's
+	msgs    [2]mmsghdr
+	iov     [2]unix.Iovec
+	from    [2]unix.RawSockaddrAny
+	spare   []byte         // the second datagram's buffer (allocated by the first Recv)
+	held    int            // bytes of a second datagram waiting in spare, -1 for none
+	heldSrc netip.AddrPort // its source
+	drained bool           // the last read found the socket empty after one datagram
+}
+
+// mmsghdr is struct mmsghdr of recvmmsg(2): the same layout on every
+// Linux ABI as a struct of its two fields in Go.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
 }
 
 // ErrSocketClosed is returned by a Socket after Close.
@@ -78,7 +93,7 @@ func ListenRTP(addr netip.AddrPort) (*Socket, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("RTP socket on %v: %w", addr, err)
 	}
-	return &Socket{fd: fd, local: addrPort(bound), v6: v6}, nil
+	return &Socket{fd: fd, local: addrPort(bound), v6: v6, held: -1}, nil
 }
 
 // AddrPort returns the address the socket is bound to.
@@ -87,7 +102,10 @@ func (s *Socket) AddrPort() netip.AddrPort { return s.local }
 // LocalAddr returns the address the socket is bound to as a *net.UDPAddr.
 func (s *Socket) LocalAddr() net.Addr { return net.UDPAddrFromAddrPort(s.local) }
 
-// Recv implements Conn.
+// Recv implements Conn. One recvmmsg(2) reads up to two datagrams, into
+// b and into a spare buffer that the next Recv returns: a call's RTP is
+// one datagram a frame, so the read that would find the socket empty is
+// saved (the bridge reads until Recv says none is waiting).
 func (s *Socket) Recv(b []byte) (int, netip.AddrPort, bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -99,16 +117,38 @@ func (s *Socket) Recv(b []byte) (int, netip.AddrPort, bool, error) {
 	}
 	s.recvMu.Lock()
 	defer s.recvMu.Unlock()
+	if s.held >= 0 {
+		n := copy(b, s.spare[:s.held])
+		s.held = -1
+		return n, s.heldSrc, true, nil
+	}
+	if s.drained {
+		s.drained = false
+		return 0, netip.AddrPort{}, false, nil
+	}
+	if s.spare == nil {
+		s.spare = make([]byte, 2048)
+	}
+	for i, buf := range [2][]byte{b, s.spare} {
+		s.iov[i] = unix.Iovec{Base: &buf[0]}
+		s.iov[i].SetLen(len(buf))
+		s.msgs[i] = mmsghdr{hdr: unix.Msghdr{Name: (*byte)(unsafe.Pointer(&s.from[i])), Namelen: unix.SizeofSockaddrAny, Iov: &s.iov[i]}}
+		s.msgs[i].hdr.SetIovlen(1)
+	}
 	for {
-		s.fromLen = unix.SizeofSockaddrAny
 		// A raw system call: the socket never blocks, and the runtime's
 		// entersyscall would wake its sysmon thread out of its idle sleep
 		// at every frame (see rawio.go in hal/modem/serialport).
-		r, _, errno := syscall.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-			0, uintptr(unsafe.Pointer(&s.from)), uintptr(unsafe.Pointer(&s.fromLen)))
+		r, _, errno := syscall.RawSyscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0])), 2,
+			unix.MSG_DONTWAIT, 0, 0)
 		switch errno {
 		case 0:
-			return int(r), rawAddrPort(&s.from), true, nil
+			if r == 2 {
+				s.held, s.heldSrc = int(s.msgs[1].len), rawAddrPort(&s.from[1])
+			} else {
+				s.drained = true
+			}
+			return int(s.msgs[0].len), rawAddrPort(&s.from[0]), true, nil
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
