@@ -51,11 +51,12 @@ func TestE2EGatewayStopDuringCall(t *testing.T) {
 	if sim.Mode() != "command" || sim.InCall() {
 		t.Fatalf("modem left in %s, in call %v", sim.Mode(), sim.InCall())
 	}
-	log := e.stderr.String()
-	for _, want := range []string{"stopping during a call", "lifeline stopping: the line is hung up first"} {
-		if !strings.Contains(log, want) {
-			t.Fatalf("the log does not say %q:\n%s", want, log)
-		}
+	// The gateway ends its call as it stops; whether the line's own stop
+	// (hal/modem's "stopping during a call") still finds the call up
+	// depends on which of the two runs first, and both hang up (asserted
+	// above): only the gateway's reason is certain.
+	if log, want := e.stderr.String(), "lifeline stopping: the line is hung up first"; !strings.Contains(log, want) {
+		t.Fatalf("the log does not say %q:\n%s", want, log)
 	}
 
 	// A daemon killed mid-call leaves the modem streaming.
