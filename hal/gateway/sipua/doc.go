@@ -37,7 +37,8 @@
 //   - a re-INVITE or UPDATE in a dialog (hold, resume, a session-timer
 //     refresh): 200 with the session as it stands, its direction the
 //     mirror of the offer's (RFC 3264), the o= version raised when it
-//     changed; RFC 4028 Session-Expires echoed with refresher=uac,
+//     changed; RFC 4028 Session-Expires echoed with refresher=uac to a
+//     peer that supports timers (none to one that does not),
 //   - RFC 4028 session timers (sessiontimer.go): a peer that supports
 //     them and asked for an interval is the refresher; without a refresh
 //     the UA sends BYE at SE − min(32 s, SE/3) and Dialog.SessionExpired

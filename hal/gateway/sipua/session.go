@@ -62,22 +62,20 @@ func (ua *UA) badExtension(tx *ServerTx) bool {
 
 // sessionTimer returns the fields of a 2xx to req under RFC 4028: the
 // requested interval with the requester as refresher, and Require: timer
-// when it supports timers. None when req asks for no session timer.
+// (§9: a 2xx naming the UAC refresher must carry it). None when req asks
+// for no session timer, or when its sender does not support timers: a
+// proxy may have put the Session-Expires in (§8), and a UAC that does
+// not know timers cannot refresh; the UA does not refresh either, so the
+// session runs without one (refreshedInterval is 0 for it too).
 func sessionTimer(req *sip.Request) []sip.Field {
-	se, ok := req.Header.Get("Session-Expires"), req.Header.Has("Session-Expires") // compact x too
-	if !ok {
+	se := refreshedInterval(req)
+	if se == 0 {
 		return nil
 	}
-	delta, _, _ := strings.Cut(se, ";")
-	delta = strings.TrimSpace(delta)
-	if _, err := strconv.ParseUint(delta, 10, 32); err != nil {
-		return nil
+	return []sip.Field{
+		{Name: "Session-Expires", Value: strconv.FormatUint(se, 10) + ";refresher=uac"},
+		{Name: "Require", Value: "timer"},
 	}
-	fs := []sip.Field{{Name: "Session-Expires", Value: delta + ";refresher=uac"}}
-	if req.Header.HasToken("Supported", "timer") {
-		fs = append(fs, sip.Field{Name: "Require", Value: "timer"})
-	}
-	return fs
 }
 
 // refresh answers a re-INVITE or UPDATE in dialog d (hold, resume, a

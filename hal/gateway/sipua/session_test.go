@@ -48,7 +48,8 @@ func established(t *testing.T, h *harness, txs chan *ServerTx) (string, *ServerT
 // with the session as it stands, the direction the mirror of the offer's,
 // the version raised only when the description changed; a re-INVITE
 // without an offer gets the session as an offer; session timers are
-// echoed with the requester as refresher. The call goes on. (Before, every
+// echoed with the requester as refresher when it supports them, and not
+// at all when it does not. The call goes on. (Before, every
 // re-INVITE got 488 and UPDATE 405.)
 func TestReinviteAndUpdate(t *testing.T) {
 	txs := make(chan *ServerTx, 1)
@@ -71,8 +72,14 @@ func TestReinviteAndUpdate(t *testing.T) {
 		{"resume by UPDATE", sip.UPDATE, phoneSDP(""), nil, "", "5", true, nil},
 		{"session refresh without an offer", sip.INVITE, "", []string{"Session-Expires: 90;refresher=uac", "Supported: timer"},
 			"", "5", true, []string{"Session-Expires: 90;refresher=uac", "Require: timer"}},
-		{"UPDATE refresh without an offer", sip.UPDATE, "", []string{"Session-Expires: 90"}, "", "", false,
-			[]string{"Session-Expires: 90;refresher=uac"}},
+		{"UPDATE refresh without an offer", sip.UPDATE, "", []string{"Session-Expires: 90", "Supported: timer"}, "", "", false,
+			[]string{"Session-Expires: 90;refresher=uac", "Require: timer"}},
+		// A Session-Expires a proxy put in for a phone that does not know
+		// timers (RFC 4028 §8): that phone would never refresh as the
+		// refresher=uac the 2xx named, and a proxy timing the session
+		// (Kamailio's sst) would end the call; no timer is the answer.
+		{"Session-Expires without timer support", sip.UPDATE, "", []string{"Session-Expires: 90"}, "", "", false,
+			[]string{"Session-Expires:", "Require:"}},
 	}
 	for i, s := range steps {
 		cseq := 2 + i
@@ -103,9 +110,10 @@ func TestReinviteAndUpdate(t *testing.T) {
 				t.Fatalf("%s: not the current session:\n%s", s.name, body)
 			}
 		}
-		for _, want := range s.wantHdrs {
-			name, val, _ := strings.Cut(want, ": ")
-			if h := res.GetHeader(name); h == nil || h.Value() != val {
+		for _, want := range s.wantHdrs { // "Name:" alone: no such header
+			name, val, _ := strings.Cut(want, ":")
+			val = strings.TrimSpace(val)
+			if h := res.GetHeader(name); (val == "" && h != nil) || (val != "" && (h == nil || h.Value() != val)) {
 				t.Fatalf("%s: %s = %v, want %q", s.name, name, h, val)
 			}
 		}
