@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"lifeline/hal/voice"
 	"lifeline/hal/jsonread"
+	"lifeline/hal/voice"
 )
 
 //go:embed profiles/*.json
