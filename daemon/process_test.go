@@ -26,7 +26,7 @@ func TestLookPath(t *testing.T) {
 	}
 	tests := []struct {
 		name, path, cmd, want string
-		wantErr             bool
+		wantErr               bool
 	}{
 		{"found after a non-executable file", other + ":" + dir, "poweroff", filepath.Join(dir, "poweroff"), false},
 		{"relative entries skipped", ".:" + dir, "poweroff", filepath.Join(dir, "poweroff"), false},
