@@ -44,6 +44,8 @@ test-deps:
 
 vet:
 	$(GO) vet ./...
+	@unformatted=$$(gofmt -l cmd daemon hal boards); if [ -n "$$unformatted" ]; then \
+		echo "gofmt: not formatted (gofmt -w them):" $$unformatted >&2; exit 1; fi
 
 # -race needs cgo.
 unit:
