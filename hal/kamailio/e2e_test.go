@@ -42,8 +42,11 @@ func TestE2EKamailioCallRouting(t *testing.T) {
 }
 
 // TestE2EKamailioNoCallLostAcrossSwitch keeps calls flowing at a steady
-// rate while the route switches to the PSTN gateway and back: every call completes,
-// and each side takes its share in order: provider, PSTN, provider.
+// rate while the route switches to the PSTN gateway and back: every call
+// completes, and each side takes its share in order: provider, PSTN,
+// provider. The UAC places calls until the test has seen the last share
+// arrive (PlaceCallsUntil): on a loaded machine the test's switches come
+// late, and a fixed number of calls could all be placed before them.
 func TestE2EKamailioNoCallLostAcrossSwitch(t *testing.T) {
 	r := siprig.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), e2eBudget)
@@ -53,14 +56,15 @@ func TestE2EKamailioNoCallLostAcrossSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const total, rate, share = 60, 20, 15
+	const rate, share = 20, 15
 	type result struct {
 		callees []string
 		err     error
 	}
 	uac := make(chan result, 1)
+	stop := make(chan struct{})
 	go func() {
-		callees, err := r.PlaceCalls(ctx, total, rate)
+		callees, err := r.PlaceCallsUntil(ctx, rate, stop)
 		uac <- result{callees, err}
 	}()
 
@@ -89,19 +93,18 @@ func TestE2EKamailioNoCallLostAcrossSwitch(t *testing.T) {
 	if err := c.SetNextHop(ctx, "sip", r.ProviderURI); err != nil {
 		t.Fatal(err)
 	}
+	wait(r.Provider, seen[r.Provider]+share)
+	close(stop)
 	res := <-uac
 	if res.err != nil {
 		t.Fatalf("a call was lost across the switch: %v", res.err)
 	}
 	// The record: who answered, in call order. Collapse runs.
 	runs, count := siprig.Runs(res.callees)
-	if len(res.callees) != total {
-		t.Fatalf("%d of %d calls answered", len(res.callees), total)
-	}
-	if !slices.Equal(runs, []string{"provider", "pstn", "provider"}) || count["pstn"] < share {
+	if !slices.Equal(runs, []string{"provider", "pstn", "provider"}) || count["pstn"] < share || count["provider"] < 2*share {
 		t.Fatalf("answer order %v (provider %d, pstn %d)", runs, count["provider"], count["pstn"])
 	}
-	t.Logf("%d calls: provider %d, pstn %d, provider again; none failed", total, count["provider"], count["pstn"])
+	t.Logf("%d calls: provider %d, pstn %d, provider again; none failed", len(res.callees), count["provider"], count["pstn"])
 }
 
 // TestE2EKeeperAfterKamailioRestart restarts Kamailio under a Keeper: the

@@ -205,6 +205,25 @@ func waitBound(port int, exited <-chan struct{}) bool {
 // the tails of the UAC's, Kamailio's and both UAS' error logs, and the
 // callees are those of the calls that were answered.
 func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error) {
+	return r.placeCalls(ctx, calls, rate, nil)
+}
+
+// PlaceCallsUntil is PlaceCalls without a number of calls: the UAC places
+// calls at rate per second until stop closes, then places no more, lets
+// the calls it has started finish (SIPp's soft quit, 'q' on its control
+// port) and returns. A test that acts on the calls' progress (switching
+// the route while they flow) then never finds the UAC finished before it
+// has acted, however slowly a loaded machine runs it.
+func (r *Rig) PlaceCallsUntil(ctx context.Context, rate int, stop <-chan struct{}) ([]string, error) {
+	if rate <= 0 || stop == nil {
+		return nil, fmt.Errorf("siprig: PlaceCallsUntil needs a rate (%d) and a stop channel", rate)
+	}
+	return r.placeCalls(ctx, 0, rate, stop)
+}
+
+// placeCalls is PlaceCalls (calls > 0) or PlaceCallsUntil (calls 0,
+// until stop closes).
+func (r *Rig) placeCalls(ctx context.Context, calls, rate int, stop <-chan struct{}) ([]string, error) {
 	scen := filepath.Join(r.Dir, uacScenario)
 	mport, err := pickPort()
 	if err != nil {
@@ -217,13 +236,22 @@ func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", strconv.Itoa(sport), "-mp", strconv.Itoa(mport), "-m", strconv.Itoa(calls),
+	args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", strconv.Itoa(sport), "-mp", strconv.Itoa(mport),
 		"-s", "lifeline", "-nostdin", "-timeout", "30s", "-timeout_error",
 		// A late provisional reply is ignored, not fatal: see uac_rr.xml.
 		"-default_behaviors", "all,-abortunexp",
 		fmt.Sprintf("127.0.0.1:%d", r.SIPPort)}
 	if rate > 0 {
 		args = append(args, "-r", strconv.Itoa(rate), "-rp", "1000")
+	}
+	var ctlPort int
+	if stop != nil {
+		if ctlPort, err = pickPort(); err != nil {
+			return nil, err
+		}
+		args = append(args, "-ci", "127.0.0.1", "-cp", strconv.Itoa(ctlPort))
+	} else {
+		args = append(args, "-m", strconv.Itoa(calls))
 	}
 	errFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-errors.log", sport))
 	logFile := filepath.Join(r.Dir, fmt.Sprintf("uac-%d-callees.log", sport))
@@ -233,7 +261,12 @@ func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error)
 		"-trace_msg", "-message_file", msgFile, "-trace_stat", "-stf", statFile)
 	cmd := exec.CommandContext(ctx, "sipp", args...)
 	cmd.Dir = r.Dir
-	out, err := cmd.CombinedOutput()
+	var out []byte
+	if stop == nil {
+		out, err = cmd.CombinedOutput()
+	} else {
+		out, err = runUntil(cmd, ctlPort, stop)
+	}
 	if err != nil {
 		errs, _ := os.ReadFile(errFile)
 		pe, _ := os.ReadFile(filepath.Join(r.Dir, CalleeProvider, "errors.log"))
@@ -258,6 +291,36 @@ func (r *Rig) PlaceCalls(ctx context.Context, calls, rate int) ([]string, error)
 		r.tb.Logf("siprig: calls refused by the proxy (by number): %v%s", refused, r.trace(msgFile, refused, cmd.Process.Pid))
 	}
 	return parseCallees(b)
+}
+
+// runUntil runs the SIPp UAC cmd until it exits; once stop closes it
+// sends SIPp's soft quit, 'q', to its control port ctlPort (once: a
+// second 'q' quits at once, failing the calls in progress).
+func runUntil(cmd *exec.Cmd, ctlPort int, stop <-chan struct{}) ([]byte, error) {
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		return []byte(out.String()), err
+	case <-stop:
+	}
+	c, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ctlPort)))
+	if err == nil {
+		_, err = c.Write([]byte("q"))
+		c.Close()
+	}
+	if err != nil {
+		cmd.Process.Kill()
+		<-exited
+		return []byte(out.String()), fmt.Errorf("soft quit on the control port %d: %w", ctlPort, err)
+	}
+	err = <-exited
+	return []byte(out.String()), err
 }
 
 // refusedCalls are the numbers of the calls the UAC's log says the proxy
