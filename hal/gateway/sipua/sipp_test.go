@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,7 +187,13 @@ func TestSIPpCallsUs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
+			// SIPp exits on sending its last message, which may be before
+			// the handler has read it (our BYE's 200): the test waits for
+			// the handler, not for SIPp alone, before ending ctx.
+			handled := make(chan struct{})
+			handlerDone := sync.OnceFunc(func() { close(handled) })
 			_, addr := startUDP(t, map[sip.Method]func(*ServerTx){sip.INVITE: func(tx *ServerTx) {
+				defer handlerDone()
 				tx.Respond(100, "Trying", nil)
 				tx.Respond(180, "Ringing", nil)
 				tx.Respond(200, "OK", nil)
@@ -211,6 +218,11 @@ func TestSIPpCallsUs(t *testing.T) {
 			}
 			if err := runSIPp(t, ctx, bin, scen, "-p", strconv.Itoa(siprig.FreePort(t)), addr.String()); err != nil {
 				t.Fatalf("sipp: %v", err)
+			}
+			select {
+			case <-handled:
+			case <-ctx.Done():
+				t.Fatal("the INVITE handler never returned")
 			}
 		})
 	}
