@@ -383,8 +383,17 @@ func TestBridgeTrimsDelay(t *testing.T) {
 		send()
 	}
 	buf := make([]byte, 2048)
-	phone.SetReadDeadline(time.Now().Add(safety))
-	for range 3 * bridge.TrimWindow { // three seconds at the modem's pace
+	phone.SetReadDeadline(time.Now().Add(3 * safety)) // the loop's 20 s, and more
+	// One packet per packet from the gateway: the delay the first five
+	// bought stays unless the bridge trims it. Quiet, that takes three
+	// windows (three seconds at the modem's pace); a loaded machine may
+	// bunch the packets (overflow, concealment) and need more, so the
+	// loop runs until two frames are trimmed, up to 20 windows.
+	var st rtp.JitterStats
+	for i := 0; i < 20*bridge.TrimWindow; i++ {
+		if st = b.Stats().Jitter; st.Trimmed >= 2 {
+			break
+		}
 		if _, _, err := phone.ReadFrom(buf); err != nil {
 			t.Fatal(err)
 		}
@@ -393,10 +402,10 @@ func TestBridgeTrimsDelay(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st := b.Stats().Jitter
-	if st.Trimmed < 2 || st.Late != 0 || st.Overflow != 0 {
+	if st.Trimmed < 2 || st.Late != 0 {
 		t.Fatalf("jitter %+v: want at least 2 frames trimmed and none late", st)
 	}
+	t.Logf("jitter %+v", st)
 	l.hangup(t)
 }
 
